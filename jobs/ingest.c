@@ -1,0 +1,467 @@
+/*
+ * ingest.c - `pare ingest`: load dataset files into the store.
+ *
+ * The whole invocation is one transaction: a bad record (without --skip-bad), a truncated file
+ * or a crash leaves the database exactly as it was, and a rerun starts over cleanly. Questions
+ * are keyed by (dataset, id) and passages by the hash of their title and text, so re-ingesting a
+ * file adds nothing and a passage shared by many questions (or datasets) is stored once.
+ */
+#define _XOPEN_SOURCE 700
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "jobs/jobs.h"
+#include "pipeline/formats.h"
+#include "pipeline/job.h"
+#include "pipeline/reader.h"
+#include "pipeline/text.h"
+#include "stores/blob.h"
+#include "stores/store.h"
+
+/* Dictionary training sample: the first passages, up to these limits. */
+#define DICT_MAX_SAMPLES 8000
+#define DICT_MAX_BYTES (8u << 20)
+
+struct ingest {
+    struct store *st;
+    struct job job;
+    enum pare_format fmt;
+    struct format_keys keys;
+    int skip_bad;
+    struct blob_codec *codec;
+    struct sbuf body, err;
+    /* per-file counts */
+    int64_t n_records, n_questions, n_new_questions, n_passages, n_new_passages, n_rejected;
+    int64_t total_done, total_rejected;
+};
+
+static int db_fail(struct ingest *in, const char *what)
+{
+    sbuf_setf(&in->err, "%s: %s", what, store_errmsg(in->st));
+    return PARE_EFAIL;
+}
+
+/* Trains the compression dictionary on the first passages of the input, unless the database
+ * already has one, and stores it. Without enough text, frames go without a dictionary. */
+static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
+{
+    sqlite3_stmt *s = store_stmt(in->st, "SELECT dict FROM zstd_dicts ORDER BY rowid DESC LIMIT 1");
+    if (!s) return db_fail(in, "reading zstd_dicts");
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        int r = blob_set_dict(in->codec, sqlite3_column_blob(s, 0),
+                              (size_t)sqlite3_column_bytes(s, 0), level, &in->err);
+        sqlite3_reset(s);
+        return r;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return db_fail(in, "reading zstd_dicts");
+
+    struct sbuf samples = {0}, dict = {0}, ignore = {0};
+    size_t *sizes = NULL, n = 0, cap = 0;
+    struct qa_record rec = {0};
+    for (int f = 0; f < nfiles && n < DICT_MAX_SAMPLES && samples.len < DICT_MAX_BYTES; f++) {
+        struct reader *r;
+        if (reader_open(files[f], &r, &ignore) != PARE_OK) continue;
+        json_t *j;
+        long line;
+        int res;
+        while (n < DICT_MAX_SAMPLES && samples.len < DICT_MAX_BYTES &&
+               (res = reader_next(r, &j, &line, &ignore)) != READ_EOF && res != READ_FATAL) {
+            if (res != READ_RECORD) continue;
+            if (format_parse(in->fmt, &in->keys, j, &rec, &ignore) == PARE_OK) {
+                for (size_t k = 0; k < rec.n_ctx && n < DICT_MAX_SAMPLES; k++) {
+                    xgrow((void **)&sizes, &cap, n + 1, sizeof *sizes);
+                    sbuf_add(&samples, rec.ctx[k].text, rec.ctx[k].text_len);
+                    sizes[n++] = rec.ctx[k].text_len;
+                }
+            }
+            qa_record_reset(&rec);
+            json_decref(j);
+        }
+        reader_close(r);
+    }
+    qa_record_free(&rec);
+    uint32_t id = 0;
+    int out = PARE_OK;
+    if (blob_train_dict(samples.p, sizes, n, BLOB_DICT_CAPACITY, &dict, &id, &ignore) == PARE_OK) {
+        char ts[24];
+        now_iso8601(ts);
+        s = store_stmt(in->st, "INSERT OR IGNORE INTO zstd_dicts(id, dict, samples, created_at) "
+                               "VALUES (?1, ?2, ?3, ?4)");
+        if (!s || sqlite3_bind_int64(s, 1, id) ||
+            sqlite3_bind_blob(s, 2, dict.p, (int)dict.len, SQLITE_STATIC) ||
+            sqlite3_bind_int64(s, 3, (int64_t)n) ||
+            sqlite3_bind_text(s, 4, ts, -1, SQLITE_TRANSIENT) || store_done(in->st, s))
+            out = db_fail(in, "storing the zstd dictionary");
+        else
+            out = blob_set_dict(in->codec, dict.p, dict.len, level, &in->err);
+    } else {
+        out = blob_set_dict(in->codec, NULL, 0, level, &in->err);
+    }
+    free(sizes);
+    sbuf_free(&samples);
+    sbuf_free(&dict);
+    sbuf_free(&ignore);
+    return out;
+}
+
+/* The id of the passage (title, text), stored now if it is new. */
+static int store_passage(struct ingest *in, const struct qa_passage *p, int64_t *id)
+{
+    XXH3_state_t *hs = XXH3_createState();
+    if (!hs) abort();
+    XXH3_128bits_reset(hs);
+    XXH3_128bits_update(hs, p->title, strlen(p->title));
+    XXH3_128bits_update(hs, "", 1); /* NUL between title and text */
+    XXH3_128bits_update(hs, p->text, p->text_len);
+    XXH128_hash_t h = XXH3_128bits_digest(hs);
+    XXH3_freeState(hs);
+    XXH128_canonical_t key;
+    XXH128_canonicalFromHash(&key, h);
+
+    in->n_passages++;
+    sqlite3_stmt *s = store_stmt(in->st, "SELECT id FROM passages WHERE content_hash = ?1");
+    if (!s || sqlite3_bind_blob(s, 1, key.digest, 16, SQLITE_STATIC))
+        return db_fail(in, "looking up a passage");
+    int found = store_int(in->st, s, id);
+    if (found < 0) return db_fail(in, "looking up a passage");
+    if (found) return PARE_OK;
+
+    if (p->text_len > INT_MAX / 2) {
+        sbuf_setf(&in->err, "passage '%s' is too long (%zu bytes)", p->title, p->text_len);
+        return PARE_EINPUT;
+    }
+    int64_t chars = text_utf8_chars(p->text, p->text_len, NULL);
+    if (blob_compress(in->codec, p->text, p->text_len, &in->body, &in->err)) return PARE_EFAIL;
+    s = store_stmt(in->st, "INSERT INTO passages(ext_id, title, body, n_chars, n_bytes, "
+                           "content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!s || sqlite3_bind_text(s, 1, p->ext_id, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 2, p->title, -1, SQLITE_STATIC) ||
+        sqlite3_bind_blob(s, 3, in->body.p, (int)in->body.len, SQLITE_STATIC) ||
+        sqlite3_bind_int64(s, 4, chars) || sqlite3_bind_int64(s, 5, (int64_t)p->text_len) ||
+        sqlite3_bind_blob(s, 6, key.digest, 16, SQLITE_STATIC) || store_done(in->st, s))
+        return db_fail(in, "storing a passage");
+    *id = sqlite3_last_insert_rowid(store_db(in->st));
+    in->n_new_passages++;
+    return PARE_OK;
+}
+
+/*
+ * Stores one question with its context. Returns PARE_OK, PARE_EINPUT (a duplicate id in this
+ * file: err says which line had it first) or PARE_EFAIL.
+ */
+static int store_question(struct ingest *in, int64_t dataset_id, struct qa_record *r, long line)
+{
+    sqlite3_stmt *s = store_stmt(in->st, "INSERT INTO temp.ingest_seen(ext_id, line) "
+                                         "VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+    if (!s || sqlite3_bind_text(s, 1, r->ext_id, -1, SQLITE_STATIC) ||
+        sqlite3_bind_int64(s, 2, line) || store_done(in->st, s))
+        return db_fail(in, "checking question ids");
+    if (sqlite3_changes(store_db(in->st)) == 0) {
+        int64_t first = 0;
+        s = store_stmt(in->st, "SELECT line FROM temp.ingest_seen WHERE ext_id = ?1");
+        if (!s || sqlite3_bind_text(s, 1, r->ext_id, -1, SQLITE_STATIC) ||
+            store_int(in->st, s, &first) < 0)
+            return db_fail(in, "checking question ids");
+        sbuf_setf(&in->err, "duplicate question id '%s' (first seen at line %lld)", r->ext_id,
+                  (long long)first);
+        return PARE_EINPUT;
+    }
+    in->n_questions++;
+    char *answers = json_dumps(r->answers, JSON_COMPACT);
+    char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
+    if (!answers || (r->meta && !meta)) abort();
+    s = store_stmt(in->st, "INSERT INTO questions(dataset_id, ext_id, question, answers, qtype, "
+                           "meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                           "ON CONFLICT(dataset_id, ext_id) DO NOTHING");
+    int rc = PARE_OK;
+    if (!s || sqlite3_bind_int64(s, 1, dataset_id) ||
+        sqlite3_bind_text(s, 2, r->ext_id, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 3, r->question, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 4, answers, -1, SQLITE_TRANSIENT) ||
+        sqlite3_bind_text(s, 5, r->qtype, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 6, meta, -1, SQLITE_TRANSIENT) || store_done(in->st, s))
+        rc = db_fail(in, "storing a question");
+    free(answers);
+    free(meta);
+    if (rc != PARE_OK) return rc;
+    if (sqlite3_changes(store_db(in->st)) == 0) return PARE_OK; /* stored by an earlier run */
+    in->n_new_questions++;
+    int64_t qid = sqlite3_last_insert_rowid(store_db(in->st));
+    for (size_t k = 0; k < r->n_ctx; k++) {
+        int64_t pid;
+        if ((rc = store_passage(in, &r->ctx[k], &pid)) != PARE_OK) return rc;
+        s = store_stmt(in->st, "INSERT INTO question_passages(question_id, passage_id, position, "
+                               "is_gold) VALUES (?1, ?2, ?3, ?4)");
+        if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_bind_int64(s, 2, pid) ||
+            sqlite3_bind_int64(s, 3, (int64_t)k) || sqlite3_bind_int(s, 4, r->ctx[k].is_gold) ||
+            store_done(in->st, s))
+            return db_fail(in, "storing a question's context");
+    }
+    return PARE_OK;
+}
+
+static int reject(struct ingest *in, const char *source, long line, const char *msg,
+                  struct reader *r)
+{
+    size_t raw_len;
+    const char *raw = reader_raw(r, &raw_len);
+    sqlite3_stmt *s = store_stmt(in->st, "INSERT INTO rejects(run_id, source, line, error, raw) "
+                                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(source, line) "
+                                         "DO UPDATE SET run_id = excluded.run_id, "
+                                         "error = excluded.error, raw = excluded.raw");
+    if (!s || sqlite3_bind_int64(s, 1, in->job.run_id) ||
+        sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 3, line) ||
+        sqlite3_bind_text(s, 4, msg, -1, SQLITE_TRANSIENT) ||
+        sqlite3_bind_blob(s, 5, raw, (int)raw_len, SQLITE_STATIC) || store_done(in->st, s))
+        return db_fail(in, "storing a rejected record");
+    in->n_rejected++;
+    return PARE_OK;
+}
+
+static int dataset_id_for(struct ingest *in, const char *name, const char *source, int64_t *id)
+{
+    char ts[24];
+    now_iso8601(ts);
+    sqlite3_stmt *s = store_stmt(in->st, "INSERT INTO datasets(name, format, source, ingested_at) "
+                                         "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(name) DO NOTHING");
+    if (!s || sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 2, format_name(in->fmt), -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 3, source, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 4, ts, -1, SQLITE_TRANSIENT) || store_done(in->st, s))
+        return db_fail(in, "storing the dataset");
+    s = store_stmt(in->st, "SELECT id, format FROM datasets WHERE name = ?1");
+    if (!s || sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) || sqlite3_step(s) != SQLITE_ROW)
+        return db_fail(in, "reading the dataset");
+    *id = sqlite3_column_int64(s, 0);
+    int same = strcmp((const char *)sqlite3_column_text(s, 1), format_name(in->fmt)) == 0;
+    sqlite3_reset(s);
+    if (!same) {
+        sbuf_setf(&in->err,
+                  "%s: dataset '%s' already holds another format; name this one with "
+                  "--dataset",
+                  source, name);
+        return PARE_EINPUT;
+    }
+    return PARE_OK;
+}
+
+/* Ingests one file. On PARE_EINPUT / PARE_EFAIL, in->err holds the message. */
+static int ingest_file(struct ingest *in, const char *path, const char *dataset, json_t *summary)
+{
+    struct reader *r = NULL;
+    int rc = reader_open(path, &r, &in->err);
+    if (rc != PARE_OK) return rc;
+    char *source = realpath(path, NULL);
+    if (!source) source = xstrdup(path);
+    int64_t dsid = 0;
+    struct qa_record rec = {0};
+    struct sbuf msg = {0};
+    in->n_records = in->n_questions = in->n_new_questions = 0;
+    in->n_passages = in->n_new_passages = in->n_rejected = 0;
+    if ((rc = dataset_id_for(in, dataset, source, &dsid)) != PARE_OK) goto out;
+    if (store_exec(in->st, "DELETE FROM temp.ingest_seen") != PARE_OK) {
+        rc = db_fail(in, "resetting the id check");
+        goto out;
+    }
+    for (;;) {
+        json_t *j = NULL;
+        long line = 0;
+        int res = reader_next(r, &j, &line, &in->err);
+        if (res == READ_EOF) break;
+        if (res == READ_FATAL) {
+            rc = PARE_EINPUT;
+            goto out;
+        }
+        in->n_records++;
+        int bad = 0;
+        if (res == READ_BAD) {
+            sbuf_setf(&msg, "%s", sbuf_str(&in->err));
+            bad = 1;
+        } else {
+            rc = format_parse(in->fmt, &in->keys, j, &rec, &in->err);
+            if (rc == PARE_OK) {
+                if (rec.kind == QA_QUESTION) {
+                    rc = store_question(in, dsid, &rec, line);
+                } else {
+                    int64_t pid;
+                    rc = store_passage(in, &rec.ctx[0], &pid);
+                }
+            }
+            if (rc == PARE_EINPUT) {
+                sbuf_setf(&msg, "%s:%ld: %s", path, line, sbuf_str(&in->err));
+                bad = 1;
+            }
+            qa_record_reset(&rec);
+            json_decref(j);
+            if (rc == PARE_EFAIL) goto out;
+        }
+        if (bad) {
+            if (!in->skip_bad) {
+                sbuf_setf(&in->err, "%s", msg.p);
+                rc = PARE_EINPUT;
+                goto out;
+            }
+            job_say(&in->job, "%s (skipped)", msg.p);
+            if ((rc = reject(in, source, line, msg.p, r)) != PARE_OK) goto out;
+        }
+        in->total_done++;
+        job_progress(&in->job, "records", (uint64_t)in->total_done, 0, reader_pos(r),
+                     reader_size(r));
+    }
+    rc = PARE_OK;
+    in->total_rejected += in->n_rejected;
+    json_t *fs = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "file", path, "dataset", dataset, "records",
+        (json_int_t)in->n_records, "questions", (json_int_t)in->n_questions, "new_questions",
+        (json_int_t)in->n_new_questions, "passages", (json_int_t)in->n_passages, "new_passages",
+        (json_int_t)in->n_new_passages, "rejected", (json_int_t)in->n_rejected);
+    if (!fs || json_array_append_new(summary, fs)) abort();
+    job_say(&in->job,
+            "%s: %lld records, %lld questions (%lld new), %lld new passages, %lld rejected", path,
+            (long long)in->n_records, (long long)in->n_questions, (long long)in->n_new_questions,
+            (long long)in->n_new_passages, (long long)in->n_rejected);
+out:
+    qa_record_free(&rec);
+    sbuf_free(&msg);
+    free(source);
+    reader_close(r);
+    return rc;
+}
+
+int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
+{
+    const char *format = NULL, *dataset = NULL;
+    int skip_bad = 0, json_out = 0;
+    int64_t level = BLOB_DEFAULT_LEVEL;
+    struct ingest in = {0};
+    const struct opt opts[] = {
+        {"format", OPT_STRING, &format, NULL, "F",
+         "input format: hotpotqa, 2wikimultihopqa, musique, ircot, flashrag, generic (required)"},
+        {"dataset", OPT_STRING, &dataset, NULL, "NAME",
+         "dataset name (default: FORMAT/STEM, STEM being the file name without extensions)"},
+        {"skip-bad", OPT_FLAG, &skip_bad, NULL, NULL,
+         "store bad records in `rejects` and go on, instead of stopping"},
+        {"zstd-level", OPT_INT, &level, "3", "N", "zstd level for passage bodies (1-19)"},
+        {"json", OPT_FLAG, &json_out, NULL, NULL, "print a JSON summary on stdout"},
+        {"id-key", OPT_STRING, &in.keys.id, "id", "KEY", "generic: question or passage id"},
+        {"question-key", OPT_STRING, &in.keys.question, "question", "KEY", "generic: question"},
+        {"answers-key", OPT_STRING, &in.keys.answers, "answers", "KEY",
+         "generic: answer string or array of aliases"},
+        {"type-key", OPT_STRING, &in.keys.type, "type", "KEY", "generic: question type"},
+        {"context-key", OPT_STRING, &in.keys.context, "contexts", "KEY",
+         "generic: array of context passages"},
+        {"title-key", OPT_STRING, &in.keys.title, "title", "KEY", "generic: passage title"},
+        {"text-key", OPT_STRING, &in.keys.text, "text", "KEY", "generic: passage text"},
+        {"gold-key", OPT_STRING, &in.keys.gold, "is_gold", "KEY",
+         "generic: gold flag of a context passage"},
+        {NULL},
+    };
+    const struct cli cli = {
+        "ingest",
+        "FILE...",
+        "Load question-answer datasets and passage corpora (JSON array or JSON Lines, plain, "
+        ".gz or .zst) into the database.",
+        "A generic record with the question key is a question (its context passages under the\n"
+        "context key); one without it is a corpus passage. Keys may be dotted paths (a.b).\n"
+        "The whole command is one transaction: on a bad record nothing is stored, unless\n"
+        "--skip-bad is given.",
+        opts,
+        1,
+        -1};
+    char **files;
+    int nfiles;
+    int rc = cli_parse(&cli, ctx, argc, argv, &files, &nfiles);
+    if (rc != PARE_OK) {
+        free(files);
+        return rc == CLI_HELP ? PARE_OK : rc;
+    }
+    if (!format) {
+        fprintf(stderr, "pare ingest: --format is required (one of: %s)\n", format_names());
+        free(files);
+        return PARE_EUSAGE;
+    }
+    if (format_from_name(format, &in.fmt) != 0) {
+        fprintf(stderr, "pare ingest: unknown --format '%s' (known: %s)\n", format, format_names());
+        free(files);
+        return PARE_EINPUT;
+    }
+    if (level < 1 || level > 19) {
+        fprintf(stderr, "pare ingest: --zstd-level must be between 1 and 19\n");
+        free(files);
+        return PARE_EUSAGE;
+    }
+    in.skip_bad = skip_bad;
+    /* Every file must be readable before anything is written. */
+    for (int i = 0; i < nfiles; i++) {
+        struct reader *r;
+        if (reader_open(files[i], &r, &in.err) != PARE_OK) {
+            fprintf(stderr, "%s\n", sbuf_str(&in.err));
+            sbuf_free(&in.err);
+            free(files);
+            return PARE_EINPUT;
+        }
+        reader_close(r);
+    }
+    const char *db = pare_db_path(ctx);
+    if (store_open(db, STORE_CREATE, &in.st, &in.err) != PARE_OK) {
+        fprintf(stderr, "pare ingest: %s\n", sbuf_str(&in.err));
+        sbuf_free(&in.err);
+        free(files);
+        return PARE_EFAIL;
+    }
+    if (job_begin(&in.job, ctx, in.st, "ingest", argc, argv) != PARE_OK) {
+        store_close(in.st);
+        free(files);
+        return PARE_EFAIL;
+    }
+    in.codec = blob_codec_new(NULL, NULL);
+    json_t *summary = json_array();
+    if (!summary) abort();
+    rc = store_exec(in.st, "CREATE TEMP TABLE IF NOT EXISTS ingest_seen("
+                           "ext_id TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID");
+    if (rc != PARE_OK) db_fail(&in, "creating a temporary table");
+    if (rc == PARE_OK && (rc = store_begin(in.st)) != PARE_OK) db_fail(&in, "BEGIN");
+    if (rc == PARE_OK) rc = setup_dict(&in, files, nfiles, (int)level);
+    for (int i = 0; i < nfiles && rc == PARE_OK; i++) {
+        /* default name: format/stem, so that musique/train and hotpotqa/train stay apart */
+        struct sbuf name = {0};
+        char *stem = path_stem(files[i]);
+        if (dataset)
+            sbuf_adds(&name, dataset);
+        else
+            sbuf_addf(&name, "%s/%s", format_name(in.fmt), stem);
+        rc = ingest_file(&in, files[i], name.p, summary);
+        free(stem);
+        sbuf_free(&name);
+    }
+    if (rc == PARE_OK && store_commit(in.st) != PARE_OK) rc = db_fail(&in, "COMMIT");
+    if (rc != PARE_OK) {
+        store_rollback(in.st);
+        fprintf(stderr, "%s\n", sbuf_str(&in.err));
+        if (rc == PARE_EINPUT && !ctx->quiet)
+            fprintf(stderr, "pare ingest: nothing was stored%s\n",
+                    skip_bad ? ""
+                             : " (use --skip-bad to store the good records and keep the "
+                               "bad ones in `rejects`)");
+    } else if (json_out) {
+        json_t *out =
+            json_pack("{s:s, s:O, s:I, s:I}", "db", db, "files", summary, "records",
+                      (json_int_t)in.total_done, "rejected", (json_int_t)in.total_rejected);
+        if (!out || json_dumpf(out, stdout, JSON_COMPACT) != 0) rc = PARE_EFAIL;
+        fputc('\n', stdout);
+        json_decref(out);
+    }
+    rc = job_end(&in.job, rc, in.total_done - in.total_rejected, in.total_rejected,
+                 rc == PARE_OK ? NULL : sbuf_str(&in.err), summary);
+    blob_codec_free(in.codec);
+    sbuf_free(&in.body);
+    sbuf_free(&in.err);
+    store_close(in.st);
+    free(files);
+    return rc;
+}

@@ -1,0 +1,20 @@
+/*
+ * jobs.h - the entry points of pare's commands, one file each in jobs/ (like git's builtin/).
+ *
+ * Each takes the shared context and its own argv (argv[0] is the command name) and returns a
+ * process exit code: 0 ok, 1 failure, 2 usage, 3 bad input (enum pare_rc).
+ */
+#ifndef PARE_JOBS_H
+#define PARE_JOBS_H
+
+#include "pipeline/cli.h"
+
+int job_init(struct pare_ctx *ctx, int argc, char **argv);
+int job_ingest(struct pare_ctx *ctx, int argc, char **argv);
+int job_status(struct pare_ctx *ctx, int argc, char **argv);
+int job_demo(struct pare_ctx *ctx, int argc, char **argv);
+
+/* The database path a command uses: --db, else $PARE_DB, else ./pare.db. */
+const char *pare_db_path(const struct pare_ctx *ctx);
+
+#endif

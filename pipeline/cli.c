@@ -1,0 +1,152 @@
+/* cli.c - see cli.h. */
+#include "pipeline/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/util.h"
+
+static const char *g_db_default = "./pare.db (or $PARE_DB)";
+
+int cli_parse_int(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || errno || *end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+static void print_opt(const char *name, const char *meta, const char *def, const char *help)
+{
+    struct sbuf b = {0};
+    sbuf_addf(&b, "  --%s", name);
+    if (meta) sbuf_addf(&b, " %s", meta);
+    printf("%-28s %s", sbuf_str(&b), help);
+    if (def) printf(" (default: %s)", def);
+    printf("\n");
+    sbuf_free(&b);
+}
+
+void cli_help(const struct cli *c)
+{
+    printf("usage: pare %s [options]%s%s\n\n%s\n\noptions:\n", c->command, c->args ? " " : "",
+           c->args ? c->args : "", c->summary);
+    for (const struct opt *o = c->opts; o && o->name; o++)
+        print_opt(o->name, o->kind == OPT_FLAG ? NULL : (o->meta ? o->meta : "VALUE"),
+                  o->kind == OPT_FLAG ? NULL : o->def, o->help);
+    print_opt("db", "PATH", g_db_default, "database file");
+    print_opt("quiet", NULL, NULL, "no progress or summary on stderr");
+    print_opt("help", NULL, NULL, "show this help");
+    if (c->details) printf("\n%s\n", c->details);
+    printf("\nexit codes: 0 ok, 1 failure, 2 usage, 3 bad input\n");
+}
+
+static int set_value(const struct cli *c, const struct opt *o, const char *v)
+{
+    switch (o->kind) {
+    case OPT_FLAG:
+        *(int *)o->dst = 1;
+        return 0;
+    case OPT_STRING:
+        *(const char **)o->dst = v;
+        return 0;
+    case OPT_INT:
+        if (cli_parse_int(v, (int64_t *)o->dst) == 0) return 0;
+        fprintf(stderr, "pare %s: --%s: expected a whole number, got '%s'\n", c->command, o->name,
+                v);
+        return -1;
+    case OPT_DOUBLE:
+        if (cli_parse_double(v, (double *)o->dst) == 0) return 0;
+        fprintf(stderr, "pare %s: --%s: expected a number, got '%s'\n", c->command, o->name, v);
+        return -1;
+    }
+    return -1;
+}
+
+int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, char ***args,
+              int *nargs)
+{
+    *args = xcalloc((size_t)argc + 1, sizeof(char *));
+    *nargs = 0;
+    for (const struct opt *o = c->opts; o && o->name; o++)
+        if (o->def && set_value(c, o, o->def) != 0) return PARE_EUSAGE;
+
+    int only_args = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_args || a[0] != '-' || a[1] == '\0') {
+            (*args)[(*nargs)++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_args = 1;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            cli_help(c);
+            return CLI_HELP;
+        }
+        if (a[1] != '-') {
+            fprintf(stderr, "pare %s: unknown option '%s' (see pare %s --help)\n", c->command, a,
+                    c->command);
+            return PARE_EUSAGE;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const char *value = eq ? eq + 1 : NULL;
+
+        if (nlen == 5 && strncmp(name, "quiet", 5) == 0 && !value) {
+            ctx->quiet = 1;
+            continue;
+        }
+        if (nlen == 2 && strncmp(name, "db", 2) == 0) {
+            if (!value && i + 1 >= argc) goto missing;
+            ctx->db_path = value ? value : argv[++i];
+            continue;
+        }
+        const struct opt *o = c->opts;
+        for (; o && o->name; o++)
+            if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) break;
+        if (!o || !o->name) {
+            fprintf(stderr, "pare %s: unknown option '--%.*s' (see pare %s --help)\n", c->command,
+                    (int)nlen, name, c->command);
+            return PARE_EUSAGE;
+        }
+        if (o->kind == OPT_FLAG) {
+            if (value) {
+                fprintf(stderr, "pare %s: --%s takes no value\n", c->command, o->name);
+                return PARE_EUSAGE;
+            }
+        } else if (!value) {
+            if (i + 1 >= argc) goto missing;
+            value = argv[++i];
+        }
+        if (set_value(c, o, value) != 0) return PARE_EUSAGE;
+        continue;
+    missing:
+        fprintf(stderr, "pare %s: option '%s' needs a value\n", c->command, a);
+        return PARE_EUSAGE;
+    }
+    if (*nargs < c->min_args || (c->max_args >= 0 && *nargs > c->max_args)) {
+        fprintf(stderr, "usage: pare %s [options]%s%s\n(see pare %s --help)\n", c->command,
+                c->args ? " " : "", c->args ? c->args : "", c->command);
+        return PARE_EUSAGE;
+    }
+    return PARE_OK;
+}

@@ -1,0 +1,63 @@
+/*
+ * cli.h - option parsing for pare's commands.
+ *
+ * Each command describes its options in a table; cli_parse fills them in, adds the options every
+ * command shares (--db, --quiet, --help) and prints a --help generated from the same table, so
+ * the help always lists every option with its default.
+ */
+#ifndef PARE_CLI_H
+#define PARE_CLI_H
+
+#include <stdint.h>
+
+/* What every job receives from main(). */
+struct pare_ctx {
+    const char *db_path; /* --db, else $PARE_DB, else ./pare.db */
+    int quiet;           /* --quiet: no progress or summaries on stderr */
+};
+
+enum opt_kind {
+    OPT_FLAG,   /* int *: set to 1 when given */
+    OPT_STRING, /* const char **: the argument (points into argv or def) */
+    OPT_INT,    /* int64_t *: a whole number */
+    OPT_DOUBLE, /* double *: a number */
+};
+
+struct opt {
+    const char *name; /* long name without dashes; NULL ends the table */
+    enum opt_kind kind;
+    void *dst;
+    const char *def;  /* default as text, applied before parsing (NULL: none, dst untouched) */
+    const char *meta; /* argument name in the help, e.g. "FILE" */
+    const char *help; /* one line */
+};
+
+struct cli {
+    const char *command; /* "ingest" */
+    const char *args;    /* positional part of the synopsis, e.g. "FILE..." */
+    const char *summary; /* one line */
+    const char *details; /* optional paragraph printed after the options */
+    const struct opt *opts;
+    int min_args; /* positional arguments accepted */
+    int max_args; /* -1: no limit */
+};
+
+/* cli_parse's result when --help was printed: the command should exit 0. */
+#define CLI_HELP (-1)
+
+/*
+ * Parses argv (argv[0] is the command name). Fills the options, ctx's shared options, and the
+ * positional arguments into *args / *nargs (pointers into argv; caller frees the array).
+ * Returns PARE_OK, CLI_HELP, or PARE_EUSAGE after printing what is wrong to stderr.
+ */
+int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, char ***args,
+              int *nargs);
+
+/* Prints the generated help of c to stdout. */
+void cli_help(const struct cli *c);
+
+/* Strict number parsers: the whole string must be a finite number. Return 0 or -1. */
+int cli_parse_int(const char *s, int64_t *out);
+int cli_parse_double(const char *s, double *out);
+
+#endif

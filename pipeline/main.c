@@ -1,0 +1,72 @@
+/*
+ * main.c - pare's command table. Each command's logic is in jobs/<name>.c; main only finds the
+ * command, sets up the shared context and hands over argv.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs/jobs.h"
+#include "pipeline/util.h"
+
+struct command {
+    const char *name;
+    int (*fn)(struct pare_ctx *ctx, int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"init", job_init, "create or migrate a database"},
+    {"ingest", job_ingest, "load datasets and corpora (HotpotQA, 2Wiki, MuSiQue, IRCoT, ...)"},
+    {"status", job_status, "what the database holds, what ran and how it ended"},
+    {"demo", job_demo, "run the pipeline on a generated multi-hop world"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: pare [--db PATH] [--quiet] COMMAND [options]\n\n"
+                 "Mines minimal sufficient evidence sets and builds RL training data for\n"
+                 "retrieval-augmented and reasoning language models.\n\ncommands:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`pare COMMAND --help` lists a command's options with their defaults.\n"
+                 "The database is --db PATH, else $PARE_DB, else ./pare.db.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct pare_ctx ctx = {0};
+    const char *env = getenv("PARE_DB");
+    if (env && *env) ctx.db_path = env;
+    int i = 1;
+    /* options before the command: --db PATH, --quiet, --help, --version */
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("pare %s\n", PARE_VERSION);
+            return PARE_OK;
+        }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return PARE_OK;
+        }
+        if (strcmp(argv[i], "--quiet") == 0) {
+            ctx.quiet = 1;
+        } else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+            ctx.db_path = argv[++i];
+        } else if (strncmp(argv[i], "--db=", 5) == 0) {
+            ctx.db_path = argv[i] + 5;
+        } else {
+            fprintf(stderr, "pare: unknown option '%s'\n\n", argv[i]);
+            usage(stderr);
+            return PARE_EUSAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return PARE_EUSAGE;
+    }
+    for (size_t c = 0; c < ARRAY_SIZE(commands); c++)
+        if (strcmp(argv[i], commands[c].name) == 0) return commands[c].fn(&ctx, argc - i, argv + i);
+    fprintf(stderr, "pare: unknown command '%s' (see pare --help)\n", argv[i]);
+    return PARE_EUSAGE;
+}

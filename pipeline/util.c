@@ -1,0 +1,254 @@
+/* util.c - see util.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "pipeline/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "pare: out of memory (allocating %zu bytes)\n", n);
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) oom(n);
+    return p;
+}
+
+void *xcalloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) oom(count * size);
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom(n);
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void xgrow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return;
+    size_t c = *cap ? *cap : 8;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / elem) oom(SIZE_MAX);
+        c *= 2;
+    }
+    *p = xrealloc(*p, c * elem);
+    *cap = c;
+}
+
+void sbuf_grow(struct sbuf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len - 1) oom(SIZE_MAX);
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) return;
+    size_t c = b->cap ? b->cap : 64;
+    while (c < need) c = c > SIZE_MAX / 2 ? need : c * 2;
+    b->p = xrealloc(b->p, c);
+    b->cap = c;
+}
+
+void sbuf_add(struct sbuf *b, const void *data, size_t n)
+{
+    sbuf_grow(b, n);
+    if (n) memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void sbuf_adds(struct sbuf *b, const char *s)
+{
+    sbuf_add(b, s, strlen(s));
+}
+
+void sbuf_addc(struct sbuf *b, char c)
+{
+    sbuf_add(b, &c, 1);
+}
+
+void sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0) return; /* only on an invalid format, which the attribute rules out */
+    sbuf_grow(b, (size_t)n);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void sbuf_addf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vaddf(b, fmt, ap);
+    va_end(ap);
+}
+
+void sbuf_setf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    sbuf_reset(b);
+    va_start(ap, fmt);
+    sbuf_vaddf(b, fmt, ap);
+    va_end(ap);
+}
+
+void sbuf_reset(struct sbuf *b)
+{
+    b->len = 0;
+    if (b->p) b->p[0] = '\0';
+}
+
+void sbuf_free(struct sbuf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+const char *sbuf_str(const struct sbuf *b)
+{
+    return b->p ? b->p : "";
+}
+
+char *sbuf_detach(struct sbuf *b)
+{
+    char *p = b->p ? b->p : xstrdup("");
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+double now_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void now_iso8601(char out[static 24])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int read_file(const char *path, struct sbuf *out, struct sbuf *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sbuf_setf(err, "%s: cannot open: %s", path, strerror(errno));
+        return PARE_EFAIL;
+    }
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) sbuf_add(out, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        sbuf_setf(err, "%s: read error", path);
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t n, struct sbuf *err)
+{
+    struct sbuf tmp = {0};
+    sbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp.p, "wb");
+    if (!f) {
+        sbuf_setf(err, "%s: cannot create: %s", tmp.p, strerror(errno));
+        sbuf_free(&tmp);
+        return PARE_EFAIL;
+    }
+    int ok = fwrite(data, 1, n, f) == n;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp.p, path) != 0) {
+        sbuf_setf(err, "%s: cannot write: %s", path, strerror(errno));
+        remove(tmp.p);
+        sbuf_free(&tmp);
+        return PARE_EFAIL;
+    }
+    sbuf_free(&tmp);
+    return PARE_OK;
+}
+
+char *exe_dir(void)
+{
+    struct sbuf b = {0};
+    sbuf_grow(&b, 4096);
+    for (;;) {
+        ssize_t n = readlink("/proc/self/exe", b.p, b.cap);
+        if (n < 0) {
+            sbuf_free(&b);
+            return xstrdup(".");
+        }
+        if ((size_t)n < b.cap) {
+            b.p[n] = '\0';
+            break;
+        }
+        sbuf_grow(&b, b.cap * 2);
+    }
+    char *slash = strrchr(b.p, '/');
+    if (slash) *slash = '\0';
+    return sbuf_detach(&b);
+}
+
+char *path_join(const char *dir, const char *name)
+{
+    struct sbuf b = {0};
+    sbuf_adds(&b, dir);
+    if (b.len && b.p[b.len - 1] != '/') sbuf_addc(&b, '/');
+    sbuf_adds(&b, name);
+    return sbuf_detach(&b);
+}
+
+static int strip_suffix(char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    if (n > m && strcmp(s + n - m, suffix) == 0) {
+        s[n - m] = '\0';
+        return 1;
+    }
+    return 0;
+}
+
+char *path_stem(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    char *s = xstrdup(base ? base + 1 : path);
+    static const char *const sfx[] = {".gz", ".zst", ".jsonl", ".json", ".ndjson"};
+    for (int again = 1; again;) {
+        again = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) again |= strip_suffix(s, sfx[i]);
+    }
+    return s;
+}

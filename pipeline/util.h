@@ -1,0 +1,78 @@
+/*
+ * util.h - small helpers every module shares: checked allocation, a growable string buffer,
+ * return codes and time.
+ *
+ * Return codes double as process exit codes (DESIGN.md, command-line conventions), so a job can
+ * hand its result straight back to main().
+ */
+#ifndef PARE_UTIL_H
+#define PARE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pare_rc {
+    PARE_OK = 0,     /* success */
+    PARE_EFAIL = 1,  /* the command failed (I/O, database, judge ...) */
+    PARE_EUSAGE = 2, /* bad command line */
+    PARE_EINPUT = 3, /* bad input data */
+};
+
+/*
+ * Allocation that cannot return NULL: on exhaustion it prints a message and aborts, as git's
+ * xmalloc does. Every allocation in pare goes through these, so "checked" holds everywhere.
+ */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Grows *p (an array of elem-sized items with capacity *cap) to hold at least need items. */
+void xgrow(void **p, size_t *cap, size_t need, size_t elem);
+
+/*
+ * A growable, always NUL-terminated byte buffer. A zero-initialised sbuf is empty and valid;
+ * s.p is NULL until the first append, so use sbuf_str() to read it as a C string.
+ */
+struct sbuf {
+    char *p;
+    size_t len;
+    size_t cap;
+};
+
+void sbuf_grow(struct sbuf *b, size_t extra);
+void sbuf_add(struct sbuf *b, const void *data, size_t n);
+void sbuf_adds(struct sbuf *b, const char *s);
+void sbuf_addc(struct sbuf *b, char c);
+void sbuf_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Replaces the contents with the formatted text. */
+void sbuf_setf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_reset(struct sbuf *b);
+void sbuf_free(struct sbuf *b);
+/* The contents as a C string ("" when empty); valid until the next change. */
+const char *sbuf_str(const struct sbuf *b);
+/* Hands the buffer to the caller (who frees it) and leaves b empty. Never NULL. */
+char *sbuf_detach(struct sbuf *b);
+
+/* Seconds since an arbitrary fixed point, monotonic, for rates and timeouts. */
+double now_monotonic(void);
+/* Current UTC time as ISO 8601 text ("2026-11-26T08:52:22Z") in out (at least 21 bytes). */
+void now_iso8601(char out[static 24]);
+
+/* Reads a whole file into memory. Returns PARE_OK or PARE_EFAIL with a message in err. */
+int read_file(const char *path, struct sbuf *out, struct sbuf *err);
+/* Writes data to path atomically (temp file + rename). */
+int write_file_atomic(const char *path, const void *data, size_t n, struct sbuf *err);
+/* The directory holding the running executable, or "." when unknown. Caller frees. */
+char *exe_dir(void);
+/* Joins dir and name with one '/'. Caller frees. */
+char *path_join(const char *dir, const char *name);
+/* The file name without directory and without the extensions .gz/.zst/.json/.jsonl. Caller frees.
+ */
+char *path_stem(const char *path);
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,165 @@
+/* blob.c - see blob.h. */
+#include "stores/blob.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zdict.h>
+#include <zstd.h>
+
+struct ddict_entry {
+    uint32_t id;
+    ZSTD_DDict *dd;
+};
+
+struct blob_codec {
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+    ZSTD_CDict *cdict; /* NULL: compress without a dictionary */
+    int level;
+    blob_dict_loader loader;
+    void *ud;
+    struct ddict_entry *dd; /* dictionaries seen so far; few, so a linear scan */
+    size_t n_dd, cap_dd;
+};
+
+struct blob_codec *blob_codec_new(blob_dict_loader loader, void *ud)
+{
+    struct blob_codec *c = xcalloc(1, sizeof *c);
+    c->cctx = ZSTD_createCCtx();
+    c->dctx = ZSTD_createDCtx();
+    if (!c->cctx || !c->dctx) {
+        fprintf(stderr, "pare: out of memory (zstd context)\n");
+        abort();
+    }
+    c->level = BLOB_DEFAULT_LEVEL;
+    c->loader = loader;
+    c->ud = ud;
+    return c;
+}
+
+void blob_codec_free(struct blob_codec *c)
+{
+    if (!c) return;
+    ZSTD_freeCCtx(c->cctx);
+    ZSTD_freeDCtx(c->dctx);
+    ZSTD_freeCDict(c->cdict);
+    for (size_t i = 0; i < c->n_dd; i++) ZSTD_freeDDict(c->dd[i].dd);
+    free(c->dd);
+    free(c);
+}
+
+int blob_set_dict(struct blob_codec *c, const void *dict, size_t n, int level, struct sbuf *err)
+{
+    ZSTD_freeCDict(c->cdict);
+    c->cdict = NULL;
+    c->level = level;
+    if (!dict) return PARE_OK;
+    c->cdict = ZSTD_createCDict(dict, n, level);
+    if (!c->cdict) {
+        sbuf_setf(err, "zstd rejected the compression dictionary");
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}
+
+int blob_compress(struct blob_codec *c, const void *src, size_t n, struct sbuf *out,
+                  struct sbuf *err)
+{
+    size_t bound = ZSTD_compressBound(n);
+    sbuf_reset(out);
+    sbuf_grow(out, bound);
+    size_t r = c->cdict ? ZSTD_compress_usingCDict(c->cctx, out->p, bound, src, n, c->cdict)
+                        : ZSTD_compressCCtx(c->cctx, out->p, bound, src, n, c->level);
+    if (ZSTD_isError(r)) {
+        sbuf_setf(err, "zstd compression failed: %s", ZSTD_getErrorName(r));
+        return PARE_EFAIL;
+    }
+    out->len = r;
+    out->p[r] = '\0';
+    return PARE_OK;
+}
+
+static ZSTD_DDict *find_ddict(struct blob_codec *c, uint32_t id, struct sbuf *err)
+{
+    for (size_t i = 0; i < c->n_dd; i++)
+        if (c->dd[i].id == id) return c->dd[i].dd;
+    if (!c->loader) {
+        sbuf_setf(err, "frame needs zstd dictionary %u and no dictionary source is set", id);
+        return NULL;
+    }
+    struct sbuf d = {0};
+    if (c->loader(c->ud, id, &d, err) != PARE_OK) {
+        sbuf_free(&d);
+        return NULL;
+    }
+    ZSTD_DDict *dd = ZSTD_createDDict(d.p, d.len);
+    sbuf_free(&d);
+    if (!dd) {
+        sbuf_setf(err, "zstd dictionary %u is corrupt", id);
+        return NULL;
+    }
+    xgrow((void **)&c->dd, &c->cap_dd, c->n_dd + 1, sizeof *c->dd);
+    c->dd[c->n_dd].id = id;
+    c->dd[c->n_dd].dd = dd;
+    c->n_dd++;
+    return dd;
+}
+
+int blob_decompress(struct blob_codec *c, const void *src, size_t n, struct sbuf *out,
+                    struct sbuf *err)
+{
+    unsigned long long size = ZSTD_getFrameContentSize(src, n);
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+        size > (unsigned long long)SIZE_MAX / 2) {
+        sbuf_setf(err, "not a pare text blob (bad zstd frame header)");
+        return PARE_EFAIL;
+    }
+    uint32_t id = ZSTD_getDictID_fromFrame(src, n);
+    sbuf_reset(out);
+    sbuf_grow(out, (size_t)size);
+    size_t r;
+    if (id) {
+        ZSTD_DDict *dd = find_ddict(c, id, err);
+        if (!dd) return PARE_EFAIL;
+        r = ZSTD_decompress_usingDDict(c->dctx, out->p, (size_t)size, src, n, dd);
+    } else {
+        r = ZSTD_decompressDCtx(c->dctx, out->p, (size_t)size, src, n);
+    }
+    if (ZSTD_isError(r) || r != size) {
+        sbuf_setf(err, "corrupt zstd frame: %s", ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size");
+        sbuf_reset(out);
+        return PARE_EFAIL;
+    }
+    out->len = r;
+    out->p[r] = '\0';
+    return PARE_OK;
+}
+
+int blob_train_dict(const void *samples, const size_t *sizes, size_t n, size_t capacity,
+                    struct sbuf *dict, uint32_t *id, struct sbuf *err)
+{
+    /* zstd 1.5 refuses fewer than ~8 samples, and a sample set much smaller than the
+     * dictionary gives a useless one; ask for a smaller dictionary on small samples. */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += sizes[i];
+    if (n < 16 || total < 4096) {
+        sbuf_setf(err, "too few samples to train a dictionary (%zu samples, %zu bytes)", n, total);
+        return PARE_EFAIL;
+    }
+    if (capacity > total / 4) capacity = total / 4 < 1024 ? 1024 : total / 4;
+    sbuf_reset(dict);
+    sbuf_grow(dict, capacity);
+    size_t r = ZDICT_trainFromBuffer(dict->p, capacity, samples, sizes, (unsigned)n);
+    if (ZDICT_isError(r)) {
+        sbuf_setf(err, "zstd dictionary training failed: %s", ZDICT_getErrorName(r));
+        return PARE_EFAIL;
+    }
+    dict->len = r;
+    *id = ZDICT_getDictID(dict->p, r);
+    if (*id == 0) {
+        sbuf_setf(err, "zstd produced a dictionary without an id");
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}

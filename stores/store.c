@@ -1,0 +1,281 @@
+/* store.c - see store.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "stores/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pipeline/embedded.h"
+#include "stores/sqlfuncs.h"
+
+struct cached_stmt {
+    const char *sql;
+    sqlite3_stmt *stmt;
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    struct cached_stmt *stmts;
+    size_t n_stmts, cap_stmts;
+    struct sbuf err; /* the store's own errors (migration ...) */
+    int own_err;     /* err holds the latest error rather than sqlite3_errmsg */
+};
+
+/* Migration number from a file name "NNN_name.sql", or -1 for other embedded files. */
+static int migration_number(const char *name)
+{
+    int n = 0, digits = 0;
+    for (; name[digits] >= '0' && name[digits] <= '9'; digits++) n = n * 10 + (name[digits] - '0');
+    size_t len = strlen(name);
+    if (digits == 0 || name[digits] != '_' || len < 4 || strcmp(name + len - 4, ".sql") != 0)
+        return -1;
+    return n;
+}
+
+int store_latest_schema(void)
+{
+    int latest = 0;
+    for (size_t i = 0; i < pare_embedded_count; i++) {
+        int n = migration_number(pare_embedded_files[i].name);
+        if (n > latest) latest = n;
+    }
+    return latest;
+}
+
+sqlite3 *store_db(struct store *st)
+{
+    return st->db;
+}
+
+const char *store_path(const struct store *st)
+{
+    return st->path;
+}
+
+const char *store_errmsg(struct store *st)
+{
+    return st->own_err ? sbuf_str(&st->err) : sqlite3_errmsg(st->db);
+}
+
+static int fail(struct store *st, const char *what)
+{
+    sbuf_setf(&st->err, "%s: %s", what, sqlite3_errmsg(st->db));
+    st->own_err = 1;
+    return PARE_EFAIL;
+}
+
+int store_exec(struct store *st, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        sbuf_setf(&st->err, "%s", msg ? msg : sqlite3_errmsg(st->db));
+        st->own_err = 1;
+        sqlite3_free(msg);
+        return PARE_EFAIL;
+    }
+    st->own_err = 0;
+    return PARE_OK;
+}
+
+sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+{
+    for (size_t i = 0; i < st->n_stmts; i++) {
+        if (st->stmts[i].sql == sql) {
+            sqlite3_stmt *s = st->stmts[i].stmt;
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            return s;
+        }
+    }
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        sbuf_setf(&st->err, "cannot prepare SQL (%s): %s", sqlite3_errmsg(st->db), sql);
+        st->own_err = 1;
+        return NULL;
+    }
+    xgrow((void **)&st->stmts, &st->cap_stmts, st->n_stmts + 1, sizeof *st->stmts);
+    st->stmts[st->n_stmts].sql = sql;
+    st->stmts[st->n_stmts].stmt = s;
+    st->n_stmts++;
+    return s;
+}
+
+int store_done(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        sbuf_setf(&st->err, "%s", sqlite3_errmsg(st->db));
+        st->own_err = 1;
+        sqlite3_reset(s);
+        return PARE_EFAIL;
+    }
+    sqlite3_reset(s);
+    st->own_err = 0;
+    return PARE_OK;
+}
+
+int store_int(struct store *st, sqlite3_stmt *s, int64_t *out)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+        return 1;
+    }
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(s);
+        return 0;
+    }
+    sbuf_setf(&st->err, "%s", sqlite3_errmsg(st->db));
+    st->own_err = 1;
+    sqlite3_reset(s);
+    return -1;
+}
+
+int store_begin(struct store *st)
+{
+    return store_exec(st, "BEGIN IMMEDIATE");
+}
+
+int store_commit(struct store *st)
+{
+    return store_exec(st, "COMMIT");
+}
+
+int store_rollback(struct store *st)
+{
+    if (sqlite3_get_autocommit(st->db)) return PARE_OK;
+    return store_exec(st, "ROLLBACK");
+}
+
+int store_in_tx(struct store *st)
+{
+    return !sqlite3_get_autocommit(st->db);
+}
+
+int store_schema_version(struct store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, "PRAGMA user_version");
+    int64_t v = 0;
+    if (!s || store_int(st, s, &v) < 0) return -1;
+    return (int)v;
+}
+
+int store_meta_get(struct store *st, const char *key, struct sbuf *out)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT value FROM meta WHERE key = ?1");
+    if (!s) return -1;
+    if (sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+        return fail(st, "bind"), -1;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        sbuf_reset(out);
+        const unsigned char *v = sqlite3_column_text(s, 0);
+        if (v) sbuf_add(out, v, (size_t)sqlite3_column_bytes(s, 0));
+        sqlite3_reset(s);
+        return 1;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return fail(st, "reading meta"), -1;
+    return 0;
+}
+
+int store_meta_set(struct store *st, const char *key, const char *value)
+{
+    sqlite3_stmt *s = store_stmt(st, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+                                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!s) return PARE_EFAIL;
+    if (sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT) ||
+        sqlite3_bind_text(s, 2, value, -1, SQLITE_TRANSIENT))
+        return fail(st, "bind");
+    return store_done(st, s);
+}
+
+/* Applies every embedded migration newer than the database, each in its own transaction. */
+static int migrate(struct store *st, struct sbuf *err)
+{
+    int have = store_schema_version(st);
+    int latest = store_latest_schema();
+    if (have < 0) {
+        sbuf_setf(err, "%s: cannot read schema version: %s", st->path, store_errmsg(st));
+        return PARE_EFAIL;
+    }
+    if (have > latest) {
+        sbuf_setf(err,
+                  "%s: database schema version %d is newer than this pare supports (%d); "
+                  "use a newer pare",
+                  st->path, have, latest);
+        return PARE_EFAIL;
+    }
+    for (int v = have + 1; v <= latest; v++) {
+        const struct pare_embedded *m = NULL;
+        for (size_t i = 0; i < pare_embedded_count; i++)
+            if (migration_number(pare_embedded_files[i].name) == v) m = &pare_embedded_files[i];
+        if (!m) {
+            sbuf_setf(err, "internal error: migration %03d is missing from the binary", v);
+            return PARE_EFAIL;
+        }
+        struct sbuf sql = {0};
+        /* user_version is set inside the same transaction, so a crash leaves either the old or
+         * the new schema, never half of one. */
+        sbuf_addf(&sql, "BEGIN IMMEDIATE;\n%s\n;PRAGMA user_version = %d;\nCOMMIT;", m->data, v);
+        int rc = store_exec(st, sql.p);
+        sbuf_free(&sql);
+        if (rc != PARE_OK) {
+            sbuf_setf(err, "%s: migration %s failed: %s", st->path, m->name, store_errmsg(st));
+            store_rollback(st);
+            return PARE_EFAIL;
+        }
+    }
+    return PARE_OK;
+}
+
+int store_open(const char *path, int flags, struct store **out, struct sbuf *err)
+{
+    struct stat sb;
+    *out = NULL;
+    if (!(flags & STORE_CREATE) && stat(path, &sb) != 0) {
+        sbuf_setf(err, "%s: no such database (create it with `pare init` or `pare ingest`)", path);
+        return PARE_EFAIL;
+    }
+    struct store *st = xcalloc(1, sizeof *st);
+    st->path = xstrdup(path);
+    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (flags & STORE_CREATE) oflags |= SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
+        sbuf_setf(err, "%s: cannot open database: %s", path,
+                  st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        store_close(st);
+        return PARE_EFAIL;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    if (sqlite3_busy_timeout(st->db, 30000) != SQLITE_OK ||
+        store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                       "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536") != PARE_OK) {
+        sbuf_setf(err, "%s: %s", path, store_errmsg(st));
+        if (strstr(sbuf_str(err), "not a database")) sbuf_addf(err, " (is this a pare database?)");
+        store_close(st);
+        return PARE_EFAIL;
+    }
+    if (sqlfuncs_register(st->db, err) != PARE_OK || migrate(st, err) != PARE_OK) {
+        store_close(st);
+        return PARE_EFAIL;
+    }
+    *out = st;
+    return PARE_OK;
+}
+
+void store_close(struct store *st)
+{
+    if (!st) return;
+    for (size_t i = 0; i < st->n_stmts; i++) sqlite3_finalize(st->stmts[i].stmt);
+    free(st->stmts);
+    if (st->db) sqlite3_close(st->db);
+    sbuf_free(&st->err);
+    free(st->path);
+    free(st);
+}

@@ -1,0 +1,78 @@
+/*
+ * store.h - the SQLite store: opening, migrations, cached statements, transactions.
+ *
+ * One struct store wraps one connection. Opening applies the migrations embedded from
+ * schemas/NNN_*.sql that the database has not seen (PRAGMA user_version holds the number of the
+ * last one) and refuses a database written by a newer pare. Connections use WAL, a busy timeout
+ * and foreign keys, and have pare's SQL functions (pare_text ...) registered.
+ *
+ * Data always goes in through bound parameters: callers prepare a constant SQL string with
+ * store_stmt() and bind values; no function here formats data into SQL.
+ */
+#ifndef PARE_STORE_H
+#define PARE_STORE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "pipeline/util.h"
+
+struct store;
+
+enum store_flags {
+    STORE_CREATE = 1, /* create the file when missing */
+};
+
+/*
+ * Opens (and with STORE_CREATE creates) the database at path and brings its schema up to date.
+ * Returns PARE_OK and *out, or PARE_EFAIL with a message in err (missing file, newer schema,
+ * not a database, migration failure). A failed migration leaves the file as it was.
+ */
+int store_open(const char *path, int flags, struct store **out, struct sbuf *err);
+/* Finalizes cached statements and closes the connection. NULL is a no-op. */
+void store_close(struct store *st);
+
+/* The raw connection, for sqlite3_* calls that this header does not wrap. */
+sqlite3 *store_db(struct store *st);
+const char *store_path(const struct store *st);
+/* The last error of this connection: the text sqlite3_errmsg gives, or the store's own. */
+const char *store_errmsg(struct store *st);
+
+/* The schema version of the open database, and the newest this binary knows. */
+int store_schema_version(struct store *st);
+int store_latest_schema(void);
+
+/*
+ * Returns a prepared statement for `sql`, compiled once per connection and cached under the
+ * string's address (so pass string literals). The statement is reset and its bindings cleared.
+ * Returns NULL on a compile error (see store_errmsg).
+ */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql);
+
+/* Runs SQL text without parameters (schema, pragmas). Returns PARE_OK or PARE_EFAIL. */
+int store_exec(struct store *st, const char *sql);
+
+/*
+ * Steps a statement that returns no rows and resets it. Returns PARE_OK, or PARE_EFAIL
+ * (constraint, I/O ...) with the error kept for store_errmsg.
+ */
+int store_done(struct store *st, sqlite3_stmt *s);
+
+/*
+ * Steps a statement expected to return at most one row with an integer in column 0.
+ * Returns 1 and *out when a row came, 0 when none, -1 on error. Resets it.
+ */
+int store_int(struct store *st, sqlite3_stmt *s, int64_t *out);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return PARE_OK or PARE_EFAIL. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+int store_rollback(struct store *st);
+/* 1 while a transaction is open. */
+int store_in_tx(struct store *st);
+
+/* meta table: value of key into out (returns 1 found, 0 not, -1 error); set replaces. */
+int store_meta_get(struct store *st, const char *key, struct sbuf *out);
+int store_meta_set(struct store *st, const char *key, const char *value);
+
+#endif
