@@ -8,9 +8,11 @@
  */
 #define _XOPEN_SOURCE 700
 #include <limits.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #include "jobs/jobs.h"
@@ -21,9 +23,33 @@
 #include "stores/blob.h"
 #include "stores/store.h"
 
+/* Records parsed and compressed together, in parallel, before they are stored in order. */
+#define BATCH 2048
+/* Records a thread claims at a time while preparing a batch. */
+#define PREPARE_CHUNK 16
+
 /* Dictionary training sample: the first passages, up to these limits. */
 #define DICT_MAX_SAMPLES 8000
 #define DICT_MAX_BYTES (8u << 20)
+
+/* A passage ready to store: content hash, compressed body, length in code points. */
+struct pbody {
+    unsigned char hash[16];
+    struct sbuf body;
+    int64_t chars;
+};
+
+/* One record of a batch, from raw text to everything the serial insert needs. */
+struct slot {
+    struct sbuf raw;
+    long line;
+    int rc; /* PARE_OK, PARE_EINPUT (bad record: msg), PARE_EFAIL (msg) */
+    struct sbuf msg;
+    json_t *json;
+    struct qa_record rec;
+    struct pbody *pb; /* one per rec.ctx entry */
+    size_t cap_pb;
+};
 
 struct ingest {
     struct store *st;
@@ -31,8 +57,11 @@ struct ingest {
     enum pare_format fmt;
     struct format_keys keys;
     int skip_bad;
-    struct blob_codec *codec;
-    struct sbuf body, err;
+    struct blob_codec **codecs; /* one per thread */
+    int n_codecs;
+    struct slot *slots; /* two batches: one being stored, one being prepared */
+    struct sbuf err;
+    struct sbuf fatal; /* why the current file cannot be read further */
     /* per-file counts */
     int64_t n_records, n_questions, n_new_questions, n_passages, n_new_passages, n_rejected;
     int64_t total_done, total_rejected;
@@ -46,14 +75,21 @@ static int db_fail(struct ingest *in, const char *what)
 
 /* Trains the compression dictionary on the first passages of the input, unless the database
  * already has one, and stores it. Without enough text, frames go without a dictionary. */
+static int set_dict_all(struct ingest *in, const void *dict, size_t n, int level)
+{
+    for (int i = 0; i < in->n_codecs; i++)
+        if (blob_set_dict(in->codecs[i], dict, n, level, &in->err) != PARE_OK) return PARE_EFAIL;
+    return PARE_OK;
+}
+
 static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
 {
     sqlite3_stmt *s = store_stmt(in->st, "SELECT dict FROM zstd_dicts ORDER BY rowid DESC LIMIT 1");
     if (!s) return db_fail(in, "reading zstd_dicts");
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        int r = blob_set_dict(in->codec, sqlite3_column_blob(s, 0),
-                              (size_t)sqlite3_column_bytes(s, 0), level, &in->err);
+        int r =
+            set_dict_all(in, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), level);
         sqlite3_reset(s);
         return r;
     }
@@ -98,9 +134,9 @@ static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
             sqlite3_bind_text(s, 4, ts, -1, SQLITE_TRANSIENT) || store_done(in->st, s))
             out = db_fail(in, "storing the zstd dictionary");
         else
-            out = blob_set_dict(in->codec, dict.p, dict.len, level, &in->err);
+            out = set_dict_all(in, dict.p, dict.len, level);
     } else {
-        out = blob_set_dict(in->codec, NULL, 0, level, &in->err);
+        out = set_dict_all(in, NULL, 0, level);
     }
     free(sizes);
     sbuf_free(&samples);
@@ -109,44 +145,81 @@ static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
     return out;
 }
 
-/* The id of the passage (title, text), stored now if it is new. */
-static int store_passage(struct ingest *in, const struct qa_passage *p, int64_t *id)
+/*
+ * Everything about a record that needs no database: parse, convert, hash and compress. Runs on
+ * several threads at once; touches only the slot and the thread's codec.
+ */
+static void prepare(struct ingest *in, struct slot *sl, const char *path, struct blob_codec *codec)
 {
-    XXH3_state_t *hs = XXH3_createState();
-    if (!hs) abort();
-    XXH3_128bits_reset(hs);
-    XXH3_128bits_update(hs, p->title, strlen(p->title));
-    XXH3_128bits_update(hs, "", 1); /* NUL between title and text */
-    XXH3_128bits_update(hs, p->text, p->text_len);
-    XXH128_hash_t h = XXH3_128bits_digest(hs);
-    XXH3_freeState(hs);
-    XXH128_canonical_t key;
-    XXH128_canonicalFromHash(&key, h);
-
-    in->n_passages++;
-    sqlite3_stmt *s = store_stmt(in->st, "SELECT id FROM passages WHERE content_hash = ?1");
-    if (!s || sqlite3_bind_blob(s, 1, key.digest, 16, SQLITE_STATIC))
-        return db_fail(in, "looking up a passage");
-    int found = store_int(in->st, s, id);
-    if (found < 0) return db_fail(in, "looking up a passage");
-    if (found) return PARE_OK;
-
-    if (p->text_len > INT_MAX / 2) {
-        sbuf_setf(&in->err, "passage '%s' is too long (%zu bytes)", p->title, p->text_len);
-        return PARE_EINPUT;
+    struct sbuf err = {0};
+    sl->rc = PARE_OK;
+    if (reader_parse(path, sl->raw.p, sl->raw.len, sl->line, &sl->json, &sl->msg) != READ_RECORD) {
+        sl->rc = PARE_EINPUT;
+        return;
     }
-    int64_t chars = text_utf8_chars(p->text, p->text_len, NULL);
-    if (blob_compress(in->codec, p->text, p->text_len, &in->body, &in->err)) return PARE_EFAIL;
-    s = store_stmt(in->st, "INSERT INTO passages(ext_id, title, body, n_chars, n_bytes, "
-                           "content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (format_parse(in->fmt, &in->keys, sl->json, &sl->rec, &err) != PARE_OK) {
+        sbuf_setf(&sl->msg, "%s:%ld: %s", path, sl->line, sbuf_str(&err));
+        sl->rc = PARE_EINPUT;
+        sbuf_free(&err);
+        return;
+    }
+    if (sl->rec.n_ctx > sl->cap_pb) {
+        sl->pb = xrealloc(sl->pb, sl->rec.n_ctx * sizeof *sl->pb);
+        memset(sl->pb + sl->cap_pb, 0, (sl->rec.n_ctx - sl->cap_pb) * sizeof *sl->pb);
+        sl->cap_pb = sl->rec.n_ctx;
+    }
+    for (size_t k = 0; k < sl->rec.n_ctx; k++) {
+        const struct qa_passage *p = &sl->rec.ctx[k];
+        struct pbody *pb = &sl->pb[k];
+        /* content hash: xxh128 of title, NUL, text */
+        XXH3_state_t hs;
+        XXH3_INITSTATE(&hs);
+        XXH3_128bits_reset(&hs);
+        XXH3_128bits_update(&hs, p->title, strlen(p->title));
+        XXH3_128bits_update(&hs, "", 1);
+        XXH3_128bits_update(&hs, p->text, p->text_len);
+        XXH128_canonical_t key;
+        XXH128_canonicalFromHash(&key, XXH3_128bits_digest(&hs));
+        memcpy(pb->hash, key.digest, 16);
+        if (p->text_len > INT_MAX / 2) {
+            sbuf_setf(&sl->msg, "%s:%ld: passage '%s' is too long (%zu bytes)", path, sl->line,
+                      p->title, p->text_len);
+            sl->rc = PARE_EINPUT;
+            break;
+        }
+        pb->chars = text_utf8_chars(p->text, p->text_len, NULL);
+        if (blob_compress(codec, p->text, p->text_len, &pb->body, &err) != PARE_OK) {
+            sbuf_setf(&sl->msg, "%s", sbuf_str(&err));
+            sl->rc = PARE_EFAIL;
+            break;
+        }
+    }
+    sbuf_free(&err);
+}
+
+/* The id of a prepared passage, stored now if it is new. */
+static int store_passage(struct ingest *in, const struct qa_passage *p, const struct pbody *pb,
+                         int64_t *id)
+{
+    in->n_passages++;
+    sqlite3_stmt *s = store_stmt(in->st, "INSERT INTO passages(ext_id, title, body, n_chars, "
+                                         "n_bytes, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                                         "ON CONFLICT(content_hash) DO NOTHING");
     if (!s || sqlite3_bind_text(s, 1, p->ext_id, -1, SQLITE_STATIC) ||
         sqlite3_bind_text(s, 2, p->title, -1, SQLITE_STATIC) ||
-        sqlite3_bind_blob(s, 3, in->body.p, (int)in->body.len, SQLITE_STATIC) ||
-        sqlite3_bind_int64(s, 4, chars) || sqlite3_bind_int64(s, 5, (int64_t)p->text_len) ||
-        sqlite3_bind_blob(s, 6, key.digest, 16, SQLITE_STATIC) || store_done(in->st, s))
+        sqlite3_bind_blob(s, 3, pb->body.p, (int)pb->body.len, SQLITE_STATIC) ||
+        sqlite3_bind_int64(s, 4, pb->chars) || sqlite3_bind_int64(s, 5, (int64_t)p->text_len) ||
+        sqlite3_bind_blob(s, 6, pb->hash, 16, SQLITE_STATIC) || store_done(in->st, s))
         return db_fail(in, "storing a passage");
-    *id = sqlite3_last_insert_rowid(store_db(in->st));
-    in->n_new_passages++;
+    if (sqlite3_changes(store_db(in->st)) == 1) {
+        *id = sqlite3_last_insert_rowid(store_db(in->st));
+        in->n_new_passages++;
+        return PARE_OK;
+    }
+    /* stored before, by this run or an earlier one */
+    s = store_stmt(in->st, "SELECT id FROM passages WHERE content_hash = ?1");
+    if (!s || sqlite3_bind_blob(s, 1, pb->hash, 16, SQLITE_STATIC) || store_int(in->st, s, id) != 1)
+        return db_fail(in, "looking up a passage");
     return PARE_OK;
 }
 
@@ -154,7 +227,8 @@ static int store_passage(struct ingest *in, const struct qa_passage *p, int64_t 
  * Stores one question with its context. Returns PARE_OK, PARE_EINPUT (a duplicate id in this
  * file: err says which line had it first) or PARE_EFAIL.
  */
-static int store_question(struct ingest *in, int64_t dataset_id, struct qa_record *r, long line)
+static int store_question(struct ingest *in, int64_t dataset_id, struct qa_record *r,
+                          const struct pbody *pb, long line)
 {
     sqlite3_stmt *s = store_stmt(in->st, "INSERT INTO temp.ingest_seen(ext_id, line) "
                                          "VALUES (?1, ?2) ON CONFLICT DO NOTHING");
@@ -194,7 +268,7 @@ static int store_question(struct ingest *in, int64_t dataset_id, struct qa_recor
     int64_t qid = sqlite3_last_insert_rowid(store_db(in->st));
     for (size_t k = 0; k < r->n_ctx; k++) {
         int64_t pid;
-        if ((rc = store_passage(in, &r->ctx[k], &pid)) != PARE_OK) return rc;
+        if ((rc = store_passage(in, &r->ctx[k], &pb[k], &pid)) != PARE_OK) return rc;
         s = store_stmt(in->st, "INSERT INTO question_passages(question_id, passage_id, position, "
                                "is_gold) VALUES (?1, ?2, ?3, ?4)");
         if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_bind_int64(s, 2, pid) ||
@@ -205,11 +279,11 @@ static int store_question(struct ingest *in, int64_t dataset_id, struct qa_recor
     return PARE_OK;
 }
 
-static int reject(struct ingest *in, const char *source, long line, const char *msg,
-                  struct reader *r)
+static int reject(struct ingest *in, const char *source, const struct slot *sl)
 {
-    size_t raw_len;
-    const char *raw = reader_raw(r, &raw_len);
+    long line = sl->line;
+    const char *msg = sbuf_str(&sl->msg), *raw = sbuf_str(&sl->raw);
+    size_t raw_len = sl->raw.len;
     sqlite3_stmt *s = store_stmt(in->st, "INSERT INTO rejects(run_id, source, line, error, raw) "
                                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(source, line) "
                                          "DO UPDATE SET run_id = excluded.run_id, "
@@ -250,6 +324,80 @@ static int dataset_id_for(struct ingest *in, const char *name, const char *sourc
     return PARE_OK;
 }
 
+/*
+ * Reads up to BATCH raw records into slots, in file order. A file that cannot be read further
+ * sets *fatal to the message; the records before it are still returned.
+ */
+static int read_batch(struct reader *r, struct slot *slots, struct sbuf *fatal)
+{
+    int n = 0;
+    while (n < BATCH) {
+        long line = 0;
+        int res = reader_next_raw(r, &line, fatal);
+        if (res == READ_EOF) break;
+        if (res == READ_FATAL) {
+            if (!fatal->len) sbuf_adds(fatal, "read error");
+            break;
+        }
+        size_t len;
+        const char *raw = reader_raw(r, &len);
+        struct slot *sl = &slots[n++];
+        sbuf_reset(&sl->raw);
+        sbuf_add(&sl->raw, raw, len);
+        sl->line = line;
+    }
+    return n;
+}
+
+/* Stores prepared records in file order. Bad records stop the file, or with --skip-bad go to
+ * `rejects`. Returns PARE_OK, PARE_EINPUT or PARE_EFAIL with in->err set. */
+static int store_batch(struct ingest *in, struct slot *slots, int n, const char *path,
+                       const char *source, int64_t dsid)
+{
+    int rc = PARE_OK;
+    for (int i = 0; i < n && rc == PARE_OK; i++) {
+        struct slot *sl = &slots[i];
+        in->n_records++;
+        if (sl->rc == PARE_EFAIL) {
+            sbuf_setf(&in->err, "%s", sl->msg.p);
+            return PARE_EFAIL;
+        }
+        if (sl->rc == PARE_OK) {
+            if (sl->rec.kind == QA_QUESTION) {
+                rc = store_question(in, dsid, &sl->rec, sl->pb, sl->line);
+            } else {
+                int64_t pid;
+                rc = store_passage(in, &sl->rec.ctx[0], &sl->pb[0], &pid);
+            }
+            if (rc == PARE_EINPUT) {
+                sbuf_setf(&sl->msg, "%s:%ld: %s", path, sl->line, sbuf_str(&in->err));
+                sl->rc = PARE_EINPUT;
+                rc = PARE_OK;
+            }
+            if (rc != PARE_OK) return rc;
+        }
+        if (sl->rc == PARE_EINPUT) {
+            if (!in->skip_bad) {
+                sbuf_setf(&in->err, "%s", sl->msg.p);
+                return PARE_EINPUT;
+            }
+            job_say(&in->job, "%s (skipped)", sl->msg.p);
+            rc = reject(in, source, sl);
+        }
+        in->total_done++;
+    }
+    return rc;
+}
+
+static void release_batch(struct slot *slots, int n)
+{
+    for (int i = 0; i < n; i++) {
+        qa_record_reset(&slots[i].rec);
+        json_decref(slots[i].json);
+        slots[i].json = NULL;
+    }
+}
+
 /* Ingests one file. On PARE_EINPUT / PARE_EFAIL, in->err holds the message. */
 static int ingest_file(struct ingest *in, const char *path, const char *dataset, json_t *summary)
 {
@@ -259,59 +407,60 @@ static int ingest_file(struct ingest *in, const char *path, const char *dataset,
     char *source = realpath(path, NULL);
     if (!source) source = xstrdup(path);
     int64_t dsid = 0;
-    struct qa_record rec = {0};
-    struct sbuf msg = {0};
     in->n_records = in->n_questions = in->n_new_questions = 0;
     in->n_passages = in->n_new_passages = in->n_rejected = 0;
+    sbuf_reset(&in->fatal);
     if ((rc = dataset_id_for(in, dataset, source, &dsid)) != PARE_OK) goto out;
     if (store_exec(in->st, "DELETE FROM temp.ingest_seen") != PARE_OK) {
         rc = db_fail(in, "resetting the id check");
         goto out;
     }
-    for (;;) {
-        json_t *j = NULL;
-        long line = 0;
-        int res = reader_next(r, &j, &line, &in->err);
-        if (res == READ_EOF) break;
-        if (res == READ_FATAL) {
-            rc = PARE_EINPUT;
+    /*
+     * Two batches in flight: while thread 0 stores batch k in file order, the other threads
+     * parse, hash and compress batch k+1, and thread 0 joins them when it is done. (OpenMP tasks
+     * balanced this worse: a thread often sat idle at the end of the batch.)
+     */
+    struct slot *cur = in->slots, *next = in->slots + BATCH;
+    int ncur = read_batch(r, cur, &in->fatal);
+#pragma omp parallel for schedule(dynamic, 16) num_threads(in->n_codecs)
+    for (int i = 0; i < ncur; i++) prepare(in, &cur[i], path, in->codecs[omp_get_thread_num()]);
+    while (ncur > 0) {
+        int cur_fatal = in->fatal.len > 0;
+        int nnext = cur_fatal ? 0 : read_batch(r, next, &in->fatal);
+        int claimed = 0; /* next record of the batch to prepare, claimed by atomic capture */
+#pragma omp parallel num_threads(in->n_codecs)
+        {
+            if (omp_get_thread_num() == 0) rc = store_batch(in, cur, ncur, path, source, dsid);
+            struct blob_codec *codec = in->codecs[omp_get_thread_num()];
+            for (;;) {
+                int first;
+#pragma omp atomic capture
+                {
+                    first = claimed;
+                    claimed += PREPARE_CHUNK;
+                }
+                if (first >= nnext) break;
+                int end = first + PREPARE_CHUNK < nnext ? first + PREPARE_CHUNK : nnext;
+                for (int i = first; i < end; i++) prepare(in, &next[i], path, codec);
+            }
+        }
+        release_batch(cur, ncur);
+        if (rc != PARE_OK) {
+            release_batch(next, nnext);
             goto out;
         }
-        in->n_records++;
-        int bad = 0;
-        if (res == READ_BAD) {
-            sbuf_setf(&msg, "%s", sbuf_str(&in->err));
-            bad = 1;
-        } else {
-            rc = format_parse(in->fmt, &in->keys, j, &rec, &in->err);
-            if (rc == PARE_OK) {
-                if (rec.kind == QA_QUESTION) {
-                    rc = store_question(in, dsid, &rec, line);
-                } else {
-                    int64_t pid;
-                    rc = store_passage(in, &rec.ctx[0], &pid);
-                }
-            }
-            if (rc == PARE_EINPUT) {
-                sbuf_setf(&msg, "%s:%ld: %s", path, line, sbuf_str(&in->err));
-                bad = 1;
-            }
-            qa_record_reset(&rec);
-            json_decref(j);
-            if (rc == PARE_EFAIL) goto out;
-        }
-        if (bad) {
-            if (!in->skip_bad) {
-                sbuf_setf(&in->err, "%s", msg.p);
-                rc = PARE_EINPUT;
-                goto out;
-            }
-            job_say(&in->job, "%s (skipped)", msg.p);
-            if ((rc = reject(in, source, line, msg.p, r)) != PARE_OK) goto out;
-        }
-        in->total_done++;
+        if (cur_fatal) break;
         job_progress(&in->job, "records", (uint64_t)in->total_done, 0, reader_pos(r),
                      reader_size(r));
+        struct slot *t = cur;
+        cur = next;
+        next = t;
+        ncur = nnext;
+    }
+    if (in->fatal.len) {
+        sbuf_setf(&in->err, "%s", in->fatal.p);
+        rc = PARE_EINPUT;
+        goto out;
     }
     rc = PARE_OK;
     in->total_rejected += in->n_rejected;
@@ -326,8 +475,6 @@ static int ingest_file(struct ingest *in, const char *path, const char *dataset,
             (long long)in->n_records, (long long)in->n_questions, (long long)in->n_new_questions,
             (long long)in->n_new_passages, (long long)in->n_rejected);
 out:
-    qa_record_free(&rec);
-    sbuf_free(&msg);
     free(source);
     reader_close(r);
     return rc;
@@ -419,7 +566,11 @@ int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
         free(files);
         return PARE_EFAIL;
     }
-    in.codec = blob_codec_new(NULL, NULL);
+    in.n_codecs = omp_get_max_threads();
+    if (in.n_codecs < 1) in.n_codecs = 1;
+    in.codecs = xcalloc((size_t)in.n_codecs, sizeof *in.codecs);
+    for (int i = 0; i < in.n_codecs; i++) in.codecs[i] = blob_codec_new(NULL, NULL);
+    in.slots = xcalloc(2 * BATCH, sizeof *in.slots);
     json_t *summary = json_array();
     if (!summary) abort();
     rc = store_exec(in.st, "CREATE TEMP TABLE IF NOT EXISTS ingest_seen("
@@ -458,9 +609,19 @@ int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
     }
     rc = job_end(&in.job, rc, in.total_done - in.total_rejected, in.total_rejected,
                  rc == PARE_OK ? NULL : sbuf_str(&in.err), summary);
-    blob_codec_free(in.codec);
-    sbuf_free(&in.body);
+    for (int i = 0; i < in.n_codecs; i++) blob_codec_free(in.codecs[i]);
+    free(in.codecs);
+    for (int i = 0; i < 2 * BATCH; i++) {
+        struct slot *sl = &in.slots[i];
+        for (size_t k = 0; k < sl->cap_pb; k++) sbuf_free(&sl->pb[k].body);
+        free(sl->pb);
+        sbuf_free(&sl->raw);
+        sbuf_free(&sl->msg);
+        qa_record_free(&sl->rec);
+    }
+    free(in.slots);
     sbuf_free(&in.err);
+    sbuf_free(&in.fatal);
     store_close(in.st);
     free(files);
     return rc;

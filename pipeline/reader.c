@@ -36,24 +36,26 @@ struct reader {
     /* records */
     enum mode mode;
     long line;       /* line of buf[pos] */
-    long records;    /* good records returned */
-    long attempted;  /* records parsed, good or bad */
+    long attempted;  /* records found, well-formed or not */
     struct sbuf rec; /* raw text of the current record */
     int array_open;  /* in MODE_ARRAY: elements may follow */
 };
 
-static void say(struct sbuf *err, const struct reader *r, long line, const char *fmt, ...)
+static void say_at(struct sbuf *err, const char *path, long line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void say(struct sbuf *err, const struct reader *r, long line, const char *fmt, ...)
+static void say_at(struct sbuf *err, const char *path, long line, const char *fmt, ...)
 {
     va_list ap;
     sbuf_reset(err);
-    sbuf_addf(err, "%s:%ld: ", r->path, line);
+    sbuf_addf(err, "%s:%ld: ", path, line);
     va_start(ap, fmt);
     sbuf_vaddf(err, fmt, ap);
     va_end(ap);
 }
+
+/* A message "path:line: ..." about the reader's file. */
+#define say(err, r, line, ...) say_at((err), (r)->path, (line), __VA_ARGS__)
 
 int reader_open(const char *path, struct reader **out, struct sbuf *err)
 {
@@ -254,51 +256,51 @@ static int skip_ws(struct reader *r, struct sbuf *err)
 }
 
 /* Why jansson rejected text: an invalid UTF-8 sequence gets its own message. */
-static void explain_parse_error(struct reader *r, long first_line, const json_error_t *je,
-                                struct sbuf *err)
+static void explain_parse_error(const char *path, const char *text, size_t len, long first_line,
+                                const json_error_t *je, struct sbuf *err)
 {
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)r->rec.p;
-    utf8proc_ssize_t left = (utf8proc_ssize_t)r->rec.len;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)text;
+    utf8proc_ssize_t left = (utf8proc_ssize_t)len;
     long line = first_line;
     while (left > 0) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
         if (n < 0) {
-            say(err, r, line, "invalid UTF-8 (byte 0x%02x)", *p);
+            say_at(err, path, line, "invalid UTF-8 (byte 0x%02x)", *p);
             return;
         }
         if (cp == '\n') line++;
         p += n;
         left -= n;
     }
-    say(err, r, first_line + (je->line > 0 ? je->line - 1 : 0), "invalid JSON: %s (column %d)",
-        je->text, je->column);
+    say_at(err, path, first_line + (je->line > 0 ? je->line - 1 : 0),
+           "invalid JSON: %s (column %d)", je->text, je->column);
 }
 
-static int parse_record(struct reader *r, long first_line, json_t **rec, struct sbuf *err)
+int reader_parse(const char *path, const char *text, size_t len, long line, json_t **rec,
+                 struct sbuf *err)
 {
     json_error_t je;
-    r->attempted++;
-    json_t *v = json_loadb(r->rec.p, r->rec.len, JSON_DECODE_ANY, &je);
+    *rec = NULL;
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &je);
     if (!v) {
-        explain_parse_error(r, first_line, &je, err);
+        explain_parse_error(path, text, len, line, &je, err);
         return READ_BAD;
     }
     if (!json_is_object(v)) {
-        say(err, r, first_line, "expected a JSON object as record, got %s",
-            json_is_array(v)    ? "an array"
-            : json_is_string(v) ? "a string"
-                                : "a scalar");
+        say_at(err, path, line, "expected a JSON object as record, got %s",
+               json_is_array(v)    ? "an array"
+               : json_is_string(v) ? "a string"
+                                   : "a scalar");
         json_decref(v);
         return READ_BAD;
     }
     *rec = v;
-    r->records++;
     return READ_RECORD;
 }
 
 /* JSON Lines: the next non-blank line. */
-static int next_line(struct reader *r, json_t **rec, long *line, struct sbuf *err)
+static int next_line(struct reader *r, long *line, struct sbuf *err)
 {
     for (;;) {
         sbuf_reset(&r->rec);
@@ -326,12 +328,13 @@ static int next_line(struct reader *r, json_t **rec, long *line, struct sbuf *er
             continue;
         }
         *line = first;
-        return parse_record(r, first, rec, err);
+        r->attempted++;
+        return READ_RECORD;
     }
 }
 
 /* JSON array: the next element, found by tracking strings and bracket depth. */
-static int next_element(struct reader *r, json_t **rec, long *line, struct sbuf *err)
+static int next_element(struct reader *r, long *line, struct sbuf *err)
 {
     if (!r->array_open) return READ_EOF;
     int res = READ_EOF;
@@ -382,13 +385,13 @@ static int next_element(struct reader *r, json_t **rec, long *line, struct sbuf 
     /* r->buf.p[r->pos] is ',' or ']' */
     if (r->buf.p[r->pos] == ']') r->array_open = 0;
     r->pos++;
-    res = parse_record(r, first, rec, err);
-    if (r->array_open || res == READ_FATAL) return res;
+    r->attempted++;
+    res = READ_RECORD;
+    if (r->array_open) return res;
 after_array:;
     int t = skip_ws(r, err);
     if (t == -2) return READ_FATAL;
     if (t != -1) {
-        if (res == READ_RECORD) json_decref(*rec);
         say(err, r, r->line, "unexpected text after the closing ']' of the JSON array");
         return READ_FATAL;
     }
@@ -397,12 +400,11 @@ after_array:;
         say(err, r, 1, "empty file: the JSON array holds no records");
         return READ_FATAL;
     }
-    return res == READ_BAD || res == READ_RECORD ? res : READ_EOF;
+    return res;
 }
 
-int reader_next(struct reader *r, json_t **rec, long *line, struct sbuf *err)
+int reader_next_raw(struct reader *r, long *line, struct sbuf *err)
 {
-    *rec = NULL;
     *line = r->line;
     if (r->mode == MODE_UNKNOWN) {
         int c = skip_ws(r, err);
@@ -429,9 +431,9 @@ int reader_next(struct reader *r, json_t **rec, long *line, struct sbuf *err)
     int res;
     long ln = r->line;
     if (r->mode == MODE_ARRAY)
-        res = next_element(r, rec, &ln, err);
+        res = next_element(r, &ln, err);
     else if (r->mode == MODE_LINES)
-        res = next_line(r, rec, &ln, err);
+        res = next_line(r, &ln, err);
     else
         res = READ_EOF;
     *line = ln;
@@ -440,4 +442,17 @@ int reader_next(struct reader *r, json_t **rec, long *line, struct sbuf *err)
         return READ_FATAL;
     }
     return res;
+}
+
+int reader_next(struct reader *r, json_t **rec, long *line, struct sbuf *err)
+{
+    *rec = NULL;
+    int res = reader_next_raw(r, line, err);
+    if (res != READ_RECORD) return res;
+    return reader_parse(r->path, r->rec.p, r->rec.len, *line, rec, err);
+}
+
+const char *reader_path(const struct reader *r)
+{
+    return r->path;
 }

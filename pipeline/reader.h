@@ -35,6 +35,18 @@ int reader_open(const char *path, struct reader **out, struct sbuf *err);
  */
 int reader_next(struct reader *r, json_t **rec, long *line, struct sbuf *err);
 
+/*
+ * The same in two steps, so that parsing can run on other threads: reader_next_raw finds the
+ * next record's text (reader_raw) and line without parsing it (READ_RECORD, READ_EOF or
+ * READ_FATAL); reader_parse parses such a text (READ_RECORD or READ_BAD) and is thread-safe.
+ */
+int reader_next_raw(struct reader *r, long *line, struct sbuf *err);
+int reader_parse(const char *path, const char *text, size_t len, long line, json_t **rec,
+                 struct sbuf *err);
+
+/* The file name given to reader_open. */
+const char *reader_path(const struct reader *r);
+
 /* The raw text of the record last returned or rejected (for the rejects table). */
 const char *reader_raw(const struct reader *r, size_t *len);
 

@@ -242,10 +242,15 @@ int synth_corpus(FILE *f, uint64_t n, uint64_t seed, int tsv)
     struct sbuf line = {0}, text = {0};
     int rc = PARE_OK;
     for (uint64_t i = 0; i < n && rc == PARE_OK; i++) {
-        int e = (int)(i % (uint64_t)w.n);
+        int e = (int)(i % (uint64_t)w.n), e2 = (int)pick(&s, (uint64_t)w.n);
+        /* two entity descriptions make a passage of HotpotQA's typical length (~500 bytes);
+         * a serial number in title and text keeps every row distinct */
+        struct sbuf more = {0};
+        passage(&w, e2, &more);
         passage(&w, e, &text);
-        /* a serial number in title and text keeps every row distinct */
-        sbuf_addf(&text, " Record %llu of the archive.", (unsigned long long)i);
+        sbuf_addf(&text, " See also: %s Record %llu of the archive.", more.p,
+                  (unsigned long long)i);
+        sbuf_free(&more);
         sbuf_reset(&line);
         if (tsv) {
             sbuf_addf(&line, "p%llu\t%s %llu\t%s\n", (unsigned long long)i, w.e[e].name,

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every benchmark against a release build and prints their figures.
+# Usage: tests/bench/run.sh [BUILD_DIR]
+set -euo pipefail
+build=${1:-build}
+here=$(dirname "$0")
+python3 "$here/bench_ingest.py" "$build" "${PARE_BENCH_PASSAGES:-1000000}" "${PARE_BENCH_REPEAT:-3}"

@@ -1,0 +1,74 @@
+"""Shared helpers for the end-to-end tests: run the real pare binary on real files."""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import unittest
+
+BIN = os.environ.get("PARE_BIN", "build/pare")
+EXT = os.environ.get("PARE_EXT", "build/pare_ext.so")
+GEN = os.environ.get("PARE_GEN", "build/pare_gen")
+DATA = os.environ.get("PARE_DATA", os.path.join(os.path.dirname(__file__), "../../../shared/data"))
+TMP = os.environ.get("PARE_TMP", tempfile.gettempdir())
+
+
+def data(rel):
+    path = os.path.join(DATA, rel)
+    if not os.path.exists(path):
+        # The shared data sits beside the repository (../shared/data); its absence is a failure.
+        raise AssertionError("missing test data %s (set PARE_DATA)" % path)
+    return path
+
+
+class PareTest(unittest.TestCase):
+    """Each test gets its own folder and database."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pare-e2e-", dir=TMP)
+        self.db = os.path.join(self.dir, "t.db")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def pare(self, *args, expect=0, db=True, stdin=None):
+        cmd = [BIN] + (["--db", self.db] if db else []) + list(args)
+        p = subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=600)
+        if expect is not None and p.returncode != expect:
+            self.fail("%s exited %d, expected %d\nstdout: %s\nstderr: %s"
+                      % (" ".join(cmd), p.returncode, expect, p.stdout[-3000:], p.stderr[-3000:]))
+        return p
+
+    def write(self, name, text, mode="w"):
+        path = os.path.join(self.dir, name)
+        with open(path, mode) as f:
+            f.write(text)
+        return path
+
+    def query(self, sql, params=()):
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+    def snapshot(self):
+        """Every row of every table except the run log, to compare a database before and after."""
+        if not os.path.exists(self.db):
+            return None
+        con = sqlite3.connect(self.db)
+        try:
+            tables = [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name != 'runs' ORDER BY name")]
+            return {t: sorted(con.execute("SELECT * FROM %s" % t).fetchall(), key=repr) for t in tables}
+        finally:
+            con.close()
+
+    def shell(self, sql):
+        """Runs SQL through the sqlite3 shell with pare's extension loaded."""
+        ext = os.path.splitext(os.path.abspath(EXT))[0]
+        p = subprocess.run(["sqlite3", "-bail", self.db, "-cmd", ".load " + ext, sql],
+                           capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout

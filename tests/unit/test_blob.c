@@ -1,0 +1,134 @@
+/* test_blob.c - dictionary training, round trips, dictionary lookup by frame id, corruption. */
+#include "helpers.h"
+
+#include <zstd.h>
+
+#include "stores/blob.h"
+
+struct dicts {
+    uint32_t id;
+    struct sbuf dict;
+    int loads;
+};
+
+static int loader(void *ud, uint32_t id, struct sbuf *out, struct sbuf *err)
+{
+    struct dicts *d = ud;
+    d->loads++;
+    if (id != d->id) {
+        sbuf_setf(err, "no dictionary %u", id);
+        return PARE_EFAIL;
+    }
+    sbuf_add(out, d->dict.p, d->dict.len);
+    return PARE_OK;
+}
+
+static void make_samples(struct sbuf *s, size_t *sizes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t before = s->len;
+        sbuf_addf(s, "Passage %zu: The city of Vorlen%zu lies on the river Dra and was founded in "
+                     "%zu by settlers from Kamira. It is known for its markets.",
+                  i, i % 37, 900 + i % 500);
+        sizes[i] = s->len - before;
+    }
+}
+
+static void test_train_roundtrip_and_ratio(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    static size_t sizes[N];
+    struct sbuf samples = {0}, out = {0}, back = {0}, err = {0};
+    struct dicts d = {0};
+    make_samples(&samples, sizes, N);
+    assert_int_equal(blob_train_dict(samples.p, sizes, N, BLOB_DICT_CAPACITY, &d.dict, &d.id, &err),
+                     PARE_OK);
+    assert_true(d.id != 0);
+
+    struct blob_codec *c = blob_codec_new(loader, &d);
+    assert_int_equal(blob_set_dict(c, d.dict.p, d.dict.len, 3, &err), PARE_OK);
+    size_t total_in = 0, total_out = 0, off = 0;
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(blob_compress(c, samples.p + off, sizes[i], &out, &err), PARE_OK);
+        assert_int_equal(ZSTD_getDictID_fromFrame(out.p, out.len), d.id);
+        assert_int_equal(blob_decompress(c, out.p, out.len, &back, &err), PARE_OK);
+        assert_int_equal(back.len, sizes[i]);
+        assert_memory_equal(back.p, samples.p + off, sizes[i]);
+        total_in += sizes[i];
+        total_out += out.len;
+        off += sizes[i];
+    }
+    /* the dictionary is fetched once, then cached */
+    assert_int_equal(d.loads, 1);
+    assert_true((double)total_in / (double)total_out > 2.0);
+    blob_codec_free(c);
+    sbuf_free(&samples);
+    sbuf_free(&out);
+    sbuf_free(&back);
+    sbuf_free(&err);
+    sbuf_free(&d.dict);
+}
+
+static void test_no_dict_and_errors(void **state)
+{
+    (void)state;
+    struct sbuf out = {0}, back = {0}, err = {0};
+    struct dicts d = {.id = 12345};
+    struct blob_codec *c = blob_codec_new(loader, &d);
+    assert_int_equal(blob_compress(c, "hello", 5, &out, &err), PARE_OK);
+    assert_int_equal(blob_decompress(c, out.p, out.len, &back, &err), PARE_OK);
+    assert_string_equal(back.p, "hello");
+    assert_int_equal(blob_compress(c, "", 0, &out, &err), PARE_OK);
+    assert_int_equal(blob_decompress(c, out.p, out.len, &back, &err), PARE_OK);
+    assert_int_equal(back.len, 0);
+    /* corrupt: not a frame at all */
+    assert_int_equal(blob_decompress(c, "garbage!", 8, &back, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "not a pare text blob");
+    /* too few samples to train */
+    size_t sizes[2] = {3, 3};
+    struct sbuf dict = {0};
+    uint32_t id;
+    assert_int_equal(blob_train_dict("abcdef", sizes, 2, 1024, &dict, &id, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "too few samples");
+    blob_codec_free(c);
+    sbuf_free(&out);
+    sbuf_free(&back);
+    sbuf_free(&err);
+    sbuf_free(&dict);
+}
+
+static void test_missing_dictionary(void **state)
+{
+    (void)state;
+    enum { N = 500 };
+    static size_t sizes[N];
+    struct sbuf samples = {0}, out = {0}, back = {0}, err = {0}, dict = {0};
+    uint32_t id;
+    make_samples(&samples, sizes, N);
+    assert_int_equal(blob_train_dict(samples.p, sizes, N, 8192, &dict, &id, &err), PARE_OK);
+    struct blob_codec *w = blob_codec_new(NULL, NULL);
+    assert_int_equal(blob_set_dict(w, dict.p, dict.len, 3, &err), PARE_OK);
+    assert_int_equal(blob_compress(w, samples.p, sizes[0], &out, &err), PARE_OK);
+    struct dicts other = {.id = id + 1};
+    struct blob_codec *r = blob_codec_new(loader, &other);
+    assert_int_equal(blob_decompress(r, out.p, out.len, &back, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "no dictionary");
+    blob_codec_free(w);
+    blob_codec_free(r);
+    sbuf_free(&samples);
+    sbuf_free(&out);
+    sbuf_free(&back);
+    sbuf_free(&err);
+    sbuf_free(&dict);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_train_roundtrip_and_ratio),
+        cmocka_unit_test(test_no_dict_and_errors),
+        cmocka_unit_test(test_missing_dictionary),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,126 @@
+/* test_store.c - creation, migration, refusal of newer schemas, statements, transactions. */
+#include "helpers.h"
+
+#include "stores/store.h"
+
+static void rm_db(const char *p)
+{
+    char side[4096];
+    remove(p);
+    snprintf(side, sizeof side, "%s-wal", p);
+    remove(side);
+    snprintf(side, sizeof side, "%s-shm", p);
+    remove(side);
+}
+
+static void test_create_and_migrate(void **state)
+{
+    (void)state;
+    char *p = tmp_path("s1.db");
+    rm_db(p);
+    struct store *st;
+    struct sbuf err = {0};
+    /* without STORE_CREATE a missing file is an error that says what to do */
+    assert_int_equal(store_open(p, 0, &st, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "pare init");
+    assert_int_equal(store_open(p, STORE_CREATE, &st, &err), PARE_OK);
+    assert_true(store_latest_schema() >= 1);
+    assert_int_equal(store_schema_version(st), store_latest_schema());
+    /* the views compile and pare_text is registered */
+    assert_int_equal(store_exec(st, "SELECT * FROM passage_text LIMIT 1"), PARE_OK);
+    assert_int_equal(store_meta_set(st, "k", "v1"), PARE_OK);
+    assert_int_equal(store_meta_set(st, "k", "v2"), PARE_OK);
+    struct sbuf v = {0};
+    assert_int_equal(store_meta_get(st, "k", &v), 1);
+    assert_string_equal(v.p, "v2");
+    assert_int_equal(store_meta_get(st, "absent", &v), 0);
+    store_close(st);
+    /* reopening applies nothing new */
+    assert_int_equal(store_open(p, 0, &st, &err), PARE_OK);
+    assert_int_equal(store_schema_version(st), store_latest_schema());
+    store_close(st);
+    rm_db(p);
+    free(p);
+    sbuf_free(&err);
+    sbuf_free(&v);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    (void)state;
+    char *p = tmp_path("s2.db");
+    rm_db(p);
+    struct store *st;
+    struct sbuf err = {0};
+    assert_int_equal(store_open(p, STORE_CREATE, &st, &err), PARE_OK);
+    assert_int_equal(store_exec(st, "PRAGMA user_version = 999"), PARE_OK);
+    store_close(st);
+    assert_int_equal(store_open(p, 0, &st, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "schema version 999 is newer");
+    rm_db(p);
+    free(p);
+    sbuf_free(&err);
+}
+
+static void test_not_a_database(void **state)
+{
+    (void)state;
+    char *p = tmp_file("s3.db", "this is not sqlite at all, just some text padding it out......",
+                       63);
+    struct store *st;
+    struct sbuf err = {0};
+    assert_int_equal(store_open(p, 0, &st, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "not a database");
+    remove(p);
+    free(p);
+    sbuf_free(&err);
+}
+
+static void test_statements_and_rollback(void **state)
+{
+    (void)state;
+    char *p = tmp_path("s4.db");
+    rm_db(p);
+    struct store *st;
+    struct sbuf err = {0};
+    assert_int_equal(store_open(p, STORE_CREATE, &st, &err), PARE_OK);
+    static const char *const ins = "INSERT INTO meta(key, value) VALUES (?1, ?2)";
+    sqlite3_stmt *a = store_stmt(st, ins);
+    assert_non_null(a);
+    assert_ptr_equal(store_stmt(st, ins), a); /* cached */
+    assert_int_equal(store_begin(st), PARE_OK);
+    assert_true(store_in_tx(st));
+    assert_int_equal(sqlite3_bind_text(a, 1, "x", -1, SQLITE_STATIC), SQLITE_OK);
+    assert_int_equal(sqlite3_bind_text(a, 2, "'; DROP TABLE meta; --", -1, SQLITE_STATIC),
+                     SQLITE_OK);
+    assert_int_equal(store_done(st, a), PARE_OK);
+    assert_int_equal(store_rollback(st), PARE_OK);
+    struct sbuf v = {0};
+    assert_int_equal(store_meta_get(st, "x", &v), 0);
+    /* a constraint violation is an error with a message, not a crash */
+    a = store_stmt(st, ins);
+    assert_int_equal(sqlite3_bind_text(a, 1, "k", -1, SQLITE_STATIC), SQLITE_OK);
+    assert_int_equal(store_done(st, a), PARE_OK);
+    a = store_stmt(st, ins);
+    assert_int_equal(sqlite3_bind_text(a, 1, "k", -1, SQLITE_STATIC), SQLITE_OK);
+    assert_int_equal(store_done(st, a), PARE_EFAIL);
+    assert_contains(store_errmsg(st), "UNIQUE");
+    assert_null(store_stmt(st, "SELECT nope FROM nowhere"));
+    assert_contains(store_errmsg(st), "no such");
+    store_close(st);
+    rm_db(p);
+    free(p);
+    sbuf_free(&err);
+    sbuf_free(&v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_and_migrate),
+        cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_not_a_database),
+        cmocka_unit_test(test_statements_and_rollback),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
