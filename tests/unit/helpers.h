@@ -34,10 +34,10 @@ static inline char *tmp_file(const char *name, const void *data, size_t n)
     return p;
 }
 
-#define assert_contains(hay, needle)                                                           \
-    do {                                                                                       \
-        if (!strstr((hay), (needle)))                                                          \
-            fail_msg("expected \"%s\" to contain \"%s\"", (hay), (needle));                  \
+#define assert_contains(hay, needle)                                                               \
+    do {                                                                                           \
+        if (!strstr((hay), (needle)))                                                              \
+            fail_msg("expected \"%s\" to contain \"%s\"", (hay), (needle));                        \
     } while (0)
 
 #endif

@@ -27,8 +27,9 @@ static void make_samples(struct sbuf *s, size_t *sizes, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         size_t before = s->len;
-        sbuf_addf(s, "Passage %zu: The city of Vorlen%zu lies on the river Dra and was founded in "
-                     "%zu by settlers from Kamira. It is known for its markets.",
+        sbuf_addf(s,
+                  "Passage %zu: The city of Vorlen%zu lies on the river Dra and was founded in "
+                  "%zu by settlers from Kamira. It is known for its markets.",
                   i, i % 37, 900 + i % 500);
         sizes[i] = s->len - before;
     }

@@ -38,8 +38,8 @@ static void test_defaults_and_values(void **state)
     assert_int_equal(num, 7);
     assert_true(real == 0.5);
     assert_int_equal(n, 1);
-    char *a2[] = {"t", "--format=x", "--num", "-3", "--flag", "--db", "d.db", "--quiet", "f1",
-                  "--", "--f2"};
+    char *a2[] = {"t",    "--format=x", "--num", "-3", "--flag", "--db",
+                  "d.db", "--quiet",    "f1",    "--", "--f2"};
     assert_int_equal(run(11, a2, &ctx, &n), PARE_OK);
     assert_string_equal(fmt, "x");
     assert_int_equal(num, -3);

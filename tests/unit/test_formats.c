@@ -3,8 +3,8 @@
 
 #include "pipeline/formats.h"
 
-static const struct format_keys keys = {"id", "question", "answers", "type",
-                                        "contexts", "title", "text", "is_gold"};
+static const struct format_keys keys = {"id",       "question", "answers", "type",
+                                        "contexts", "title",    "text",    "is_gold"};
 
 static int parse(enum pare_format f, const char *json, struct qa_record *r, struct sbuf *err)
 {
@@ -23,12 +23,13 @@ static void test_hotpot_original(void **state)
     (void)state;
     struct qa_record r = {0};
     struct sbuf err = {0};
-    assert_int_equal(parse(FMT_HOTPOTQA,
-                           "{\"_id\":\"q1\",\"question\":\"Who?\",\"answer\":\"Ann\",\"type\":\"bridge\","
-                           "\"supporting_facts\":[[\"B\",0],[\"B\",1]],"
-                           "\"context\":[[\"A\",[\"One.\",\" Two.\"]],[\"B\",[\"Ann is.\"]]]}",
-                           &r, &err),
-                     PARE_OK);
+    assert_int_equal(
+        parse(FMT_HOTPOTQA,
+              "{\"_id\":\"q1\",\"question\":\"Who?\",\"answer\":\"Ann\",\"type\":\"bridge\","
+              "\"supporting_facts\":[[\"B\",0],[\"B\",1]],"
+              "\"context\":[[\"A\",[\"One.\",\" Two.\"]],[\"B\",[\"Ann is.\"]]]}",
+              &r, &err),
+        PARE_OK);
     assert_string_equal(r.ext_id, "q1");
     assert_string_equal(r.qtype, "bridge");
     assert_int_equal(r.n_ctx, 2);
@@ -45,9 +46,10 @@ static void test_hotpot_hf_layout_without_id(void **state)
     (void)state;
     struct qa_record r = {0}, r2 = {0};
     struct sbuf err = {0};
-    const char *rec = "{\"question\":\"Same?\",\"answer\":\"yes\","
-                      "\"supporting_facts\":{\"title\":[\"A\"],\"sent_id\":[0]},"
-                      "\"context\":{\"title\":[\"A\",\"B\"],\"sentences\":[[\"a\"],[\"b\",\" c\"]]}}";
+    const char *rec =
+        "{\"question\":\"Same?\",\"answer\":\"yes\","
+        "\"supporting_facts\":{\"title\":[\"A\"],\"sent_id\":[0]},"
+        "\"context\":{\"title\":[\"A\",\"B\"],\"sentences\":[[\"a\"],[\"b\",\" c\"]]}}";
     assert_int_equal(parse(FMT_HOTPOTQA, rec, &r, &err), PARE_OK);
     assert_int_equal(parse(FMT_HOTPOTQA, rec, &r2, &err), PARE_OK);
     /* a stable id derived from the question, so re-ingesting finds the same question */
@@ -69,7 +71,8 @@ static void test_gold_title_missing_from_context(void **state)
                            "\"supporting_facts\":[[\"Nowhere\",0]],\"context\":[[\"A\",[\"x\"]]]}",
                            &r, &err),
                      PARE_EINPUT);
-    assert_contains(sbuf_str(&err), "supporting fact title 'Nowhere' is not in the question's context");
+    assert_contains(sbuf_str(&err),
+                    "supporting fact title 'Nowhere' is not in the question's context");
     qa_record_free(&r);
     sbuf_free(&err);
 }
@@ -79,12 +82,13 @@ static void test_2wiki_joins_with_space(void **state)
     (void)state;
     struct qa_record r = {0};
     struct sbuf err = {0};
-    assert_int_equal(parse(FMT_2WIKI,
-                           "{\"_id\":\"w\",\"question\":\"Q\",\"answer\":\"a\",\"type\":\"compositional\","
-                           "\"supporting_facts\":[[\"A\",0]],\"context\":[[\"A\",[\"x.\",\"y.\"]]],"
-                           "\"evidences\":[[\"s\",\"p\",\"o\"]]}",
-                           &r, &err),
-                     PARE_OK);
+    assert_int_equal(
+        parse(FMT_2WIKI,
+              "{\"_id\":\"w\",\"question\":\"Q\",\"answer\":\"a\",\"type\":\"compositional\","
+              "\"supporting_facts\":[[\"A\",0]],\"context\":[[\"A\",[\"x.\",\"y.\"]]],"
+              "\"evidences\":[[\"s\",\"p\",\"o\"]]}",
+              &r, &err),
+        PARE_OK);
     assert_string_equal(r.ctx[0].text, "x. y.");
     assert_non_null(json_object_get(r.meta, "evidences"));
     qa_record_free(&r);
@@ -135,9 +139,9 @@ static void test_flashrag(void **state)
     (void)state;
     struct qa_record r = {0};
     struct sbuf err = {0};
-    assert_int_equal(parse(FMT_FLASHRAG, "{\"id\":\"7\",\"contents\":\"\\\"Ed Wood\\\"\\nEd was.\"}",
-                           &r, &err),
-                     PARE_OK);
+    assert_int_equal(
+        parse(FMT_FLASHRAG, "{\"id\":\"7\",\"contents\":\"\\\"Ed Wood\\\"\\nEd was.\"}", &r, &err),
+        PARE_OK);
     assert_int_equal(r.kind, QA_PASSAGE);
     assert_string_equal(r.ctx[0].title, "Ed Wood");
     assert_string_equal(r.ctx[0].text, "Ed was.");
@@ -168,15 +172,17 @@ static void test_generic_and_type_errors(void **state)
     assert_int_equal(r.ctx[0].is_gold, 1);
     assert_string_equal(r.ctx[1].text, "plain");
 
-    assert_int_equal(parse(FMT_GENERIC, "{\"id\":\"x\",\"question\":5,\"answers\":\"a\"}", &r, &err),
-                     PARE_EINPUT);
+    assert_int_equal(
+        parse(FMT_GENERIC, "{\"id\":\"x\",\"question\":5,\"answers\":\"a\"}", &r, &err),
+        PARE_EINPUT);
     assert_string_equal(sbuf_str(&err), "field 'question' must be a string, got an integer");
-    assert_int_equal(parse(FMT_MUSIQUE, "{\"id\":\"x\",\"question\":\"q\",\"paragraphs\":[]}", &r,
-                           &err),
-                     PARE_EINPUT);
+    assert_int_equal(
+        parse(FMT_MUSIQUE, "{\"id\":\"x\",\"question\":\"q\",\"paragraphs\":[]}", &r, &err),
+        PARE_EINPUT);
     assert_string_equal(sbuf_str(&err), "missing required field 'answer'");
-    assert_int_equal(parse(FMT_GENERIC, "{\"id\":\"x\",\"question\":\"q\",\"answers\":[]}", &r, &err),
-                     PARE_EINPUT);
+    assert_int_equal(
+        parse(FMT_GENERIC, "{\"id\":\"x\",\"question\":\"q\",\"answers\":[]}", &r, &err),
+        PARE_EINPUT);
     assert_contains(sbuf_str(&err), "has no answer");
     assert_int_equal(parse(FMT_GENERIC, "{\"foo\":1}", &r, &err), PARE_EINPUT);
     assert_contains(sbuf_str(&err), "neither");

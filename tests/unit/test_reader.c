@@ -27,7 +27,8 @@ static void read_all(const char *path, struct got *g)
         assert_true(g->n < 16);
         g->results[g->n] = res;
         g->lines[g->n] = line;
-        snprintf(g->errs[g->n], sizeof g->errs[g->n], "%s", res == READ_RECORD ? "" : sbuf_str(&err));
+        snprintf(g->errs[g->n], sizeof g->errs[g->n], "%s",
+                 res == READ_RECORD ? "" : sbuf_str(&err));
         g->n++;
         json_decref(rec);
         if (res == READ_EOF || res == READ_FATAL) break;

@@ -65,8 +65,8 @@ static void test_newer_schema_refused(void **state)
 static void test_not_a_database(void **state)
 {
     (void)state;
-    char *p = tmp_file("s3.db", "this is not sqlite at all, just some text padding it out......",
-                       63);
+    char *p =
+        tmp_file("s3.db", "this is not sqlite at all, just some text padding it out......", 63);
     struct store *st;
     struct sbuf err = {0};
     assert_int_equal(store_open(p, 0, &st, &err), PARE_EFAIL);
