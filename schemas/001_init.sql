@@ -80,13 +80,43 @@ CREATE TABLE indexes (
     checksum  TEXT NOT NULL
 );
 
-CREATE TABLE candidates (
-    question_id INTEGER NOT NULL REFERENCES questions(id),
+-- FAISS row number -> passage, for each index (rows are added in passage id order).
+CREATE TABLE index_rows (
+    index_id   INTEGER NOT NULL REFERENCES indexes(id),
+    row        INTEGER NOT NULL,
+    passage_id INTEGER NOT NULL REFERENCES passages(id),
+    PRIMARY KEY (index_id, row)
+) WITHOUT ROWID;
+
+-- Corpus statistics of the hash embedder: document frequencies of hashed features (df: a
+-- zstd frame of little-endian uint32, one per bucket), so queries use the passages' weights.
+CREATE TABLE index_stats (
+    index_id INTEGER PRIMARY KEY REFERENCES indexes(id),
+    n_docs   INTEGER NOT NULL,
+    avg_len  REAL NOT NULL,
+    buckets  INTEGER NOT NULL,
+    df       BLOB NOT NULL
+);
+
+-- One row per retrieval configuration; candidates belong to one.
+CREATE TABLE retrievals (
+    id          INTEGER PRIMARY KEY,
     index_id    INTEGER NOT NULL REFERENCES indexes(id),
-    passage_id  INTEGER NOT NULL REFERENCES passages(id),
-    rank        INTEGER NOT NULL,
-    score       REAL NOT NULL,
-    PRIMARY KEY (question_id, index_id, rank)
+    scope       TEXT NOT NULL CHECK (scope IN ('corpus', 'context')),
+    k           INTEGER NOT NULL,
+    with_answer INTEGER NOT NULL,
+    rerank      INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    UNIQUE (index_id, scope, k, with_answer, rerank)
+);
+
+CREATE TABLE candidates (
+    retrieval_id INTEGER NOT NULL REFERENCES retrievals(id),
+    question_id  INTEGER NOT NULL REFERENCES questions(id),
+    passage_id   INTEGER NOT NULL REFERENCES passages(id),
+    rank         INTEGER NOT NULL,
+    score        REAL NOT NULL,
+    PRIMARY KEY (retrieval_id, question_id, rank)
 ) WITHOUT ROWID;
 
 CREATE TABLE judge_calls (
