@@ -279,3 +279,28 @@ void store_close(struct store *st)
     free(st->path);
     free(st);
 }
+
+static int store_dict_loader(void *ud, uint32_t id, struct sbuf *out, struct sbuf *err)
+{
+    struct store *st = ud;
+    sqlite3_stmt *s = store_stmt(st, "SELECT dict FROM zstd_dicts WHERE id = ?1");
+    if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+        sbuf_setf(err, "reading zstd_dicts: %s", store_errmsg(st));
+        return PARE_EFAIL;
+    }
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        sbuf_add(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+        sqlite3_reset(s);
+        return PARE_OK;
+    }
+    sqlite3_reset(s);
+    sbuf_setf(err, rc == SQLITE_DONE ? "zstd dictionary %u is not in zstd_dicts"
+                                     : "reading zstd dictionary %u failed", id);
+    return PARE_EFAIL;
+}
+
+struct blob_codec *store_codec(struct store *st)
+{
+    return blob_codec_new(store_dict_loader, st);
+}

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "pipeline/util.h"
+#include "stores/blob.h"
 
 struct store;
 
@@ -74,5 +75,12 @@ int store_in_tx(struct store *st);
 /* meta table: value of key into out (returns 1 found, 0 not, -1 error); set replaces. */
 int store_meta_get(struct store *st, const char *key, struct sbuf *out);
 int store_meta_set(struct store *st, const char *key, const char *value);
+
+/*
+ * A zstd codec whose dictionaries come from this database's zstd_dicts, for reading passage
+ * bodies and responses. Use it on the thread that uses the store (it queries the connection
+ * the first time it meets a dictionary). Free with blob_codec_free.
+ */
+struct blob_codec *store_codec(struct store *st);
 
 #endif

@@ -1,0 +1,94 @@
+/*
+ * embed.h - turning passages and questions into vectors.
+ *
+ *   hash    (built in, the default) feature hashing of normalised unigrams and bigrams into D
+ *           dimensions with signed hashing; weights are sublinear TF times IDF from the corpus
+ *           (kept in the database, so queries use the passages' statistics); L2-normalised.
+ *           The same features also give an exact BM25 score (no hashing), which retrieval
+ *           uses to re-rank FAISS's best hits and so removes the collision noise of hashing.
+ *   openai  POST {OPENAI_BASE_URL}/embeddings, batches of texts, several requests in flight.
+ *   file    precomputed float32 vectors (.npy or .fvecs) with a matching id list.
+ *
+ * Vectors are L2-normalised so that FAISS's inner product is the cosine.
+ */
+#ifndef PARE_EMBED_H
+#define PARE_EMBED_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/text.h"
+#include "pipeline/util.h"
+
+enum embed_kind { EMBED_HASH, EMBED_OPENAI, EMBED_FILE };
+
+/* Parameters of the hash embedder. */
+struct hash_params {
+    int dim;              /* D, dimensions of the dense vector */
+    double bigram_weight; /* weight of bigram features relative to unigrams */
+    int title_repeat;     /* the title counts this many times (titles name entities) */
+    double k1, b;         /* BM25 parameters of the exact score */
+};
+
+#define HASH_DEFAULT_DIM 2048
+#define HASH_DF_BUCKETS (1u << 20)
+
+/* Distinct features of one text with their term frequencies, sorted by hash. */
+struct hfeat {
+    uint64_t h; /* feature hash; bit 0 set for bigrams */
+    uint32_t tf;
+};
+struct hfeats {
+    struct hfeat *f;
+    size_t n, cap;
+    uint32_t len;      /* features counted, with repeats (the document length) */
+    struct tokens tok; /* scratch */
+    uint64_t *all;     /* scratch */
+    size_t cap_all;
+};
+void hfeats_free(struct hfeats *f);
+
+struct embedder;
+
+/* A hash embedder with the given parameters, not yet fitted. */
+struct embedder *embedder_hash_new(const struct hash_params *p);
+/* Rebuilds an embedder from its description (embedder_describe) and, for hash, statistics. */
+int embedder_from_json(json_t *desc, struct embedder **out, struct sbuf *err);
+json_t *embedder_describe(const struct embedder *e);
+void embedder_free(struct embedder *e);
+enum embed_kind embedder_kind(const struct embedder *e);
+int embedder_dim(const struct embedder *e);
+
+/* --- hash embedder --- */
+
+/* The features of a passage (title, text) or of a query (title NULL). Thread-safe. */
+void hash_features(const struct embedder *e, const char *title, const char *text, size_t n,
+                   struct hfeats *out);
+/* Fitting: counts the document frequencies of f's features. Thread-safe (atomic counts). */
+void hash_fit_add(struct embedder *e, const struct hfeats *f);
+/* Ends fitting (document count and mean length). */
+void hash_fit_done(struct embedder *e, int64_t n_docs, double total_len);
+/* Statistics for storage: the df array is HASH_DF_BUCKETS uint32. */
+const uint32_t *hash_df(const struct embedder *e, int64_t *n_docs, double *avg_len);
+int hash_set_stats(struct embedder *e, const uint32_t *df, size_t n, int64_t n_docs, double avg_len,
+                   struct sbuf *err);
+/* Dense L2-normalised vector of features f into out[dim]. Thread-safe. */
+void hash_vector(const struct embedder *e, const struct hfeats *f, float *out);
+/* Exact BM25 of document d for query q (q's term counts times d's saturated, IDF-weighted tf). */
+double hash_bm25(const struct embedder *e, const struct hfeats *q, const struct hfeats *d);
+
+/* --- file embedder --- */
+
+/*
+ * Loads precomputed vectors: `vectors` is .npy (float32, C order, 2-D) or .fvecs; `ids` has one
+ * id per line. Checks that the counts agree and that every value is finite, and normalises
+ * the rows. Returns PARE_OK, or PARE_EINPUT with "file:row: what is wrong".
+ */
+int vectors_load(const char *vectors, const char *ids, float **out, int *dim, int64_t *rows,
+                 char ***id_list, struct sbuf *err);
+
+/* Scales v[0..dim) to unit length (a zero vector stays zero). */
+void l2_normalize(float *v, int dim);
+
+#endif
