@@ -59,13 +59,18 @@ int embedder_from_json(json_t *desc, struct embedder **out, struct sbuf *err)
             return PARE_EFAIL;
         }
         *out = embedder_hash_new(&p);
+        /* keep everything the description says (kept vectors ...), not only the parameters */
+        json_decref((*out)->desc);
+        (*out)->desc = json_deep_copy(desc);
+        if (!(*out)->desc) abort();
         return PARE_OK;
     }
     if (strcmp(kind, "file") == 0 || strcmp(kind, "openai") == 0) {
         struct embedder *e = xcalloc(1, sizeof *e);
         e->kind = kind[0] == 'f' ? EMBED_FILE : EMBED_OPENAI;
         e->dim = (int)num(desc, "dim", 0);
-        e->desc = json_incref(desc);
+        e->desc = json_deep_copy(desc);
+        if (!e->desc) abort();
         *out = e;
         return PARE_OK;
     }

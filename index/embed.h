@@ -88,6 +88,33 @@ double hash_bm25(const struct embedder *e, const struct hfeats *q, const struct 
 int vectors_load(const char *vectors, const char *ids, float **out, int *dim, int64_t *rows,
                  char ***id_list, struct sbuf *err);
 
+/* --- openai embedder --- */
+
+#include "pipeline/http.h"
+
+struct openai_cfg {
+    const char *base_url; /* $OPENAI_BASE_URL, including /v1 */
+    const char *api_key;  /* $OPENAI_API_KEY, may be NULL; never stored or logged */
+    const char *model;
+    int request_size;     /* texts per request */
+    struct http_opts http;
+};
+
+/* Fills base_url and api_key from the environment. PARE_EUSAGE when OPENAI_BASE_URL is unset. */
+int openai_cfg_env(struct openai_cfg *c, struct sbuf *err);
+
+/*
+ * Embeds n texts through POST {base_url}/embeddings. *dim is the expected dimension, or 0 to
+ * take the server's (then set). On success *out holds n x dim normalised floats (caller frees).
+ * A server that keeps failing or answers with anything but n finite vectors of one dimension
+ * is an error (PARE_EFAIL) naming what was wrong.
+ */
+int openai_embed(const struct openai_cfg *c, size_t n, const char *const *texts, float **out,
+                 int *dim, struct sbuf *err);
+
+/* An embedder description for an index built through openai_embed. */
+struct embedder *embedder_openai_new(const char *model, int dim);
+
 /* Scales v[0..dim) to unit length (a zero vector stays zero). */
 void l2_normalize(float *v, int dim);
 

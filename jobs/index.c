@@ -315,6 +315,58 @@ static int build_file(struct build *b, const char *vectors, const char *ids, con
     return rc;
 }
 
+/* Skips the header of a .npy file written by npy_write_header. */
+static int npy_skip_header(FILE *f)
+{
+    unsigned char pre[10];
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) return -1;
+    return fseek(f, (long)((size_t)pre[8] | (size_t)pre[9] << 8), SEEK_CUR);
+}
+
+/*
+ * Trains (if needed) and fills b->vx from `rows` vectors of `dim` floats in an open .npy file,
+ * streaming them in batches; row i belongs to passage pids[i].
+ */
+static int add_from_npy(struct build *b, FILE *f, const char *name, int64_t rows, int dim,
+                        const int64_t *pids, int64_t train_size)
+{
+    long data = 0;
+    if (fseek(f, 0, SEEK_SET) != 0 || npy_skip_header(f) != 0 || (data = ftell(f)) < 0) {
+        sbuf_setf(&b->err, "%s: not a vectors file written by pare index", name);
+        return PARE_EFAIL;
+    }
+    size_t row_bytes = sizeof(float) * (size_t)dim;
+    float *v = xmalloc(row_bytes * (size_t)b->batch);
+    int rc = PARE_OK;
+    if (!vindex_is_trained(b->vx)) {
+        int64_t stride = rows / train_size + 1, k = 0;
+        float *sample = xmalloc(row_bytes * (size_t)(rows / stride + 1));
+        for (int64_t i = 0; i < rows && rc == PARE_OK; i += stride, k++) {
+            if (fseek(f, data + (long)(i * (int64_t)row_bytes), SEEK_SET) != 0 ||
+                fread(sample + (size_t)k * (size_t)dim, row_bytes, 1, f) != 1) {
+                sbuf_setf(&b->err, "%s: truncated at row %lld", name, (long long)i);
+                rc = PARE_EFAIL;
+            }
+        }
+        if (rc == PARE_OK) rc = vindex_train(b->vx, k, sample, &b->err);
+        free(sample);
+    }
+    if (rc == PARE_OK && fseek(f, data, SEEK_SET) != 0) rc = PARE_EFAIL;
+    for (int64_t i = 0; i < rows && rc == PARE_OK; i += b->batch) {
+        int64_t n = rows - i < b->batch ? rows - i : b->batch;
+        if (fread(v, row_bytes, (size_t)n, f) != (size_t)n) {
+            sbuf_setf(&b->err, "%s: truncated: fewer than %lld vectors", name, (long long)rows);
+            rc = PARE_EFAIL;
+            break;
+        }
+        rc = vindex_add(b->vx, n, v, &b->err);
+        for (int64_t k = 0; k < n && rc == PARE_OK; k++) rc = add_row(b, i + k, pids[i + k]);
+        job_progress(&b->job, "vectors added", (uint64_t)(i + n), (uint64_t)rows, 0, 0);
+    }
+    free(v);
+    return rc;
+}
+
 /* Re-index: the embedder, statistics and kept vectors of another index, a new factory. */
 static int build_from(struct build *b, int64_t from, int64_t train_size)
 {
@@ -323,50 +375,20 @@ static int build_from(struct build *b, int64_t from, int64_t train_size)
     if (rc != PARE_OK) return rc;
     json_t *desc = embedder_describe(old->emb);
     const char *kept = json_string_value(json_object_get(desc, "kept_vectors"));
-    FILE *f = kept ? fopen(kept, "rb") : NULL;
+    char *kept_path = kept ? catalog_resolve(b->st, kept) : NULL;
+    FILE *f = kept_path ? fopen(kept_path, "rb") : NULL;
     int dim = embedder_dim(old->emb);
-    float *v = NULL;
     if (!kept) {
         sbuf_setf(&b->err, "index %lld kept no vectors (build it with --keep-vectors)",
                   (long long)from);
         rc = PARE_EUSAGE;
     } else if (!f) {
-        sbuf_setf(&b->err, "%s: cannot open: %s", kept, strerror(errno));
+        sbuf_setf(&b->err, "%s: cannot open: %s", kept_path, strerror(errno));
         rc = PARE_EFAIL;
-    } else {
-        /* a header we wrote: 10 bytes, then its length */
-        unsigned char pre[10];
-        size_t hlen = 0;
-        if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0 ||
-            fseek(f, (long)(hlen = (size_t)pre[8] | (size_t)pre[9] << 8), SEEK_CUR) != 0) {
-            sbuf_setf(&b->err, "%s: not a vectors file written by pare index", kept);
-            rc = PARE_EFAIL;
-        }
     }
     if (rc == PARE_OK) rc = vindex_create(b->factory, dim, &b->vx, &b->err);
-    int64_t rows = old->n_rows;
-    if (rc == PARE_OK) {
-        v = xmalloc(sizeof *v * (size_t)rows * (size_t)dim + 1);
-        if (fread(v, sizeof *v * (size_t)dim, (size_t)rows, f) != (size_t)rows) {
-            sbuf_setf(&b->err, "%s: truncated: fewer than %lld vectors", kept, (long long)rows);
-            rc = PARE_EFAIL;
-        }
-    }
-    if (rc == PARE_OK && !vindex_is_trained(b->vx)) {
-        int64_t stride = rows / train_size + 1, k = 0;
-        float *sample = xmalloc(sizeof *sample * (size_t)(rows / stride + 1) * (size_t)dim);
-        for (int64_t i = 0; i < rows; i += stride)
-            memcpy(sample + (size_t)k++ * (size_t)dim, v + (size_t)i * (size_t)dim,
-                   sizeof *v * (size_t)dim);
-        rc = vindex_train(b->vx, k, sample, &b->err);
-        free(sample);
-    }
-    for (int64_t i = 0; i < rows && rc == PARE_OK; i += b->batch) {
-        int64_t n = rows - i < b->batch ? rows - i : b->batch;
-        rc = vindex_add(b->vx, n, v + (size_t)i * (size_t)dim, &b->err);
-        for (int64_t k = 0; k < n && rc == PARE_OK; k++)
-            rc = add_row(b, i + k, old->row_passage[i + k]);
-    }
+    if (rc == PARE_OK)
+        rc = add_from_npy(b, f, kept_path, old->n_rows, dim, old->row_passage, train_size);
     if (rc == PARE_OK) {
         json_object_del(desc, "kept_vectors");
         rc = embedder_from_json(desc, &b->emb, &b->err);
@@ -378,9 +400,66 @@ static int build_from(struct build *b, int64_t from, int64_t train_size)
         }
     }
     if (f) fclose(f);
-    free(v);
+    free(kept_path);
     json_decref(desc);
     catalog_free(old);
+    return rc;
+}
+
+/* openai embedder: embed batch by batch into a .npy beside the index, then build from it. */
+static int build_openai(struct build *b, const struct openai_cfg *oc, const char *npy,
+                        int64_t train_size)
+{
+    FILE *f = fopen(npy, "w+b");
+    if (!f) {
+        sbuf_setf(&b->err, "%s: cannot create: %s", npy, strerror(errno));
+        return PARE_EFAIL;
+    }
+    struct pbatch pb = {0};
+    int64_t *pids = xmalloc(sizeof *pids * (size_t)(b->n_passages + 1));
+    int64_t rows = 0, n;
+    int dim = 0, rc = PARE_OK;
+    const char **texts = xmalloc(sizeof *texts * (size_t)b->batch);
+    char **joined = xcalloc((size_t)b->batch, sizeof *joined);
+    for (int64_t after = 0;
+         rc == PARE_OK &&
+         (n = read_passages(b->st, b->codec, after, (size_t)b->batch, &pb, &b->err)) > 0;
+         after = pb.ids[n - 1]) {
+        for (int64_t i = 0; i < n; i++) {
+            struct sbuf t = {0};
+            sbuf_addf(&t, "%s\n%s", pb.titles[i], pb.texts[i].p);
+            free(joined[i]);
+            joined[i] = sbuf_detach(&t);
+            texts[i] = joined[i];
+        }
+        float *v = NULL;
+        rc = openai_embed(oc, (size_t)n, texts, &v, &dim, &b->err);
+        if (rc == PARE_OK && rows == 0 && npy_write_header(f, b->n_passages, dim) != 0) rc = -1;
+        if (rc == PARE_OK && fwrite(v, sizeof *v * (size_t)dim, (size_t)n, f) != (size_t)n) rc = -1;
+        if (rc == -1) {
+            sbuf_setf(&b->err, "%s: write error", npy);
+            rc = PARE_EFAIL;
+        }
+        free(v);
+        for (int64_t i = 0; i < n && rc == PARE_OK; i++) pids[rows++] = pb.ids[i];
+        job_progress(&b->job, "passages embedded", (uint64_t)rows, (uint64_t)b->n_passages, 0, 0);
+    }
+    if (rc == PARE_OK && n < 0) rc = PARE_EFAIL;
+    if (rc == PARE_OK && rows != b->n_passages) {
+        sbuf_setf(&b->err, "passages changed while indexing (%lld read, %lld expected)",
+                  (long long)rows, (long long)b->n_passages);
+        rc = PARE_EFAIL;
+    }
+    if (rc == PARE_OK && fflush(f) != 0) rc = PARE_EFAIL;
+    if (rc == PARE_OK) rc = vindex_create(b->factory, dim, &b->vx, &b->err);
+    if (rc == PARE_OK) rc = add_from_npy(b, f, npy, rows, dim, pids, train_size);
+    if (rc == PARE_OK) b->emb = embedder_openai_new(oc->model, dim);
+    for (int64_t i = 0; i < b->batch; i++) free(joined[i]);
+    free(joined);
+    free(texts);
+    free(pids);
+    pbatch_free(&pb);
+    fclose(f);
     return rc;
 }
 
@@ -399,7 +478,9 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
     int64_t dim = HASH_DEFAULT_DIM, title_repeat = 2, train_size = 100000, batch = 4096;
     double bigram_w = 0.5, k1 = 0.9, bm25_b = 0.4;
     int keep = 0;
-    int64_t from = 0;
+    int64_t from = 0, request_size = 64, concurrency = 8, retries = 5;
+    double timeout = 60, rpm = 0, tpm = 0;
+    const char *model = NULL;
     const struct opt opts[] = {
         {"embedder", OPT_STRING, &kind, "hash", "KIND", "hash, file or openai"},
         {"factory", OPT_STRING, &factory, "Flat", "SPEC",
@@ -413,6 +494,13 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
         {"ids", OPT_STRING, &ids, NULL, "FILE", "file: one passage id per line, row by row"},
         {"ids-kind", OPT_STRING, &ids_kind, "id", "KIND",
          "file: ids are pare's passage ids (id) or the source's (ext)"},
+        {"model", OPT_STRING, &model, "text-embedding-3-small", "NAME", "openai: model"},
+        {"request-size", OPT_INT, &request_size, "64", "N", "openai: texts per request"},
+        {"max-concurrency", OPT_INT, &concurrency, "8", "N", "openai: requests in flight"},
+        {"timeout", OPT_DOUBLE, &timeout, "60", "S", "openai: seconds per request"},
+        {"max-retries", OPT_INT, &retries, "5", "N", "openai: retries of a failed request"},
+        {"rpm", OPT_DOUBLE, &rpm, "0", "N", "openai: requests per minute (0: no limit)"},
+        {"tpm", OPT_DOUBLE, &tpm, "0", "N", "openai: tokens per minute (0: no limit)"},
         {"train-size", OPT_INT, &train_size, "100000", "N", "vectors to train IVF/PQ indexes on"},
         {"batch", OPT_INT, &batch, "4096", "N", "passages embedded and added at a time"},
         {"keep-vectors", OPT_FLAG, &keep, NULL, NULL,
@@ -451,7 +539,7 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
                         "it takes no --embedder, --vectors or --keep-vectors\n");
         return PARE_EUSAGE;
     }
-    if (keep && ek != EMBED_HASH) {
+    if (keep && ek == EMBED_FILE) {
         fprintf(stderr, "pare index: --keep-vectors is for embedders that compute vectors\n");
         return PARE_EUSAGE;
     }
@@ -459,9 +547,23 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "pare index: --embedder file needs --vectors FILE and --ids FILE\n");
         return PARE_EUSAGE;
     }
+    struct openai_cfg oc = {0};
     if (ek == EMBED_OPENAI) {
-        fprintf(stderr, "pare index: --embedder openai is not available in this build yet\n");
-        return PARE_EUSAGE;
+        struct sbuf e = {0};
+        if (openai_cfg_env(&oc, &e) != PARE_OK) {
+            fprintf(stderr, "pare index: %s\n", sbuf_str(&e));
+            sbuf_free(&e);
+            return PARE_EUSAGE;
+        }
+        oc.model = model;
+        oc.request_size = (int)request_size;
+        oc.http.max_concurrency = (int)concurrency;
+        oc.http.timeout_s = timeout;
+        oc.http.max_retries = (int)retries;
+        oc.http.rpm = rpm;
+        oc.http.tpm = tpm;
+        oc.http.backoff_base_s = 0.5;
+        oc.http.backoff_max_s = 30;
     }
     if (dim < 1 || dim > 65536 || batch < 1 || train_size < 1 || title_repeat < 0 || bigram_w < 0) {
         fprintf(stderr, "pare index: --dim, --batch, --train-size must be positive\n");
@@ -525,8 +627,9 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
         const char *slash = strrchr(db, '/');
         stored = out ? NULL : path.p + (slash ? (size_t)(slash - db) + 1 : 0);
     }
-    if (rc == PARE_OK && keep) {
+    if (rc == PARE_OK && (keep || ek == EMBED_OPENAI))
         sbuf_addf(&keep_path, "%s.vectors.npy", path.p);
+    if (rc == PARE_OK && keep && ek == EMBED_HASH) {
         b.keep = fopen(keep_path.p, "wb");
         if (!b.keep) {
             sbuf_setf(&b.err, "%s: cannot create: %s", keep_path.p, strerror(errno));
@@ -542,6 +645,12 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
             rc = PARE_EFAIL;
         }
         if (rc == PARE_OK) rc = build_hash(&b, train_size);
+    } else if (rc == PARE_OK && ek == EMBED_OPENAI) {
+        rc = build_openai(&b, &oc, keep_path.p, train_size);
+        if (!keep && keep_path.len) {
+            remove(keep_path.p);
+            sbuf_reset(&keep_path);
+        }
     } else if (rc == PARE_OK && from > 0) {
         rc = build_from(&b, from, train_size);
     } else if (rc == PARE_OK) {
@@ -556,7 +665,13 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
         rc = catalog_save_stats(b.st, b.index_id, b.emb, &b.err);
     if (rc == PARE_OK) {
         json_t *desc = embedder_describe(b.emb);
-        if (keep) json_object_set_new(desc, "kept_vectors", json_string(keep_path.p));
+        if (keep) {
+            const char *slash = strrchr(db, '/');
+            json_object_set_new(
+                desc, "kept_vectors",
+                json_string(stored ? keep_path.p + (slash ? (size_t)(slash - db) + 1 : 0)
+                                   : keep_path.p));
+        }
         char *dtext = json_dumps(desc, JSON_COMPACT);
         json_decref(desc);
         s = store_stmt(b.st, "UPDATE indexes SET path = ?1, dim = ?2, embedder = ?3, "

@@ -145,6 +145,7 @@ struct retr {
     int64_t *qvec_qid; /* sorted question ids, and the row of each */
     int64_t *qvec_row;
     int64_t n_qvec;
+    struct openai_cfg oc; /* openai embedder queries */
     int64_t *passage_row; /* sorted (passage id, row) pairs for context scope with vectors */
     size_t n_prow;
     struct sbuf err;
@@ -182,6 +183,20 @@ static int query_vector(struct retr *r, struct query *q, float *out, struct hfea
     return PARE_OK;
 }
 
+/* openai embedder: the batch's query texts through the embeddings server. */
+static int embed_queries(struct retr *r, struct query *qs, int nq, float *out)
+{
+    const char **texts = xmalloc(sizeof *texts * (size_t)nq);
+    for (int i = 0; i < nq; i++) texts[i] = qs[i].text;
+    float *v = NULL;
+    int dim = embedder_dim(r->ix->emb);
+    int rc = openai_embed(&r->oc, (size_t)nq, texts, &v, &dim, &r->err);
+    if (rc == PARE_OK) memcpy(out, v, sizeof *v * (size_t)nq * (size_t)dim);
+    free(v);
+    free(texts);
+    return rc;
+}
+
 static int corpus_batch(struct retr *r, struct query *qs, int nq)
 {
     int dim = embedder_dim(r->ix->emb);
@@ -191,14 +206,17 @@ static int corpus_batch(struct retr *r, struct query *qs, int nq)
     float *qv = xmalloc(sizeof *qv * (size_t)nq * (size_t)dim);
     float *sc = xmalloc(sizeof *sc * (size_t)nq * (size_t)depth);
     int64_t *lab = xmalloc(sizeof *lab * (size_t)nq * (size_t)depth);
-    int missing = -1;
+    int missing = -1, rc = PARE_OK;
+    if (embedder_kind(r->ix->emb) == EMBED_OPENAI) {
+        rc = embed_queries(r, qs, nq, qv);
+    } else {
 #pragma omp parallel for schedule(dynamic, 8)
-    for (int i = 0; i < nq; i++)
-        if (query_vector(r, &qs[i], qv + (size_t)i * (size_t)dim,
-                         &r->scratch[2 * omp_get_thread_num()]) != PARE_OK)
+        for (int i = 0; i < nq; i++)
+            if (query_vector(r, &qs[i], qv + (size_t)i * (size_t)dim,
+                             &r->scratch[2 * omp_get_thread_num()]) != PARE_OK)
 #pragma omp critical(retrieve_missing)
-            missing = i;
-    int rc = PARE_OK;
+                missing = i;
+    }
     if (missing >= 0) {
         sbuf_setf(&r->err, "question %lld has no query vector in --query-vectors",
                   (long long)qs[missing].qid);
@@ -267,8 +285,15 @@ static int context_batch(struct retr *r, struct query *qs, int nq)
     } else if (rc == PARE_OK) { /* dense: query . stored passage vector */
         int dim = embedder_dim(r->ix->emb);
         float *qv = xmalloc(sizeof *qv * (size_t)dim), *pv = xmalloc(sizeof *pv * (size_t)dim);
+        float *oq = NULL;
+        if (embedder_kind(r->ix->emb) == EMBED_OPENAI) {
+            oq = xmalloc(sizeof *oq * (size_t)nq * (size_t)dim);
+            rc = embed_queries(r, qs, nq, oq);
+        }
         for (int i = 0; i < nq && rc == PARE_OK; i++) {
-            if (query_vector(r, &qs[i], qv, NULL) != PARE_OK) {
+            if (oq)
+                memcpy(qv, oq + (size_t)i * (size_t)dim, sizeof *qv * (size_t)dim);
+            else if (query_vector(r, &qs[i], qv, NULL) != PARE_OK) {
                 sbuf_setf(&r->err, "question %lld has no query vector in --query-vectors",
                           (long long)qs[i].qid);
                 rc = PARE_EINPUT;
@@ -294,6 +319,7 @@ static int context_batch(struct retr *r, struct query *qs, int nq)
         }
         free(qv);
         free(pv);
+        free(oq);
     }
     free(all);
     return rc;
@@ -467,16 +493,22 @@ static void free_queries(struct query *qs, int n)
 
 int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
 {
+    const char *want_emb = NULL;
     const char *scope = NULL, *params = NULL, *dataset = NULL, *qvec = NULL, *qids = NULL,
                *qids_kind = NULL;
     int64_t index_id = 0, k = -1, rerank = 100, limit = 0, batch = 256;
     int with_answer = 0;
+    int64_t concurrency = 8, retries = 5;
+    double timeout = 60;
+    char *model_name = NULL;
     const struct opt opts[] = {
         {"index", OPT_INT, &index_id, "0", "ID", "index to search (0: the newest)"},
         {"k", OPT_INT, &k, "-1", "K",
          "candidates per question (-1: 10 in corpus scope, all in context scope)"},
         {"scope", OPT_STRING, &scope, "corpus", "S",
          "corpus (whole index) or context (the question's own passages)"},
+        {"embedder", OPT_STRING, &want_emb, NULL, "KIND",
+         "fail unless the index was built with this embedder (hash, file, openai)"},
         {"with-answer", OPT_FLAG, &with_answer, NULL, NULL,
          "query with the question and its first gold answer (Context-Picker's pool)"},
         {"rerank", OPT_INT, &rerank, "100", "R",
@@ -485,6 +517,9 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
         {"dataset", OPT_STRING, &dataset, NULL, "NAME", "only this dataset's questions"},
         {"limit", OPT_INT, &limit, "0", "N", "at most N questions this run (0: all)"},
         {"batch", OPT_INT, &batch, "256", "N", "questions searched and stored at a time"},
+        {"max-concurrency", OPT_INT, &concurrency, "8", "N", "openai: requests in flight"},
+        {"timeout", OPT_DOUBLE, &timeout, "60", "S", "openai: seconds per request"},
+        {"max-retries", OPT_INT, &retries, "5", "N", "openai: retries of a failed request"},
         {"query-vectors", OPT_STRING, &qvec, NULL, "FILE",
          "file embedder: question vectors (.npy or .fvecs)"},
         {"query-ids", OPT_STRING, &qids, NULL, "FILE", "file embedder: one question id per line"},
@@ -526,10 +561,31 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
         return PARE_EFAIL;
     }
     rc = catalog_load(r.st, index_id, &r.ix, &r.err);
+    static const char *const kinds[] = {"hash", "openai", "file"};
+    if (rc == PARE_OK && want_emb && strcmp(want_emb, kinds[embedder_kind(r.ix->emb)]) != 0) {
+        sbuf_setf(&r.err, "index %lld was built with the %s embedder, not %s",
+                  (long long)r.ix->id, kinds[embedder_kind(r.ix->emb)], want_emb);
+        rc = PARE_EUSAGE;
+    }
     if (rc == PARE_OK) {
         int is_hash = embedder_kind(r.ix->emb) == EMBED_HASH;
         r.rerank = is_hash ? rerank : 0;
-        if (!is_hash && !qvec) {
+        int is_openai = embedder_kind(r.ix->emb) == EMBED_OPENAI;
+        if (is_openai) {
+            rc = openai_cfg_env(&r.oc, &r.err);
+            json_t *d = embedder_describe(r.ix->emb);
+            model_name = xstrdup(json_string_value(json_object_get(d, "model"))
+                                     ? json_string_value(json_object_get(d, "model"))
+                                     : "");
+            json_decref(d);
+            r.oc.model = model_name;
+            r.oc.request_size = 64;
+            r.oc.http.max_concurrency = (int)concurrency;
+            r.oc.http.timeout_s = timeout;
+            r.oc.http.max_retries = (int)retries;
+            r.oc.http.backoff_base_s = 0.5;
+            r.oc.http.backoff_max_s = 30;
+        } else if (!is_hash && !qvec) {
             sbuf_setf(&r.err,
                       "index %lld uses the %s embedder: give the questions' vectors "
                       "with --query-vectors and --query-ids",
@@ -582,6 +638,7 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
     free(r.qvec_qid);
     free(r.qvec_row);
     free(r.passage_row);
+    free(model_name);
     blob_codec_free(r.codec);
     catalog_free(r.ix);
     sbuf_free(&r.err);

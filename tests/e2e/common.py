@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import sys
 import unittest
 
 BIN = os.environ.get("PARE_BIN", "build/pare")
@@ -32,9 +33,9 @@ class PareTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def pare(self, *args, expect=0, db=True, stdin=None):
+    def pare(self, *args, expect=0, db=True, stdin=None, env=None):
         cmd = [BIN] + (["--db", self.db] if db else []) + list(args)
-        p = subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=600)
+        p = subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=600, env=env)
         if expect is not None and p.returncode != expect:
             self.fail("%s exited %d, expected %d\nstdout: %s\nstderr: %s"
                       % (" ".join(cmd), p.returncode, expect, p.stdout[-3000:], p.stderr[-3000:]))
@@ -79,3 +80,32 @@ class PareTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=600)
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout
+
+
+class FakeOpenAI:
+    """Starts tests/e2e/fake_openai.py on 127.0.0.1 with the given arguments; stops it on exit."""
+
+    def __init__(self, *args, log=None, seen_keys=None):
+        here = os.path.dirname(os.path.abspath(__file__))
+        cmd = [sys.executable, os.path.join(here, "fake_openai.py")] + list(args)
+        if log:
+            cmd += ["--log", log]
+        if seen_keys:
+            cmd += ["--seen-keys", seen_keys]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline())
+        self.url = "http://127.0.0.1:%d/v1" % self.port
+
+    def env(self, key="sk-test-0123456789"):
+        e = dict(os.environ)
+        e["OPENAI_BASE_URL"] = self.url
+        e["OPENAI_API_KEY"] = key
+        return e
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()

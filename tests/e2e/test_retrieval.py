@@ -1,0 +1,239 @@
+"""Index and retrieve on the shared data: recall@10 floors for the hash embedder (BM25 on the
+same pools minus 0.02), IVF and HNSW indexes, re-indexing from kept vectors, the file and openai
+embedders, and every index fault (database unchanged)."""
+import json
+import os
+import random
+import shutil
+import struct
+import unittest
+
+from common import FakeOpenAI, PareTest, data
+
+# Recall@10 of gold passages for BM25 on each pool (issue 3), question only / with answer.
+BM25 = {
+    "hotpotqa/dev500_ircot.jsonl": ("ircot", 0.909, 0.965),
+    "2wikimultihopqa/dev500.json": ("2wiki", 0.671, 0.772),
+    "musique/train100.json": ("musique", 0.557, 0.751),
+}
+
+
+def write_npy(path, rows):
+    """float32 C-order .npy of a list of equal-length lists."""
+    dim = len(rows[0])
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (len(rows), dim)
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        for r in rows:
+            f.write(struct.pack("<%df" % dim, *r))
+
+
+def write_fvecs(path, rows):
+    with open(path, "wb") as f:
+        for r in rows:
+            f.write(struct.pack("<i", len(r)) + struct.pack("<%df" % len(r), *r))
+
+
+class Retrieval(PareTest):
+    def recall10(self, rid):
+        out = json.loads(self.pare("eval", "--retrieval", "--id", str(rid), "--json").stdout)
+        return [r for r in out["recall"] if r["k"] == 10][0]["recall"]
+
+    def retrieve(self, *args, env=None):
+        return int(self.pare("--quiet", "retrieve", *args, env=env).stdout.strip())
+
+    def test_hash_flat_recall_floors(self):
+        report = []
+        for rel, (fmt, q_only, with_answer) in BM25.items():
+            with self.subTest(rel):
+                self.db = os.path.join(self.dir, fmt + ".db")
+                self.pare("--quiet", "ingest", "--format", fmt, data(rel))
+                self.pare("--quiet", "index", "--embedder", "hash", "--factory", "Flat")
+                r_q = self.recall10(self.retrieve())
+                r_a = self.recall10(self.retrieve("--with-answer"))
+                report.append("%-30s question %.3f (BM25 %.3f)  with answer %.3f (BM25 %.3f)"
+                              % (rel, r_q, q_only, r_a, with_answer))
+                self.assertGreaterEqual(r_q, q_only - 0.02, rel)
+                self.assertGreaterEqual(r_a, with_answer - 0.02, rel)
+        print("\nrecall@10, hash embedder, Flat, corpus scope:\n" + "\n".join(report))
+
+    def test_ivf_hnsw_and_reindex_from_kept_vectors(self):
+        self.pare("--quiet", "ingest", "--format", "ircot", data("hotpotqa/dev500_ircot.jsonl"))
+        flat = int(self.pare("--quiet", "index", "--keep-vectors").stdout)
+        r_flat = self.recall10(self.retrieve("--index", str(flat)))
+        ivf = int(self.pare("--quiet", "index", "--factory", "IVF64,Flat").stdout)
+        r_ivf = self.recall10(self.retrieve("--index", str(ivf), "--params", "nprobe=16"))
+        # probing every list is an exhaustive search: exactly Flat's result
+        r_ivf_all = self.recall10(self.retrieve("--index", str(ivf), "--params", "nprobe=64", "--k", "10",
+                                                "--rerank", "99"))
+        r_flat_99 = self.recall10(self.retrieve("--index", str(flat), "--rerank", "99"))
+        hnsw = int(self.pare("--quiet", "index", "--factory", "HNSW32").stdout)
+        r_hnsw = self.recall10(self.retrieve("--index", str(hnsw), "--params", "efSearch=128"))
+        re_ = int(self.pare("--quiet", "index", "--from-index", str(flat), "--factory", "HNSW32").stdout)
+        r_re = self.recall10(self.retrieve("--index", str(re_), "--params", "efSearch=128"))
+        print("\nrecall@10 HotpotQA: Flat %.3f, IVF64,Flat nprobe 16 %.3f, nprobe 64 %.3f, HNSW32 %.3f, "
+              "HNSW32 from kept vectors %.3f" % (r_flat, r_ivf, r_ivf_all, r_hnsw, r_re))
+        self.assertEqual(r_ivf_all, r_flat_99)
+        self.assertGreater(r_ivf, 0.7)
+        # HNSW with a generous efSearch loses almost nothing; the re-index behaves as a fresh one
+        self.assertGreater(r_hnsw, r_flat - 0.02)
+        self.assertAlmostEqual(r_re, r_hnsw, delta=0.01)
+        self.assertEqual(self.query("SELECT count(*) FROM index_rows WHERE index_id = ?", (re_,))[0][0], 4858)
+
+    def test_context_scope_ranks_own_passages(self):
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        self.pare("--quiet", "index")
+        rid = self.retrieve("--scope", "context")
+        rows = self.query("SELECT question_id, count(*), min(rank), max(rank) FROM candidates "
+                          "WHERE retrieval_id = ? GROUP BY 1", (rid,))
+        self.assertEqual(len(rows), 100)
+        self.assertEqual({(n, lo, hi) for _, n, lo, hi in rows}, {(20, 1, 20)})
+        # every candidate is one of the question's own passages
+        stray = self.query("SELECT count(*) FROM candidates c WHERE retrieval_id = ? AND NOT EXISTS "
+                           "(SELECT 1 FROM question_passages qp WHERE qp.question_id = c.question_id "
+                           "AND qp.passage_id = c.passage_id)", (rid,))[0][0]
+        self.assertEqual(stray, 0)
+        # rerun: nothing added twice
+        before = self.snapshot()
+        self.retrieve("--scope", "context")
+        self.assertEqual(self.snapshot(), before)
+
+    def file_vectors(self):
+        """Random vectors for every passage; each question's query vector is its first gold
+        passage's vector, so that passage must come first."""
+        pids = [r[0] for r in self.query("SELECT id FROM passages ORDER BY id")]
+        rng = random.Random(7)
+        vec = {p: [rng.gauss(0, 1) for _ in range(24)] for p in pids}
+        gold = self.query("SELECT question_id, min(passage_id) FROM question_passages WHERE is_gold "
+                          "GROUP BY question_id ORDER BY question_id")
+        return pids, vec, gold
+
+    def test_file_embedder_npy_and_fvecs(self):
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        pids, vec, gold = self.file_vectors()
+        for ext, writer in ((".npy", write_npy), (".fvecs", write_fvecs)):
+            with self.subTest(ext):
+                pv, ids = os.path.join(self.dir, "p" + ext), os.path.join(self.dir, "p.ids")
+                writer(pv, [vec[p] for p in pids])
+                with open(ids, "w") as f:
+                    f.write("".join("%d\n" % p for p in pids))
+                ix = int(self.pare("--quiet", "index", "--embedder", "file", "--vectors", pv, "--ids", ids).stdout)
+                qv, qi = os.path.join(self.dir, "q" + ext), os.path.join(self.dir, "q.ids")
+                writer(qv, [vec[p] for _, p in gold])
+                with open(qi, "w") as f:
+                    f.write("".join("%d\n" % q for q, _ in gold))
+                rid = self.retrieve("--index", str(ix), "--k", "5", "--query-vectors", qv, "--query-ids", qi)
+                top = dict(self.query("SELECT question_id, passage_id FROM candidates WHERE retrieval_id = ? "
+                                      "AND rank = 1", (rid,)))
+                self.assertEqual(top, dict(gold))
+                # context scope with stored vectors: the same passage ranks first among its own
+                rid = self.retrieve("--index", str(ix), "--scope", "context", "--query-vectors", qv, "--query-ids", qi)
+                top = dict(self.query("SELECT question_id, passage_id FROM candidates WHERE retrieval_id = ? "
+                                      "AND rank = 1", (rid,)))
+                self.assertEqual(top, dict(gold))
+
+    def test_openai_embedder(self):
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        keys, log = os.path.join(self.dir, "keys"), os.path.join(self.dir, "log")
+        with FakeOpenAI("--fault", "500,429,drop", "--fault-rate", "0.3", log=log, seen_keys=keys) as srv:
+            env = srv.env("sk-secret-embed-key")
+            p = self.pare("index", "--embedder", "openai", "--model", "fake", "--request-size", "16",
+                          "--max-concurrency", "4", "--max-retries", "8", "--timeout", "10", env=env)
+            rid = self.retrieve("--with-answer", "--max-retries", "8", env=env)
+        r = self.recall10(rid)
+        print("\nrecall@10 MuSiQue with the fake server's bag-of-words embeddings: %.3f" % r)
+        self.assertGreater(r, 0.2)  # random would be ~0.005: the vectors map to the right rows
+        with open(log) as f:
+            lines = f.read().splitlines()
+        self.assertTrue(any(" 500 " in l for l in lines) and any(" 429 " in l for l in lines),
+                        "faults were injected and survived by retries")
+        with open(keys) as f:
+            self.assertIn("Bearer sk-secret-embed-key", f.read())
+        # the key reaches the server only: not the database, not pare's messages
+        self.assertNotIn("sk-secret-embed-key", p.stderr + p.stdout)
+        with open(self.db, "rb") as f:
+            self.assertNotIn(b"sk-secret-embed-key", f.read())
+
+    def test_openai_server_faults_leave_db_unchanged(self):
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        before = self.snapshot()
+        for fault, msg in (("500", "HTTP 500"), ("garbage", "malformed JSON"),
+                           ("count", "vectors for"), ("nan", "malformed JSON")):  # NaN is not JSON
+            with self.subTest(fault):
+                with FakeOpenAI("--always", fault) as srv:
+                    p = self.pare("index", "--embedder", "openai", "--max-retries", "1",
+                                  env=srv.env(), expect=1)
+                self.assertIn(msg, p.stderr)
+                self.assertEqual(self.snapshot(), before)
+        env = dict(os.environ)
+        env.pop("OPENAI_BASE_URL", None)
+        self.assertIn("OPENAI_BASE_URL", self.pare("index", "--embedder", "openai", env=env, expect=2).stderr)
+        # no half-written index file is left behind
+        self.assertEqual([f for f in os.listdir(self.dir) if "faiss" in f], [])
+
+    def test_index_faults(self):
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        pids = [r[0] for r in self.query("SELECT id FROM passages ORDER BY id")]
+        ids = self.write("p.ids", "".join("%d\n" % p for p in pids))
+        before = self.snapshot()
+        # a vectors file whose row count differs from the passages
+        short = os.path.join(self.dir, "short.npy")
+        write_npy(short, [[1.0, 0.0]] * (len(pids) - 1))
+        short_ids = self.write("short.ids", "".join("%d\n" % p for p in pids[:-1]))
+        p = self.pare("index", "--embedder", "file", "--vectors", short, "--ids", short_ids, expect=3)
+        self.assertIn("the database has %d passages" % len(pids), p.stderr)
+        mism = self.pare("index", "--embedder", "file", "--vectors", short, "--ids", ids, expect=3)
+        self.assertIn("vectors but", mism.stderr)
+        # NaN and infinite values
+        for bad, word in ((float("nan"), "NaN"), (float("inf"), "infinite")):
+            rows = [[1.0, 0.5]] * len(pids)
+            rows[3] = [bad, 1.0]
+            v = os.path.join(self.dir, "bad.npy")
+            write_npy(v, rows)
+            p = self.pare("index", "--embedder", "file", "--vectors", v, "--ids", ids, expect=3)
+            self.assertIn("bad.npy:4: value 0 is %s" % word, p.stderr)
+        self.assertEqual(self.snapshot(), before)
+        # a good hash index, then break it in every way
+        ix = int(self.pare("--quiet", "index").stdout)
+        path = self.query("SELECT path FROM indexes WHERE id = ?", (ix,))[0][0]
+        path = os.path.join(self.dir, path)
+        before = self.snapshot()
+        # index built with another embedder than the one requested
+        p = self.pare("retrieve", "--embedder", "file", expect=2)
+        self.assertIn("built with the hash embedder, not file", p.stderr)
+        # query vectors of the wrong dimension against a file index
+        good = os.path.join(self.dir, "good.npy")
+        write_npy(good, [[float(i % 7), 1.0, 2.0] for i in range(len(pids))])
+        fix = int(self.pare("--quiet", "index", "--embedder", "file", "--vectors", good, "--ids", ids).stdout)
+        qv = os.path.join(self.dir, "q.npy")
+        write_npy(qv, [[1.0, 2.0]])
+        qi = self.write("q.ids", "1\n")
+        after_file = self.snapshot()
+        p = self.pare("retrieve", "--index", str(fix), "--query-vectors", qv, "--query-ids", qi, expect=3)
+        self.assertIn("dimension 2, index %d has 3" % fix, p.stderr)
+        self.assertEqual(self.snapshot(), after_file)
+        # truncated, corrupt and missing index files
+        shutil.copy(path, path + ".orig")
+        with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) // 2)
+        p = self.pare("retrieve", "--index", str(ix), expect=1)
+        self.assertIn("does not match the database", p.stderr)
+        shutil.copy(path + ".orig", path)
+        with open(path, "r+b") as f:
+            f.seek(200)
+            f.write(b"\xff" * 16)
+        p = self.pare("retrieve", "--index", str(ix), expect=1)
+        self.assertIn("truncated, corrupt or replaced", p.stderr)
+        os.remove(path)
+        p = self.pare("retrieve", "--index", str(ix), expect=1)
+        self.assertIn("index file is missing", p.stderr)
+        self.assertEqual(self.snapshot(), after_file)
+        # and a bad factory string is a usage error that stores nothing
+        p = self.pare("index", "--factory", "NoSuchIndex42", expect=2)
+        self.assertIn("factory string 'NoSuchIndex42'", p.stderr)
+        self.assertEqual(self.snapshot(), after_file)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
