@@ -563,8 +563,8 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
     rc = catalog_load(r.st, index_id, &r.ix, &r.err);
     static const char *const kinds[] = {"hash", "openai", "file"};
     if (rc == PARE_OK && want_emb && strcmp(want_emb, kinds[embedder_kind(r.ix->emb)]) != 0) {
-        sbuf_setf(&r.err, "index %lld was built with the %s embedder, not %s",
-                  (long long)r.ix->id, kinds[embedder_kind(r.ix->emb)], want_emb);
+        sbuf_setf(&r.err, "index %lld was built with the %s embedder, not %s", (long long)r.ix->id,
+                  kinds[embedder_kind(r.ix->emb)], want_emb);
         rc = PARE_EUSAGE;
     }
     if (rc == PARE_OK) {

@@ -17,4 +17,7 @@ struct pare_embedded {
 extern const struct pare_embedded pare_embedded_files[];
 extern const size_t pare_embedded_count;
 
+/* The embedded file of that name, or NULL. */
+const struct pare_embedded *pare_embedded_find(const char *name);
+
 #endif

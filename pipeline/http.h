@@ -17,29 +17,29 @@
 #include "pipeline/util.h"
 
 struct http_opts {
-    int max_concurrency;  /* requests on the wire at once */
-    double rpm;           /* requests per minute (0: no limit) */
-    double tpm;           /* estimated tokens per minute (0: no limit) */
-    double timeout_s;     /* whole-request timeout */
-    int max_retries;      /* retries after the first attempt */
+    int max_concurrency;   /* requests on the wire at once */
+    double rpm;            /* requests per minute (0: no limit) */
+    double tpm;            /* estimated tokens per minute (0: no limit) */
+    double timeout_s;      /* whole-request timeout */
+    int max_retries;       /* retries after the first attempt */
     double backoff_base_s; /* first backoff; doubles each retry, jittered +-50% */
     double backoff_max_s;
-    const char *api_key;  /* NULL: no Authorization header */
+    const char *api_key; /* NULL: no Authorization header */
 };
 
 /* One request. The caller fills url, body, tokens and ud; the client fills the rest. */
 struct http_req {
-    char *url;          /* owned by the request (freed by http_req_free) */
-    char *body;         /* owned */
-    int64_t tokens;     /* estimated tokens, for the tpm budget */
-    void *ud;           /* the caller's */
+    char *url;      /* owned by the request (freed by http_req_free) */
+    char *body;     /* owned */
+    int64_t tokens; /* estimated tokens, for the tpm budget */
+    void *ud;       /* the caller's */
     /* results */
-    long status;        /* last HTTP status (0: no response) */
-    struct sbuf resp;   /* body of the final response */
-    int ok;             /* 1: a 2xx response arrived */
-    char *error;        /* when !ok: what went wrong (owned) */
+    long status;      /* last HTTP status (0: no response) */
+    struct sbuf resp; /* body of the final response */
+    int ok;           /* 1: a 2xx response arrived */
+    char *error;      /* when !ok: what went wrong (owned) */
     int attempts;
-    double latency_ms;  /* of the final attempt */
+    double latency_ms; /* of the final attempt */
     /* internal */
     double not_before;  /* monotonic time before which it must not start */
     double retry_after; /* seconds the server asked to wait (-1: none) */

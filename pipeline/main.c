@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"ingest", job_ingest, "load datasets and corpora (HotpotQA, 2Wiki, MuSiQue, IRCoT, ...)"},
     {"index", job_index, "embed passages and build a FAISS index"},
     {"retrieve", job_retrieve, "find candidate passages for every question"},
+    {"mine", job_mine, "mine minimal sufficient evidence sets with a judge"},
     {"eval", job_eval, "measure candidates and evidence sets against gold passages"},
     {"status", job_status, "what the database holds, what ran and how it ended"},
     {"demo", job_demo, "run the pipeline on a generated multi-hop world"},

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#include <jansson.h>
 #include <xxhash.h>
 
 int64_t text_utf8_chars(const char *s, size_t n, size_t *bad)
@@ -33,14 +34,15 @@ int64_t text_utf8_chars(const char *s, size_t n, size_t *bad)
 /* English stop words: function words that carry no evidence. Kept short on purpose: "first",
  * "born", numbers and the like matter for multi-hop questions. */
 static const char *const stopwords[] = {
-    "a", "about", "after", "also", "an", "and", "any", "are", "as", "at", "be", "been",
-    "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
-    "during", "each", "for", "from", "had", "has", "have", "he", "her", "hers", "him", "his",
-    "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "nor", "not", "of",
-    "on", "or", "our", "over", "she", "so", "such", "than", "that", "the", "their", "them",
-    "then", "there", "these", "they", "this", "those", "to", "under", "until", "up", "was",
-    "we", "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why",
-    "will", "with", "would", "you", "your"};
+    "a",    "about", "after",  "also",   "an",      "and",   "any",   "are",   "as",    "at",
+    "be",   "been",  "before", "being",  "between", "both",  "but",   "by",    "can",   "could",
+    "did",  "do",    "does",   "during", "each",    "for",   "from",  "had",   "has",   "have",
+    "he",   "her",   "hers",   "him",    "his",     "how",   "i",     "if",    "in",    "into",
+    "is",   "it",    "its",    "me",     "my",      "no",    "nor",   "not",   "of",    "on",
+    "or",   "our",   "over",   "she",    "so",      "such",  "than",  "that",  "the",   "their",
+    "them", "then",  "there",  "these",  "they",    "this",  "those", "to",    "under", "until",
+    "up",   "was",   "we",     "were",   "what",    "when",  "where", "which", "while", "who",
+    "whom", "whose", "why",    "will",   "with",    "would", "you",   "your"};
 
 static uint64_t stop_hashes[ARRAY_SIZE(stopwords)];
 
@@ -88,12 +90,14 @@ void tokens_free(struct tokens *t)
     memset(t, 0, sizeof *t);
 }
 
-static void flush_word(struct tokens *t, const char *w, size_t n)
+static void flush_word(struct tokens *t, const char *w, size_t n, int flags, int cap, size_t chars)
 {
     if (!n) return;
     uint64_t h = XXH3_64bits(w, n);
     t->n_words++;
-    if (is_stop(h)) return;
+    if (!(flags & TEXT_KEEP_STOP) && is_stop(h)) return;
+    if ((flags & TEXT_CAPITALIZED) && !cap) return;
+    if ((flags & TEXT_MIN3) && chars < 3) return;
     xgrow((void **)&t->h, &t->cap, t->n + 1, sizeof *t->h);
     t->h[t->n++] = h;
 }
@@ -122,23 +126,37 @@ static int fold_char(utf8proc_int32_t cp, char *word, size_t *len, size_t cap)
 
 void text_tokenize(const char *s, size_t n, struct tokens *t)
 {
+    text_words(s, n, 0, t);
+}
+
+void text_words(const char *s, size_t n, int flags, struct tokens *t)
+{
     pthread_once(&stop_once, init_stops);
     /* words longer than this are cut (never overflowed): no real word is this long */
     char word[256];
-    size_t wl = 0;
+    size_t wl = 0, chars = 0;
+    int cap = 0; /* the word's first letter is upper case */
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
+#define END_WORD()                                                                                 \
+    do {                                                                                           \
+        flush_word(t, word, wl, flags, cap, chars);                                                \
+        wl = chars = 0;                                                                            \
+    } while (0)
     while (i < n) {
         unsigned char c = p[i];
         if (c < 0x80) {
             i++;
             if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+                if (!chars) cap = 0;
                 if (wl < sizeof word) word[wl++] = (char)c;
+                chars++;
             } else if (c >= 'A' && c <= 'Z') {
+                if (!chars) cap = 1;
                 if (wl < sizeof word) word[wl++] = (char)(c - 'A' + 'a');
+                chars++;
             } else {
-                flush_word(t, word, wl);
-                wl = 0;
+                END_WORD();
             }
             continue;
         }
@@ -146,15 +164,203 @@ void text_tokenize(const char *s, size_t n, struct tokens *t)
         utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
         if (k < 0) { /* invalid byte: a separator */
             i++;
-            flush_word(t, word, wl);
-            wl = 0;
+            END_WORD();
             continue;
         }
         i += (size_t)k;
+        int first = chars == 0;
         if (!fold_char(cp, word, &wl, sizeof word)) {
-            flush_word(t, word, wl);
-            wl = 0;
+            END_WORD();
+        } else {
+            if (first) {
+                utf8proc_category_t cat = utf8proc_category(cp);
+                cap = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
+            }
+            chars++;
         }
     }
-    flush_word(t, word, wl);
+    END_WORD();
+#undef END_WORD
+}
+
+static int is_ascii_punct(utf8proc_int32_t c)
+{
+    return c < 0x80 && c > 0x20 && c != 0x7f &&
+           !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+}
+
+/* Python's str.split() white space. */
+static int is_py_space(utf8proc_int32_t c)
+{
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) || c == 0x85 ||
+        c == 0x2028 || c == 0x2029)
+        return 1;
+    return c > 0x7f && utf8proc_category(c) == UTF8PROC_CATEGORY_ZS;
+}
+
+/* Python's \w for str patterns: letters, digits (all numeric categories) and underscore. */
+static int is_py_word(utf8proc_int32_t c)
+{
+    if (c == '_') return 1;
+    utf8proc_category_t k = utf8proc_category(c);
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) ||
+           (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
+}
+
+void text_squad_normalize(const char *s, struct sbuf *out)
+{
+    /* 1-2: lower case, drop ASCII punctuation (code points kept for the next steps) */
+    size_t n = strlen(s), m = 0, cap = 0;
+    utf8proc_int32_t *cp = NULL;
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+        if (k <= 0) { /* invalid byte: skipped */
+            i++;
+            continue;
+        }
+        i += (size_t)k;
+        c = utf8proc_tolower(c);
+        if (is_ascii_punct(c)) continue;
+        xgrow((void **)&cp, &cap, m + 1, sizeof *cp);
+        cp[m++] = c;
+    }
+    /* 3: articles: a \w run that is exactly a, an or the becomes a space */
+    for (size_t i = 0; i < m;) {
+        if (!is_py_word(cp[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < m && is_py_word(cp[j])) j++;
+        size_t len = j - i;
+        if ((len == 1 && cp[i] == 'a') || (len == 2 && cp[i] == 'a' && cp[i + 1] == 'n') ||
+            (len == 3 && cp[i] == 't' && cp[i + 1] == 'h' && cp[i + 2] == 'e')) {
+            cp[i] = ' ';
+            for (size_t k = i + 1; k < j; k++) cp[k] = 0; /* removed */
+        }
+        i = j;
+    }
+    /* 4: split on white space, join with single spaces */
+    sbuf_reset(out);
+    int pending_space = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (cp[i] == 0) continue;
+        if (is_py_space(cp[i])) {
+            pending_space = out->len > 0;
+            continue;
+        }
+        if (pending_space) sbuf_addc(out, ' ');
+        pending_space = 0;
+        utf8proc_uint8_t buf[4];
+        utf8proc_ssize_t k = utf8proc_encode_char(cp[i], buf);
+        sbuf_add(out, buf, (size_t)k);
+    }
+    if (!out->p) sbuf_add(out, "", 0);
+    free(cp);
+}
+
+static int is_special(const char *norm)
+{
+    return strcmp(norm, "yes") == 0 || strcmp(norm, "no") == 0 || strcmp(norm, "noanswer") == 0;
+}
+
+int text_em(const char *pred, const char *gold)
+{
+    struct sbuf p = {0}, g = {0};
+    text_squad_normalize(pred, &p);
+    text_squad_normalize(gold, &g);
+    int em = strcmp(p.p, g.p) == 0;
+    sbuf_free(&p);
+    sbuf_free(&g);
+    return em;
+}
+
+/* Splits a normalised string (single spaces) into token hashes. */
+static size_t split_hashes(const char *s, uint64_t **out)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    while (*s) {
+        const char *e = strchr(s, ' ');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        xgrow((void **)out, &cap, n + 1, sizeof **out);
+        (*out)[n++] = XXH3_64bits(s, len);
+        s += len;
+        while (*s == ' ') s++;
+    }
+    return n;
+}
+
+double text_f1(const char *pred, const char *gold)
+{
+    struct sbuf p = {0}, g = {0};
+    text_squad_normalize(pred, &p);
+    text_squad_normalize(gold, &g);
+    double f1 = 0;
+    if ((is_special(p.p) || is_special(g.p)) && strcmp(p.p, g.p) != 0) goto out;
+    uint64_t *a, *b;
+    size_t na = split_hashes(p.p, &a), nb = split_hashes(g.p, &b);
+    if (na && nb) {
+        qsort(a, na, sizeof *a, cmp_u64);
+        qsort(b, nb, sizeof *b, cmp_u64);
+        size_t i = 0, j = 0, common = 0; /* multiset intersection, as Counter & Counter */
+        while (i < na && j < nb) {
+            if (a[i] < b[j])
+                i++;
+            else if (a[i] > b[j])
+                j++;
+            else {
+                common++;
+                i++;
+                j++;
+            }
+        }
+        if (common) {
+            double prec = (double)common / (double)na, rec = (double)common / (double)nb;
+            f1 = 2 * prec * rec / (prec + rec);
+        }
+    }
+    free(a);
+    free(b);
+out:
+    sbuf_free(&p);
+    sbuf_free(&g);
+    return f1;
+}
+
+int text_em_any(const char *pred, const void *answers)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach((json_t *)answers, i,
+                       v) if (json_is_string(v) && text_em(pred, json_string_value(v))) return 1;
+    return 0;
+}
+
+double text_f1_any(const char *pred, const void *answers)
+{
+    double best = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach((json_t *)answers, i, v)
+    {
+        if (!json_is_string(v)) continue;
+        double f = text_f1(pred, json_string_value(v));
+        if (f > best) best = f;
+    }
+    return best;
+}
+
+int text_contains_answer(const char *norm_text, const char *norm_answer)
+{
+    size_t la = strlen(norm_answer);
+    if (!la) return 0;
+    for (const char *p = strstr(norm_text, norm_answer); p; p = strstr(p + 1, norm_answer)) {
+        int left = p == norm_text || p[-1] == ' ';
+        int right = p[la] == '\0' || p[la] == ' ';
+        if (left && right) return 1;
+    }
+    return 0;
 }

@@ -23,7 +23,7 @@ int64_t text_utf8_chars(const char *s, size_t n, size_t *bad);
  * normalised bytes: equal words have equal hashes, and nothing else is needed to compare texts.
  */
 struct tokens {
-    uint64_t *h;   /* token hashes in text order */
+    uint64_t *h; /* token hashes in text order */
     size_t n, cap;
     size_t n_words; /* tokens before stop-word removal (a length measure) */
 };
@@ -31,6 +31,11 @@ struct tokens {
 /* Appends the tokens of s[0..n) to t (call tokens_reset first for a fresh list). Invalid UTF-8
  * bytes separate tokens. */
 void text_tokenize(const char *s, size_t n, struct tokens *t);
+
+/* text_tokenize with choices: keep stop words, keep only capitalised words (first letter upper
+ * case in the original text), keep only words of at least 3 characters. */
+enum text_word_flags { TEXT_KEEP_STOP = 1, TEXT_CAPITALIZED = 2, TEXT_MIN3 = 4 };
+void text_words(const char *s, size_t n, int flags, struct tokens *t);
 void tokens_reset(struct tokens *t);
 void tokens_free(struct tokens *t);
 
@@ -39,3 +44,22 @@ uint64_t text_token_hash(const char *w);
 
 /* Hash of the bigram (a, b), distinct from every unigram hash in practice. */
 uint64_t text_bigram_hash(uint64_t a, uint64_t b);
+
+/*
+ * SQuAD / HotpotQA answer normalisation, as the official evaluation scripts do it: lower case,
+ * ASCII punctuation removed, the articles a/an/the removed (as whole \w runs), white space
+ * collapsed to single spaces. Replaces out's contents.
+ */
+void text_squad_normalize(const char *s, struct sbuf *out);
+
+/* Exact match and token F1 of a prediction against one gold answer, with HotpotQA's rule that
+ * yes/no/noanswer only ever match themselves. */
+int text_em(const char *pred, const char *gold);
+double text_f1(const char *pred, const char *gold);
+
+/* Best EM / F1 over a JSON array of gold answers (strings). */
+int text_em_any(const char *pred, const void *answers_json_array);
+double text_f1_any(const char *pred, const void *answers_json_array);
+
+/* 1 when the normalised answer occurs in the normalised text as whole words. */
+int text_contains_answer(const char *norm_text, const char *norm_answer);

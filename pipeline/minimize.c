@@ -1,0 +1,212 @@
+/*
+ * minimize.c - see minimize.h.
+ *
+ * Each algorithm is ordinary sequential code over ask(). To make it a state machine it is
+ * replayed from the start against the verdicts received so far: ask() answers from that log
+ * and, at the first subset not answered yet, records it as the probe and makes the algorithm
+ * return. Replays cost O(calls^2) steps of bit arithmetic (calls are a few dozen), and keep the
+ * algorithms as readable as their papers.
+ */
+#include "pipeline/minimize.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/util.h"
+
+struct minimizer {
+    enum mz_method method;
+    int n;
+    uint64_t *asked; /* subsets asked, in order */
+    int *verdict;    /* their verdicts */
+    int n_asked, n_fed;
+    size_t cap;
+    uint64_t probe;
+    enum mz_status status;
+    uint64_t result;
+};
+
+#define SUSPEND (-1)
+
+int minimizer_method(const char *name, enum mz_method *out)
+{
+    if (strcmp(name, "loo") == 0)
+        *out = MZ_LOO;
+    else if (strcmp(name, "ddmin") == 0)
+        *out = MZ_DDMIN;
+    else
+        return -1;
+    return 0;
+}
+
+const char *minimizer_method_name(enum mz_method m)
+{
+    return m == MZ_LOO ? "loo" : "ddmin";
+}
+
+struct minimizer *minimizer_new(enum mz_method method, int n)
+{
+    struct minimizer *m = xcalloc(1, sizeof *m);
+    m->method = method;
+    m->n = n < 1 ? 1 : n > 64 ? 64 : n;
+    return m;
+}
+
+void minimizer_free(struct minimizer *m)
+{
+    if (!m) return;
+    free(m->asked);
+    free(m->verdict);
+    free(m);
+}
+
+/* The verdict on x from the log, or SUSPEND after making x the probe. */
+static int ask(struct minimizer *m, uint64_t x)
+{
+    for (int i = 0; i < m->n_fed; i++)
+        if (m->asked[i] == x) return m->verdict[i];
+    m->probe = x;
+    return SUSPEND;
+}
+
+#define ASK(x, v)                                                                                  \
+    do {                                                                                           \
+        (v) = ask(m, (x));                                                                         \
+        if ((v) == SUSPEND) return SUSPEND;                                                        \
+    } while (0)
+
+static int popcount(uint64_t x)
+{
+    return __builtin_popcountll(x);
+}
+
+/* The k highest-indexed (lowest-ranked) members of x. */
+static uint64_t lowest_ranked(uint64_t x, int k)
+{
+    uint64_t g = 0;
+    for (int i = 63; i >= 0 && k > 0; i--) {
+        if (x >> i & 1) {
+            g |= 1ULL << i;
+            k--;
+        }
+    }
+    return g;
+}
+
+/* Removal passes, lowest-ranked first, until a pass removes nothing. Returns the final set. */
+static int removal_passes(struct minimizer *m, uint64_t *s)
+{
+    int removed, v;
+    do {
+        removed = 0;
+        for (int i = 63; i >= 0; i--) {
+            if (!(*s >> i & 1) || popcount(*s) == 1) continue;
+            uint64_t t = *s & ~(1ULL << i);
+            ASK(t, v);
+            if (v) {
+                *s = t;
+                removed = 1;
+            }
+        }
+    } while (removed);
+    return 0;
+}
+
+static int run_loo(struct minimizer *m, uint64_t all)
+{
+    int v;
+    ASK(all, v);
+    if (!v) {
+        m->status = MZ_FULL_INSUFFICIENT;
+        return 0;
+    }
+    uint64_t s = all;
+    if (removal_passes(m, &s) == SUSPEND) return SUSPEND;
+    m->result = s;
+    m->status = MZ_MINIMAL;
+    return 0;
+}
+
+static int run_ddmin(struct minimizer *m, uint64_t all)
+{
+    int v;
+    ASK(all, v);
+    if (!v) {
+        m->status = MZ_FULL_INSUFFICIENT;
+        return 0;
+    }
+    uint64_t s = all, undecided = all;
+    while (undecided && popcount(s) > 1) {
+        int u = popcount(undecided);
+        uint64_t g = lowest_ranked(undecided, u > 1 ? u / 2 : 1);
+        if (g == s) g = lowest_ranked(undecided, popcount(s) - 1); /* never ask the empty set */
+        ASK(s & ~g, v);
+        if (v) { /* none of g was needed */
+            s &= ~g;
+            undecided &= ~g;
+            continue;
+        }
+        /* g holds a necessary candidate: halve it, lowest-ranked half first */
+        int tested = popcount(g) == 1;
+        while (popcount(g) > 1) {
+            uint64_t g1 = lowest_ranked(g, (popcount(g) + 1) / 2);
+            ASK(s & ~g1, v);
+            if (v) {
+                s &= ~g1;
+                undecided &= ~g1;
+                g &= ~g1;
+                tested = 0;
+            } else {
+                g = g1;
+                tested = popcount(g) == 1;
+            }
+        }
+        if (!tested) { /* isolated by elimination: confirm it */
+            ASK(s & ~g, v);
+            if (v) {
+                s &= ~g;
+                undecided &= ~g;
+                continue;
+            }
+        }
+        undecided &= ~g; /* necessary (for now; the passes below check again) */
+    }
+    /* 1-minimality on the final set itself */
+    if (removal_passes(m, &s) == SUSPEND) return SUSPEND;
+    m->result = s;
+    m->status = MZ_MINIMAL;
+    return 0;
+}
+
+int minimizer_next(struct minimizer *m, uint64_t *probe)
+{
+    if (m->status != MZ_RUNNING) return 0;
+    uint64_t all = m->n == 64 ? ~0ULL : (1ULL << m->n) - 1;
+    int r = m->method == MZ_LOO ? run_loo(m, all) : run_ddmin(m, all);
+    if (r != SUSPEND) return 0;
+    xgrow((void **)&m->asked, &m->cap, (size_t)m->n_asked + 1, sizeof *m->asked);
+    m->verdict = xrealloc(m->verdict, m->cap * sizeof *m->verdict);
+    m->asked[m->n_asked++] = m->probe;
+    *probe = m->probe;
+    return 1;
+}
+
+void minimizer_feed(struct minimizer *m, int sufficient)
+{
+    if (m->n_fed < m->n_asked) m->verdict[m->n_fed++] = sufficient ? 1 : 0;
+}
+
+enum mz_status minimizer_status(const struct minimizer *m)
+{
+    return m->status;
+}
+
+uint64_t minimizer_result(const struct minimizer *m)
+{
+    return m->result;
+}
+
+int minimizer_calls(const struct minimizer *m)
+{
+    return m->n_asked;
+}

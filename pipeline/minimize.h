@@ -1,0 +1,47 @@
+/*
+ * minimize.h - minimal sufficient subsets of a question's ranked candidates, as state machines
+ * over 64-bit masks (bit i = the candidate ranked i+1).
+ *
+ *   loo    Context-Picker's Algorithm 1: if the full set is insufficient the question is
+ *          full_insufficient; else remove candidates one at a time, lowest-ranked first,
+ *          keeping each removal that leaves the set sufficient; repeat passes until one
+ *          removes nothing.
+ *   ddmin  delta debugging by binary splitting: remove the lowest-ranked half of the undecided
+ *          candidates at once; when that fails, halve the group until one necessary candidate
+ *          is isolated. Then, as loo's last pass, every member of the final set is removed in
+ *          turn: the result is 1-minimal by verdicts on the final set itself, whether the judge
+ *          is monotone or not.
+ *
+ * Use: while (minimizer_next(m, &probe)) { verdict = ask(probe); minimizer_feed(m, verdict); }
+ * A subset already answered for this question is never asked twice.
+ */
+#ifndef PARE_MINIMIZE_H
+#define PARE_MINIMIZE_H
+
+#include <stdint.h>
+
+enum mz_method { MZ_LOO, MZ_DDMIN };
+enum mz_status { MZ_RUNNING, MZ_MINIMAL, MZ_FULL_INSUFFICIENT };
+
+struct minimizer;
+
+/* Looks up "loo" / "ddmin". Returns 0, or -1 when unknown. */
+int minimizer_method(const char *name, enum mz_method *out);
+const char *minimizer_method_name(enum mz_method m);
+
+/* A minimiser over n candidates (1 <= n <= 64). */
+struct minimizer *minimizer_new(enum mz_method method, int n);
+void minimizer_free(struct minimizer *m);
+
+/* 1: *probe is the next subset to judge; 0: finished (see minimizer_status). */
+int minimizer_next(struct minimizer *m, uint64_t *probe);
+/* The verdict on the last probe: 1 sufficient, 0 insufficient. */
+void minimizer_feed(struct minimizer *m, int sufficient);
+
+enum mz_status minimizer_status(const struct minimizer *m);
+/* The minimal set (valid when the status is MZ_MINIMAL). */
+uint64_t minimizer_result(const struct minimizer *m);
+/* Distinct subsets judged. */
+int minimizer_calls(const struct minimizer *m);
+
+#endif
