@@ -1,7 +1,6 @@
 /* util.c - see util.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline/util.h"
-#include "pipeline/embedded.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -252,11 +251,4 @@ char *path_stem(const char *path)
         for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) again |= strip_suffix(s, sfx[i]);
     }
     return s;
-}
-
-const struct pare_embedded *pare_embedded_find(const char *name)
-{
-    for (size_t i = 0; i < pare_embedded_count; i++)
-        if (strcmp(pare_embedded_files[i].name, name) == 0) return &pare_embedded_files[i];
-    return NULL;
 }
