@@ -17,12 +17,15 @@
 static int run(struct pare_ctx *ctx, int (*fn)(struct pare_ctx *, int, char **), int argc,
                char **argv)
 {
+    fflush(stdout);
     if (!ctx->quiet) {
         fprintf(stderr, "\n== pare");
         for (int i = 0; i < argc; i++) fprintf(stderr, " %s", argv[i]);
         fprintf(stderr, "\n");
     }
-    return fn(ctx, argc, argv);
+    int rc = fn(ctx, argc, argv);
+    fflush(stdout);
+    return rc;
 }
 
 int job_demo(struct pare_ctx *ctx, int argc, char **argv)
@@ -60,6 +63,7 @@ int job_demo(struct pare_ctx *ctx, int argc, char **argv)
     char *data = path_join(dir, "questions.jsonl");
     char *dbdef = path_join(dir, "pare.db");
     struct pare_ctx dctx = *ctx;
+    dctx.nested = 1;
     if (!dctx.db_path) dctx.db_path = dbdef;
     /* a fresh database each time, so that the demo shows the same thing on every run */
     struct sbuf side = {0};
@@ -94,12 +98,37 @@ int job_demo(struct pare_ctx *ctx, int argc, char **argv)
         rc = run(&dctx, job_ingest, (int)ARRAY_SIZE(a), a);
     }
     if (rc == PARE_OK) {
+        char *a[] = {"index", "--factory", "Flat"};
+        rc = run(&dctx, job_index, (int)ARRAY_SIZE(a), a);
+    }
+    if (rc == PARE_OK) { /* the distractor setting: each question's own passages, ranked */
+        char *a[] = {"retrieve", "--scope", "context"};
+        rc = run(&dctx, job_retrieve, (int)ARRAY_SIZE(a), a);
+    }
+    if (rc == PARE_OK) {
+        char *a[] = {"retrieve", "--k", "10", "--with-answer"};
+        rc = run(&dctx, job_retrieve, (int)ARRAY_SIZE(a), a);
+    }
+    if (rc == PARE_OK) {
+        char *a[] = {"eval", "--retrieval"};
+        rc = run(&dctx, job_eval, (int)ARRAY_SIZE(a), a);
+    }
+    if (rc == PARE_OK) {
+        char *a[] = {"mine", "--retrieval", "1", "--method", "ddmin"};
+        rc = run(&dctx, job_mine, (int)ARRAY_SIZE(a), a);
+    }
+    if (rc == PARE_OK) {
+        char *a[] = {"eval", "--id", "1"};
+        rc = run(&dctx, job_eval, (int)ARRAY_SIZE(a), a);
+    }
+    if (rc == PARE_OK) {
         char *a[] = {"status"};
         rc = run(&dctx, job_status, (int)ARRAY_SIZE(a), a);
     }
     if (rc == PARE_OK) {
         printf("\ndemo database: %s\n", dctx.db_path);
-        printf("try: sqlite3 %s \"SELECT qtype, count(*) FROM questions GROUP BY qtype\"\n",
+        printf("try: sqlite3 %s \"SELECT status, count(*), avg(size) FROM evidence_sets GROUP BY "
+               "status\"\n",
                dctx.db_path);
     }
     free(data);

@@ -700,7 +700,7 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
         job_say(&b.job, "index %lld: %lld passages, %s, dim %d, %s embedder -> %s",
                 (long long)b.index_id, (long long)vindex_ntotal(b.vx), factory, vindex_dim(b.vx),
                 kind, path.p);
-        printf("%lld\n", (long long)b.index_id);
+        if (!ctx->nested) printf("%lld\n", (long long)b.index_id);
     }
     int64_t done = rc == PARE_OK ? vindex_ntotal(b.vx) : 0;
     rc = job_end(&b.job, rc, done, 0, rc == PARE_OK ? NULL : sbuf_str(&b.err), NULL);

@@ -626,7 +626,7 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
         job_say(&r.job, "retrieve: %lld questions, retrieval %lld (index %lld, %s scope, k %lld%s)",
                 (long long)done, (long long)r.retrieval_id, (long long)r.ix->id, scope,
                 (long long)r.k, with_answer ? ", with answer" : "");
-        printf("%lld\n", (long long)r.retrieval_id);
+        if (!ctx->nested) printf("%lld\n", (long long)r.retrieval_id);
     } else {
         fprintf(stderr, "pare retrieve: %s\n", sbuf_str(&r.err));
     }

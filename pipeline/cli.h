@@ -14,6 +14,7 @@
 struct pare_ctx {
     const char *db_path; /* --db, else $PARE_DB, else ./pare.db */
     int quiet;           /* --quiet: no progress or summaries on stderr */
+    int nested;          /* run by another job (demo): no ids printed for scripts */
 };
 
 enum opt_kind {

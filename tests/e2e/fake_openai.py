@@ -2,7 +2,9 @@
 """A fake OpenAI-compatible server on 127.0.0.1 for pare's end-to-end tests.
 
 POST /v1/embeddings: deterministic embeddings (a hashed bag of words, so that retrieval works).
-POST /v1/chat/completions: answers a question from the passages in the prompt (see answer()).
+POST /v1/chat/completions: an honest reader: answers with the gold answer (given out of band
+with --answers, never in the prompt) when the passages in the prompt contain it, else "unknown";
+answers pare's verification prompt with yes or no.
 
 Faults are chosen with --fault (comma-separated, each applied to a share --fault-rate of
 requests, decided by a hash of the request body so that a retry of the same body may pass):
@@ -38,18 +40,19 @@ def embed(text):
     return [x / n for x in v]
 
 
-ANSWER_RE = re.compile(r"^Question: (.*)$", re.M)
+def norm(s):
+    """SQuAD normalisation, as the official scripts do it."""
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'))
+    s = re.sub(r"\b(a|an|the)\b", " ", s)
+    return " ".join(s.split())
 
 
-def answer(prompt, passages):
-    """The fake model: answers with the gold answer when the passages contain it and the words of
-    the question's first capitalised phrase, else 'unknown'. The test gives the gold answers
-    inside the prompt via the template only to this fake (real servers never see them)."""
-    m = re.search(r"<gold>(.*?)</gold>", prompt, re.S)
-    golds = json.loads(m.group(1)) if m else []
-    text = " ".join(passages)
+def answer(golds, passages):
+    """An honest reader: the gold answer when the passages contain it, else 'unknown'."""
+    text = " " + norm(" ".join(passages)) + " "
     for g in golds:
-        if g and g.lower() in text.lower():
+        if norm(g) and " " + norm(g) + " " in text:
             return g
     return "unknown"
 
@@ -60,10 +63,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-    def note(self, status, fault):
+    def note(self, status, fault, key=""):
         if self.server.log:
             with STATE["lock"], open(self.server.log, "a") as f:
-                f.write("%s %s %s %s\n" % (self.command, self.path, status, fault or "-"))
+                f.write("%s %s %s %s %s\n" % (self.command, self.path, status, fault or "-", key))
 
     def reply(self, status, obj=None, raw=None, headers=()):
         body = raw if raw is not None else json.dumps(obj).encode()
@@ -90,6 +93,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
+        if self.server.args.delay:
+            time.sleep(self.server.args.delay)
         if self.server.seen_keys:
             with STATE["lock"], open(self.server.seen_keys, "a") as f:
                 f.write("%s\n" % self.headers.get("Authorization", ""))
@@ -135,15 +140,23 @@ class Handler(BaseHTTPRequestHandler):
                               "usage": {"prompt_tokens": 1, "total_tokens": 1}}).encode()
             return self.reply(200, raw=raw.replace(b"NaN", b"NaN"))
         if self.path.endswith("/chat/completions"):
-            prompt = "\n".join(m.get("content", "") for m in req.get("messages", []))
-            passages = re.findall(r"<passage[^>]*>(.*?)</passage>", prompt, re.S)
-            ans = answer(prompt, passages)
+            user = req["messages"][-1]["content"]
+            if "Candidate answer:" in user:  # the verification prompt
+                golds = json.loads(re.search(r"Reference answers: (.*)", user).group(1))
+                cand = re.search(r"Candidate answer: (.*)", user).group(1)
+                content = "yes" if any(norm(g) == norm(cand) for g in golds) else "no"
+                key = "verify"
+            else:
+                q = re.search(r"Question: (.*)\nAnswer:", user).group(1)
+                ps = re.findall(r'<passage id="(\d+)" title="[^"]*">(.*?)</passage>', user, re.S)
+                content = answer(self.server.answers.get(q, []), [t for _, t in ps])
+                key = "%s %s" % (hashlib.md5(q.encode()).hexdigest(), ",".join(sorted(i for i, _ in ps)))
             finish = "length" if fault == "length" else "stop"
-            self.note(200, fault)
+            self.note(200, fault, key)
             return self.reply(200, {"id": "x", "object": "chat.completion", "model": req.get("model"),
                                     "choices": [{"index": 0, "finish_reason": finish,
-                                                 "message": {"role": "assistant", "content": ans}}],
-                                    "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": 3}})
+                                                 "message": {"role": "assistant", "content": content}}],
+                                    "usage": {"prompt_tokens": len(user) // 4, "completion_tokens": 3}})
         self.note(404, None)
         return self.reply(404, {"error": {"message": "no such endpoint"}})
 
@@ -163,9 +176,12 @@ def main():
     ap.add_argument("--sleep", type=float, default=5.0)
     ap.add_argument("--log", default="")
     ap.add_argument("--seen-keys", default="")
+    ap.add_argument("--answers", default="", help="JSON object: question -> gold answers")
+    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     a = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
     srv.args, srv.log, srv.seen_keys = a, a.log, a.seen_keys
+    srv.answers = json.load(open(a.answers)) if a.answers else {}
     print(srv.server_address[1], flush=True)
     srv.serve_forever()
 

@@ -1,0 +1,121 @@
+/* test_judge.c - the lexical judge on small bridge and comparison questions, and cache keys. */
+#include "helpers.h"
+
+#include "pipeline/judge.h"
+
+static struct judge *lexical(void)
+{
+    struct judge_opts o = {.spec = "lexical", .coverage = 0.8};
+    struct judge *j;
+    struct sbuf err = {0};
+    assert_int_equal(judge_new(&o, &j, &err), PARE_OK);
+    sbuf_free(&err);
+    return j;
+}
+
+static int ask(struct judge *j, struct jquestion *q, uint64_t mask)
+{
+    judge_submit(j, q, mask, q);
+    struct jdone *d = judge_poll(j, 0);
+    assert_non_null(d);
+    assert_ptr_equal(d->tag, q);
+    int v = d->verdict;
+    jdone_free(d);
+    return v;
+}
+
+#define P(i, t, x)                                                                                 \
+    {                                                                                              \
+        i, t, x, sizeof(x) - 1                                                                     \
+    }
+
+static void test_bridge(void **state)
+{
+    (void)state;
+    /* film -> actress -> her office: both gold passages needed, the distractor not */
+    const struct jpassage p[] = {
+        P(1, "Kiss and Tell (1945 film)",
+          "Kiss and Tell is a 1945 American comedy film starring Shirley Temple as Corliss "
+          "Archer."),
+        P(2, "Shirley Temple",
+          "Shirley Temple Black was an American actress who later served as Chief of Protocol of "
+          "the United States."),
+        P(3, "Meet Corliss Archer",
+          "Meet Corliss Archer was a radio program from the Golden Age of radio."),
+    };
+    struct jquestion q = {10,
+                          "What government position was held by the woman who portrayed "
+                          "Corliss Archer in the film Kiss and Tell?",
+                          json_pack("[s]", "Chief of Protocol"),
+                          p,
+                          3,
+                          NULL};
+    struct judge *j = lexical();
+    struct sbuf err = {0};
+    assert_int_equal(judge_prepare(j, &q, &err), PARE_OK);
+    assert_int_equal(ask(j, &q, 0x7), JUDGE_SUFFICIENT);
+    assert_int_equal(ask(j, &q, 0x3), JUDGE_SUFFICIENT);   /* the chain */
+    assert_int_equal(ask(j, &q, 0x2), JUDGE_INSUFFICIENT); /* answer without the film */
+    assert_int_equal(ask(j, &q, 0x1), JUDGE_INSUFFICIENT); /* film without the answer */
+    assert_int_equal(ask(j, &q, 0x6), JUDGE_INSUFFICIENT); /* the film named is missing */
+    judge_release(j, &q);
+    json_decref(q.answers);
+    judge_free(j);
+    sbuf_free(&err);
+}
+
+static void test_comparison_yes_no(void **state)
+{
+    (void)state;
+    const struct jpassage p[] = {
+        P(1, "Ed Wood", "Ed Wood was an American filmmaker."),
+        P(2, "Scott Derrickson", "Scott Derrickson is an American director."),
+        P(3, "Ed Wood (film)", "Ed Wood is a 1994 biographical film by Tim Burton."),
+    };
+    struct jquestion q = {11,
+                          "Were Scott Derrickson and Ed Wood of the same nationality?",
+                          json_pack("[s]", "yes"),
+                          p,
+                          3,
+                          NULL};
+    struct judge *j = lexical();
+    struct sbuf err = {0};
+    assert_int_equal(judge_prepare(j, &q, &err), PARE_OK);
+    assert_int_equal(ask(j, &q, 0x3), JUDGE_SUFFICIENT); /* both named people */
+    assert_int_equal(ask(j, &q, 0x2), JUDGE_INSUFFICIENT);
+    assert_int_equal(ask(j, &q, 0x1), JUDGE_INSUFFICIENT);
+    judge_release(j, &q);
+    json_decref(q.answers);
+    judge_free(j);
+    sbuf_free(&err);
+}
+
+static void test_keys_and_specs(void **state)
+{
+    (void)state;
+    unsigned char a[16], b[16], c[16];
+    int64_t ids1[] = {5, 3, 9}, ids2[] = {9, 5, 3};
+    judge_key("lexical:v2", 1, ids1, 3, a);
+    judge_key("lexical:v2", 1, ids2, 3, b); /* order does not matter */
+    assert_memory_equal(a, b, 16);
+    judge_key("lexical:v3", 1, ids1, 3, c); /* another judge, another key */
+    assert_memory_not_equal(a, c, 16);
+    judge_key("lexical:v2", 2, ids1, 3, c); /* another question */
+    assert_memory_not_equal(a, c, 16);
+    struct judge_opts o = {.spec = "oracle"};
+    struct judge *j;
+    struct sbuf err = {0};
+    assert_int_equal(judge_new(&o, &j, &err), PARE_EUSAGE);
+    assert_contains(sbuf_str(&err), "unknown judge 'oracle'");
+    sbuf_free(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bridge),
+        cmocka_unit_test(test_comparison_yes_no),
+        cmocka_unit_test(test_keys_and_specs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
