@@ -207,8 +207,62 @@ static int is_py_word(utf8proc_int32_t c)
            (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
 }
 
+/* text_squad_normalize for pure ASCII text: the same steps, byte by byte, with no decoding. */
+static void squad_normalize_ascii(const char *s, size_t n, struct sbuf *out)
+{
+    sbuf_reset(out);
+    sbuf_grow(out, n);
+    char *o = out->p;
+    size_t m = 0, word_start = 0;
+    int in_word = 0, pending_space = 0;
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char c = i < n ? (unsigned char)s[i] : ' ';
+        if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
+        if (i < n && is_ascii_punct(c) && c != '_') continue; /* '_' is punctuation too */
+        if (i < n && c == '_') continue;
+        int word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        int space = c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+        if (word) {
+            if (!in_word) {
+                if (pending_space && m) o[m++] = ' ';
+                pending_space = 0;
+                word_start = m;
+                in_word = 1;
+            }
+            o[m++] = (char)c;
+            continue;
+        }
+        if (in_word) { /* a word ended: drop it if it is an article */
+            size_t len = m - word_start;
+            const char *w = o + word_start;
+            if ((len == 1 && w[0] == 'a') || (len == 2 && w[0] == 'a' && w[1] == 'n') ||
+                (len == 3 && w[0] == 't' && w[1] == 'h' && w[2] == 'e')) {
+                m = word_start;
+                if (m && o[m - 1] == ' ') m--; /* the space before it goes with it */
+                pending_space = m > 0;
+            }
+            in_word = 0;
+        }
+        if (space) {
+            pending_space = m > 0 || pending_space;
+        } else if (i < n) { /* another character (control): part of the text, not a word */
+            if (pending_space && m) o[m++] = ' ';
+            pending_space = 0;
+            o[m++] = (char)c;
+        }
+    }
+    out->len = m;
+    o[m] = '\0';
+}
+
 void text_squad_normalize(const char *s, struct sbuf *out)
 {
+    size_t slen = strlen(s), ascii = 0;
+    while (ascii < slen && (unsigned char)s[ascii] < 0x80) ascii++;
+    if (ascii == slen) {
+        squad_normalize_ascii(s, slen, out);
+        return;
+    }
     /* 1-2: lower case, drop ASCII punctuation (code points kept for the next steps) */
     size_t n = strlen(s), m = 0, cap = 0;
     utf8proc_int32_t *cp = NULL;
