@@ -122,6 +122,17 @@ int job_demo(struct pare_ctx *ctx, int argc, char **argv)
         rc = run(&dctx, job_eval, (int)ARRAY_SIZE(a), a);
     }
     if (rc == PARE_OK) {
+        char *a[] = {"augment", "--retrieval", "1", "--method", "ddmin"};
+        rc = run(&dctx, job_augment, (int)ARRAY_SIZE(a), a);
+    }
+    char *verl = path_join(dir, "verl.json");
+    if (rc == PARE_OK) {
+        char *a[] = {"export", "--what",  "verl", "--method", "ddmin", "--retrieval",
+                     "1",      "--split", "0.9",  "--out",    verl};
+        rc = run(&dctx, job_export, (int)ARRAY_SIZE(a), a);
+    }
+    free(verl);
+    if (rc == PARE_OK) {
         char *a[] = {"status"};
         rc = run(&dctx, job_status, (int)ARRAY_SIZE(a), a);
     }

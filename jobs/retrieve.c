@@ -265,8 +265,12 @@ static int context_batch(struct retr *r, struct query *qs, int nq)
         size_t cap = 0;
         int src;
         while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+            /* a context may hold the same passage twice (2Wiki does): rank it once */
+            int64_t pid = sqlite3_column_int64(s, 0), dup = 0;
+            for (int k = 0; k < qs[i].n_cand; k++) dup |= qs[i].cand[k] == pid;
+            if (dup) continue;
             xgrow((void **)&qs[i].cand, &cap, (size_t)qs[i].n_cand + 1, sizeof *qs[i].cand);
-            qs[i].cand[qs[i].n_cand++] = sqlite3_column_int64(s, 0);
+            qs[i].cand[qs[i].n_cand++] = pid;
             xgrow((void **)&all, &cap_all, n_all + 1, sizeof *all);
             all[n_all++] = sqlite3_column_int64(s, 0);
         }

@@ -123,6 +123,28 @@ static void print_human(json_t *r)
     json_object_foreach(t, k, v) printf(" %s %lld", k, (long long)json_integer_value(v));
     printf("\n");
 
+    json_t *sets = json_object_get(r, "evidence_sets");
+    if (json_array_size(sets)) {
+        printf("\n%-28s %-6s %-18s %8s %9s\n", "evidence sets: judge", "method", "status", "count",
+               "avg size");
+        json_array_foreach(sets, i, d)
+        {
+            printf("%-28.28s %-6s %-18s %8lld %9.2f\n", gets(d, "judge"), gets(d, "method"),
+                   gets(d, "status"), (long long)geti(d, "count"),
+                   json_number_value(json_object_get(d, "avg_size")));
+        }
+    }
+    json_t *negs = json_object_get(r, "negatives");
+    if (json_array_size(negs)) {
+        printf("\nnegatives  ");
+        json_array_foreach(negs, i, d)
+        {
+            printf(" %s %lld (%lld verified)", gets(d, "kind"), (long long)geti(d, "count"),
+                   (long long)geti(d, "verified"));
+        }
+        printf("\n");
+    }
+
     json_t *runs = json_object_get(r, "runs");
     printf("\n%-5s %-10s %-12s %-21s %10s %8s  %s\n", "run", "command", "status", "started", "done",
            "failed", "error");
@@ -251,6 +273,30 @@ int job_status(struct pare_ctx *ctx, int argc, char **argv)
         store_close(st);
         return PARE_EFAIL;
     }
+    static const char *const n_cols[] = {"kind", "count", "verified"};
+    json_t *negs = query_rows(st,
+                              "SELECT kind, count(*), sum(verified) FROM negatives "
+                              "GROUP BY kind ORDER BY kind",
+                              n_cols, 3);
+    static const char *const e_cols[] = {"judge", "method", "status", "count", "avg_size"};
+    json_t *sets = query_rows(st,
+                              "SELECT judge, method, status, count(*), avg(size) FROM "
+                              "evidence_sets GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                              e_cols, 5);
+    if (!negs || !sets) {
+        fprintf(stderr, "pare status: %s\n", store_errmsg(st));
+        json_decref(negs);
+        json_decref(sets);
+        json_decref(r);
+        json_decref(ds);
+        json_decref(p);
+        json_decref(t);
+        json_decref(runs);
+        store_close(st);
+        return PARE_EFAIL;
+    }
+    json_object_set_new(r, "negatives", negs);
+    json_object_set_new(r, "evidence_sets", sets);
     json_object_set_new(r, "datasets", ds);
     json_object_set_new(r, "passages", p);
     json_object_set_new(r, "tables", t);

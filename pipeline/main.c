@@ -21,6 +21,8 @@ static const struct command commands[] = {
     {"index", job_index, "embed passages and build a FAISS index"},
     {"retrieve", job_retrieve, "find candidate passages for every question"},
     {"mine", job_mine, "mine minimal sufficient evidence sets with a judge"},
+    {"augment", job_augment, "build rubrics and negatives from the minimal sets"},
+    {"export", job_export, "write sets, rubrics, negatives and verl/OpenRLHF/RRM datasets"},
     {"eval", job_eval, "measure candidates and evidence sets against gold passages"},
     {"status", job_status, "what the database holds, what ran and how it ended"},
     {"demo", job_demo, "run the pipeline on a generated multi-hop world"},

@@ -9,6 +9,8 @@ pkgs=(
     libutf8proc-dev libxxhash-dev libfaiss-dev libopenblas-dev liblapack-dev
     libomp-dev libcmocka-dev
 )
+# Node.js runs ajv, the JSON Schema validator the tests check exports with.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -16,7 +18,16 @@ for p in "${pkgs[@]}"; do
         missing+=("$p")
     fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+root=$(cd "$(dirname "$0")/.." && pwd)
+install_ajv() {
+    [ -d "$root/.tools/node_modules/ajv" ] && return 0
+    echo "install-deps: installing ajv (npm) into .tools/" >&2
+    npm install --prefix "$root/.tools" --no-audit --no-fund --silent ajv@8 >/dev/null
+}
+if [ ${#missing[@]} -eq 0 ]; then
+    install_ajv
+    exit 0
+fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -27,3 +38,4 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_ajv

@@ -1,0 +1,23 @@
+// validate.js SCHEMA FILE...: checks every line of JSON Lines files against a JSON Schema with
+// ajv. Prints the number of rows checked; exits 1 on the first invalid row (with its errors).
+"use strict";
+const fs = require("fs");
+const Ajv = require("ajv");
+
+const [schemaPath, ...files] = process.argv.slice(2);
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validate = ajv.compile(JSON.parse(fs.readFileSync(schemaPath, "utf8")));
+let rows = 0;
+for (const file of files) {
+  const lines = fs.readFileSync(file, "utf8").split("\n");
+  lines.forEach((line, i) => {
+    if (line === "") return;
+    const row = JSON.parse(line);
+    if (!validate(row)) {
+      console.error(`${file}:${i + 1}: ${ajv.errorsText(validate.errors)}`);
+      process.exit(1);
+    }
+    rows++;
+  });
+}
+console.log(rows);
