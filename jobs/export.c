@@ -39,6 +39,8 @@ struct ex {
     const char *what, *judge, *method;
     int64_t retrieval, seed;
     double split;
+    const char *plan;        /* --what schedule */
+    int64_t batch, position; /* of the row being written (0: not a schedule) */
     struct out train, val;
     struct sbuf err;
 };
@@ -219,15 +221,20 @@ static int export_set(struct ex *e, int64_t set_id, int64_t qid, const char *sta
                         (json_int_t)qid, "ext_id", ext, "dataset", ds, "question", question,
                         "answers", answers, "status", status, "judge", e->judge, "method",
                         e->method, "evidence", ev, "candidates", cands);
-    } else if (rc == PARE_OK &&
-               (strcmp(e->what, "verl") == 0 || strcmp(e->what, "openrlhf") == 0)) {
+    } else if (rc == PARE_OK && (strcmp(e->what, "verl") == 0 || strcmp(e->what, "schedule") == 0 ||
+                                 strcmp(e->what, "openrlhf") == 0)) {
         json_t *msgs = prompt(e, question, cands);
         json_t *truth = json_pack("{s:O, s:O}", "answers", answers, "evidence_ids", members);
         if (!msgs || !truth)
             rc = db_fail(e, "building a prompt");
-        else if (e->what[0] == 'v') {
+        else if (e->what[0] != 'o') { /* verl, schedule */
             extra = json_pack("{s:I, s:s, s:O, s:O}", "question_id", (json_int_t)qid, "ext_id", ext,
                               "evidence_ids", members, "difficulty", bucket);
+            if (e->batch) { /* a curriculum row: where it stands in the plan */
+                json_object_set_new(extra, "plan", json_string(e->plan));
+                json_object_set_new(extra, "batch", json_integer(e->batch));
+                json_object_set_new(extra, "position", json_integer(e->position));
+            }
             row = json_pack("{s:s, s:o, s:s, s:{s:s, s:o}, s:o}", "data_source", ds, "prompt", msgs,
                             "ability", "multi-hop-qa", "reward_model", "style", "rule",
                             "ground_truth", truth, "extra_info", extra);
@@ -399,7 +406,8 @@ int job_export(struct pare_ctx *ctx, int argc, char **argv)
     const char *outp = NULL, *judge = NULL;
     const struct opt opts[] = {
         {"what", OPT_STRING, &e.what, NULL, "W",
-         "sets, rubrics, negatives, verl, openrlhf or rrm (required)"},
+         "sets, rubrics, negatives, verl, openrlhf, rrm or schedule (required)"},
+        {"plan", OPT_STRING, &e.plan, "sorted", "NAME", "schedule: the plan to write, in order"},
         {"out", OPT_STRING, &outp, NULL, "FILE", "output file (required; verl wants a .json name)"},
         {"split", OPT_DOUBLE, &e.split, "0", "R",
          "share of questions for training; writes NAME.train.EXT and NAME.val.EXT (0: one file)"},
@@ -423,12 +431,13 @@ int job_export(struct pare_ctx *ctx, int argc, char **argv)
     int rc = cli_parse(&cli, ctx, argc, argv, &args, &nargs);
     free(args);
     if (rc != PARE_OK) return rc == CLI_HELP ? PARE_OK : rc;
-    static const char *const whats[] = {"sets", "rubrics", "negatives", "verl", "openrlhf", "rrm"};
+    static const char *const whats[] = {"sets",     "rubrics", "negatives", "verl",
+                                        "openrlhf", "rrm",     "schedule"};
     int known = 0;
     for (size_t i = 0; e.what && i < ARRAY_SIZE(whats); i++) known |= strcmp(e.what, whats[i]) == 0;
     if (!known || !outp) {
-        fprintf(stderr, "pare export: --what (sets, rubrics, negatives, verl, openrlhf, rrm) and "
-                        "--out are required\n");
+        fprintf(stderr, "pare export: --what (sets, rubrics, negatives, verl, openrlhf, rrm, "
+                        "schedule) and --out are required\n");
         return PARE_EUSAGE;
     }
     if (e.split < 0 || e.split >= 1) {
@@ -469,6 +478,42 @@ int job_export(struct pare_ctx *ctx, int argc, char **argv)
         rc = export_rubrics(&e, e.what[1] == 'r');
     } else if (rc == PARE_OK && strcmp(e.what, "negatives") == 0) {
         rc = export_negatives(&e);
+    } else if (rc == PARE_OK && strcmp(e.what, "schedule") == 0) {
+        /* the plan in batch order: each prompt as a verl row of its minimal set */
+        sqlite3_stmt *s = store_stmt(e.st, "SELECT sc.batch, sc.position, sc.question_id, "
+                                           "(SELECT id FROM evidence_sets es WHERE es.question_id "
+                                           "= sc.question_id AND es.judge = ?2 AND es.method = ?3 "
+                                           "AND es.status = 'minimal') FROM schedule sc WHERE "
+                                           "sc.plan = ?1 ORDER BY sc.epoch, sc.batch, sc.position");
+        json_t *rows = json_array();
+        if (!s || sqlite3_bind_text(s, 1, e.plan, -1, SQLITE_STATIC) ||
+            sqlite3_bind_text(s, 2, e.judge, -1, SQLITE_STATIC) ||
+            sqlite3_bind_text(s, 3, e.method, -1, SQLITE_STATIC))
+            rc = db_fail(&e, "reading the schedule");
+        int src;
+        while (rc == PARE_OK && (src = sqlite3_step(s)) == SQLITE_ROW)
+            json_array_append_new(rows,
+                                  json_pack("[I, I, I, I]", (json_int_t)sqlite3_column_int64(s, 0),
+                                            (json_int_t)sqlite3_column_int64(s, 1),
+                                            (json_int_t)sqlite3_column_int64(s, 2),
+                                            (json_int_t)sqlite3_column_int64(s, 3)));
+        if (s) sqlite3_reset(s);
+        size_t i;
+        json_t *r;
+        json_array_foreach(rows, i, r)
+        {
+            if (rc != PARE_OK) break;
+            int64_t set = json_integer_value(json_array_get(r, 3));
+            if (!set) continue; /* no minimal set: no ground truth to train on */
+            e.batch = json_integer_value(json_array_get(r, 0));
+            e.position = json_integer_value(json_array_get(r, 1));
+            rc = export_set(&e, set, json_integer_value(json_array_get(r, 2)), "minimal");
+        }
+        if (rc == PARE_OK && json_array_size(rows) == 0) {
+            sbuf_setf(&e.err, "no plan '%s': run pare schedule first", e.plan);
+            rc = PARE_EUSAGE;
+        }
+        json_decref(rows);
     } else if (rc == PARE_OK) {
         /* one row per question with a set (verl/openrlhf: minimal sets only) */
         int all = strcmp(e.what, "sets") == 0;

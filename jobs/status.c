@@ -145,6 +145,16 @@ static void print_human(json_t *r)
         printf("\n");
     }
 
+    json_t *diff = json_object_get(r, "difficulty");
+    if (json_array_size(diff)) {
+        printf("difficulty ");
+        json_array_foreach(diff, i, d)
+        {
+            printf(" %s %lld", gets(d, "bucket"), (long long)geti(d, "count"));
+        }
+        printf(" (from %s)\n", gets(json_array_get(diff, 0), "source"));
+    }
+
     json_t *runs = json_object_get(r, "runs");
     printf("\n%-5s %-10s %-12s %-21s %10s %8s  %s\n", "run", "command", "status", "started", "done",
            "failed", "error");
@@ -295,6 +305,13 @@ int job_status(struct pare_ctx *ctx, int argc, char **argv)
         store_close(st);
         return PARE_EFAIL;
     }
+    static const char *const d_cols[] = {"bucket", "count", "source"};
+    json_t *diff = query_rows(st,
+                              "SELECT bucket, count(*), min(source) FROM difficulty "
+                              "GROUP BY bucket ORDER BY CASE bucket WHEN 'easy' THEN 0 "
+                              "WHEN 'medium' THEN 1 ELSE 2 END",
+                              d_cols, 3);
+    json_object_set_new(r, "difficulty", diff ? diff : json_array());
     json_object_set_new(r, "negatives", negs);
     json_object_set_new(r, "evidence_sets", sets);
     json_object_set_new(r, "datasets", ds);

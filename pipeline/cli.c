@@ -48,7 +48,10 @@ void cli_help(const struct cli *c)
            c->args ? c->args : "", c->summary);
     for (const struct opt *o = c->opts; o && o->name; o++)
         print_opt(o->name, o->kind == OPT_FLAG ? NULL : (o->meta ? o->meta : "VALUE"),
-                  o->kind == OPT_FLAG ? NULL : o->def ? o->def : "none", o->help);
+                  o->kind == OPT_FLAG ? NULL
+                  : o->def            ? o->def
+                                      : "none",
+                  o->help);
     print_opt("db", "PATH", g_db_default, "database file");
     print_opt("quiet", NULL, NULL, "no progress or summary on stderr");
     print_opt("help", NULL, NULL, "show this help");

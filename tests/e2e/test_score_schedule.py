@@ -1,0 +1,164 @@
+"""Scoring and curricula end to end on HotpotQA with generated rollouts of several policies:
+rewards for every trajectory and scheme, reruns that add nothing, DAPO's drops, the DECS kappa
+rule recomputed from the data, the curriculum exported in order, the difficulty buckets in
+pare status, and every bad input."""
+import json
+import os
+import unittest
+
+from common import PareTest, data
+
+SCHEMES = ["cp1", "cp2", "laser", "laser-d", "decs", "rubric"]
+
+
+def rollouts(test, n_questions=150):
+    """Four policies, three steps each, on questions with a minimal set."""
+    rows = test.query(
+        "SELECT q.id, q.ext_id, q.answers, (SELECT group_concat(m.passage_id) FROM evidence_members m "
+        "WHERE m.set_id = e.id) FROM questions q JOIN evidence_sets e ON e.question_id = q.id "
+        "WHERE e.status = 'minimal' AND e.method = 'loo' ORDER BY q.id LIMIT ?", (n_questions,))
+    out = []
+    for i, (qid, ext, answers, members) in enumerate(rows):
+        gold = json.loads(answers)[0]
+        m = [int(x) for x in members.split(",")]
+        cands = [r[0] for r in test.query("SELECT passage_id FROM candidates WHERE question_id = ? "
+                                          "ORDER BY rank", (qid,))]
+        extra = [c for c in cands if c not in m][:1]
+        for step in (1, 2, 3):
+            # the oracle is right every step; the wordy policy right from step 2 on; so are
+            # the pass rates spread over the buckets
+            out.append({"question_id": ext, "trajectory_id": "oracle-%d" % step, "policy": "oracle",
+                        "step": step, "selected": m, "response": "Found it. <answer>%s</answer>" % gold})
+            wordy_ok = step >= 2 or i % 2 == 0
+            out.append({"question_id": ext, "trajectory_id": "wordy-%d" % step, "policy": "wordy",
+                        "step": step, "selected": m + extra, "n_tokens": 300 * step,
+                        "response": "Let me read. Hmm the first passage says %s. Wait, check again. "
+                                    "Therefore it is so. <answer>%s</answer>"
+                                    % (gold, gold if wordy_ok else "unknown")})
+            out.append({"question_id": ext, "trajectory_id": "wrong-%d" % step, "policy": "wrong",
+                        "step": step, "selected": cands[:2], "response": "<answer>unknown</answer>"})
+            if i % 3 == 0:
+                out.append({"question_id": ext, "trajectory_id": "noformat-%d" % step, "policy": "noformat",
+                            "step": step, "selected": m, "response": "It is %s." % gold})
+    return out
+
+
+class ScoreSchedule(PareTest):
+    def setUp(self):
+        super().setUp()
+        self.pare("--quiet", "ingest", "--format", "ircot", data("hotpotqa/dev500_ircot.jsonl"))
+        self.pare("--quiet", "index")
+        self.pare("--quiet", "retrieve", "--scope", "context")
+        self.pare("--quiet", "mine")
+        self.pare("--quiet", "augment")
+
+    def write_rollouts(self, rows, name="r.jsonl"):
+        return self.write(name, "".join(json.dumps(r) + "\n" for r in rows))
+
+    def test_score_schedule_export(self):
+        rows = rollouts(self)
+        f = self.write_rollouts(rows)
+        self.pare("--quiet", "score", f)
+        n = self.query("SELECT count(*) FROM trajectories")[0][0]
+        self.assertEqual(n, len(rows))
+        per = dict(self.query("SELECT scheme, count(*) FROM rewards GROUP BY scheme"))
+        self.assertEqual(per, {s: len(rows) for s in SCHEMES})
+        # components: oracle exact, no-format invalid
+        comp = {(p, s): (v, json.loads(c)) for p, s, v, c in self.query(
+            "SELECT t.policy, r.scheme, r.value, r.components FROM trajectories t JOIN rewards r ON "
+            "r.trajectory_id = t.id WHERE t.ext_id IN ('oracle-1', 'noformat-1', 'wrong-1') "
+            "AND t.question_id = (SELECT min(question_id) FROM trajectories)")}
+        self.assertEqual(comp[("oracle", "cp1")][0], 1.0)
+        self.assertEqual(comp[("oracle", "rubric")][0], 1.0)  # 10 of 10 rubric points
+        self.assertEqual(comp[("noformat", "laser")][0], -1.0)
+        self.assertEqual(comp[("wrong", "laser")][0], -0.5)
+        self.assertFalse(comp[("noformat", "cp1")][1]["valid"])
+        # a rerun adds nothing twice
+        before = self.snapshot()
+        self.pare("--quiet", "score", f)
+        self.assertEqual(self.snapshot(), before)
+
+        # dapo drops exactly the groups whose laser rewards are all equal
+        out = json.loads(self.pare("--quiet", "schedule", "--strategy", "dapo", "--json").stdout)
+        groups = {}
+        for q, v in self.query("SELECT t.question_id, r.value FROM trajectories t JOIN rewards r ON "
+                               "r.trajectory_id = t.id AND r.scheme = 'laser'"):
+            groups.setdefault(q, set()).add(v)
+        equal = {q for q, vs in groups.items() if len(vs) == 1}
+        kept = {q for (q,) in self.query("SELECT question_id FROM schedule WHERE plan = 'dapo'")}
+        self.assertEqual(out["dropped"], len(equal))
+        self.assertEqual(kept, set(groups) - equal)
+
+        # decs: kappa recomputed from the data with the rule of DESIGN.md
+        out = json.loads(self.pare("--quiet", "schedule", "--strategy", "decs", "--json").stdout)
+        bucket = dict(self.query("SELECT question_id, bucket FROM difficulty"))
+        k, prev, want = 0.0, 0.5, []
+        for step in (1, 2, 3):
+            rs = self.query("SELECT t.question_id, json_extract(r.components, '$.correct'), "
+                            "json_extract(r.components, '$.prefix_fraction') FROM trajectories t JOIN "
+                            "rewards r ON r.trajectory_id = t.id AND r.scheme = 'cp1' WHERE t.step = ?", (step,))
+            pf = [p for _, c, p in rs if c]
+            R = sum(pf) / len(pf) if pf else 0.5
+            prompts = {q for q, _, _ in rs}
+            k0 = sum(bucket[q] == "easy" for q in prompts) / len(prompts)
+            k = min(max(k + 0.2 * (R - prev), 0.0), k0)
+            prev = R
+            want.append(k)
+        self.assertEqual([s["step"] for s in out["kappa"]], [1, 2, 3])
+        for got, w in zip([s["kappa"] for s in out["kappa"]], want):
+            self.assertAlmostEqual(got, w, places=9)
+
+        # sorted: easy to hard, exported in order as verl rows
+        self.pare("--quiet", "schedule", "--strategy", "sorted", "--batch-size", "16")
+        order = [q for (q,) in self.query("SELECT question_id FROM schedule WHERE plan = 'sorted' "
+                                          "ORDER BY batch, position")]
+        ranks = {"easy": 0, "medium": 1, "hard": 2}
+        self.assertEqual([ranks[bucket[q]] for q in order], sorted(ranks[bucket[q]] for q in order))
+        out = os.path.join(self.dir, "curriculum.json")
+        self.pare("--quiet", "export", "--what", "schedule", "--plan", "sorted", "--out", out)
+        with open(out) as fh:
+            exported = [json.loads(l) for l in fh]
+        self.assertEqual([r["extra_info"]["question_id"] for r in exported], order)
+        self.assertEqual([r["extra_info"]["batch"] for r in exported],
+                         [1 + i // 16 for i in range(len(exported))])
+        # pare status shows the distribution of difficulty buckets
+        st = json.loads(self.pare("status", "--json").stdout)
+        dist = {b["bucket"]: b["count"] for b in st["difficulty"]}
+        self.assertEqual(sum(dist.values()), len(bucket))
+        self.assertEqual(set(dist) - {"easy", "medium", "hard"}, set())
+        self.assertIn("difficulty", self.pare("status").stdout)
+
+    def test_bad_input(self):
+        good = rollouts(self, 3)
+        before = self.snapshot()
+        ext = good[0]["question_id"]
+        pid = good[0]["selected"][0]
+        bad = [
+            ({"question_id": "no-such-q", "selected": [], "response": "x"}, "unknown question id 'no-such-q'"),
+            ({"question_id": ext, "selected": [99999999], "response": "x"}, "selected passage 99999999 does not exist"),
+            ({"question_id": ext, "selected": [pid, pid], "response": "x"}, "selected passage %d appears twice" % pid),
+            ({"question_id": ext, "selected": [pid]}, "missing required field 'response'"),
+            ({"question_id": ext, "selected": [pid], "response": "x", "n_tokens": -5}, "field 'n_tokens' must be"),
+            ({"question_id": ext, "selected": [pid], "response": "x", "n_tokens": 10 ** 12}, "field 'n_tokens' must be"),
+        ]
+        for rec, msg in bad:
+            with self.subTest(msg):
+                f = self.write_rollouts(good[:2] + [rec], "bad.jsonl")
+                p = self.pare("score", f, expect=3)
+                self.assertIn("bad.jsonl:3: " + msg, p.stderr)
+                self.assertEqual(self.snapshot(), before)
+        f = self.write("u.jsonl", (json.dumps(good[0]) + "\n").encode() + b'{"question_id": "\xff"}\n', "wb")
+        self.assertIn("u.jsonl:2: invalid UTF-8", self.pare("score", f, expect=3).stderr)
+        dup = self.write_rollouts([good[0], good[0]], "dup.jsonl")
+        self.assertIn("dup.jsonl:2: duplicate trajectory", self.pare("score", dup, expect=3).stderr)
+        self.assertIn("unknown scheme 'grpo'", self.pare("score", "--schemes", "laser,grpo", dup, expect=3).stderr)
+        self.assertEqual(self.snapshot(), before)
+        # --skip-bad: the good lines are scored, the bad ones kept in rejects
+        f = self.write_rollouts(good[:2] + [bad[0][0], bad[1][0]] + good[2:4], "mixed.jsonl")
+        self.pare("--quiet", "score", "--skip-bad", f)
+        self.assertEqual(self.query("SELECT count(*) FROM trajectories")[0][0], 4)
+        self.assertEqual([r[0] for r in self.query("SELECT line FROM rejects ORDER BY line")], [3, 4])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
