@@ -8,7 +8,8 @@ import unittest
 
 from common import BIN, PareTest
 
-COMMANDS = ["init", "ingest", "index", "retrieve", "mine", "eval", "status", "demo"]
+COMMANDS = ["init", "ingest", "index", "retrieve", "mine", "eval", "augment", "export", "score",
+            "schedule", "status", "demo"]
 
 
 class Cli(PareTest):
@@ -74,6 +75,13 @@ class Cli(PareTest):
         self.assertEqual(self.query("SELECT count(*) FROM indexes")[0][0], 1)
         self.assertEqual(self.query("SELECT count(DISTINCT question_id) FROM candidates")[0][0], 60)
         self.assertEqual(self.query("SELECT count(*) FROM evidence_sets WHERE status = 'minimal'")[0][0], 60)
+        # ... then rubrics, negatives, rollouts of four policies scored, a curriculum exported
+        self.assertEqual(self.query("SELECT count(DISTINCT question_id) FROM rubric_items")[0][0], 60)
+        self.assertEqual(self.query("SELECT count(*) FROM trajectories")[0][0], 60 * 4 * 3)
+        self.assertEqual(self.query("SELECT count(*) FROM rewards")[0][0], 60 * 4 * 3 * 6)
+        with open(os.path.join(d, "curriculum.json")) as f:
+            rows = [json.loads(l) for l in f]
+        self.assertEqual(len(rows), self.query("SELECT count(*) FROM schedule")[0][0])
         # a second run starts afresh and gives the same data
         first = self.snapshot()
         self.pare("demo", "--dir", d, "--questions", "60", db=False)
