@@ -413,10 +413,12 @@ static int take(struct sc *s, json_t *rec, const char *raw, size_t raw_len, cons
     free(seltext);
     free(answer);
     int fresh = sqlite3_changes(store_db(s->st)) == 1;
-    st = store_stmt(s->st, "SELECT id FROM trajectories WHERE question_id = ?1 AND ext_id = ?2");
-    if (!st || sqlite3_bind_int64(st, 1, qid) ||
-        sqlite3_bind_text(st, 2, ext.p, -1, SQLITE_STATIC) ||
-        store_int(s->st, st, &it.traj_id) != 1) {
+    if (fresh)
+        it.traj_id = sqlite3_last_insert_rowid(store_db(s->st));
+    else if (!(st = store_stmt(s->st, "SELECT id FROM trajectories WHERE question_id = ?1 AND "
+                                      "ext_id = ?2")) ||
+             sqlite3_bind_int64(st, 1, qid) || sqlite3_bind_text(st, 2, ext.p, -1, SQLITE_STATIC) ||
+             store_int(s->st, st, &it.traj_id) != 1) {
         rc = db_fail(s, "reading a trajectory");
         goto out;
     }
@@ -554,55 +556,56 @@ static int rewards(struct sc *s)
             "length", it->f.length, "prefix_fraction", it->f.prefix, "redundancy",
             it->f.n_selected - it->f.n_minimal, "bucket", bucket_names[bucket[i]]);
         if (it->has_rubric) json_object_set_new(comp, "rubric", json_real(it->rubric));
+        /* the components are serialised once; each scheme appends its own parameters */
+        char *base = json_dumps(comp, JSON_COMPACT);
+        if (!base) abort();
+        size_t blen = strlen(base) - 1; /* without the closing brace */
+        struct sbuf ct = {0};
         for (int k = 0; k < N_SCHEMES && rc == PARE_OK; k++) {
             if (!s->schemes[k]) continue;
             double v;
-            json_t *c = json_deep_copy(comp);
+            sbuf_reset(&ct);
+            sbuf_add(&ct, base, blen);
             switch (k) {
             case S_CP1:
                 v = reward_cp(&it->f, (int)s->red1, s->gamma1);
-                json_object_set_new(c, "red", json_real(s->red1));
-                json_object_set_new(c, "gamma", json_real(s->gamma1));
+                sbuf_addf(&ct, ",\"red\":%g,\"gamma\":%g}", s->red1, s->gamma1);
                 break;
             case S_CP2:
                 v = reward_cp(&it->f, (int)s->red2, s->gamma2);
-                json_object_set_new(c, "red", json_real(s->red2));
-                json_object_set_new(c, "gamma", json_real(s->gamma2));
+                sbuf_addf(&ct, ",\"red\":%g,\"gamma\":%g}", s->red2, s->gamma2);
                 break;
             case S_LASER:
                 v = reward_laser(&it->f, s->target_len, s->alpha);
-                json_object_set_new(c, "target_len", json_real(s->target_len));
+                sbuf_addf(&ct, ",\"target_len\":%g}", s->target_len);
                 break;
             case S_LASERD:
                 v = reward_laser(&it->f, target[bucket[i]], s->alpha);
-                json_object_set_new(c, "target_len", json_real(target[bucket[i]]));
+                sbuf_addf(&ct, ",\"target_len\":%g}", target[bucket[i]]);
                 break;
             case S_DECS:
                 v = reward_decs(&it->f, s->max_len);
-                json_object_set_new(c, "max_len", json_real(s->max_len));
+                sbuf_addf(&ct, ",\"max_len\":%g}", s->max_len);
                 break;
             default:
-                if (!it->has_rubric) { /* no rubric for this question: no rubric reward */
-                    json_decref(c);
-                    continue;
-                }
+                if (!it->has_rubric) continue; /* no rubric for this question: no reward */
                 v = it->rubric / 10.0;
+                sbuf_addc(&ct, '}');
                 break;
             }
-            char *ct = json_dumps(c, JSON_COMPACT);
-            json_decref(c);
             sqlite3_stmt *st = store_stmt(s->st, "INSERT INTO rewards(trajectory_id, scheme, "
                                                  "value, components) VALUES (?1, ?2, ?3, ?4) ON "
                                                  "CONFLICT(trajectory_id, scheme) DO UPDATE SET "
                                                  "value = excluded.value, "
                                                  "components = excluded.components");
-            if (!ct || !st || sqlite3_bind_int64(st, 1, it->traj_id) ||
+            if (!st || sqlite3_bind_int64(st, 1, it->traj_id) ||
                 sqlite3_bind_text(st, 2, scheme_names[k], -1, SQLITE_STATIC) ||
                 sqlite3_bind_double(st, 3, v) ||
-                sqlite3_bind_text(st, 4, ct, -1, SQLITE_TRANSIENT) || store_done(s->st, st))
+                sqlite3_bind_text(st, 4, ct.p, (int)ct.len, SQLITE_STATIC) || store_done(s->st, st))
                 rc = db_fail(s, "storing a reward");
-            free(ct);
         }
+        sbuf_free(&ct);
+        free(base);
         json_decref(comp);
     }
     free(bucket);

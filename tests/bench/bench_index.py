@@ -41,7 +41,7 @@ def main():
     npass = int(subprocess.run(["sqlite3", db, "SELECT count(*) FROM passages"], capture_output=True,
                                text=True, check=True).stdout)
     print("index/retrieve benchmark: %d passages, %d questions, %d threads" % (npass, nq, os.cpu_count()))
-    configs = [("Flat", "2048", ""), ("HNSW32", "2048", "efSearch=64"), ("Flat", "256", "")]
+    configs = [("Flat", "2048", ""), ("Flat", "256", ""), ("HNSW32", "256", "efSearch=64")]
     for factory, dim, params in configs:
         dt, rss, ix = timed(base + ["index", "--factory", factory, "--dim", dim])
         size = sum(os.path.getsize(os.path.join(work, f)) for f in os.listdir(work) if f.endswith(".index%s.faiss" % ix))
