@@ -298,9 +298,29 @@ static int commit_and_begin(struct mine *mn)
     return PARE_OK;
 }
 
+/* Questions this run will mine, for the progress line's ETA. */
+static int64_t count_todo(struct mine *mn, int64_t limit)
+{
+    sqlite3_stmt *st = store_stmt(
+        mn->st, "SELECT count(*) FROM questions q JOIN datasets d ON d.id = q.dataset_id "
+                "WHERE (?1 IS NULL OR d.name = ?1) AND EXISTS (SELECT 1 FROM candidates c WHERE "
+                "c.retrieval_id = ?2 AND c.question_id = q.id) AND NOT EXISTS (SELECT 1 FROM "
+                "evidence_sets e WHERE e.question_id = q.id AND e.judge = ?3 AND e.method = ?4 "
+                "AND e.status != 'error')");
+    int64_t n = 0;
+    if (!st || sqlite3_bind_text(st, 1, mn->dataset, -1, SQLITE_STATIC) ||
+        sqlite3_bind_int64(st, 2, mn->retrieval_id) ||
+        sqlite3_bind_text(st, 3, mn->fp, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 4, minimizer_method_name(mn->method), -1, SQLITE_STATIC) ||
+        store_int(mn->st, st, &n) != 1)
+        return 0; /* only the ETA is lost */
+    return limit && limit < n ? limit : n;
+}
+
 static int run(struct mine *mn, int64_t limit)
 {
-    struct sbuf warn = {0};
+    struct sbuf warn = {0}, unit = {0};
+    int64_t total = count_todo(mn, limit);
     int64_t after = 0, started = 0;
     int more = 1, rc = store_begin(mn->st);
     if (rc != PARE_OK) return db_fail(mn, "BEGIN");
@@ -348,11 +368,14 @@ static int run(struct mine *mn, int64_t limit)
         }
         jdone_free(d);
         if (rc == PARE_OK && mn->uncommitted >= 500) rc = commit_and_begin(mn);
-        job_progress(&mn->job, "questions", (uint64_t)mn->done, 0, 0, 0);
+        sbuf_setf(&unit, "questions (%lld judge calls, %lld cache hits, %lld errors)",
+                  (long long)mn->calls, (long long)mn->cached, (long long)mn->call_errors);
+        job_progress(&mn->job, unit.p, (uint64_t)mn->done, (uint64_t)total, 0, 0);
     }
     if (rc == PARE_OK && store_commit(mn->st) != PARE_OK) rc = db_fail(mn, "COMMIT");
     if (warn.len) job_say(&mn->job, "pare mine: %s", warn.p);
     sbuf_free(&warn);
+    sbuf_free(&unit);
     return rc;
 }
 

@@ -200,6 +200,21 @@ for n, line in enumerate(sys.stdin):
         final = dict(self.query("SELECT question_id, status FROM evidence_sets"))
         self.assertEqual(final, ref)
 
+    def test_openai_rpm_limit(self):
+        self.prepare("musique/train100.json", "musique")
+        answers = {q: json.loads(a) for q, a in self.query("SELECT question, answers FROM questions")}
+        afile = self.write("answers.json", json.dumps(answers))
+        with FakeOpenAI("--answers", afile) as srv:
+            t0 = time.time()
+            out = json.loads(self.pare("mine", "--judge", "openai", "--model", "fake", "--rpm", "600",
+                                       "--limit", "5", "--json", env=srv.env()).stdout)
+            elapsed = time.time() - t0
+        calls = out["judge_calls"]
+        self.assertGreater(calls, 50)
+        # 600 requests a minute: 10 a second after a burst of at most one second's worth
+        self.assertGreaterEqual(elapsed, (calls - 10) / 10.0 * 0.9)
+        print("\n%d calls at --rpm 600 took %.1f s" % (calls, elapsed))
+
     def test_openai_llm_verify(self):
         self.prepare("musique/train100.json", "musique")
         answers = {q: json.loads(a) for q, a in self.query("SELECT question, answers FROM questions")}

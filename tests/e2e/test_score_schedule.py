@@ -128,6 +128,39 @@ class ScoreSchedule(PareTest):
         self.assertEqual(set(dist) - {"easy", "medium", "hard"}, set())
         self.assertIn("difficulty", self.pare("status").stdout)
 
+    def test_decs_worked_example(self):
+        """Ten questions: two always answered right (easy), eight always wrong (hard), so
+        kappa0 = 0.2 at every step. The right answers state the gold answer at the end of a first
+        chunk of 6, 8, 7, 9, 4 tokens out of 10, so R = 0.6, 0.8, 0.7, 0.9, 0.4. By hand, with
+        beta 0.2, kappa_0 = 0, R_0 = 0.5:
+          0.2 (0.6 - 0.5) = 0.02; 0.02 + 0.2 (0.8 - 0.6) = 0.06; 0.06 + 0.2 (0.7 - 0.8) = 0.04;
+          0.04 + 0.2 (0.9 - 0.7) = 0.08; 0.08 + 0.2 (0.4 - 0.9) < 0, clipped to 0."""
+        rows = self.query("SELECT q.ext_id, json_extract(q.answers, '$[0]') FROM questions q JOIN "
+                          "evidence_sets e ON e.question_id = q.id WHERE e.status = 'minimal' ORDER BY q.id")
+        picked = [(ext, g) for ext, g in rows if len(g.split()) <= 3][:10]
+        self.assertEqual(len(picked), 10)
+        lines = []
+        for step, first in enumerate((6, 8, 7, 9, 4), start=1):
+            for i, (ext, gold) in enumerate(picked):
+                if i < 2:  # right: the gold answer closes the first chunk, "Wait" opens the second
+                    words = ["so"] * (first - len(gold.split())) + gold.split()
+                    reasoning = " ".join(words + ["Wait"] + ["then"] * (10 - first - 1))
+                    resp = "%s <answer>%s</answer>" % (reasoning, gold)
+                else:
+                    resp = "no idea at all here <answer>nobody knows</answer>"
+                lines.append({"question_id": ext, "trajectory_id": "s%d" % step, "step": step,
+                              "selected": [], "response": resp})
+        self.pare("--quiet", "score", "--schemes", "laser", self.write_rollouts(lines, "decs.jsonl"))
+        out = json.loads(self.pare("--quiet", "schedule", "--strategy", "decs", "--json").stdout)
+        self.assertEqual(out["buckets"], {"easy": 2, "medium": 0, "hard": 8})
+        got = [k["kappa"] for k in out["kappa"]]
+        for g, want in zip(got, [0.02, 0.06, 0.04, 0.08, 0.0]):
+            self.assertAlmostEqual(g, want, places=12)
+        self.assertEqual(len(got), 5)
+        # batch m takes the non-easy prompts and appends int(kappa * kept / (1 - kappa)) easy ones
+        sizes = self.query("SELECT batch, count(*) FROM schedule WHERE plan = 'decs' GROUP BY batch")
+        self.assertEqual(sizes, [(1, 8)])  # 8 hard prompts; int(0.02 * 8 / 0.98) = 0 easy
+
     def test_bad_input(self):
         good = rollouts(self, 3)
         before = self.snapshot()
