@@ -428,15 +428,8 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv)
         return PARE_EUSAGE;
     }
     a.fp = judge_fingerprint(a.judge);
-    if (store_open(pare_db_path(ctx), 0, &a.st, &a.err) != PARE_OK) {
-        fprintf(stderr, "pare augment: %s\n", sbuf_str(&a.err));
+    if (job_open(&a.job, ctx, "augment", 0, argc, argv, &a.st) != PARE_OK) {
         judge_free(a.judge);
-        sbuf_free(&a.err);
-        return PARE_EFAIL;
-    }
-    if (job_begin(&a.job, ctx, a.st, "augment", argc, argv) != PARE_OK) {
-        judge_free(a.judge);
-        store_close(a.st);
         return PARE_EFAIL;
     }
     a.codec = store_codec(a.st);

@@ -444,13 +444,7 @@ int job_export(struct pare_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "pare export: --split must be in [0, 1)\n");
         return PARE_EUSAGE;
     }
-    if (store_open(pare_db_path(ctx), 0, &e.st, &e.err) != PARE_OK) {
-        fprintf(stderr, "pare export: %s\n", sbuf_str(&e.err));
-        sbuf_free(&e.err);
-        return PARE_EFAIL;
-    }
-    if (job_begin(&e.job, ctx, e.st, "export", argc, argv) != PARE_OK) {
-        store_close(e.st);
+    if (job_open(&e.job, ctx, "export", 0, argc, argv, &e.st) != PARE_OK) {
         return PARE_EFAIL;
     }
     e.codec = store_codec(e.st);

@@ -578,13 +578,7 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
     b.factory = factory;
     b.batch = batch;
     const char *db = pare_db_path(ctx);
-    if (store_open(db, 0, &b.st, &b.err) != PARE_OK) {
-        fprintf(stderr, "pare index: %s\n", sbuf_str(&b.err));
-        sbuf_free(&b.err);
-        return PARE_EFAIL;
-    }
-    if (job_begin(&b.job, ctx, b.st, "index", argc, argv) != PARE_OK) {
-        store_close(b.st);
+    if (job_open(&b.job, ctx, "index", 0, argc, argv, &b.st) != PARE_OK) {
         return PARE_EFAIL;
     }
     b.n_threads = omp_get_max_threads();

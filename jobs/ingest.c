@@ -281,20 +281,10 @@ static int store_question(struct ingest *in, int64_t dataset_id, struct qa_recor
 
 static int reject(struct ingest *in, const char *source, const struct slot *sl)
 {
-    long line = sl->line;
-    const char *msg = sbuf_str(&sl->msg), *raw = sbuf_str(&sl->raw);
-    size_t raw_len = sl->raw.len;
-    sqlite3_stmt *s = store_stmt(in->st, "INSERT INTO rejects(run_id, source, line, error, raw) "
-                                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(source, line) "
-                                         "DO UPDATE SET run_id = excluded.run_id, "
-                                         "error = excluded.error, raw = excluded.raw");
-    if (!s || sqlite3_bind_int64(s, 1, in->job.run_id) ||
-        sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 3, line) ||
-        sqlite3_bind_text(s, 4, msg, -1, SQLITE_TRANSIENT) ||
-        sqlite3_bind_blob(s, 5, raw, (int)raw_len, SQLITE_STATIC) || store_done(in->st, s))
-        return db_fail(in, "storing a rejected record");
-    in->n_rejected++;
-    return PARE_OK;
+    int rc = job_reject(&in->job, source, sl->line, sbuf_str(&sl->msg), sbuf_str(&sl->raw),
+                        sl->raw.len, &in->err);
+    if (rc == PARE_OK) in->n_rejected++;
+    return rc;
 }
 
 static int dataset_id_for(struct ingest *in, const char *name, const char *source, int64_t *id)
@@ -555,14 +545,7 @@ int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
         reader_close(r);
     }
     const char *db = pare_db_path(ctx);
-    if (store_open(db, STORE_CREATE, &in.st, &in.err) != PARE_OK) {
-        fprintf(stderr, "pare ingest: %s\n", sbuf_str(&in.err));
-        sbuf_free(&in.err);
-        free(files);
-        return PARE_EFAIL;
-    }
-    if (job_begin(&in.job, ctx, in.st, "ingest", argc, argv) != PARE_OK) {
-        store_close(in.st);
+    if (job_open(&in.job, ctx, "ingest", 1, argc, argv, &in.st) != PARE_OK) {
         free(files);
         return PARE_EFAIL;
     }

@@ -5,11 +5,6 @@
 #include "jobs/jobs.h"
 #include "stores/store.h"
 
-const char *pare_db_path(const struct pare_ctx *ctx)
-{
-    return ctx->db_path ? ctx->db_path : "pare.db";
-}
-
 int job_init(struct pare_ctx *ctx, int argc, char **argv)
 {
     const struct opt opts[] = {{NULL}};

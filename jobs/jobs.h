@@ -22,7 +22,4 @@ int job_export(struct pare_ctx *ctx, int argc, char **argv);
 int job_score(struct pare_ctx *ctx, int argc, char **argv);
 int job_schedule(struct pare_ctx *ctx, int argc, char **argv);
 
-/* The database path a command uses: --db, else $PARE_DB, else ./pare.db. */
-const char *pare_db_path(const struct pare_ctx *ctx);
-
 #endif

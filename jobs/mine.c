@@ -299,7 +299,7 @@ static int commit_and_begin(struct mine *mn)
 }
 
 /* Questions this run will mine, for the progress line's ETA. */
-static int64_t count_todo(struct mine *mn, int64_t limit)
+static int64_t count_pending(struct mine *mn, int64_t limit)
 {
     sqlite3_stmt *st = store_stmt(
         mn->st, "SELECT count(*) FROM questions q JOIN datasets d ON d.id = q.dataset_id "
@@ -320,7 +320,7 @@ static int64_t count_todo(struct mine *mn, int64_t limit)
 static int run(struct mine *mn, int64_t limit)
 {
     struct sbuf warn = {0}, unit = {0};
-    int64_t total = count_todo(mn, limit);
+    int64_t total = count_pending(mn, limit);
     int64_t after = 0, started = 0;
     int more = 1, rc = store_begin(mn->st);
     if (rc != PARE_OK) return db_fail(mn, "BEGIN");
@@ -445,15 +445,8 @@ int job_mine(struct pare_ctx *ctx, int argc, char **argv)
     }
     mn.fp = judge_fingerprint(mn.judge);
     mn.cheap = judge_is_cheap(mn.judge);
-    if (store_open(pare_db_path(ctx), 0, &mn.st, &mn.err) != PARE_OK) {
-        fprintf(stderr, "pare mine: %s\n", sbuf_str(&mn.err));
+    if (job_open(&mn.job, ctx, "mine", 0, argc, argv, &mn.st) != PARE_OK) {
         judge_free(mn.judge);
-        sbuf_free(&mn.err);
-        return PARE_EFAIL;
-    }
-    if (job_begin(&mn.job, ctx, mn.st, "mine", argc, argv) != PARE_OK) {
-        judge_free(mn.judge);
-        store_close(mn.st);
         return PARE_EFAIL;
     }
     mn.retrieval_id = retrieval;

@@ -554,14 +554,7 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
     }
     r.k = k > 0 ? k : (r.corpus ? 10 : 0);
     r.with_answer = with_answer;
-    const char *db = pare_db_path(ctx);
-    if (store_open(db, 0, &r.st, &r.err) != PARE_OK) {
-        fprintf(stderr, "pare retrieve: %s\n", sbuf_str(&r.err));
-        sbuf_free(&r.err);
-        return PARE_EFAIL;
-    }
-    if (job_begin(&r.job, ctx, r.st, "retrieve", argc, argv) != PARE_OK) {
-        store_close(r.st);
+    if (job_open(&r.job, ctx, "retrieve", 0, argc, argv, &r.st) != PARE_OK) {
         return PARE_EFAIL;
     }
     rc = catalog_load(r.st, index_id, &r.ix, &r.err);

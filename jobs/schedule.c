@@ -262,13 +262,7 @@ int job_schedule(struct pare_ctx *ctx, int argc, char **argv)
         return PARE_EUSAGE;
     }
     if (!plan) plan = strategy;
-    if (store_open(pare_db_path(ctx), 0, &s.st, &s.err) != PARE_OK) {
-        fprintf(stderr, "pare schedule: %s\n", sbuf_str(&s.err));
-        sbuf_free(&s.err);
-        return PARE_EFAIL;
-    }
-    if (job_begin(&s.job, ctx, s.st, "schedule", argc, argv) != PARE_OK) {
-        store_close(s.st);
+    if (job_open(&s.job, ctx, "schedule", 0, argc, argv, &s.st) != PARE_OK) {
         return PARE_EFAIL;
     }
     int from_rollouts = 0;

@@ -443,22 +443,6 @@ out:
     return rc;
 }
 
-static int reject(struct sc *s, const char *source, long line, const char *msg, const char *raw,
-                  size_t raw_len)
-{
-    sqlite3_stmt *st = store_stmt(s->st, "INSERT INTO rejects(run_id, source, line, error, raw) "
-                                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(source, line) "
-                                         "DO UPDATE SET run_id = excluded.run_id, "
-                                         "error = excluded.error, raw = excluded.raw");
-    if (!st || sqlite3_bind_int64(st, 1, s->job.run_id) ||
-        sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC) || sqlite3_bind_int64(st, 3, line) ||
-        sqlite3_bind_text(st, 4, msg, -1, SQLITE_TRANSIENT) ||
-        sqlite3_bind_blob(st, 5, raw, (int)raw_len, SQLITE_STATIC) || store_done(s->st, st))
-        return db_fail(s, "storing a rejected line");
-    s->rejected++;
-    return PARE_OK;
-}
-
 static int read_trajectories(struct sc *s, const char *path)
 {
     struct reader *r;
@@ -494,8 +478,10 @@ static int read_trajectories(struct sc *s, const char *path)
                 break;
             }
             job_say(&s->job, "%s (skipped)", msg.p);
-            if ((rc = reject(s, source ? source : path, line, msg.p, raw, raw_len)) != PARE_OK)
+            if ((rc = job_reject(&s->job, source ? source : path, line, msg.p, raw, raw_len,
+                                 &s->err)) != PARE_OK)
                 break;
+            s->rejected++;
         }
         rc = PARE_OK;
         job_progress(&s->job, "trajectories", (uint64_t)s->n, 0, reader_pos(r), reader_size(r));
@@ -679,14 +665,7 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
         }
         reader_close(r);
     }
-    if (store_open(pare_db_path(ctx), 0, &s.st, &s.err) != PARE_OK) {
-        fprintf(stderr, "pare score: %s\n", sbuf_str(&s.err));
-        sbuf_free(&s.err);
-        free(files);
-        return PARE_EFAIL;
-    }
-    if (job_begin(&s.job, ctx, s.st, "score", argc, argv) != PARE_OK) {
-        store_close(s.st);
+    if (job_open(&s.job, ctx, "score", 0, argc, argv, &s.st) != PARE_OK) {
         free(files);
         return PARE_EFAIL;
     }

@@ -153,3 +153,8 @@ int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, 
     }
     return PARE_OK;
 }
+
+const char *pare_db_path(const struct pare_ctx *ctx)
+{
+    return ctx->db_path ? ctx->db_path : "pare.db";
+}

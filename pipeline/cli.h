@@ -43,6 +43,9 @@ struct cli {
     int max_args; /* -1: no limit */
 };
 
+/* The database path a command uses: --db, else $PARE_DB, else ./pare.db. */
+const char *pare_db_path(const struct pare_ctx *ctx);
+
 /* cli_parse's result when --help was printed: the command should exit 0. */
 #define CLI_HELP (-1)
 

@@ -168,3 +168,39 @@ int job_end(struct job *j, int rc, int64_t done, int64_t failed, const char *err
     }
     return rc;
 }
+
+int job_open(struct job *j, const struct pare_ctx *ctx, const char *command, int create, int argc,
+             char **argv, struct store **st)
+{
+    struct sbuf err = {0};
+    const char *db = pare_db_path(ctx);
+    *st = NULL;
+    if (store_open(db, create ? STORE_CREATE : 0, st, &err) != PARE_OK) {
+        fprintf(stderr, "pare %s: %s\n", command, sbuf_str(&err));
+        sbuf_free(&err);
+        return PARE_EFAIL;
+    }
+    if (job_begin(j, ctx, *st, command, argc, argv) != PARE_OK) {
+        store_close(*st);
+        *st = NULL;
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}
+
+int job_reject(struct job *j, const char *source, long line, const char *error, const char *raw,
+               size_t raw_len, struct sbuf *err)
+{
+    sqlite3_stmt *s = store_stmt(j->st, "INSERT INTO rejects(run_id, source, line, error, raw) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(source, line) "
+                                        "DO UPDATE SET run_id = excluded.run_id, "
+                                        "error = excluded.error, raw = excluded.raw");
+    if (!s || sqlite3_bind_int64(s, 1, j->run_id) ||
+        sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 3, line) ||
+        sqlite3_bind_text(s, 4, error, -1, SQLITE_TRANSIENT) ||
+        sqlite3_bind_blob(s, 5, raw, (int)raw_len, SQLITE_STATIC) || store_done(j->st, s)) {
+        sbuf_setf(err, "storing a rejected record: %s", store_errmsg(j->st));
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}

@@ -46,6 +46,22 @@ void job_progress(struct job *j, const char *unit, uint64_t done, uint64_t total
 int job_end(struct job *j, int rc, int64_t done, int64_t failed, const char *error,
             json_t *summary);
 
+/*
+ * Opens the database of ctx (creating it when `create`) and begins a run of `command`: what
+ * every job does first. On failure prints "pare COMMAND: why" and returns PARE_EFAIL with *st
+ * NULL; on success the caller ends with job_end and store_close.
+ */
+int job_open(struct job *j, const struct pare_ctx *ctx, const char *command, int create, int argc,
+             char **argv, struct store **st);
+
+/*
+ * Keeps a bad input record in `rejects` (--skip-bad), under this run. A record rejected again by
+ * a later run replaces its row rather than adding one. Returns PARE_OK or PARE_EFAIL (message in
+ * err).
+ */
+int job_reject(struct job *j, const char *source, long line, const char *error, const char *raw,
+               size_t raw_len, struct sbuf *err);
+
 /* Prints a line for people on stderr unless --quiet, after clearing a progress line. */
 void job_say(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
