@@ -109,3 +109,17 @@ class FakeOpenAI:
         self.proc.kill()
         self.proc.wait()
         self.proc.stdout.close()
+
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+NODE_PATH = os.environ.get("NODE_PATH", os.path.join(ROOT, ".tools", "node_modules"))
+
+
+def validate(test, schema, *files):
+    """Checks every line of JSON Lines files against schemas/SCHEMA.schema.json with ajv; returns
+    the number of rows."""
+    p = subprocess.run(["node", os.path.join(ROOT, "tests", "e2e", "validate.js"),
+                        os.path.join(ROOT, "schemas", "%s.schema.json" % schema)] + list(files),
+                       capture_output=True, text=True, env=dict(os.environ, NODE_PATH=NODE_PATH))
+    test.assertEqual(p.returncode, 0, p.stderr)
+    return int(p.stdout)

@@ -10,10 +10,8 @@ import string
 import subprocess
 import unittest
 
-from common import PareTest, data
+from common import PareTest, data, validate
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-NODE_PATH = os.environ.get("NODE_PATH", os.path.join(ROOT, ".tools", "node_modules"))
 KINDS = {"drop_one", "add_distractor", "distractors_only", "wrong_answer", "ungrounded"}
 FORMATS = ["sets", "rubrics", "negatives", "verl", "openrlhf", "rrm"]
 
@@ -34,11 +32,7 @@ class AugmentExport(PareTest):
         self.pare("--quiet", "mine")
 
     def validate(self, fmt, *files):
-        p = subprocess.run(["node", os.path.join(ROOT, "tests", "e2e", "validate.js"),
-                            os.path.join(ROOT, "schemas", "export_%s.schema.json" % fmt)] + list(files),
-                           capture_output=True, text=True, env=dict(os.environ, NODE_PATH=NODE_PATH))
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return int(p.stdout)
+        return validate(self, "export_" + fmt, *files)
 
     def test_rubrics_negatives_on_shared_data(self):
         for rel, fmt in (("hotpotqa/dev500_ircot.jsonl", "ircot"), ("2wikimultihopqa/dev500.json", "2wiki"),

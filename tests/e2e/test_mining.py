@@ -12,7 +12,7 @@ import sys
 import time
 import unittest
 
-from common import BIN, FakeOpenAI, PareTest, data
+from common import BIN, FakeOpenAI, PareTest, data, validate
 
 # dataset file, format, F1 floor (issue 4), ddmin's allowed share of loo's calls
 FLOORS = [
@@ -76,17 +76,23 @@ class Mining(PareTest):
         self.prepare("musique/train100.json", "musique")
         script = self.write("judge.py", r'''
 import json, os, sys
-flag = sys.argv[1]
+flag, log = sys.argv[1], sys.argv[2]
 for n, line in enumerate(sys.stdin):
     if os.path.exists(flag) and n >= 3:
         sys.exit(3)  # dies mid-run while the flag file exists
     r = json.loads(line)
     text = " ".join(p["text"].lower() for p in r["passages"])
     ok = any(a.lower() in text for a in r["answers"])
-    print(json.dumps({"id": r["id"], "sufficient": ok, "answer": r["answers"][0] if ok else ""}), flush=True)
+    out = json.dumps({"id": r["id"], "sufficient": ok, "answer": r["answers"][0] if ok else ""})
+    with open(log + ".in", "a") as f:
+        f.write(line)
+    with open(log + ".out", "a") as f:
+        f.write(out + "\n")
+    print(out, flush=True)
 ''')
         flag = self.write("fail.flag", "")
-        judge = "exec:%s %s %s" % (sys.executable, script, flag)
+        log = os.path.join(self.dir, "exec")
+        judge = "exec:%s %s %s %s" % (sys.executable, script, flag, log)
         out = json.loads(self.pare("mine", "--judge", judge, "--limit", "10", "--json").stdout)
         self.assertGreater(out["failed_calls"], 0)
         rows = self.query("SELECT verdict, error FROM judge_calls WHERE error IS NOT NULL")
@@ -104,6 +110,9 @@ for n, line in enumerate(sys.stdin):
         self.assertEqual(self.query("SELECT count(*) FROM judge_calls WHERE verdict IS NULL")[0][0], 0)
         # the exec verdicts follow the script's rule: sufficient iff an answer is in the text
         self.assertGreater(st.get("minimal", 0), 5)
+        # both sides of the protocol follow their schemas
+        self.assertGreater(validate(self, "exec_request", log + ".in"), 10)
+        self.assertGreater(validate(self, "exec_response", log + ".out"), 10)
 
     def test_openai_judge_faults_and_kill(self):
         self.prepare("hotpotqa/dev500_ircot.jsonl", "ircot")

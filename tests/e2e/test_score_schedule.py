@@ -6,7 +6,7 @@ import json
 import os
 import unittest
 
-from common import PareTest, data
+from common import PareTest, data, validate
 
 SCHEMES = ["cp1", "cp2", "laser", "laser-d", "decs", "rubric"]
 
@@ -58,6 +58,7 @@ class ScoreSchedule(PareTest):
     def test_score_schedule_export(self):
         rows = rollouts(self)
         f = self.write_rollouts(rows)
+        self.assertEqual(validate(self, "input_trajectory", f), len(rows))
         self.pare("--quiet", "score", f)
         n = self.query("SELECT count(*) FROM trajectories")[0][0]
         self.assertEqual(n, len(rows))
@@ -116,6 +117,7 @@ class ScoreSchedule(PareTest):
         self.assertEqual([ranks[bucket[q]] for q in order], sorted(ranks[bucket[q]] for q in order))
         out = os.path.join(self.dir, "curriculum.json")
         self.pare("--quiet", "export", "--what", "schedule", "--plan", "sorted", "--out", out)
+        self.assertEqual(validate(self, "export_verl", out), len(order))
         with open(out) as fh:
             exported = [json.loads(l) for l in fh]
         self.assertEqual([r["extra_info"]["question_id"] for r in exported], order)
