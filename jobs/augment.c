@@ -409,11 +409,8 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv)
     const struct cli cli = {
         "augment", NULL, "Build rubrics and negatives from the mined minimal sets.", NULL, opts,
         0,         0};
-    char **args;
-    int nargs;
-    int rc = cli_parse(&cli, ctx, argc, argv, &args, &nargs);
-    free(args);
-    if (rc != PARE_OK) return rc == CLI_HELP ? PARE_OK : rc;
+    int rc;
+    if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     struct aug a = {0};
     a.method = method;
     jo.spec = judge_spec;

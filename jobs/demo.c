@@ -151,11 +151,8 @@ int job_demo(struct pare_ctx *ctx, int argc, char **argv)
         opts,
         0,
         0};
-    char **args;
-    int nargs;
-    int rc = cli_parse(&cli, ctx, argc, argv, &args, &nargs);
-    free(args);
-    if (rc != PARE_OK) return rc == CLI_HELP ? PARE_OK : rc;
+    int rc;
+    if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     if (n_questions < 1 || n_questions > 1000000) {
         fprintf(stderr, "pare demo: --questions must be between 1 and 1000000\n");
         return PARE_EUSAGE;

@@ -111,18 +111,12 @@ static int emit(struct ex *e, int64_t qid, json_t *row, json_t *extra)
 /* Passage objects {id, title, text} for the ids in a JSON array, or for a SQL query's rows. */
 static json_t *passage(struct ex *e, int64_t pid)
 {
-    sqlite3_stmt *s = store_stmt(e->st, "SELECT title, body FROM passages WHERE id = ?1");
-    if (!s || sqlite3_bind_int64(s, 1, pid) || sqlite3_step(s) != SQLITE_ROW) {
-        if (s) sqlite3_reset(s);
-        return NULL;
-    }
-    struct sbuf t = {0};
+    struct sbuf title = {0}, t = {0};
     json_t *o = NULL;
-    if (blob_decompress(e->codec, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &t,
-                        &e->err) == PARE_OK)
-        o = json_pack("{s:I, s:s, s:s%}", "id", (json_int_t)pid, "title",
-                      (const char *)sqlite3_column_text(s, 0), "text", t.p, t.len);
-    sqlite3_reset(s);
+    if (store_text(e->st, e->codec, pid, &title, &t, &e->err) == PARE_OK)
+        o = json_pack("{s:I, s:s, s:s%}", "id", (json_int_t)pid, "title", sbuf_str(&title), "text",
+                      sbuf_str(&t), t.len);
+    sbuf_free(&title);
     sbuf_free(&t);
     return o;
 }
@@ -426,11 +420,8 @@ int job_export(struct pare_ctx *ctx, int argc, char **argv)
                             opts,
                             0,
                             0};
-    char **args;
-    int nargs;
-    int rc = cli_parse(&cli, ctx, argc, argv, &args, &nargs);
-    free(args);
-    if (rc != PARE_OK) return rc == CLI_HELP ? PARE_OK : rc;
+    int rc;
+    if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     static const char *const whats[] = {"sets",     "rubrics", "negatives", "verl",
                                         "openrlhf", "rrm",     "schedule"};
     int known = 0;

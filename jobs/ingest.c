@@ -534,15 +534,11 @@ int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
     }
     in.skip_bad = skip_bad;
     /* Every file must be readable before anything is written. */
-    for (int i = 0; i < nfiles; i++) {
-        struct reader *r;
-        if (reader_open(files[i], &r, &in.err) != PARE_OK) {
-            fprintf(stderr, "%s\n", sbuf_str(&in.err));
-            sbuf_free(&in.err);
-            free(files);
-            return PARE_EINPUT;
-        }
-        reader_close(r);
+    if (reader_check_all(files, nfiles, &in.err) != PARE_OK) {
+        fprintf(stderr, "%s\n", sbuf_str(&in.err));
+        sbuf_free(&in.err);
+        free(files);
+        return PARE_EINPUT;
     }
     const char *db = pare_db_path(ctx);
     if (job_open(&in.job, ctx, "ingest", 1, argc, argv, &in.st) != PARE_OK) {

@@ -16,11 +16,8 @@ int job_init(struct pare_ctx *ctx, int argc, char **argv)
                             opts,
                             0,
                             0};
-    char **args;
-    int nargs;
-    int rc = cli_parse(&cli, ctx, argc, argv, &args, &nargs);
-    free(args);
-    if (rc != PARE_OK) return rc == CLI_HELP ? PARE_OK : rc;
+    int rc;
+    if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     struct store *st;
     struct sbuf err = {0};
     const char *db = pare_db_path(ctx);

@@ -418,11 +418,8 @@ int job_mine(struct pare_ctx *ctx, int argc, char **argv)
                             opts,
                             0,
                             0};
-    char **args;
-    int nargs;
-    int rc = cli_parse(&cli, ctx, argc, argv, &args, &nargs);
-    free(args);
-    if (rc != PARE_OK) return rc == CLI_HELP ? PARE_OK : rc;
+    int rc;
+    if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     struct mine mn = {0};
     if (minimizer_method(method, &mn.method) != 0) {
         fprintf(stderr, "pare mine: unknown --method '%s' (loo or ddmin)\n", method);

@@ -74,17 +74,10 @@ static int texts_load(struct store *st, struct blob_codec *codec, int64_t *ids, 
     t->n = u;
     for (size_t i = 0; i < u; i++) {
         t->ids[i] = ids[i];
-        sqlite3_stmt *s = store_stmt(st, "SELECT title, body FROM passages WHERE id = ?1");
-        if (!s || sqlite3_bind_int64(s, 1, ids[i]) || sqlite3_step(s) != SQLITE_ROW) {
-            sbuf_setf(err, "reading passage %lld: %s", (long long)ids[i], store_errmsg(st));
-            if (s) sqlite3_reset(s);
-            return PARE_EFAIL;
-        }
+        struct sbuf title = {0};
+        int rc = store_text(st, codec, ids[i], &title, &t->bodies[i], err);
         free(t->titles[i]);
-        t->titles[i] = xstrdup((const char *)sqlite3_column_text(s, 0));
-        int rc = blob_decompress(codec, sqlite3_column_blob(s, 1),
-                                 (size_t)sqlite3_column_bytes(s, 1), &t->bodies[i], err);
-        sqlite3_reset(s);
+        t->titles[i] = sbuf_detach(&title);
         if (rc != PARE_OK) return rc;
     }
     return PARE_OK;
@@ -535,11 +528,8 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
         "retrieve", NULL, "Find the candidate passages of every question with a FAISS index.",
         NULL,       opts, 0,
         0};
-    char **args;
-    int nargs;
-    int rc = cli_parse(&cli, ctx, argc, argv, &args, &nargs);
-    free(args);
-    if (rc != PARE_OK) return rc == CLI_HELP ? PARE_OK : rc;
+    int rc;
+    if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     struct retr r = {0};
     if (strcmp(scope, "corpus") == 0)
         r.corpus = 1;

@@ -243,11 +243,8 @@ int job_schedule(struct pare_ctx *ctx, int argc, char **argv)
     const struct cli cli = {
         "schedule", NULL, "Rate question difficulty and plan a curriculum of batches.", NULL, opts,
         0,          0};
-    char **args;
-    int nargs;
-    int rc = cli_parse(&cli, ctx, argc, argv, &args, &nargs);
-    free(args);
-    if (rc != PARE_OK) return rc == CLI_HELP ? PARE_OK : rc;
+    int rc;
+    if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     int strat = strcmp(strategy, "sorted") == 0    ? 0
                 : strcmp(strategy, "buckets") == 0 ? 1
                 : strcmp(strategy, "decs") == 0    ? 2

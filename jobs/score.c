@@ -655,15 +655,11 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
         free(files);
         return PARE_EUSAGE;
     }
-    for (int i = 0; i < nfiles; i++) { /* every file readable before anything is written */
-        struct reader *r;
-        if (reader_open(files[i], &r, &s.err) != PARE_OK) {
-            fprintf(stderr, "%s\n", sbuf_str(&s.err));
-            sbuf_free(&s.err);
-            free(files);
-            return PARE_EINPUT;
-        }
-        reader_close(r);
+    if (reader_check_all(files, nfiles, &s.err) != PARE_OK) { /* before anything is written */
+        fprintf(stderr, "%s\n", sbuf_str(&s.err));
+        sbuf_free(&s.err);
+        free(files);
+        return PARE_EINPUT;
     }
     if (job_open(&s.job, ctx, "score", 0, argc, argv, &s.st) != PARE_OK) {
         free(files);

@@ -158,3 +158,14 @@ const char *pare_db_path(const struct pare_ctx *ctx)
 {
     return ctx->db_path ? ctx->db_path : "pare.db";
 }
+
+int cli_options(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, int *rc)
+{
+    char **args;
+    int nargs;
+    *rc = cli_parse(c, ctx, argc, argv, &args, &nargs);
+    free(args);
+    if (*rc == PARE_OK) return 0;
+    if (*rc == CLI_HELP) *rc = PARE_OK;
+    return 1;
+}

@@ -57,6 +57,12 @@ const char *pare_db_path(const struct pare_ctx *ctx);
 int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, char ***args,
               int *nargs);
 
+/*
+ * cli_parse for commands that take no positional arguments. Returns 0 when the command goes on,
+ * or 1 when it must return *rc at once (help printed: 0; usage error: PARE_EUSAGE).
+ */
+int cli_options(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, int *rc);
+
 /* Prints the generated help of c to stdout. */
 void cli_help(const struct cli *c);
 

@@ -456,3 +456,13 @@ const char *reader_path(const struct reader *r)
 {
     return r->path;
 }
+
+int reader_check_all(char **paths, int n, struct sbuf *err)
+{
+    for (int i = 0; i < n; i++) {
+        struct reader *r;
+        if (reader_open(paths[i], &r, err) != PARE_OK) return PARE_EINPUT;
+        reader_close(r);
+    }
+    return PARE_OK;
+}

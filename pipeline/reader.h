@@ -25,6 +25,10 @@ enum reader_result {
     READ_BAD = 2,    /* this record is malformed; the next call goes on with the following one */
 };
 
+/* Checks that every file opens, so that a command can refuse before writing anything.
+ * Returns PARE_OK, or PARE_EINPUT with "path: cannot open: ..." in err. */
+int reader_check_all(char **paths, int n, struct sbuf *err);
+
 /* Opens path. Returns PARE_OK, or PARE_EINPUT ("path: cannot open: ...") with err set. */
 int reader_open(const char *path, struct reader **out, struct sbuf *err);
 

@@ -295,12 +295,33 @@ static int store_dict_loader(void *ud, uint32_t id, struct sbuf *out, struct sbu
         return PARE_OK;
     }
     sqlite3_reset(s);
-    sbuf_setf(err, rc == SQLITE_DONE ? "zstd dictionary %u is not in zstd_dicts"
-                                     : "reading zstd dictionary %u failed", id);
+    sbuf_setf(err,
+              rc == SQLITE_DONE ? "zstd dictionary %u is not in zstd_dicts"
+                                : "reading zstd dictionary %u failed",
+              id);
     return PARE_EFAIL;
 }
 
 struct blob_codec *store_codec(struct store *st)
 {
     return blob_codec_new(store_dict_loader, st);
+}
+
+int store_text(struct store *st, struct blob_codec *codec, int64_t id, struct sbuf *title,
+               struct sbuf *text, struct sbuf *err)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT title, body FROM passages WHERE id = ?1");
+    int step = s && !sqlite3_bind_int64(s, 1, id) ? sqlite3_step(s) : SQLITE_ERROR;
+    if (step != SQLITE_ROW) {
+        sbuf_setf(err, "reading passage %lld: %s", (long long)id,
+                  step == SQLITE_DONE ? "no such passage" : store_errmsg(st));
+        if (s) sqlite3_reset(s);
+        return PARE_EFAIL;
+    }
+    sbuf_reset(title);
+    sbuf_adds(title, (const char *)sqlite3_column_text(s, 0));
+    int rc = blob_decompress(codec, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+                             text, err);
+    sqlite3_reset(s);
+    return rc;
 }

@@ -77,6 +77,14 @@ int store_meta_get(struct store *st, const char *key, struct sbuf *out);
 int store_meta_set(struct store *st, const char *key, const char *value);
 
 /*
+ * The title and text of passage `id` into title and text (replacing their contents), the body
+ * decompressed with codec (from store_codec). Returns PARE_OK, or PARE_EFAIL with err set (no
+ * such passage, database error, corrupt body).
+ */
+int store_text(struct store *st, struct blob_codec *codec, int64_t id, struct sbuf *title,
+               struct sbuf *text, struct sbuf *err);
+
+/*
  * A zstd codec whose dictionaries come from this database's zstd_dicts, for reading passage
  * bodies and responses. Use it on the thread that uses the store (it queries the connection
  * the first time it meets a dictionary). Free with blob_codec_free.
