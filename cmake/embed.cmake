@@ -2,7 +2,7 @@
 #   const struct pare_embedded pare_embedded_files[]; const size_t pare_embedded_count;
 # Run with cmake -P at build time so that the binary carries its migrations and templates.
 string(REPLACE "|" ";" FILES "${FILES}")
-set(body "#include <stddef.h>\n#include \"pipeline/embedded.h\"\n")
+set(body "#include <stddef.h>\n#include \"common/embedded.h\"\n")
 set(table "")
 set(i 0)
 foreach(f IN LISTS FILES)

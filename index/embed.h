@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/text.h"
-#include "pipeline/util.h"
+#include "common/text.h"
+#include "common/util.h"
 
 enum embed_kind { EMBED_HASH, EMBED_OPENAI, EMBED_FILE };
 
@@ -90,7 +90,7 @@ int vectors_load(const char *vectors, const char *ids, float **out, int *dim, in
 
 /* --- openai embedder --- */
 
-#include "pipeline/http.h"
+#include "common/http.h"
 
 struct openai_cfg {
     const char *base_url; /* $OPENAI_BASE_URL, including /v1 */

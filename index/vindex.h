@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 struct vindex;
 

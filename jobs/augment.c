@@ -24,9 +24,9 @@
 #include <xxhash.h>
 
 #include "jobs/jobs.h"
-#include "pipeline/job.h"
+#include "jobs/job.h"
 #include "pipeline/judge.h"
-#include "pipeline/text.h"
+#include "common/text.h"
 #include "stores/store.h"
 
 enum akind { AK_YESNO, AK_NUMBER, AK_DATE, AK_ENTITY };

@@ -23,7 +23,7 @@
 #include <xxhash.h>
 
 #include "jobs/jobs.h"
-#include "pipeline/job.h"
+#include "jobs/job.h"
 #include "stores/store.h"
 
 struct out {

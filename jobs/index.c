@@ -19,7 +19,7 @@
 #include "index/embed.h"
 #include "index/vindex.h"
 #include "jobs/jobs.h"
-#include "pipeline/job.h"
+#include "jobs/job.h"
 
 struct pbatch {
     int64_t *ids;

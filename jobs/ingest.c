@@ -17,9 +17,9 @@
 
 #include "jobs/jobs.h"
 #include "pipeline/formats.h"
-#include "pipeline/job.h"
-#include "pipeline/reader.h"
-#include "pipeline/text.h"
+#include "jobs/job.h"
+#include "common/reader.h"
+#include "common/text.h"
 #include "stores/blob.h"
 #include "stores/store.h"
 

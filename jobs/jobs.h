@@ -7,7 +7,7 @@
 #ifndef PARE_JOBS_H
 #define PARE_JOBS_H
 
-#include "pipeline/cli.h"
+#include "jobs/cli.h"
 
 int job_init(struct pare_ctx *ctx, int argc, char **argv);
 int job_ingest(struct pare_ctx *ctx, int argc, char **argv);

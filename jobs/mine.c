@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "jobs/jobs.h"
-#include "pipeline/job.h"
+#include "jobs/job.h"
 #include "pipeline/judge.h"
 #include "pipeline/minimize.h"
 #include "stores/store.h"

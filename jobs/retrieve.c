@@ -18,7 +18,7 @@
 
 #include "index/catalog.h"
 #include "jobs/jobs.h"
-#include "pipeline/job.h"
+#include "jobs/job.h"
 
 struct query {
     int64_t qid;

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "jobs/jobs.h"
-#include "pipeline/job.h"
+#include "jobs/job.h"
 #include "pipeline/reward.h"
 #include "stores/store.h"
 

@@ -23,10 +23,10 @@
 #include <xxhash.h>
 
 #include "jobs/jobs.h"
-#include "pipeline/job.h"
-#include "pipeline/reader.h"
+#include "jobs/job.h"
+#include "common/reader.h"
 #include "pipeline/reward.h"
-#include "pipeline/text.h"
+#include "common/text.h"
 #include "stores/store.h"
 
 enum scheme { S_CP1, S_CP2, S_LASER, S_LASERD, S_DECS, S_RUBRIC, N_SCHEMES };

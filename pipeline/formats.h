@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 enum pare_format {
     FMT_HOTPOTQA,

@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 /* At most this many candidates per question: subsets are 64-bit masks over them. */
 #define JUDGE_MAX_CANDIDATES 64

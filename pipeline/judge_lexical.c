@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "pipeline/judge_impl.h"
-#include "pipeline/text.h"
+#include "common/text.h"
 
 #define RARE_DF 2       /* a name shared by at most this many candidates is rare */
 #define QNODE_SHARE 0.2 /* a passage with this share of the question's weight matches it */

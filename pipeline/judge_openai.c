@@ -11,10 +11,10 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "pipeline/embedded.h"
-#include "pipeline/http.h"
+#include "common/embedded.h"
+#include "common/http.h"
 #include "pipeline/judge_impl.h"
-#include "pipeline/text.h"
+#include "common/text.h"
 
 struct oa {
     struct http_client *http;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 struct minimizer {
     enum mz_method method;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/text.h"
-#include "pipeline/util.h"
+#include "common/text.h"
+#include "common/util.h"
 
 const char *const bucket_names[3] = {"easy", "medium", "hard"};
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 struct synth_opts {
     uint64_t seed;

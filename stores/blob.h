@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 /*
  * Fetches dictionary `id` into out. Returns PARE_OK, or PARE_EFAIL with a message in err

@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 #endif
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 /* Registers the functions on db. Returns PARE_OK or PARE_EFAIL with a message in err. */
 int sqlfuncs_register(sqlite3 *db, struct sbuf *err);

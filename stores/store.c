@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "pipeline/embedded.h"
+#include "common/embedded.h"
 #include "stores/sqlfuncs.h"
 
 struct cached_stmt {

@@ -15,7 +15,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 #include "stores/blob.h"
 
 struct store;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/cli.h"
+#include "jobs/cli.h"
 #include "pipeline/synth.h"
 
 int main(int argc, char **argv)

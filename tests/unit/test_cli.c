@@ -1,8 +1,8 @@
 /* test_cli.c - option tables: defaults, values, errors, help, positional arguments. */
 #include "helpers.h"
 
-#include "pipeline/cli.h"
-#include "pipeline/util.h"
+#include "jobs/cli.h"
+#include "common/util.h"
 
 static const char *fmt;
 static int flag;

@@ -4,7 +4,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "pipeline/reader.h"
+#include "common/reader.h"
 
 struct got {
     int results[16];

@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include <math.h>
 
-#include "pipeline/text.h"
+#include "common/text.h"
 
 static void test_utf8_chars(void **state)
 {

@@ -1,7 +1,7 @@
 /* test_util.c - string buffers, growth, paths. */
 #include "helpers.h"
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 static void test_sbuf(void **state)
 {

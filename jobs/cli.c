@@ -1,5 +1,5 @@
 /* cli.c - see cli.h. */
-#include "pipeline/cli.h"
+#include "jobs/cli.h"
 
 #include <errno.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 static const char *g_db_default = "./pare.db (or $PARE_DB)";
 

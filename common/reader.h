@@ -14,7 +14,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 struct reader;
 

@@ -1,6 +1,6 @@
 /* http.c - see http.h. */
 #define _POSIX_C_SOURCE 200809L
-#include "pipeline/http.h"
+#include "common/http.h"
 
 #include <curl/curl.h>
 #include <math.h>

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 struct http_opts {
     int max_concurrency;   /* requests on the wire at once */

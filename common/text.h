@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/util.h"
+#include "common/util.h"
 
 /*
  * Number of Unicode code points in s[0..n), or -1 when s is not valid UTF-8 (then *bad, when

@@ -1,6 +1,6 @@
 /* reader.c - see reader.h. */
 #define _POSIX_C_SOURCE 200809L
-#include "pipeline/reader.h"
+#include "common/reader.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* job.c - see job.h. */
 #define _POSIX_C_SOURCE 200809L
-#include "pipeline/job.h"
+#include "jobs/job.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 /* embedded.c - lookup in the files compiled into the binary (see embedded.h). */
-#include "pipeline/embedded.h"
+#include "common/embedded.h"
 
 #include <string.h>
 

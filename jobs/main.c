@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "jobs/jobs.h"
-#include "pipeline/util.h"
+#include "common/util.h"
 
 struct command {
     const char *name;

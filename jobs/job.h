@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "pipeline/cli.h"
+#include "jobs/cli.h"
 #include "stores/store.h"
 
 struct job {

@@ -1,5 +1,5 @@
 /* text.c - see text.h. */
-#include "pipeline/text.h"
+#include "common/text.h"
 
 #include <pthread.h>
 #include <stdlib.h>
