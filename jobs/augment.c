@@ -87,17 +87,11 @@ struct aug {
     struct sbuf err;
 };
 
-static int db_fail(struct aug *a, const char *what)
-{
-    sbuf_setf(&a->err, "%s: %s", what, store_errmsg(a->st));
-    return PARE_EFAIL;
-}
-
 static int load_pool(struct aug *a)
 {
     sqlite3_stmt *s = store_stmt(a->st, "SELECT id, dataset_id, json_extract(answers, '$[0]') "
                                         "FROM questions ORDER BY id");
-    if (!s) return db_fail(a, "reading answers");
+    if (!s) return store_fail(a->st, &a->err, "reading answers");
     size_t cap = 0, cap2 = 0, cap3 = 0, cap4 = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -115,7 +109,7 @@ static int load_pool(struct aug *a)
         a->pool.n++;
     }
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? PARE_OK : db_fail(a, "reading answers");
+    return rc == SQLITE_DONE ? PARE_OK : store_fail(a->st, &a->err, "reading answers");
 }
 
 /* An answer of the same kind from another question of the dataset that matches none of
@@ -150,7 +144,7 @@ static int verdict(struct aug *a, struct jquestion *q, uint64_t mask, int *out)
     int64_t v;
     int found =
         s && !sqlite3_bind_blob(s, 1, key, 16, SQLITE_STATIC) ? store_int(a->st, s, &v) : -1;
-    if (found < 0) return db_fail(a, "reading judge_calls");
+    if (found < 0) return store_fail(a->st, &a->err, "reading judge_calls");
     if (found) {
         a->cached++;
         *out = (int)v;
@@ -180,7 +174,7 @@ static int verdict(struct aug *a, struct jquestion *q, uint64_t mask, int *out)
         sqlite3_bind_text(s, 7, d->error, -1, SQLITE_STATIC) ||
         sqlite3_bind_int64(s, 8, (int64_t)d->latency_ms) ||
         sqlite3_bind_text(s, 9, ts, -1, SQLITE_TRANSIENT) || store_done(a->st, s))
-        rc = db_fail(a, "storing a judge call");
+        rc = store_fail(a->st, &a->err, "storing a judge call");
     free(subs);
     *out = d->verdict;
     jdone_free(d);
@@ -201,7 +195,7 @@ static int add_rubric(struct aug *a, int64_t qid, int item, const char *kind, co
         sqlite3_bind_text(s, 4, crit, -1, SQLITE_TRANSIENT) || sqlite3_bind_double(s, 5, points) ||
         (pid ? sqlite3_bind_int64(s, 6, pid) : sqlite3_bind_null(s, 6)) ||
         sqlite3_bind_text(s, 7, exp, -1, SQLITE_TRANSIENT) || store_done(a->st, s))
-        rc = db_fail(a, "storing a rubric item");
+        rc = store_fail(a->st, &a->err, "storing a rubric item");
     free(exp);
     return rc;
 }
@@ -225,7 +219,7 @@ static int add_negative(struct aug *a, int64_t qid, const char *kind, const stru
         sqlite3_bind_text(s, 4, answer, -1, SQLITE_TRANSIENT) ||
         sqlite3_bind_text(s, 5, label, -1, SQLITE_STATIC) || sqlite3_bind_int(s, 6, verified) ||
         sqlite3_bind_int64(s, 7, set_id) || store_done(a->st, s))
-        rc = db_fail(a, "storing a negative");
+        rc = store_fail(a->st, &a->err, "storing a negative");
     free(pss);
     if (rc == PARE_OK) {
         static const char *const kinds[] = {"drop_one", "add_distractor", "distractors_only",
@@ -243,7 +237,7 @@ static int augment_one(struct aug *a, int64_t set_id, int64_t qid, int64_t retri
     sqlite3_stmt *s = store_stmt(a->st, "SELECT question, answers FROM questions WHERE id = ?1");
     if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_step(s) != SQLITE_ROW) {
         if (s) sqlite3_reset(s);
-        return db_fail(a, "reading a question");
+        return store_fail(a->st, &a->err, "reading a question");
     }
     char *question = xstrdup((const char *)sqlite3_column_text(s, 0));
     json_error_t je;
@@ -262,7 +256,7 @@ static int augment_one(struct aug *a, int64_t set_id, int64_t qid, int64_t retri
                           "WHERE c.retrieval_id = ?1 AND c.question_id = ?2 ORDER BY c.rank");
     if (!s || sqlite3_bind_int64(s, 1, retrieval) || sqlite3_bind_int64(s, 2, qid) ||
         sqlite3_bind_int64(s, 3, set_id))
-        rc = db_fail(a, "reading candidates");
+        rc = store_fail(a->st, &a->err, "reading candidates");
     int src;
     while (rc == PARE_OK && (src = sqlite3_step(s)) == SQLITE_ROW && n < JUDGE_MAX_CANDIDATES) {
         p[n].id = sqlite3_column_int64(s, 0);
@@ -285,7 +279,7 @@ static int augment_one(struct aug *a, int64_t set_id, int64_t qid, int64_t retri
     for (size_t i = 0; i < 2 && rc == PARE_OK; i++) {
         s = store_stmt(a->st, clear[i]);
         if (!s || sqlite3_bind_int64(s, 1, qid) || store_done(a->st, s))
-            rc = db_fail(a, "replacing earlier augmentation");
+            rc = store_fail(a->st, &a->err, "replacing earlier augmentation");
     }
     if (rc == PARE_OK && size == 0) goto out;
     if (rc == PARE_OK) rc = judge_prepare(a->judge, &q, &a->err);
@@ -349,7 +343,7 @@ static int augment_one(struct aug *a, int64_t set_id, int64_t qid, int64_t retri
         int f =
             s && !sqlite3_bind_blob(s, 1, key, 16, SQLITE_STATIC) ? store_int(a->st, s, &v) : -1;
         if (f < 0)
-            rc = db_fail(a, "reading judge_calls");
+            rc = store_fail(a->st, &a->err, "reading judge_calls");
         else
             rc = add_negative(a, qid, "drop_one", &q, sub, NULL, "insufficient", f == 1 && v == 0,
                               set_id);
@@ -430,15 +424,9 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv)
         return PARE_EFAIL;
     }
     a.codec = store_codec(a.st);
-    if (retrieval == 0) {
-        sqlite3_stmt *s = store_stmt(a.st, "SELECT max(id) FROM retrievals");
-        if (!s || store_int(a.st, s, &retrieval) != 1 || retrieval <= 0) {
-            sbuf_setf(&a.err, "the database has no retrieval yet");
-            rc = PARE_EUSAGE;
-        }
-    }
+    rc = store_retrieval(a.st, &retrieval, 1, &a.err);
     if (rc == PARE_OK) rc = load_pool(&a);
-    if (rc == PARE_OK && store_begin(a.st) != PARE_OK) rc = db_fail(&a, "BEGIN");
+    if (rc == PARE_OK && store_begin(a.st) != PARE_OK) rc = store_fail(a.st, &a.err, "BEGIN");
     /* the sets first (statements below reuse the connection) */
     int64_t *sets = NULL;
     size_t n = 0, cap = 0;
@@ -452,7 +440,7 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv)
         if (!s || sqlite3_bind_text(s, 1, a.fp, -1, SQLITE_STATIC) ||
             sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC) ||
             sqlite3_bind_int64(s, 3, retrieval))
-            rc = db_fail(&a, "reading evidence sets");
+            rc = store_fail(a.st, &a.err, "reading evidence sets");
         int src;
         while (rc == PARE_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
             xgrow((void **)&sets, &cap, 3 * (n + 1), sizeof *sets);
@@ -471,7 +459,7 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv)
         job_progress(&a.job, "questions", (uint64_t)i + 1, (uint64_t)n, 0, 0);
     }
     free(sets);
-    if (rc == PARE_OK && store_commit(a.st) != PARE_OK) rc = db_fail(&a, "COMMIT");
+    if (rc == PARE_OK && store_commit(a.st) != PARE_OK) rc = store_fail(a.st, &a.err, "COMMIT");
     if (rc != PARE_OK) {
         store_rollback(a.st);
         fprintf(stderr, "pare augment: %s\n", sbuf_str(&a.err));

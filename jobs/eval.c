@@ -16,12 +16,6 @@
 #include "pipeline/judge.h"
 #include "stores/store.h"
 
-static int latest_retrieval(struct store *st, int64_t *id)
-{
-    sqlite3_stmt *s = store_stmt(st, "SELECT max(id) FROM retrievals");
-    return s && store_int(st, s, id) == 1 && *id > 0 ? PARE_OK : PARE_EFAIL;
-}
-
 /* Recall of one retrieval at cut-off k, per dataset, appended to rows. */
 static int recall_at(struct store *st, int64_t rid, int64_t k, json_t *rows)
 {
@@ -57,9 +51,11 @@ static int recall_at(struct store *st, int64_t rid, int64_t k, json_t *rows)
 
 static int eval_retrieval(struct store *st, int64_t rid, int json_out)
 {
-    if (rid == 0 && latest_retrieval(st, &rid) != PARE_OK) {
-        fprintf(stderr, "pare eval: the database has no retrieval yet: run pare retrieve\n");
-        return PARE_EUSAGE;
+    struct sbuf err = {0};
+    if (store_retrieval(st, &rid, 1, &err) != PARE_OK) {
+        fprintf(stderr, "pare eval: %s\n", sbuf_str(&err));
+        sbuf_free(&err);
+        return PARE_EFAIL;
     }
     sqlite3_stmt *s = store_stmt(st, "SELECT r.k, r.scope, r.with_answer, r.rerank, i.factory, "
                                      "json_extract(i.embedder, '$.kind'), i.id, "
@@ -180,9 +176,11 @@ static int proven_minimal(struct store *st, const char *fp, int64_t q, const int
 
 static int eval_sets(struct store *st, int64_t rid, int json_out, int by_type)
 {
-    if (rid == 0 && latest_retrieval(st, &rid) != PARE_OK) {
-        fprintf(stderr, "pare eval: the database has no retrieval yet\n");
-        return PARE_EUSAGE;
+    struct sbuf err = {0};
+    if (store_retrieval(st, &rid, 1, &err) != PARE_OK) {
+        fprintf(stderr, "pare eval: %s\n", sbuf_str(&err));
+        sbuf_free(&err);
+        return PARE_EFAIL;
     }
     sqlite3_stmt *s = store_stmt(
         st, "SELECT e.id, e.question_id, e.judge, e.method, e.status, e.judge_calls, "

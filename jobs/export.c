@@ -45,12 +45,6 @@ struct ex {
     struct sbuf err;
 };
 
-static int db_fail(struct ex *e, const char *what)
-{
-    sbuf_setf(&e->err, "%s: %s", what, store_errmsg(e->st));
-    return PARE_EFAIL;
-}
-
 static int out_open(struct out *o, const char *path, struct sbuf *err)
 {
     o->path = xstrdup(path);
@@ -177,7 +171,7 @@ static int export_set(struct ex *e, int64_t set_id, int64_t qid, const char *sta
                                         "WHERE q.id = ?1");
     if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_step(s) != SQLITE_ROW) {
         if (s) sqlite3_reset(s);
-        return db_fail(e, "reading a question");
+        return store_fail(e->st, &e->err, "reading a question");
     }
     char *question = xstrdup((const char *)sqlite3_column_text(s, 0));
     json_error_t je;
@@ -195,7 +189,7 @@ static int export_set(struct ex *e, int64_t set_id, int64_t qid, const char *sta
                             "SELECT passage_id FROM candidates WHERE retrieval_id = ?1 AND "
                             "question_id = ?2 ORDER BY rank",
                             e->retrieval, qid);
-    int rc = members && cands && answers ? PARE_OK : db_fail(e, "reading a set");
+    int rc = members && cands && answers ? PARE_OK : store_fail(e->st, &e->err, "reading a set");
     json_t *row = NULL, *extra = NULL;
     if (rc == PARE_OK && strcmp(e->what, "sets") == 0) {
         json_t *ev = json_array();
@@ -205,7 +199,7 @@ static int export_set(struct ex *e, int64_t set_id, int64_t qid, const char *sta
         {
             json_t *p = passage(e, json_integer_value(m));
             if (!p)
-                rc = db_fail(e, "reading a passage");
+                rc = store_fail(e->st, &e->err, "reading a passage");
             else {
                 json_object_set_new(p, "rank", json_integer((json_int_t)i + 1));
                 json_array_append_new(ev, p);
@@ -220,7 +214,7 @@ static int export_set(struct ex *e, int64_t set_id, int64_t qid, const char *sta
         json_t *msgs = prompt(e, question, cands);
         json_t *truth = json_pack("{s:O, s:O}", "answers", answers, "evidence_ids", members);
         if (!msgs || !truth)
-            rc = db_fail(e, "building a prompt");
+            rc = store_fail(e->st, &e->err, "building a prompt");
         else if (e->what[0] != 'o') { /* verl, schedule */
             extra = json_pack("{s:I, s:s, s:O, s:O}", "question_id", (json_int_t)qid, "ext_id", ext,
                               "evidence_ids", members, "difficulty", bucket);
@@ -257,7 +251,7 @@ static int export_rubrics(struct ex *e, int rrm)
                            "SELECT DISTINCT question_id FROM rubric_items WHERE ?1 = ?1 AND "
                            "?2 = ?2 ORDER BY question_id",
                            0, 0);
-    if (!qids) return db_fail(e, "reading rubrics");
+    if (!qids) return store_fail(e->st, &e->err, "reading rubrics");
     int rc = PARE_OK;
     size_t i;
     json_t *q;
@@ -269,7 +263,7 @@ static int export_rubrics(struct ex *e, int rrm)
                                             "WHERE id = ?1");
         if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_step(s) != SQLITE_ROW) {
             if (s) sqlite3_reset(s);
-            rc = db_fail(e, "reading a question");
+            rc = store_fail(e->st, &e->err, "reading a question");
             break;
         }
         json_error_t je;
@@ -304,7 +298,7 @@ static int export_rubrics(struct ex *e, int rrm)
             }
             sqlite3_reset(s);
         }
-        if (src != SQLITE_DONE) rc = db_fail(e, "reading rubric items");
+        if (src != SQLITE_DONE) rc = store_fail(e->st, &e->err, "reading rubric items");
         json_t *row =
             rrm ? json_pack("{s:s, s:s, s:o}", "problem", question, "answer",
                             json_string_value(json_array_get(answers, 0)), "criteria", items)
@@ -329,7 +323,7 @@ static int export_negatives(struct ex *e)
                                         "n.kind, n.label, n.verified, n.answer, n.passages "
                                         "FROM negatives n JOIN questions q ON q.id = n.question_id "
                                         "ORDER BY n.question_id, n.id");
-    if (!s) return db_fail(e, "reading negatives");
+    if (!s) return store_fail(e->st, &e->err, "reading negatives");
     /* rows first: passage() reuses the connection */
     json_t *rows = json_array();
     int rc;
@@ -352,7 +346,7 @@ static int export_negatives(struct ex *e)
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
         json_decref(rows);
-        return db_fail(e, "reading negatives");
+        return store_fail(e->st, &e->err, "reading negatives");
     }
     rc = PARE_OK;
     size_t i;
@@ -367,7 +361,7 @@ static int export_negatives(struct ex *e)
         {
             json_t *p = passage(e, json_integer_value(id));
             if (!p)
-                rc = db_fail(e, "reading a passage");
+                rc = store_fail(e->st, &e->err, "reading a passage");
             else
                 json_array_append_new(ps, p);
         }
@@ -451,10 +445,7 @@ int job_export(struct pare_ctx *ctx, int argc, char **argv)
         if (s) sqlite3_reset(s);
     }
     e.judge = fp ? fp : "";
-    if (e.retrieval == 0) {
-        sqlite3_stmt *s = store_stmt(e.st, "SELECT coalesce(max(id), 0) FROM retrievals");
-        if (!s || store_int(e.st, s, &e.retrieval) != 1) rc = db_fail(&e, "reading retrievals");
-    }
+    if (rc == PARE_OK) rc = store_retrieval(e.st, &e.retrieval, 0, &e.err);
     char *tp = e.split > 0 ? split_name(outp, "train") : xstrdup(outp);
     char *vp = e.split > 0 ? split_name(outp, "val") : NULL;
     if (rc == PARE_OK) rc = out_open(&e.train, tp, &e.err);
@@ -474,7 +465,7 @@ int job_export(struct pare_ctx *ctx, int argc, char **argv)
         if (!s || sqlite3_bind_text(s, 1, e.plan, -1, SQLITE_STATIC) ||
             sqlite3_bind_text(s, 2, e.judge, -1, SQLITE_STATIC) ||
             sqlite3_bind_text(s, 3, e.method, -1, SQLITE_STATIC))
-            rc = db_fail(&e, "reading the schedule");
+            rc = store_fail(e.st, &e.err, "reading the schedule");
         int src;
         while (rc == PARE_OK && (src = sqlite3_step(s)) == SQLITE_ROW)
             json_array_append_new(rows,
@@ -508,7 +499,7 @@ int job_export(struct pare_ctx *ctx, int argc, char **argv)
         json_t *sets = json_array();
         if (!s || sqlite3_bind_text(s, 1, e.judge, -1, SQLITE_STATIC) ||
             sqlite3_bind_text(s, 2, e.method, -1, SQLITE_STATIC) || sqlite3_bind_int(s, 3, all))
-            rc = db_fail(&e, "reading evidence sets");
+            rc = store_fail(e.st, &e.err, "reading evidence sets");
         int src;
         while (rc == PARE_OK && (src = sqlite3_step(s)) == SQLITE_ROW)
             json_array_append_new(sets,

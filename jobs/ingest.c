@@ -67,12 +67,6 @@ struct ingest {
     int64_t total_done, total_rejected;
 };
 
-static int db_fail(struct ingest *in, const char *what)
-{
-    sbuf_setf(&in->err, "%s: %s", what, store_errmsg(in->st));
-    return PARE_EFAIL;
-}
-
 /* Trains the compression dictionary on the first passages of the input, unless the database
  * already has one, and stores it. Without enough text, frames go without a dictionary. */
 static int set_dict_all(struct ingest *in, const void *dict, size_t n, int level)
@@ -85,7 +79,7 @@ static int set_dict_all(struct ingest *in, const void *dict, size_t n, int level
 static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
 {
     sqlite3_stmt *s = store_stmt(in->st, "SELECT dict FROM zstd_dicts ORDER BY rowid DESC LIMIT 1");
-    if (!s) return db_fail(in, "reading zstd_dicts");
+    if (!s) return store_fail(in->st, &in->err, "reading zstd_dicts");
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         int r =
@@ -94,7 +88,7 @@ static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
         return r;
     }
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE) return db_fail(in, "reading zstd_dicts");
+    if (rc != SQLITE_DONE) return store_fail(in->st, &in->err, "reading zstd_dicts");
 
     struct sbuf samples = {0}, dict = {0}, ignore = {0};
     size_t *sizes = NULL, n = 0, cap = 0;
@@ -132,7 +126,7 @@ static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
             sqlite3_bind_blob(s, 2, dict.p, (int)dict.len, SQLITE_STATIC) ||
             sqlite3_bind_int64(s, 3, (int64_t)n) ||
             sqlite3_bind_text(s, 4, ts, -1, SQLITE_TRANSIENT) || store_done(in->st, s))
-            out = db_fail(in, "storing the zstd dictionary");
+            out = store_fail(in->st, &in->err, "storing the zstd dictionary");
         else
             out = set_dict_all(in, dict.p, dict.len, level);
     } else {
@@ -210,7 +204,7 @@ static int store_passage(struct ingest *in, const struct qa_passage *p, const st
         sqlite3_bind_blob(s, 3, pb->body.p, (int)pb->body.len, SQLITE_STATIC) ||
         sqlite3_bind_int64(s, 4, pb->chars) || sqlite3_bind_int64(s, 5, (int64_t)p->text_len) ||
         sqlite3_bind_blob(s, 6, pb->hash, 16, SQLITE_STATIC) || store_done(in->st, s))
-        return db_fail(in, "storing a passage");
+        return store_fail(in->st, &in->err, "storing a passage");
     if (sqlite3_changes(store_db(in->st)) == 1) {
         *id = sqlite3_last_insert_rowid(store_db(in->st));
         in->n_new_passages++;
@@ -219,7 +213,7 @@ static int store_passage(struct ingest *in, const struct qa_passage *p, const st
     /* stored before, by this run or an earlier one */
     s = store_stmt(in->st, "SELECT id FROM passages WHERE content_hash = ?1");
     if (!s || sqlite3_bind_blob(s, 1, pb->hash, 16, SQLITE_STATIC) || store_int(in->st, s, id) != 1)
-        return db_fail(in, "looking up a passage");
+        return store_fail(in->st, &in->err, "looking up a passage");
     return PARE_OK;
 }
 
@@ -234,13 +228,13 @@ static int store_question(struct ingest *in, int64_t dataset_id, struct qa_recor
                                          "VALUES (?1, ?2) ON CONFLICT DO NOTHING");
     if (!s || sqlite3_bind_text(s, 1, r->ext_id, -1, SQLITE_STATIC) ||
         sqlite3_bind_int64(s, 2, line) || store_done(in->st, s))
-        return db_fail(in, "checking question ids");
+        return store_fail(in->st, &in->err, "checking question ids");
     if (sqlite3_changes(store_db(in->st)) == 0) {
         int64_t first = 0;
         s = store_stmt(in->st, "SELECT line FROM temp.ingest_seen WHERE ext_id = ?1");
         if (!s || sqlite3_bind_text(s, 1, r->ext_id, -1, SQLITE_STATIC) ||
             store_int(in->st, s, &first) < 0)
-            return db_fail(in, "checking question ids");
+            return store_fail(in->st, &in->err, "checking question ids");
         sbuf_setf(&in->err, "duplicate question id '%s' (first seen at line %lld)", r->ext_id,
                   (long long)first);
         return PARE_EINPUT;
@@ -259,7 +253,7 @@ static int store_question(struct ingest *in, int64_t dataset_id, struct qa_recor
         sqlite3_bind_text(s, 4, answers, -1, SQLITE_TRANSIENT) ||
         sqlite3_bind_text(s, 5, r->qtype, -1, SQLITE_STATIC) ||
         sqlite3_bind_text(s, 6, meta, -1, SQLITE_TRANSIENT) || store_done(in->st, s))
-        rc = db_fail(in, "storing a question");
+        rc = store_fail(in->st, &in->err, "storing a question");
     free(answers);
     free(meta);
     if (rc != PARE_OK) return rc;
@@ -274,7 +268,7 @@ static int store_question(struct ingest *in, int64_t dataset_id, struct qa_recor
         if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_bind_int64(s, 2, pid) ||
             sqlite3_bind_int64(s, 3, (int64_t)k) || sqlite3_bind_int(s, 4, r->ctx[k].is_gold) ||
             store_done(in->st, s))
-            return db_fail(in, "storing a question's context");
+            return store_fail(in->st, &in->err, "storing a question's context");
     }
     return PARE_OK;
 }
@@ -297,10 +291,10 @@ static int dataset_id_for(struct ingest *in, const char *name, const char *sourc
         sqlite3_bind_text(s, 2, format_name(in->fmt), -1, SQLITE_STATIC) ||
         sqlite3_bind_text(s, 3, source, -1, SQLITE_STATIC) ||
         sqlite3_bind_text(s, 4, ts, -1, SQLITE_TRANSIENT) || store_done(in->st, s))
-        return db_fail(in, "storing the dataset");
+        return store_fail(in->st, &in->err, "storing the dataset");
     s = store_stmt(in->st, "SELECT id, format FROM datasets WHERE name = ?1");
     if (!s || sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) || sqlite3_step(s) != SQLITE_ROW)
-        return db_fail(in, "reading the dataset");
+        return store_fail(in->st, &in->err, "reading the dataset");
     *id = sqlite3_column_int64(s, 0);
     int same = strcmp((const char *)sqlite3_column_text(s, 1), format_name(in->fmt)) == 0;
     sqlite3_reset(s);
@@ -402,7 +396,7 @@ static int ingest_file(struct ingest *in, const char *path, const char *dataset,
     sbuf_reset(&in->fatal);
     if ((rc = dataset_id_for(in, dataset, source, &dsid)) != PARE_OK) goto out;
     if (store_exec(in->st, "DELETE FROM temp.ingest_seen") != PARE_OK) {
-        rc = db_fail(in, "resetting the id check");
+        rc = store_fail(in->st, &in->err, "resetting the id check");
         goto out;
     }
     /*
@@ -554,8 +548,8 @@ int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
     if (!summary) abort();
     rc = store_exec(in.st, "CREATE TEMP TABLE IF NOT EXISTS ingest_seen("
                            "ext_id TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID");
-    if (rc != PARE_OK) db_fail(&in, "creating a temporary table");
-    if (rc == PARE_OK && (rc = store_begin(in.st)) != PARE_OK) db_fail(&in, "BEGIN");
+    if (rc != PARE_OK) store_fail(in.st, &in.err, "creating a temporary table");
+    if (rc == PARE_OK && (rc = store_begin(in.st)) != PARE_OK) store_fail(in.st, &in.err, "BEGIN");
     if (rc == PARE_OK) rc = setup_dict(&in, files, nfiles, (int)level);
     for (int i = 0; i < nfiles && rc == PARE_OK; i++) {
         /* default name: format/stem, so that musique/train and hotpotqa/train stay apart */
@@ -569,7 +563,7 @@ int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
         free(stem);
         sbuf_free(&name);
     }
-    if (rc == PARE_OK && store_commit(in.st) != PARE_OK) rc = db_fail(&in, "COMMIT");
+    if (rc == PARE_OK && store_commit(in.st) != PARE_OK) rc = store_fail(in.st, &in.err, "COMMIT");
     if (rc != PARE_OK) {
         store_rollback(in.st);
         fprintf(stderr, "%s\n", sbuf_str(&in.err));

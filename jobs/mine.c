@@ -61,12 +61,6 @@ struct mine {
     struct sbuf err;
 };
 
-static int db_fail(struct mine *mn, const char *what)
-{
-    sbuf_setf(&mn->err, "%s: %s", what, store_errmsg(mn->st));
-    return PARE_EFAIL;
-}
-
 static void slot_clear(struct mine *mn, struct slot *s)
 {
     if (s->q.prep) judge_release(mn->judge, &s->q);
@@ -91,7 +85,7 @@ static int slot_load(struct mine *mn, struct slot *s, int64_t qid, struct sbuf *
     sqlite3_stmt *st = store_stmt(mn->st, "SELECT question, answers FROM questions WHERE id = ?1");
     if (!st || sqlite3_bind_int64(st, 1, qid) || sqlite3_step(st) != SQLITE_ROW) {
         if (st) sqlite3_reset(st);
-        return db_fail(mn, "reading a question");
+        return store_fail(mn->st, &mn->err, "reading a question");
     }
     memset(&s->q, 0, sizeof s->q);
     s->q.id = qid;
@@ -108,7 +102,7 @@ static int slot_load(struct mine *mn, struct slot *s, int64_t qid, struct sbuf *
                             "JOIN passages p ON p.id = c.passage_id "
                             "WHERE c.retrieval_id = ?1 AND c.question_id = ?2 ORDER BY c.rank");
     if (!st || sqlite3_bind_int64(st, 1, mn->retrieval_id) || sqlite3_bind_int64(st, 2, qid))
-        return db_fail(mn, "reading candidates");
+        return store_fail(mn->st, &mn->err, "reading candidates");
     int n = 0, rc, extra = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == JUDGE_MAX_CANDIDATES) {
@@ -129,7 +123,7 @@ static int slot_load(struct mine *mn, struct slot *s, int64_t qid, struct sbuf *
         n++;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return db_fail(mn, "reading candidates");
+    if (rc != SQLITE_DONE) return store_fail(mn->st, &mn->err, "reading candidates");
     if (extra && !warn->len)
         sbuf_setf(warn, "questions have more than %d candidates; the best %d are used",
                   JUDGE_MAX_CANDIDATES, JUDGE_MAX_CANDIDATES);
@@ -140,7 +134,7 @@ static int slot_load(struct mine *mn, struct slot *s, int64_t qid, struct sbuf *
                             "judge = ?2 AND verdict IS NOT NULL");
     if (!st || sqlite3_bind_int64(st, 1, qid) ||
         sqlite3_bind_text(st, 2, mn->fp, -1, SQLITE_STATIC))
-        return db_fail(mn, "reading cached verdicts");
+        return store_fail(mn->st, &mn->err, "reading cached verdicts");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(st, 0) != 16) continue;
         xgrow((void **)&s->cache, &s->cap_cache, s->n_cache + 1, sizeof *s->cache);
@@ -149,7 +143,7 @@ static int slot_load(struct mine *mn, struct slot *s, int64_t qid, struct sbuf *
         s->n_cache++;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return db_fail(mn, "reading cached verdicts");
+    if (rc != SQLITE_DONE) return store_fail(mn->st, &mn->err, "reading cached verdicts");
     s->m = minimizer_new(mn->method, n > 0 ? n : 1);
     s->new_calls = s->cached_calls = s->error = 0;
     s->used = 1;
@@ -190,17 +184,17 @@ static int finalize(struct mine *mn, struct slot *s)
         sqlite3_bind_int(st, 6, minimizer_calls(s->m)) ||
         sqlite3_bind_int(st, 7, s->cached_calls) ||
         sqlite3_bind_text(st, 8, ts, -1, SQLITE_TRANSIENT) || store_int(mn->st, st, &set_id) != 1)
-        return db_fail(mn, "storing an evidence set");
+        return store_fail(mn->st, &mn->err, "storing an evidence set");
     st = store_stmt(mn->st, "DELETE FROM evidence_members WHERE set_id = ?1");
     if (!st || sqlite3_bind_int64(st, 1, set_id) || store_done(mn->st, st))
-        return db_fail(mn, "storing an evidence set");
+        return store_fail(mn->st, &mn->err, "storing an evidence set");
     for (int i = 0; i < s->q.n; i++) {
         if (!(set >> i & 1)) continue;
         st = store_stmt(mn->st, "INSERT INTO evidence_members(set_id, passage_id, rank) "
                                 "VALUES (?1, ?2, ?3)");
         if (!st || sqlite3_bind_int64(st, 1, set_id) || sqlite3_bind_int64(st, 2, s->p[i].id) ||
             sqlite3_bind_int(st, 3, i + 1) || store_done(mn->st, st))
-            return db_fail(mn, "storing evidence members");
+            return store_fail(mn->st, &mn->err, "storing evidence members");
     }
     mn->done++;
     if (status[0] == 'm')
@@ -267,7 +261,7 @@ static int store_call(struct mine *mn, struct slot *s, const struct jdone *d)
         sqlite3_bind_text(st, 7, d->error, -1, SQLITE_STATIC) ||
         sqlite3_bind_int64(st, 8, (int64_t)(d->latency_ms + 0.5)) ||
         sqlite3_bind_text(st, 9, ts, -1, SQLITE_TRANSIENT) || store_done(mn->st, st))
-        rc = db_fail(mn, "storing a judge call");
+        rc = store_fail(mn->st, &mn->err, "storing a judge call");
     free(sub);
     return rc;
 }
@@ -293,7 +287,7 @@ static int next_question(struct mine *mn, int64_t after, int64_t *qid)
 static int commit_and_begin(struct mine *mn)
 {
     if (store_commit(mn->st) != PARE_OK || store_begin(mn->st) != PARE_OK)
-        return db_fail(mn, "committing");
+        return store_fail(mn->st, &mn->err, "committing");
     mn->uncommitted = 0;
     return PARE_OK;
 }
@@ -323,7 +317,7 @@ static int run(struct mine *mn, int64_t limit)
     int64_t total = count_pending(mn, limit);
     int64_t after = 0, started = 0;
     int more = 1, rc = store_begin(mn->st);
-    if (rc != PARE_OK) return db_fail(mn, "BEGIN");
+    if (rc != PARE_OK) return store_fail(mn->st, &mn->err, "BEGIN");
     for (;;) {
         /* fill free slots */
         for (int i = 0; i < mn->n_slots && more && rc == PARE_OK; i++) {
@@ -335,7 +329,7 @@ static int run(struct mine *mn, int64_t limit)
             int64_t qid;
             int r = next_question(mn, after, &qid);
             if (r < 0) {
-                rc = db_fail(mn, "finding questions");
+                rc = store_fail(mn->st, &mn->err, "finding questions");
                 break;
             }
             if (r == 0) {
@@ -372,7 +366,8 @@ static int run(struct mine *mn, int64_t limit)
                   (long long)mn->calls, (long long)mn->cached, (long long)mn->call_errors);
         job_progress(&mn->job, unit.p, (uint64_t)mn->done, (uint64_t)total, 0, 0);
     }
-    if (rc == PARE_OK && store_commit(mn->st) != PARE_OK) rc = db_fail(mn, "COMMIT");
+    if (rc == PARE_OK && store_commit(mn->st) != PARE_OK)
+        rc = store_fail(mn->st, &mn->err, "COMMIT");
     if (warn.len) job_say(&mn->job, "pare mine: %s", warn.p);
     sbuf_free(&warn);
     sbuf_free(&unit);
@@ -447,13 +442,7 @@ int job_mine(struct pare_ctx *ctx, int argc, char **argv)
         return PARE_EFAIL;
     }
     mn.retrieval_id = retrieval;
-    if (retrieval == 0) {
-        sqlite3_stmt *st = store_stmt(mn.st, "SELECT max(id) FROM retrievals");
-        if (!st || store_int(mn.st, st, &mn.retrieval_id) != 1 || mn.retrieval_id <= 0) {
-            sbuf_setf(&mn.err, "the database has no retrieval yet: run pare retrieve first");
-            rc = PARE_EUSAGE;
-        }
-    }
+    rc = store_retrieval(mn.st, &mn.retrieval_id, 1, &mn.err);
     /* one slot per request the judge can have in flight */
     mn.n_slots = strcmp(judge_kind(mn.judge), "openai") == 0 ? (int)concurrency : 1;
     mn.slots = xcalloc((size_t)mn.n_slots, sizeof *mn.slots);

@@ -41,12 +41,6 @@ struct sch {
     struct sbuf err;
 };
 
-static int db_fail(struct sch *s, const char *what)
-{
-    sbuf_setf(&s->err, "%s: %s", what, store_errmsg(s->st));
-    return PARE_EFAIL;
-}
-
 static int cmp_q(const void *a, const void *b)
 {
     const struct qd *x = a, *y = b;
@@ -63,7 +57,7 @@ static int difficulty(struct sch *s, const char *method, int *from_rollouts)
                "FROM trajectories t JOIN rewards r ON r.trajectory_id = t.id AND r.rowid = "
                "(SELECT min(rowid) FROM rewards WHERE trajectory_id = t.id) "
                "GROUP BY t.question_id ORDER BY t.question_id");
-    if (!st) return db_fail(s, "reading rollouts");
+    if (!st) return store_fail(s->st, &s->err, "reading rollouts");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         xgrow((void **)&s->q, &s->cap, s->n + 1, sizeof *s->q);
@@ -76,14 +70,14 @@ static int difficulty(struct sch *s, const char *method, int *from_rollouts)
         d->score = 1.0 - d->pass;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return db_fail(s, "reading rollouts");
+    if (rc != SQLITE_DONE) return store_fail(s->st, &s->err, "reading rollouts");
     *from_rollouts = s->n > 0;
     if (s->n) return PARE_OK;
     st = store_stmt(s->st, "SELECT question_id, max(CASE WHEN status = 'minimal' THEN size ELSE "
                            "99 END), max(judge_calls) FROM evidence_sets WHERE method = ?1 "
                            "GROUP BY question_id ORDER BY question_id");
     if (!st || sqlite3_bind_text(st, 1, method, -1, SQLITE_STATIC))
-        return db_fail(s, "reading evidence sets");
+        return store_fail(s->st, &s->err, "reading evidence sets");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         xgrow((void **)&s->q, &s->cap, s->n + 1, sizeof *s->q);
         struct qd *d = &s->q[s->n++];
@@ -95,7 +89,7 @@ static int difficulty(struct sch *s, const char *method, int *from_rollouts)
         d->pass = -1;
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? PARE_OK : db_fail(s, "reading evidence sets");
+    return rc == SQLITE_DONE ? PARE_OK : store_fail(s->st, &s->err, "reading evidence sets");
 }
 
 static int store_difficulty(struct sch *s, int from_rollouts)
@@ -116,7 +110,7 @@ static int store_difficulty(struct sch *s, int from_rollouts)
             sqlite3_bind_text(st, 6, from_rollouts ? "rollouts" : "evidence_set", -1,
                               SQLITE_STATIC) ||
             store_done(s->st, st))
-            return db_fail(s, "storing difficulty");
+            return store_fail(s->st, &s->err, "storing difficulty");
     }
     return PARE_OK;
 }
@@ -128,7 +122,7 @@ static int put(struct sch *s, const char *plan, int64_t batch, int64_t pos, int6
     if (!st || sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC) ||
         sqlite3_bind_int64(st, 2, batch) || sqlite3_bind_int64(st, 3, pos) ||
         sqlite3_bind_int64(st, 4, qid) || store_done(s->st, st))
-        return db_fail(s, "storing the schedule");
+        return store_fail(s->st, &s->err, "storing the schedule");
     return PARE_OK;
 }
 
@@ -142,7 +136,7 @@ static int dapo(struct sch *s, const char *scheme, int64_t *dropped)
         if (!st || sqlite3_bind_int64(st, 1, s->q[i].qid) ||
             sqlite3_bind_text(st, 2, scheme, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_ROW) {
             if (st) sqlite3_reset(st);
-            return db_fail(s, "reading rewards");
+            return store_fail(s->st, &s->err, "reading rewards");
         }
         int n = sqlite3_column_int(st, 0);
         double lo = sqlite3_column_double(st, 1), hi = sqlite3_column_double(st, 2);
@@ -167,7 +161,7 @@ static int decs_steps(struct sch *s, double beta, double **kappa, int64_t **step
                "json_extract(r.components, '$.prefix_fraction') FROM trajectories t JOIN rewards "
                "r ON r.trajectory_id = t.id AND r.rowid = (SELECT min(rowid) FROM rewards WHERE "
                "trajectory_id = t.id) WHERE t.step IS NOT NULL ORDER BY t.step, t.question_id");
-    if (!st) return db_fail(s, "reading rollouts");
+    if (!st) return store_fail(s->st, &s->err, "reading rollouts");
     double *R = NULL, *k0 = NULL;
     size_t cap = 0, cap2 = 0, cap3 = 0;
     *n = 0;
@@ -211,7 +205,7 @@ static int decs_steps(struct sch *s, double beta, double **kappa, int64_t **step
     if (rc != SQLITE_DONE) {
         free(R);
         free(k0);
-        return db_fail(s, "reading rollouts");
+        return store_fail(s->st, &s->err, "reading rollouts");
     }
     *kappa = xcalloc(*n + 1, sizeof **kappa);
     decs_kappa(R, k0, *n, beta, *kappa);
@@ -267,7 +261,7 @@ int job_schedule(struct pare_ctx *ctx, int argc, char **argv)
     double *kappa = NULL;
     int64_t *steps = NULL;
     size_t n_steps = 0;
-    if (store_begin(s.st) != PARE_OK) rc = db_fail(&s, "BEGIN");
+    if (store_begin(s.st) != PARE_OK) rc = store_fail(s.st, &s.err, "BEGIN");
     if (rc == PARE_OK) rc = difficulty(&s, method, &from_rollouts);
     if (rc == PARE_OK && s.n == 0) {
         sbuf_setf(&s.err, "no rollouts and no evidence sets: run pare score or pare mine first");
@@ -278,7 +272,7 @@ int job_schedule(struct pare_ctx *ctx, int argc, char **argv)
     if (rc == PARE_OK) {
         sqlite3_stmt *st = store_stmt(s.st, "DELETE FROM schedule WHERE plan = ?1");
         if (!st || sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC) || store_done(s.st, st))
-            rc = db_fail(&s, "replacing the plan");
+            rc = store_fail(s.st, &s.err, "replacing the plan");
     }
     if (rc == PARE_OK && strat == 3) rc = dapo(&s, scheme, &dropped);
     if (rc == PARE_OK && strat == 2) {
@@ -352,7 +346,7 @@ int job_schedule(struct pare_ctx *ctx, int argc, char **argv)
             m++;
         }
     }
-    if (rc == PARE_OK && store_commit(s.st) != PARE_OK) rc = db_fail(&s, "COMMIT");
+    if (rc == PARE_OK && store_commit(s.st) != PARE_OK) rc = store_fail(s.st, &s.err, "COMMIT");
     if (rc != PARE_OK) {
         store_rollback(s.st);
         fprintf(stderr, "pare schedule: %s\n", sbuf_str(&s.err));

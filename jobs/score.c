@@ -76,12 +76,6 @@ struct sc {
     struct sbuf err, body;
 };
 
-static int db_fail(struct sc *s, const char *what)
-{
-    sbuf_setf(&s->err, "%s: %s", what, store_errmsg(s->st));
-    return PARE_EFAIL;
-}
-
 static int64_t *ids_of(struct sc *s, const char *sql, int64_t a, int64_t b, int *n)
 {
     sqlite3_stmt *st = store_stmt(s->st, sql);
@@ -322,7 +316,7 @@ static int take(struct sc *s, json_t *rec, const char *raw, size_t raw_len, cons
     int fail;
     struct qcache *qc = question(s, qext.p, &fail);
     if (fail) {
-        rc = db_fail(s, "looking up questions");
+        rc = store_fail(s->st, &s->err, "looking up questions");
         goto out;
     }
     if (!qc) goto out;
@@ -347,7 +341,7 @@ static int take(struct sc *s, json_t *rec, const char *raw, size_t raw_len, cons
         int64_t x;
         st = store_stmt(s->st, "SELECT 1 FROM passages WHERE id = ?1");
         if (!st || sqlite3_bind_int64(st, 1, ids[i]) || (found = store_int(s->st, st, &x)) < 0) {
-            rc = db_fail(s, "looking up passages");
+            rc = store_fail(s->st, &s->err, "looking up passages");
             goto out;
         }
         if (!found) {
@@ -407,7 +401,7 @@ static int take(struct sc *s, json_t *rec, const char *raw, size_t raw_len, cons
         sqlite3_bind_int64(st, 8, (int64_t)it.f.length) || store_done(s->st, st)) {
         free(seltext);
         free(answer);
-        rc = db_fail(s, "storing a trajectory");
+        rc = store_fail(s->st, &s->err, "storing a trajectory");
         goto out;
     }
     free(seltext);
@@ -419,13 +413,13 @@ static int take(struct sc *s, json_t *rec, const char *raw, size_t raw_len, cons
                                       "ext_id = ?2")) ||
              sqlite3_bind_int64(st, 1, qid) || sqlite3_bind_text(st, 2, ext.p, -1, SQLITE_STATIC) ||
              store_int(s->st, st, &it.traj_id) != 1) {
-        rc = db_fail(s, "reading a trajectory");
+        rc = store_fail(s->st, &s->err, "reading a trajectory");
         goto out;
     }
     /* the same trajectory twice in this run is a duplicate line */
     st = store_stmt(s->st, "INSERT INTO temp.score_seen(id) VALUES (?1) ON CONFLICT DO NOTHING");
     if (!st || sqlite3_bind_int64(st, 1, it.traj_id) || store_done(s->st, st)) {
-        rc = db_fail(s, "checking trajectory ids");
+        rc = store_fail(s->st, &s->err, "checking trajectory ids");
         goto out;
     }
     if (sqlite3_changes(store_db(s->st)) == 0) {
@@ -588,7 +582,7 @@ static int rewards(struct sc *s)
                 sqlite3_bind_text(st, 2, scheme_names[k], -1, SQLITE_STATIC) ||
                 sqlite3_bind_double(st, 3, v) ||
                 sqlite3_bind_text(st, 4, ct.p, (int)ct.len, SQLITE_STATIC) || store_done(s->st, st))
-                rc = db_fail(s, "storing a reward");
+                rc = store_fail(s->st, &s->err, "storing a reward");
         }
         sbuf_free(&ct);
         free(base);
@@ -666,17 +660,14 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
         return PARE_EFAIL;
     }
     s.codec = blob_codec_new(NULL, NULL);
-    if (s.retrieval == 0) {
-        sqlite3_stmt *st = store_stmt(s.st, "SELECT coalesce(max(id), 0) FROM retrievals");
-        if (!st || store_int(s.st, st, &s.retrieval) != 1) rc = db_fail(&s, "reading retrievals");
-    }
+    rc = store_retrieval(s.st, &s.retrieval, 0, &s.err);
     if (rc == PARE_OK && (store_exec(s.st, "CREATE TEMP TABLE IF NOT EXISTS score_seen(id "
                                            "INTEGER PRIMARY KEY)") != PARE_OK ||
                           store_begin(s.st) != PARE_OK))
-        rc = db_fail(&s, "BEGIN");
+        rc = store_fail(s.st, &s.err, "BEGIN");
     for (int i = 0; i < nfiles && rc == PARE_OK; i++) rc = read_trajectories(&s, files[i]);
     if (rc == PARE_OK) rc = rewards(&s);
-    if (rc == PARE_OK && store_commit(s.st) != PARE_OK) rc = db_fail(&s, "COMMIT");
+    if (rc == PARE_OK && store_commit(s.st) != PARE_OK) rc = store_fail(s.st, &s.err, "COMMIT");
     if (rc != PARE_OK) {
         store_rollback(s.st);
         fprintf(stderr, "%s\n", sbuf_str(&s.err));

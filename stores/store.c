@@ -325,3 +325,30 @@ int store_text(struct store *st, struct blob_codec *codec, int64_t id, struct sb
     sqlite3_reset(s);
     return rc;
 }
+
+int store_fail(struct store *st, struct sbuf *err, const char *what)
+{
+    sbuf_setf(err, "%s: %s", what, store_errmsg(st));
+    return PARE_EFAIL;
+}
+
+int store_retrieval(struct store *st, int64_t *id, int required, struct sbuf *err)
+{
+    sqlite3_stmt *s = *id == 0 ? store_stmt(st, "SELECT max(id) FROM retrievals")
+                               : store_stmt(st, "SELECT id FROM retrievals WHERE id = ?1");
+    if (!s || (*id != 0 && sqlite3_bind_int64(s, 1, *id) != SQLITE_OK))
+        return store_fail(st, err, "reading retrievals");
+    int64_t found = 0;
+    int r = store_int(st, s, &found);
+    if (r < 0) return store_fail(st, err, "reading retrievals");
+    if (r == 0 || found <= 0) {
+        if (*id == 0 && !required) return PARE_OK;
+        if (*id == 0)
+            sbuf_setf(err, "the database has no retrieval yet: run pare retrieve first");
+        else
+            sbuf_setf(err, "there is no retrieval %lld (pare status lists them)", (long long)*id);
+        return PARE_EFAIL;
+    }
+    *id = found;
+    return PARE_OK;
+}

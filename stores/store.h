@@ -65,6 +65,20 @@ int store_done(struct store *st, sqlite3_stmt *s);
  */
 int store_int(struct store *st, sqlite3_stmt *s, int64_t *out);
 
+/*
+ * Sets err to "what: <this connection's last error>" and returns PARE_EFAIL: the one way a
+ * failed statement becomes a message, e.g. `return store_fail(st, err, "reading candidates");`.
+ */
+int store_fail(struct store *st, struct sbuf *err, const char *what);
+
+/*
+ * Resolves a --retrieval option: *id 0 means the newest retrieval. Returns PARE_OK with *id set
+ * to an existing retrieval, or PARE_EFAIL with err set ("no retrieval yet: run pare retrieve
+ * first", "no retrieval N", or a database error). When the database has no retrieval at all and
+ * `required` is 0, *id 0 is accepted and stays 0 (commands that can do without candidates).
+ */
+int store_retrieval(struct store *st, int64_t *id, int required, struct sbuf *err);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return PARE_OK or PARE_EFAIL. */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
