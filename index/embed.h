@@ -23,6 +23,11 @@
 
 enum embed_kind { EMBED_HASH, EMBED_OPENAI, EMBED_FILE };
 
+/* The name of an embedder kind ("hash", "openai", "file"). */
+const char *embed_kind_name(enum embed_kind k);
+/* The kind named `name`: 0 and *out, or -1 when no kind has that name. */
+int embed_kind_parse(const char *name, enum embed_kind *out);
+
 /* Parameters of the hash embedder. */
 struct hash_params {
     int dim;              /* D, dimensions of the dense vector */
@@ -100,8 +105,26 @@ struct openai_cfg {
     struct http_opts http;
 };
 
-/* Fills base_url and api_key from the environment. PARE_EUSAGE when OPENAI_BASE_URL is unset. */
-int openai_cfg_env(struct openai_cfg *c, struct sbuf *err);
+/* Retries of a failed request wait 0.5 s, doubling (jittered) up to 30 s; retry-after wins. */
+#define OPENAI_BACKOFF_BASE_S 0.5
+#define OPENAI_BACKOFF_MAX_S 30.0
+
+/* The openai embedder's options as the commands take them (--model, --request-size ...). */
+struct openai_opts {
+    const char *model;
+    int64_t request_size;    /* texts per request */
+    int64_t max_concurrency; /* requests in flight */
+    int64_t max_retries;     /* retries of a failed request */
+    double timeout_s;        /* seconds per request */
+    double rpm, tpm;         /* requests and tokens per minute (0: no limit) */
+};
+
+/*
+ * Fills c from the environment (OPENAI_BASE_URL, OPENAI_API_KEY) and the options o, with the
+ * backoff above: the one place commands configure the embedder. c keeps pointers into o and
+ * the environment. Returns PARE_OK, or PARE_EUSAGE when OPENAI_BASE_URL is unset.
+ */
+int openai_cfg_init(struct openai_cfg *c, const struct openai_opts *o, struct sbuf *err);
 
 /*
  * Embeds n texts through POST {base_url}/embeddings. *dim is the expected dimension, or 0 to

@@ -478,9 +478,8 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
     int64_t dim = HASH_DEFAULT_DIM, title_repeat = 2, train_size = 100000, batch = 4096;
     double bigram_w = 0.5, k1 = 0.9, bm25_b = 0.4;
     int keep = 0;
-    int64_t from = 0, request_size = 64, concurrency = 8, retries = 5;
-    double timeout = 60, rpm = 0, tpm = 0;
-    const char *model = NULL;
+    int64_t from = 0;
+    struct openai_opts oa = {0};
     const struct opt opts[] = {
         {"embedder", OPT_STRING, &kind, "hash", "KIND", "hash, file or openai"},
         {"factory", OPT_STRING, &factory, "Flat", "SPEC",
@@ -494,13 +493,13 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
         {"ids", OPT_STRING, &ids, NULL, "FILE", "file: one passage id per line, row by row"},
         {"ids-kind", OPT_STRING, &ids_kind, "id", "KIND",
          "file: ids are pare's passage ids (id) or the source's (ext)"},
-        {"model", OPT_STRING, &model, "text-embedding-3-small", "NAME", "openai: model"},
-        {"request-size", OPT_INT, &request_size, "64", "N", "openai: texts per request"},
-        {"max-concurrency", OPT_INT, &concurrency, "8", "N", "openai: requests in flight"},
-        {"timeout", OPT_DOUBLE, &timeout, "60", "S", "openai: seconds per request"},
-        {"max-retries", OPT_INT, &retries, "5", "N", "openai: retries of a failed request"},
-        {"rpm", OPT_DOUBLE, &rpm, "0", "N", "openai: requests per minute (0: no limit)"},
-        {"tpm", OPT_DOUBLE, &tpm, "0", "N", "openai: tokens per minute (0: no limit)"},
+        {"model", OPT_STRING, &oa.model, "text-embedding-3-small", "NAME", "openai: model"},
+        {"request-size", OPT_INT, &oa.request_size, "64", "N", "openai: texts per request"},
+        {"max-concurrency", OPT_INT, &oa.max_concurrency, "8", "N", "openai: requests in flight"},
+        {"timeout", OPT_DOUBLE, &oa.timeout_s, "60", "S", "openai: seconds per request"},
+        {"max-retries", OPT_INT, &oa.max_retries, "5", "N", "openai: retries of a failed request"},
+        {"rpm", OPT_DOUBLE, &oa.rpm, "0", "N", "openai: requests per minute (0: no limit)"},
+        {"tpm", OPT_DOUBLE, &oa.tpm, "0", "N", "openai: tokens per minute (0: no limit)"},
         {"train-size", OPT_INT, &train_size, "100000", "N", "vectors to train IVF/PQ indexes on"},
         {"batch", OPT_INT, &batch, "4096", "N", "passages embedded and added at a time"},
         {"keep-vectors", OPT_FLAG, &keep, NULL, NULL,
@@ -521,54 +520,45 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
     int rc;
     if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     enum embed_kind ek;
-    if (strcmp(kind, "hash") == 0)
-        ek = EMBED_HASH;
-    else if (strcmp(kind, "file") == 0)
-        ek = EMBED_FILE;
-    else if (strcmp(kind, "openai") == 0)
-        ek = EMBED_OPENAI;
-    else {
+    const char *why = NULL;
+    if (embed_kind_parse(kind, &ek) != 0) {
         fprintf(stderr, "pare index: unknown --embedder '%s' (hash, file or openai)\n", kind);
         return PARE_EUSAGE;
     }
-    if (from > 0 && (keep || ek != EMBED_HASH || vectors)) {
-        fprintf(stderr, "pare index: --from-index reuses another index's embedder and vectors; "
-                        "it takes no --embedder, --vectors or --keep-vectors\n");
-        return PARE_EUSAGE;
-    }
-    if (keep && ek == EMBED_FILE) {
-        fprintf(stderr, "pare index: --keep-vectors is for embedders that compute vectors\n");
-        return PARE_EUSAGE;
-    }
-    if (ek == EMBED_FILE && (!vectors || !ids)) {
-        fprintf(stderr, "pare index: --embedder file needs --vectors FILE and --ids FILE\n");
+    if (from > 0 && keep)
+        why = "--from-index builds from kept vectors: no --keep-vectors";
+    else if (from > 0 && ek != EMBED_HASH)
+        why = "--from-index reuses that index's embedder: no --embedder";
+    else if (from > 0 && vectors)
+        why = "--from-index reuses that index's vectors: no --vectors";
+    else if (keep && ek == EMBED_FILE)
+        why = "--keep-vectors is for embedders that compute vectors, not --embedder file";
+    else if (ek == EMBED_FILE && (!vectors || !ids))
+        why = "--embedder file needs --vectors FILE and --ids FILE";
+    else if (dim < 1 || dim > 65536)
+        why = "--dim must be between 1 and 65536";
+    else if (batch < 1)
+        why = "--batch must be positive";
+    else if (train_size < 1)
+        why = "--train-size must be positive";
+    else if (title_repeat < 0)
+        why = "--title-repeat must not be negative";
+    else if (bigram_w < 0)
+        why = "--bigram-weight must not be negative";
+    else if (strcmp(ids_kind, "id") != 0 && strcmp(ids_kind, "ext") != 0)
+        why = "--ids-kind must be id or ext";
+    if (why) {
+        fprintf(stderr, "pare index: %s\n", why);
         return PARE_EUSAGE;
     }
     struct openai_cfg oc = {0};
     if (ek == EMBED_OPENAI) {
         struct sbuf e = {0};
-        if (openai_cfg_env(&oc, &e) != PARE_OK) {
+        if (openai_cfg_init(&oc, &oa, &e) != PARE_OK) {
             fprintf(stderr, "pare index: %s\n", sbuf_str(&e));
             sbuf_free(&e);
             return PARE_EUSAGE;
         }
-        oc.model = model;
-        oc.request_size = (int)request_size;
-        oc.http.max_concurrency = (int)concurrency;
-        oc.http.timeout_s = timeout;
-        oc.http.max_retries = (int)retries;
-        oc.http.rpm = rpm;
-        oc.http.tpm = tpm;
-        oc.http.backoff_base_s = 0.5;
-        oc.http.backoff_max_s = 30;
-    }
-    if (dim < 1 || dim > 65536 || batch < 1 || train_size < 1 || title_repeat < 0 || bigram_w < 0) {
-        fprintf(stderr, "pare index: --dim, --batch, --train-size must be positive\n");
-        return PARE_EUSAGE;
-    }
-    if (strcmp(ids_kind, "id") != 0 && strcmp(ids_kind, "ext") != 0) {
-        fprintf(stderr, "pare index: --ids-kind must be id or ext\n");
-        return PARE_EUSAGE;
     }
 
     struct build b = {0};

@@ -495,8 +495,7 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
                *qids_kind = NULL;
     int64_t index_id = 0, k = -1, rerank = 100, limit = 0, batch = 256;
     int with_answer = 0;
-    int64_t concurrency = 8, retries = 5;
-    double timeout = 60;
+    struct openai_opts oa = {.request_size = 64};
     char *model_name = NULL;
     const struct opt opts[] = {
         {"index", OPT_INT, &index_id, "0", "ID", "index to search (0: the newest)"},
@@ -514,9 +513,9 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
         {"dataset", OPT_STRING, &dataset, NULL, "NAME", "only this dataset's questions"},
         {"limit", OPT_INT, &limit, "0", "N", "at most N questions this run (0: all)"},
         {"batch", OPT_INT, &batch, "256", "N", "questions searched and stored at a time"},
-        {"max-concurrency", OPT_INT, &concurrency, "8", "N", "openai: requests in flight"},
-        {"timeout", OPT_DOUBLE, &timeout, "60", "S", "openai: seconds per request"},
-        {"max-retries", OPT_INT, &retries, "5", "N", "openai: retries of a failed request"},
+        {"max-concurrency", OPT_INT, &oa.max_concurrency, "8", "N", "openai: requests in flight"},
+        {"timeout", OPT_DOUBLE, &oa.timeout_s, "60", "S", "openai: seconds per request"},
+        {"max-retries", OPT_INT, &oa.max_retries, "5", "N", "openai: retries of a failed request"},
         {"query-vectors", OPT_STRING, &qvec, NULL, "FILE",
          "file embedder: question vectors (.npy or .fvecs)"},
         {"query-ids", OPT_STRING, &qids, NULL, "FILE", "file embedder: one question id per line"},
@@ -537,9 +536,22 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "pare retrieve: --scope must be corpus or context\n");
         return PARE_EUSAGE;
     }
-    if (batch < 1 || rerank < 0 || limit < 0 || k == 0 || k < -1) {
-        fprintf(stderr, "pare retrieve: --k, --batch must be positive; --rerank, --limit not "
-                        "negative\n");
+    enum embed_kind want_kind;
+    const char *why = NULL;
+    if (k == 0 || k < -1)
+        why = "--k must be positive, or -1 for the scope's default";
+    else if (batch < 1)
+        why = "--batch must be positive";
+    else if (rerank < 0)
+        why = "--rerank must not be negative";
+    else if (limit < 0)
+        why = "--limit must not be negative";
+    else if (want_emb && embed_kind_parse(want_emb, &want_kind) != 0)
+        why = "--embedder must be hash, file or openai";
+    else if (strcmp(qids_kind, "id") != 0 && strcmp(qids_kind, "ext") != 0)
+        why = "--query-ids-kind must be id or ext";
+    if (why) {
+        fprintf(stderr, "pare retrieve: %s\n", why);
         return PARE_EUSAGE;
     }
     r.k = k > 0 ? k : (r.corpus ? 10 : 0);
@@ -548,36 +560,26 @@ int job_retrieve(struct pare_ctx *ctx, int argc, char **argv)
         return PARE_EFAIL;
     }
     rc = catalog_load(r.st, index_id, &r.ix, &r.err);
-    static const char *const kinds[] = {"hash", "openai", "file"};
-    if (rc == PARE_OK && want_emb && strcmp(want_emb, kinds[embedder_kind(r.ix->emb)]) != 0) {
+    enum embed_kind ek = rc == PARE_OK ? embedder_kind(r.ix->emb) : EMBED_HASH;
+    if (rc == PARE_OK && want_emb && strcmp(want_emb, embed_kind_name(ek)) != 0) {
         sbuf_setf(&r.err, "index %lld was built with the %s embedder, not %s", (long long)r.ix->id,
-                  kinds[embedder_kind(r.ix->emb)], want_emb);
+                  embed_kind_name(ek), want_emb);
         rc = PARE_EUSAGE;
     }
     if (rc == PARE_OK) {
-        int is_hash = embedder_kind(r.ix->emb) == EMBED_HASH;
-        r.rerank = is_hash ? rerank : 0;
-        int is_openai = embedder_kind(r.ix->emb) == EMBED_OPENAI;
-        if (is_openai) {
-            rc = openai_cfg_env(&r.oc, &r.err);
+        r.rerank = ek == EMBED_HASH ? rerank : 0;
+        if (ek == EMBED_OPENAI) {
             json_t *d = embedder_describe(r.ix->emb);
-            model_name = xstrdup(json_string_value(json_object_get(d, "model"))
-                                     ? json_string_value(json_object_get(d, "model"))
-                                     : "");
+            const char *model = json_string_value(json_object_get(d, "model"));
+            model_name = xstrdup(model ? model : "");
             json_decref(d);
-            r.oc.model = model_name;
-            r.oc.request_size = 64;
-            r.oc.http.max_concurrency = (int)concurrency;
-            r.oc.http.timeout_s = timeout;
-            r.oc.http.max_retries = (int)retries;
-            r.oc.http.backoff_base_s = 0.5;
-            r.oc.http.backoff_max_s = 30;
-        } else if (!is_hash && !qvec) {
+            oa.model = model_name;
+            rc = openai_cfg_init(&r.oc, &oa, &r.err);
+        } else if (ek == EMBED_FILE && !qvec) {
             sbuf_setf(&r.err,
-                      "index %lld uses the %s embedder: give the questions' vectors "
-                      "with --query-vectors and --query-ids",
-                      (long long)r.ix->id,
-                      embedder_kind(r.ix->emb) == EMBED_FILE ? "file" : "openai");
+                      "index %lld uses the file embedder: give the questions' vectors with "
+                      "--query-vectors and --query-ids",
+                      (long long)r.ix->id);
             rc = PARE_EUSAGE;
         } else if (qvec && !qids) {
             sbuf_setf(&r.err, "--query-vectors needs --query-ids");

@@ -81,6 +81,38 @@ class Retrieval(PareTest):
         self.assertAlmostEqual(r_re, r_hnsw, delta=0.01)
         self.assertEqual(self.query("SELECT count(*) FROM index_rows WHERE index_id = ?", (re_,))[0][0], 4858)
 
+    def test_option_messages_name_their_condition(self):
+        """Each bad option value gets its own message, naming that option (exit 2)."""
+        cases = [
+            (("index", "--dim", "0"), "--dim must be between 1 and 65536"),
+            (("index", "--dim", "70000"), "--dim must be between 1 and 65536"),
+            (("index", "--batch", "0"), "--batch must be positive"),
+            (("index", "--train-size", "0"), "--train-size must be positive"),
+            (("index", "--title-repeat", "-1"), "--title-repeat must not be negative"),
+            (("index", "--bigram-weight", "-0.5"), "--bigram-weight must not be negative"),
+            (("index", "--ids-kind", "row"), "--ids-kind must be id or ext"),
+            (("index", "--embedder", "magic"), "unknown --embedder 'magic'"),
+            (("index", "--from-index", "1", "--keep-vectors"), "no --keep-vectors"),
+            (("index", "--from-index", "1", "--embedder", "file"), "no --embedder"),
+            (("index", "--from-index", "1", "--vectors", "v.npy"), "no --vectors"),
+            (("index", "--embedder", "file", "--keep-vectors", "--vectors", "v.npy", "--ids", "i"),
+             "not --embedder file"),
+            (("index", "--embedder", "file"), "needs --vectors FILE and --ids FILE"),
+            (("retrieve", "--k", "0"), "--k must be positive, or -1"),
+            (("retrieve", "--k", "-2"), "--k must be positive, or -1"),
+            (("retrieve", "--batch", "0"), "--batch must be positive"),
+            (("retrieve", "--rerank", "-1"), "--rerank must not be negative"),
+            (("retrieve", "--limit", "-1"), "--limit must not be negative"),
+            (("retrieve", "--scope", "world"), "--scope must be corpus or context"),
+            (("retrieve", "--embedder", "magic"), "--embedder must be hash, file or openai"),
+            (("retrieve", "--query-ids-kind", "row"), "--query-ids-kind must be id or ext"),
+        ]
+        for args, msg in cases:
+            with self.subTest(args):
+                p = self.pare(*args, expect=2)
+                self.assertIn(msg, p.stderr)
+                self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
     def test_context_scope_ranks_own_passages(self):
         self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
         self.pare("--quiet", "index")
