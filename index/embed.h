@@ -83,16 +83,6 @@ void hash_vector(const struct embedder *e, const struct hfeats *f, float *out);
 /* Exact BM25 of document d for query q (q's term counts times d's saturated, IDF-weighted tf). */
 double hash_bm25(const struct embedder *e, const struct hfeats *q, const struct hfeats *d);
 
-/* --- file embedder --- */
-
-/*
- * Loads precomputed vectors: `vectors` is .npy (float32, C order, 2-D) or .fvecs; `ids` has one
- * id per line. Checks that the counts agree and that every value is finite, and normalises
- * the rows. Returns PARE_OK, or PARE_EINPUT with "file:row: what is wrong".
- */
-int vectors_load(const char *vectors, const char *ids, float **out, int *dim, int64_t *rows,
-                 char ***id_list, struct sbuf *err);
-
 /* --- openai embedder --- */
 
 #include "common/http.h"

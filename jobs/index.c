@@ -17,6 +17,7 @@
 
 #include "index/catalog.h"
 #include "index/embed.h"
+#include "index/vectors.h"
 #include "index/vindex.h"
 #include "jobs/jobs.h"
 #include "jobs/job.h"
@@ -93,29 +94,6 @@ static void embed_batch(const struct embedder *e, const struct pbatch *b, float 
         hash_features(e, b->titles[i], b->texts[i].p, b->texts[i].len, f);
         hash_vector(e, f, out + i * (size_t)dim);
     }
-}
-
-/* Writes the header of a .npy file of rows x dim float32 (format 1.0). */
-static int npy_write_header(FILE *f, int64_t rows, int dim)
-{
-    struct sbuf h = {0};
-    sbuf_addf(&h, "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %d), }",
-              (long long)rows, dim);
-    while ((10 + h.len + 1) % 64) sbuf_addc(&h, ' ');
-    sbuf_addc(&h, '\n');
-    unsigned char pre[10] = {0x93,
-                             'N',
-                             'U',
-                             'M',
-                             'P',
-                             'Y',
-                             1,
-                             0,
-                             (unsigned char)(h.len & 0xff),
-                             (unsigned char)(h.len >> 8)};
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(h.p, 1, h.len, f) == h.len;
-    sbuf_free(&h);
-    return ok ? 0 : -1;
 }
 
 struct build {
@@ -259,7 +237,7 @@ static int build_file(struct build *b, const char *vectors, const char *ids, con
         } else {
             int64_t want;
             s = store_stmt(b->st, "SELECT id FROM passages WHERE id = ?1");
-            if (cli_parse_int(idl[i], &want) != 0) {
+            if (vectors_numeric_id(idl[i], &want) != 0) {
                 sbuf_setf(&b->err,
                           "%s:%lld: '%s' is not a passage id (use --ids-kind ext for "
                           "the source's ids)",
@@ -308,19 +286,10 @@ static int build_file(struct build *b, const char *vectors, const char *ids, con
         rc = vindex_add(b->vx, n, v + (size_t)i * (size_t)dim, &b->err);
         for (int64_t k = 0; k < n && rc == PARE_OK; k++) rc = add_row(b, i + k, pids[i + k]);
     }
-    for (int64_t i = 0; i < rows; i++) free(idl[i]);
-    free(idl);
+    vectors_free_ids(idl, rows);
     free(pids);
     free(v);
     return rc;
-}
-
-/* Skips the header of a .npy file written by npy_write_header. */
-static int npy_skip_header(FILE *f)
-{
-    unsigned char pre[10];
-    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) return -1;
-    return fseek(f, (long)((size_t)pre[8] | (size_t)pre[9] << 8), SEEK_CUR);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "index/catalog.h"
+#include "index/vectors.h"
 #include "jobs/jobs.h"
 #include "jobs/job.h"
 
@@ -371,7 +372,7 @@ static int load_query_vectors(struct retr *r, const char *vectors, const char *i
             if (!s || sqlite3_bind_text(s, 1, idl[i], -1, SQLITE_STATIC) ||
                 store_int(r->st, s, &qid) != 1)
                 qid = -1;
-        } else if (cli_parse_int(idl[i], &qid) != 0) {
+        } else if (vectors_numeric_id(idl[i], &qid) != 0) {
             qid = -1;
         }
         if (qid < 0) {
@@ -391,8 +392,7 @@ static int load_query_vectors(struct retr *r, const char *vectors, const char *i
     }
     r->n_qvec = n;
     free(pairs);
-    for (int64_t i = 0; i < rows; i++) free(idl[i]);
-    free(idl);
+    vectors_free_ids(idl, rows);
     return rc;
 }
 
