@@ -115,7 +115,8 @@ static int read_row(struct store *st, int64_t id, struct pare_index *ix, struct 
             sbuf_setf(err, "no index %lld in the database", (long long)id);
         else
             sbuf_setf(err, "the database has no index yet: run pare index first");
-        return rc == SQLITE_DONE ? PARE_EUSAGE : PARE_EFAIL;
+        /* a wrong --index is a usage error; no index at all means a step is missing (exit 1) */
+        return rc == SQLITE_DONE && id > 0 ? PARE_EUSAGE : PARE_EFAIL;
     }
     ix->id = sqlite3_column_int64(s, 0);
     ix->path = catalog_resolve(st, (const char *)sqlite3_column_text(s, 1));

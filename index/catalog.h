@@ -27,7 +27,8 @@ struct pare_index {
 /*
  * Loads index `id` (0: the newest). Checks that the file exists and matches its checksum, that
  * its dimension and row count match the database, and rebuilds the embedder with its
- * statistics. Returns PARE_OK, or PARE_EFAIL / PARE_EUSAGE with a message.
+ * statistics. Returns PARE_OK, PARE_EUSAGE when there is no index `id`, or PARE_EFAIL with a
+ * message (also "the database has no index yet: run pare index first").
  */
 int catalog_load(struct store *st, int64_t id, struct pare_index **out, struct sbuf *err);
 void catalog_free(struct pare_index *ix);

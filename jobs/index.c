@@ -144,7 +144,7 @@ static int prepare(struct index_run *r, const struct index_args *a)
     if (b->n_passages < 0) return store_fail(b->st, &b->err, "counting passages");
     if (b->n_passages == 0) {
         sbuf_setf(&b->err, "the database has no passages: run pare ingest first");
-        return PARE_EUSAGE;
+        return PARE_EFAIL;
     }
     if (store_begin(b->st) != PARE_OK) {
         sbuf_setf(&b->err, "%s", store_errmsg(b->st));

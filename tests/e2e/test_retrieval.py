@@ -113,6 +113,15 @@ class Retrieval(PareTest):
                 self.assertIn(msg, p.stderr)
                 self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
 
+    def test_missing_step_exits_1(self):
+        """'run pare X first' is exit 1, and nothing is stored."""
+        self.pare("init")
+        before = self.snapshot()
+        self.assertIn("no passages: run pare ingest first", self.pare("index", expect=1).stderr)
+        self.assertIn("no index yet: run pare index first", self.pare("retrieve", expect=1).stderr)
+        self.assertEqual(self.snapshot(), before)
+        self.assertIn("no index 7", self.pare("retrieve", "--index", "7", expect=2).stderr)
+
     def test_context_scope_ranks_own_passages(self):
         self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
         self.pare("--quiet", "index")

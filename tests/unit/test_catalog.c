@@ -60,7 +60,7 @@ static void test_hash_build_and_load(void **state)
     struct index_build b;
     struct pare_index *ix;
     struct sbuf err = {0};
-    assert_int_equal(catalog_load(f.st, 0, &ix, &err), PARE_EUSAGE);
+    assert_int_equal(catalog_load(f.st, 0, &ix, &err), PARE_EFAIL);
     assert_contains(err.p, "no index yet: run pare index first");
     begin(&f, &b, "Flat");
     assert_int_equal(build_hash(&b, &P, NULL, NULL), PARE_OK);
