@@ -91,7 +91,7 @@ struct openai_cfg {
     const char *base_url; /* $OPENAI_BASE_URL, including /v1 */
     const char *api_key;  /* $OPENAI_API_KEY, may be NULL; never stored or logged */
     const char *model;
-    int request_size;     /* texts per request */
+    int request_size; /* texts per request */
     struct http_opts http;
 };
 
