@@ -1,6 +1,7 @@
 """Index and retrieve on the shared data: recall@10 floors for the hash embedder (BM25 on the
 same pools minus 0.02), IVF and HNSW indexes, re-indexing from kept vectors, the file and openai
-embedders, and every index fault (database unchanged)."""
+embedders, every index fault (database unchanged), one message per bad option, and exit 1 for
+a missing step."""
 import json
 import os
 import random
