@@ -38,6 +38,14 @@ int64_t corpus_count(struct store *st)
     return n;
 }
 
+int64_t corpus_max_id(struct store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT coalesce(max(id), 0) FROM passages");
+    int64_t n = -1;
+    if (!s || store_int(st, s, &n) != 1) return -1;
+    return n;
+}
+
 int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, size_t limit,
                     struct corpus_batch *b, struct sbuf *err)
 {

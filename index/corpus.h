@@ -22,6 +22,9 @@ void corpus_free(struct corpus_batch *b);
 
 /* The number of passages in the store, or -1 on a database error. */
 int64_t corpus_count(struct store *st);
+/* The largest passage id (0 when there is none), or -1 on a database error. With the count it
+ * tells one set of passages from another: passages are only ever added, with new ids. */
+int64_t corpus_max_id(struct store *st);
 
 /*
  * Reads up to `limit` passages with id > after, in id order, into b (replacing what it held),

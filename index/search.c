@@ -180,7 +180,7 @@ int search_corpus(struct searcher *s, struct ranked *qs, int nq, struct sbuf *er
         take_hits(ix, &qs[i], sc + (size_t)i * (size_t)depth, lab + (size_t)i * (size_t)depth,
                   depth);
     if (rc == PARE_OK && is_hash && s->rerank > 0)
-        rc = rerank_bm25(s->st, s->codec, ix->emb, qs, nq, s->scratch, err);
+        rc = rerank_bm25(s->st, s->codec, ix->emb, ix->feat, qs, nq, s->scratch, err);
     free(qv);
     free(sc);
     free(lab);
@@ -215,7 +215,7 @@ int search_context(struct searcher *s, struct ranked *qs, int nq, struct sbuf *e
     for (int i = 0; i < nq && rc == PARE_OK; i++) rc = own_passages(s, &qs[i], err);
     if (rc != PARE_OK) return rc;
     if (embedder_kind(s->ix->emb) == EMBED_HASH)
-        return rerank_bm25(s->st, s->codec, s->ix->emb, qs, nq, s->scratch, err);
+        return rerank_bm25(s->st, s->codec, s->ix->emb, s->ix->feat, qs, nq, s->scratch, err);
     /* dense: query . stored passage vector */
     if (!s->ix->passage_row) catalog_map_passages(s->ix);
     int dim = embedder_dim(s->ix->emb);

@@ -105,7 +105,16 @@ static int setup_openai(struct retrieve_run *r, struct retrieve_args *a)
 /* Loads the index and whatever its embedder needs to make query vectors. */
 static int open_index(struct retrieve_run *r, struct retrieve_args *a)
 {
-    int rc = catalog_load(r->s.st, a->index_id, &r->s.ix, &r->err);
+    /* context scope with the hash embedder reads no FAISS file: it scores the features */
+    int corpus = strcmp(a->scope, "corpus") == 0;
+    int rc = catalog_load(r->s.st, a->index_id,
+                          corpus ? CATALOG_SEARCH | CATALOG_FEATURES : CATALOG_FEATURES, &r->s.ix,
+                          &r->err);
+    if (rc == PARE_OK && !corpus && embedder_kind(r->s.ix->emb) != EMBED_HASH) {
+        int64_t id = r->s.ix->id; /* ranked by stored vectors: those are in the FAISS file */
+        catalog_free(r->s.ix);
+        rc = catalog_load(r->s.st, id, CATALOG_SEARCH, &r->s.ix, &r->err);
+    }
     if (rc != PARE_OK) return rc;
     enum embed_kind ek = embedder_kind(r->s.ix->emb);
     if (a->want_emb && strcmp(a->want_emb, embed_kind_name(ek)) != 0) {
@@ -125,7 +134,7 @@ static int open_index(struct retrieve_run *r, struct retrieve_args *a)
         sbuf_setf(&r->err, "--query-vectors needs --query-ids");
         rc = PARE_EUSAGE;
     }
-    if (rc == PARE_OK) rc = vindex_set_params(r->s.ix->vx, a->params, &r->err);
+    if (rc == PARE_OK && r->s.ix->vx) rc = vindex_set_params(r->s.ix->vx, a->params, &r->err);
     if (rc == PARE_OK && a->qvec)
         rc = searcher_query_vectors(&r->s, a->qvec, a->qids, strcmp(a->qids_kind, "ext") == 0,
                                     &r->err);
