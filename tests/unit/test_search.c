@@ -212,18 +212,21 @@ static void test_candidates_tables(void **state)
     ranked_free(qs, 1);
     assert_int_equal(candidates_next(f.st, id, 0, "nope", 0, 5, qs, &nq, &err), PARE_OK);
     assert_int_equal(nq, 0);
-    /* a failed batch stores nothing */
-    qs[0] = (struct ranked){.qid = q[2], .n_cand = 2};
-    int64_t cand[2] = {pid[0], pid[0] + 1000};
+    /* a failed batch stores nothing: question 2 is new, question 0 has its candidates */
+    int64_t cand[2] = {pid[0], pid[1]};
     double score[2] = {1, 0};
-    qs[0].cand = cand;
-    qs[0].score = score;
-    assert_int_equal(store_exec(f.st, "PRAGMA foreign_keys = ON"), PARE_OK);
-    assert_int_equal(candidates_store(f.st, id, 0, qs, 1, &err), PARE_EFAIL);
+    qs[0] = (struct ranked){.qid = q[2], .n_cand = 2, .cand = cand, .score = score};
+    qs[1] = (struct ranked){.qid = q[0], .n_cand = 2, .cand = cand, .score = score};
+    assert_int_equal(candidates_store(f.st, id, 0, qs, 2, &err), PARE_EFAIL);
     assert_contains(err.p, "storing candidates");
     s = store_stmt(f.st, "SELECT count(*) FROM candidates");
     assert_int_equal(store_int(f.st, s, &n), 1);
     assert_int_equal(n, 4);
+    /* and the connection checks foreign keys again */
+    s = store_stmt(f.st, "PRAGMA foreign_keys");
+    assert_int_equal(store_int(f.st, s, &n), 1);
+    assert_int_equal(n, 1);
+    assert_int_equal(candidates_store(f.st, id, 0, qs, 1, &err), PARE_OK);
     sbuf_free(&err);
     fx_close(&f);
 }
