@@ -26,11 +26,28 @@ int64_t build_train_size(const char *factory, int64_t n)
 {
     const char *ivf = strstr(factory, "IVF");
     int64_t want = 32768;
-    if (ivf) {
+    if (ivf) { /* k-means costs lists x training vectors x dim: 32 a list (FAISS asks 39+) */
         long long lists = strtoll(ivf + 3, NULL, 10);
-        if (lists > 0 && lists < (1LL << 24)) want = 64 * lists;
+        if (lists > 0 && lists < (1LL << 24)) want = 32 * lists;
     }
     return want < n ? want : n;
+}
+
+void build_auto_factory(int64_t n, struct sbuf *factory, struct sbuf *params)
+{
+    sbuf_reset(factory);
+    sbuf_reset(params);
+    if (n <= BUILD_AUTO_EXHAUSTIVE) {
+        sbuf_adds(factory, "SQ8");
+        return;
+    }
+    /* assigning every vector to a list costs nlist x dim multiply-adds, and training k-means
+     * nlist x dim x (training vectors) per iteration: nlist = n / 2000 (256 to 1024) keeps a
+     * million passages within a minute (lists of 2000 codes) */
+    int64_t nlist = 256;
+    while (nlist < 1024 && nlist * 2000 < n) nlist *= 2;
+    sbuf_addf(factory, "IVF%lld,SQ8", (long long)nlist);
+    sbuf_addf(params, "nprobe=%d", 16);
 }
 
 /* Every how many vectors one is kept for training. */

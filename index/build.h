@@ -47,11 +47,22 @@ struct index_build {
 };
 
 /*
- * How many vectors an index of `factory` trains on by default: 64 per inverted list of an IVF
- * index (FAISS asks for 39 to 256), else 32768 (enough for a scalar quantiser's ranges or a
- * product quantiser's 256 centroids), never more than the n vectors there are.
+ * How many vectors an index of `factory` trains on by default: 32 per inverted list of an IVF
+ * index (FAISS asks for 39 to 256, but k-means at 2048 dimensions is dear), else 32768 (enough
+ * for a scalar quantiser's ranges or a product quantiser's 256 centroids), never more than the
+ * n vectors there are.
  */
 int64_t build_train_size(const char *factory, int64_t n);
+
+/*
+ * The factory pare index chooses for n passages when it is given none (--factory auto), with
+ * the search parameters that go with it (empty when none): an 8-bit scalar quantiser (SQ8,
+ * 1 byte a dimension: 2 KB a passage at the hash embedder's 2048) searched exhaustively up to
+ * BUILD_AUTO_EXHAUSTIVE passages; above, an inverted file of SQ8 codes (IVF{nlist},SQ8) that
+ * probes some of its lists, since an exhaustive scan of a million codes takes seconds a query.
+ */
+#define BUILD_AUTO_EXHAUSTIVE 200000
+void build_auto_factory(int64_t n, struct sbuf *factory, struct sbuf *params);
 
 /* Frees the results of a build. */
 void index_build_free(struct index_build *b);

@@ -13,6 +13,7 @@ void catalog_free(struct pare_index *ix)
     if (!ix) return;
     free(ix->path);
     free(ix->factory);
+    free(ix->search_params);
     vindex_free(ix->vx);
     embedder_free(ix->emb);
     free(ix->row_passage);
@@ -136,6 +137,8 @@ static int read_row(struct store *st, int64_t id, struct pare_index *ix, struct 
                   je.text);
         return PARE_EFAIL;
     }
+    const char *params = json_string_value(json_object_get(r->desc, "search_params"));
+    ix->search_params = xstrdup(params ? params : "");
     return PARE_OK;
 }
 
@@ -234,6 +237,9 @@ int catalog_load(struct store *st, int64_t id, int parts, struct pare_index **ou
     if (rc == PARE_OK && (parts & (CATALOG_FEATURES | CATALOG_SEARCH)))
         rc = open_features(st, ix, &r, err);
     if (rc == PARE_OK && (parts & CATALOG_SEARCH)) rc = open_faiss(ix, &r, err);
+    if (rc == PARE_OK && (parts & CATALOG_SEARCH) &&
+        vindex_decode_for_search(ix->vx, CATALOG_DECODE_BYTES, err) < 0)
+        rc = PARE_EFAIL;
     if (rc == PARE_OK && (parts & CATALOG_SEARCH) && ix->feat) {
         ix->row_passage = xmalloc(sizeof *ix->row_passage * (size_t)(r.n_vectors + 1));
         memcpy(ix->row_passage, feat_ids(ix->feat), sizeof *ix->row_passage * (size_t)r.n_vectors);

@@ -18,6 +18,7 @@ struct pare_index {
     int64_t id;
     char *path;
     char *factory;
+    char *search_params; /* FAISS search parameters chosen with the factory ("" when none) */
     struct embedder *emb;
     int64_t n_rows;
     /* CATALOG_SEARCH */
@@ -27,6 +28,11 @@ struct pare_index {
     /* CATALOG_FEATURES */
     struct feat_file *feat; /* a hash index's features file (NULL: built before there were) */
 };
+
+/* Searching an exhaustive scalar-quantised index decodes it to floats when they take at most
+ * this many bytes (vindex_decode_for_search): a million codes a second at 2048 dimensions,
+ * against tens of millions for a BLAS product. */
+#define CATALOG_DECODE_BYTES ((int64_t)1 << 30)
 
 /* The parts of an index catalog_load reads besides its row, embedder and statistics. */
 enum catalog_parts {

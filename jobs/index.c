@@ -30,8 +30,9 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
 {
     const struct opt opts[] = {
         {"embedder", OPT_STRING, &a->kind, "hash", "KIND", "hash, file or openai"},
-        {"factory", OPT_STRING, &a->factory, "Flat", "SPEC",
-         "FAISS index_factory string: Flat, IVF1024,Flat, HNSW32, IVF4096,PQ32, ..."},
+        {"factory", OPT_STRING, &a->factory, "auto", "SPEC",
+         "FAISS index_factory string (Flat, SQ8, IVF1024,SQ8, HNSW32, IVF4096,PQ32, ...), or "
+         "auto: SQ8 up to 200000 passages, else IVF{n/2000},SQ8 probing 16 lists"},
         {"dim", OPT_INT, &a->dim, "2048", "D", "hash: dimensions"},
         {"bigram-weight", OPT_DOUBLE, &a->bigram_w, "0.5", "W", "hash: weight of bigram features"},
         {"title-repeat", OPT_INT, &a->title_repeat, "2", "N", "hash: times the title is counted"},
@@ -52,7 +53,7 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
         {"rpm", OPT_DOUBLE, &a->oa.rpm, "0", "N", "openai: requests per minute (0: no limit)"},
         {"tpm", OPT_DOUBLE, &a->oa.tpm, "0", "N", "openai: tokens per minute (0: no limit)"},
         {"train-size", OPT_INT, &a->train_size, "0", "N",
-         "vectors to train IVF/PQ/SQ indexes on (0: 64 per IVF list, else 32768)"},
+         "vectors to train IVF/PQ/SQ indexes on (0: 32 per IVF list, else 32768)"},
         {"batch", OPT_INT, &a->batch, "4096", "N", "passages embedded and added at a time"},
         {"keep-vectors", OPT_FLAG, &a->keep, NULL, NULL,
          "also write the vectors (.npy) and row ids, to re-index without embedding again"},
@@ -125,8 +126,10 @@ struct index_run {
     int beside_db;         /* default file names: recorded relative to the database */
     FILE *keep;
     char checksum[33];
-    json_t *settings; /* what makes two builds the same */
-    int64_t same;     /* an index built with these settings on these passages, or 0 */
+    struct sbuf factory; /* --factory, or the one auto chose */
+    struct sbuf params;  /* the chosen factory's search parameters */
+    json_t *settings;    /* what makes two builds the same */
+    int64_t same;        /* an index built with these settings on these passages, or 0 */
 };
 
 static void on_progress(void *ud, const char *unit, int64_t done, int64_t total)
@@ -166,9 +169,9 @@ static int make_settings(struct index_run *r, const struct index_args *a)
     if (max_id < 0) return store_fail(b->st, &b->err, "reading passages");
     json_t *src = source_settings(a, &b->err);
     if (!src) return PARE_EINPUT;
-    int64_t train = a->train_size ? a->train_size : build_train_size(a->factory, b->n_passages);
+    int64_t train = a->train_size ? a->train_size : build_train_size(b->factory, b->n_passages);
     r->settings =
-        json_pack("{s:o, s:s, s:I, s:[I,I], s:s?, s:b}", "source", src, "factory", a->factory,
+        json_pack("{s:o, s:s, s:I, s:[I,I], s:s?, s:b}", "source", src, "factory", b->factory,
                   "train_size", (json_int_t)train, "passages", (json_int_t)b->n_passages,
                   (json_int_t)max_id, "out", a->out, "keep_vectors", a->keep);
     if (!r->settings) abort();
@@ -202,11 +205,20 @@ static int prepare(struct index_run *r, const struct index_args *a)
         sbuf_setf(&b->err, "the database has no passages: run pare ingest first");
         return PARE_EFAIL;
     }
+    if (strcmp(a->factory, "auto") == 0) {
+        build_auto_factory(b->n_passages, &r->factory, &r->params);
+        job_say(&r->job, "index: factory %s%s%s for %lld passages (--factory to choose another)",
+                r->factory.p, r->params.len ? ", search " : "", sbuf_str(&r->params),
+                (long long)b->n_passages);
+    } else {
+        sbuf_adds(&r->factory, a->factory);
+    }
+    b->factory = r->factory.p;
     int rc = make_settings(r, a);
     int found = rc == PARE_OK ? catalog_find_same(b->st, r->settings, &r->same, &b->err) : -1;
     if (found != 0) return found > 0 ? PARE_OK : rc != PARE_OK ? rc : PARE_EFAIL;
     /* the row first, for its id, which names the files */
-    if (catalog_begin(b->st, a->factory, &b->index_id, &b->err) != PARE_OK) return PARE_EFAIL;
+    if (catalog_begin(b->st, b->factory, &b->index_id, &b->err) != PARE_OK) return PARE_EFAIL;
     name_files(r, a);
     const char *also[2] = {a->out ? r->path.p : NULL, a->out ? r->feat_path.p : NULL};
     int removed = catalog_remove_leftovers(b->st, also, 2);
@@ -263,6 +275,8 @@ static int record(struct index_run *r, const struct index_args *a)
         free(kept);
     }
     json_object_set(desc, "settings", r->settings);
+    json_object_del(desc, "search_params"); /* --from-index: the old factory's */
+    if (r->params.len) json_object_set_new(desc, "search_params", json_string(r->params.p));
     if (b->feat) {
         char *feat = catalog_record_path(b->st, r->feat_path.p, r->beside_db);
         json_object_set_new(desc, "features",
@@ -301,7 +315,7 @@ static int finish(struct index_run *r, const struct index_args *a, const struct 
         fprintf(stderr, "pare index: %s\n", sbuf_str(&b->err));
     } else {
         job_say(&r->job, "index %lld: %lld passages, %s, dim %d, %s embedder -> %s",
-                (long long)b->index_id, (long long)vindex_ntotal(b->vx), a->factory,
+                (long long)b->index_id, (long long)vindex_ntotal(b->vx), b->factory,
                 vindex_dim(b->vx), a->kind, r->path.p);
         if (!ctx->nested) printf("%lld\n", (long long)b->index_id);
     }
@@ -313,6 +327,8 @@ static int finish(struct index_run *r, const struct index_args *a, const struct 
     sbuf_free(&r->path);
     sbuf_free(&r->keep_path);
     sbuf_free(&r->feat_path);
+    sbuf_free(&r->factory);
+    sbuf_free(&r->params);
     json_decref(r->settings);
     return rc;
 }
@@ -328,7 +344,6 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
     struct index_build *b = &r.b;
     if (job_open(&r.job, ctx, "index", 0, argc, argv, &b->st) != PARE_OK) return PARE_EFAIL;
     b->codec = store_codec(b->st);
-    b->factory = a.factory;
     b->batch = a.batch;
     b->train_size = a.train_size;
     b->progress = on_progress;
