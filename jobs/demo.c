@@ -211,7 +211,7 @@ int job_demo(struct pare_ctx *ctx, int argc, char **argv)
         rc = run(&dctx, job_retrieve, (int)ARRAY_SIZE(a), a);
     }
     if (rc == PARE_OK) {
-        char *a[] = {"eval", "--retrieval"};
+        char *a[] = {"eval", "--recall"};
         rc = run(&dctx, job_eval, (int)ARRAY_SIZE(a), a);
     }
     if (rc == PARE_OK) {
@@ -219,7 +219,7 @@ int job_demo(struct pare_ctx *ctx, int argc, char **argv)
         rc = run(&dctx, job_mine, (int)ARRAY_SIZE(a), a);
     }
     if (rc == PARE_OK) {
-        char *a[] = {"eval", "--id", "1"};
+        char *a[] = {"eval", "--retrieval", "1"};
         rc = run(&dctx, job_eval, (int)ARRAY_SIZE(a), a);
     }
     if (rc == PARE_OK) {
