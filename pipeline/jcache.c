@@ -82,3 +82,27 @@ int jcache_put(struct store *st, const unsigned char key[16], const char *fp, in
     free(sub);
     return rc;
 }
+
+int jcache_ask(struct store *st, struct judge *j, struct jquestion *q, uint64_t mask, int *verdict,
+               int *asked, struct sbuf *err)
+{
+    int64_t ids[JUDGE_MAX_CANDIDATES];
+    int n = 0;
+    for (int i = 0; i < q->n; i++)
+        if (mask >> i & 1) ids[n++] = q->p[i].id;
+    const char *fp = judge_fingerprint(j);
+    unsigned char key[16];
+    judge_key(fp, q->id, ids, n, key);
+    *asked = 0;
+    int found = jcache_get(st, key, verdict);
+    if (found < 0) return store_fail(st, err, "reading judge_calls");
+    if (found) return PARE_OK;
+    judge_submit(j, q, mask, q);
+    struct jdone *d = NULL;
+    while (!d) d = judge_poll(j, 1.0);
+    *asked = 1;
+    *verdict = d->verdict;
+    int rc = jcache_put(st, key, fp, q->id, ids, n, d, err);
+    jdone_free(d);
+    return rc;
+}

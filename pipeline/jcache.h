@@ -46,4 +46,13 @@ int jcache_load(struct store *st, const char *fp, int64_t qid, struct jcache_ent
 int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
                const int64_t *ids, int n, const struct jdone *d, struct sbuf *err);
 
+/*
+ * Judge j's verdict on subset `mask` of question q (prepared for j) through the cache: the
+ * stored verdict when there is one (*asked 0), else j's answer, waited for and stored (*asked
+ * 1). *verdict is JUDGE_ERROR when that call failed. For one question at a time, with nothing
+ * else submitted to j. Returns PARE_OK, or PARE_EFAIL with err set (database error).
+ */
+int jcache_ask(struct store *st, struct judge *j, struct jquestion *q, uint64_t mask, int *verdict,
+               int *asked, struct sbuf *err);
+
 #endif
