@@ -105,12 +105,14 @@ static char *split_name(const char *path, const char *part)
     return sbuf_detach(&b);
 }
 
-/* Writes the rows into tp (and vp with a split); the files stay only when all went well. */
-static int write_files(struct ex *e, const char *tp, const char *vp)
+/* Writes the rows into tp (and vp with a split), counting them in *rows; the files stay only
+ * when all went well. */
+static int write_files(struct ex *e, const char *tp, const char *vp, int64_t *rows)
 {
     int rc = out_open(&e->train, tp, &e->err);
     if (rc == PARE_OK && vp) rc = out_open(&e->val, vp, &e->err);
     if (rc == PARE_OK) rc = rows_export(&e->src, e->format, emit, e, &e->err);
+    *rows = e->train.rows + e->val.rows;
     int keep = rc == PARE_OK;
     int c1 = out_close(&e->train, keep, &e->err), c2 = out_close(&e->val, keep, &e->err);
     if (rc == PARE_OK) rc = c1 != PARE_OK ? c1 : c2;
@@ -129,10 +131,7 @@ static int export(struct pare_ctx *ctx, int argc, char **argv, struct ex *e, con
     char *vp = e->split > 0 ? split_name(outp, "val") : NULL;
     int rc = store_retrieval(e->src.st, &e->src.retrieval, 0, &e->err);
     int64_t rows = 0;
-    if (rc == PARE_OK) {
-        rc = write_files(e, tp, vp);
-        rows = e->train.rows + e->val.rows;
-    }
+    if (rc == PARE_OK) rc = write_files(e, tp, vp, &rows);
     if (rc != PARE_OK)
         fprintf(stderr, "pare export: %s\n", sbuf_str(&e->err));
     else
