@@ -105,6 +105,14 @@ static int mine(struct pare_ctx *ctx, int argc, char **argv, struct mine_args *a
     double t0 = now_monotonic();
     if (rc == PARE_OK) rc = mining_run(st, mo, progress, &job, &s, &warn, &err);
     double dt = now_monotonic() - t0;
+    if (rc == PARE_OK && s.call_errors > 0 && s.minimal + s.full_insufficient == 0) {
+        /* judge errors decided nothing: that is a failure, not a run with nothing to do */
+        sbuf_setf(&err,
+                  "no question could be decided: judge errors ended all %lld questions (%lld "
+                  "failed calls; first: %s)",
+                  (long long)s.errors, (long long)s.call_errors, s.first_error);
+        rc = PARE_EFAIL;
+    }
     if (warn.len) job_say(&job, "pare mine: %s", warn.p);
     if (rc != PARE_OK) fprintf(stderr, "pare mine: %s\n", sbuf_str(&err));
     json_t *sum = report(&job, judge_fingerprint(mo->judge), a->method, &s, dt, a->json);

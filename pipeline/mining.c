@@ -1,6 +1,7 @@
 /* mining.c - see mining.h. */
 #include "pipeline/mining.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,7 +241,9 @@ static int take_answers(struct mine *mn, struct jdone *d)
     for (struct jdone *x = d; x && rc == PARE_OK; x = x->next) {
         rc = store_call(mn, x->tag, x);
         mn->stats->calls++;
-        if (x->verdict == JUDGE_ERROR) mn->stats->call_errors++;
+        if (x->verdict == JUDGE_ERROR && mn->stats->call_errors++ == 0)
+            snprintf(mn->stats->first_error, sizeof mn->stats->first_error, "%s",
+                     x->error ? x->error : "no reason given");
     }
     if (rc == PARE_OK && d && !mn->cheap) rc = commit_and_begin(mn);
     for (struct jdone *x = d; x && rc == PARE_OK; x = x->next) {

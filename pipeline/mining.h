@@ -36,6 +36,7 @@ struct mining_stats {
     int64_t minimal, full_insufficient, errors;
     int64_t calls, call_errors; /* judge calls made, and those that failed */
     int64_t cached;             /* subsets answered from judge_calls */
+    char first_error[160];      /* the first failed call's error, cut to fit ("" when none) */
 };
 
 /* Called after each round of judge answers (for a progress line); total: questions to do. */

@@ -114,6 +114,21 @@ for n, line in enumerate(sys.stdin):
         self.assertGreater(validate(self, "exec_request", log + ".in"), 10)
         self.assertGreater(validate(self, "exec_response", log + ".out"), 10)
 
+    def test_only_judge_errors_fail_the_run(self):
+        """Issue 15: mine exited 0 when every judge call failed. When judge errors decide no
+        question the run fails (exit 1) and says why; when some are decided it succeeds."""
+        self.prepare("musique/train100.json", "musique")
+        p = self.pare("mine", "--judge", "exec:exit 3", "--limit", "5", "--json", expect=1)
+        self.assertIn("no question could be decided", p.stderr)
+        self.assertIn("judge command exited", p.stderr)
+        self.assertEqual(json.loads(p.stdout)["error"], 5)
+        self.assertEqual(self.query("SELECT status FROM runs WHERE command = 'mine'"), [("failed",)])
+        self.assertEqual(self.query("SELECT count(*) FROM evidence_sets WHERE status = 'error'"), [(5,)])
+        self.assertEqual(self.query("SELECT count(*) FROM judge_calls WHERE verdict IS NOT NULL"), [(0,)])
+        # the same questions, decided by a working judge: exit 0
+        out = json.loads(self.pare("mine", "--limit", "5", "--json").stdout)
+        self.assertEqual(out["error"], 0)
+
     def test_openai_judge_faults_and_kill(self):
         self.prepare("hotpotqa/dev500_ircot.jsonl", "ircot")
         answers = {q: json.loads(a) for q, a in self.query("SELECT question, answers FROM questions")}
