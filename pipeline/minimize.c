@@ -17,6 +17,7 @@
 struct minimizer {
     enum mz_method method;
     int n;
+    uint64_t prior;  /* the prior judge's proposal (minimizer_new_prior), 0: none */
     uint64_t *asked; /* subsets asked, in order */
     int *verdict;    /* their verdicts */
     int n_asked, n_fed;
@@ -44,6 +45,11 @@ const char *minimizer_method_name(enum mz_method m)
     return m == MZ_LOO ? "loo" : "ddmin";
 }
 
+const char *minimizer_prior_method_name(enum mz_method m)
+{
+    return m == MZ_LOO ? "loo+prior" : "ddmin+prior";
+}
+
 static const char *const status_names[] = {"minimal", "full_insufficient", "error"};
 
 const char *evidence_status_name(enum evidence_status s)
@@ -67,6 +73,13 @@ struct minimizer *minimizer_new(enum mz_method method, int n)
     struct minimizer *m = xcalloc(1, sizeof *m);
     m->method = method;
     m->n = n < 1 ? 1 : n > 64 ? 64 : n;
+    return m;
+}
+
+struct minimizer *minimizer_new_prior(enum mz_method method, int n, uint64_t prior)
+{
+    struct minimizer *m = minimizer_new(method, n);
+    m->prior = prior;
     return m;
 }
 
@@ -111,21 +124,30 @@ static uint64_t lowest_ranked(uint64_t x, int k)
     return g;
 }
 
-/* Removal passes, lowest-ranked first, until a pass removes nothing. Returns the final set. */
+/* One removal pass over the members of `which` still in *s, lowest-ranked first: a removal that
+ * leaves the set sufficient is kept (never the last member). *removed: whether one was. */
+static int removal_pass(struct minimizer *m, uint64_t *s, uint64_t which, int *removed)
+{
+    int v;
+    *removed = 0;
+    for (int i = 63; i >= 0; i--) {
+        if (!((*s & which) >> i & 1) || popcount(*s) == 1) continue;
+        uint64_t t = *s & ~(1ULL << i);
+        ASK(t, v);
+        if (v) {
+            *s = t;
+            *removed = 1;
+        }
+    }
+    return 0;
+}
+
+/* Removal passes over the whole set until a pass removes nothing. */
 static int removal_passes(struct minimizer *m, uint64_t *s)
 {
-    int removed, v;
+    int removed;
     do {
-        removed = 0;
-        for (int i = 63; i >= 0; i--) {
-            if (!(*s >> i & 1) || popcount(*s) == 1) continue;
-            uint64_t t = *s & ~(1ULL << i);
-            ASK(t, v);
-            if (v) {
-                *s = t;
-                removed = 1;
-            }
-        }
+        if (removal_pass(m, s, *s, &removed) == SUSPEND) return SUSPEND;
     } while (removed);
     return 0;
 }
@@ -196,11 +218,71 @@ static int run_ddmin(struct minimizer *m, uint64_t all)
     return 0;
 }
 
+static int run_method(struct minimizer *m, uint64_t all)
+{
+    return m->method == MZ_LOO ? run_loo(m, all) : run_ddmin(m, all);
+}
+
+/*
+ * Grows insufficient *s towards `all` by rank: the best-ranked candidate not in it, one at a
+ * time for GROW_STEPS steps, then all the others at once. Ends with *ok 1 and *s sufficient,
+ * or *ok 0 and *s == all insufficient.
+ *
+ * One at a time first because a proposal that misses something usually misses one of the best
+ * ranked candidates (gold passages rank high), and each candidate added beyond the needed one
+ * costs a removal call later; after that a single call on the full set settles whether the
+ * question can be answered at all, as loo's first call does.
+ */
+#define GROW_STEPS 2
+
+static int grow(struct minimizer *m, uint64_t all, uint64_t *s, int *ok)
+{
+    int v = 0;
+    for (int step = 0; *s != all; step++) {
+        uint64_t rest = all & ~*s;
+        *s |= step < GROW_STEPS ? rest & -rest : rest; /* rest & -rest: its best-ranked */
+        ASK(*s, v);
+        if (v) break;
+    }
+    *ok = v;
+    return 0;
+}
+
+/*
+ * The cascade: the prior's proposal P is asked first. When it is insufficient it grows by rank
+ * (grow) and the candidates added are tried for removal, lowest-ranked first. Then one pass
+ * checks each member's necessity, lowest-ranked first. If that pass removes nothing, every
+ * member was found necessary on the final set itself: done. Otherwise the search goes on with
+ * the method from the set reached, and the replay answers every subset asked so far from the
+ * log, so nothing is asked twice.
+ */
+static int run_prior(struct minimizer *m, uint64_t all)
+{
+    uint64_t s = m->prior & all;
+    int v, removed;
+    if (!s) return run_method(m, all); /* no proposal: the method alone */
+    ASK(s, v);
+    if (!v) {
+        uint64_t p = s;
+        if (grow(m, all, &s, &v) == SUSPEND) return SUSPEND;
+        if (!v) {
+            m->status = MZ_FULL_INSUFFICIENT;
+            return 0;
+        }
+        if (removal_pass(m, &s, s & ~p, &removed) == SUSPEND) return SUSPEND;
+    }
+    if (removal_pass(m, &s, s, &removed) == SUSPEND) return SUSPEND;
+    if (removed) return run_method(m, s);
+    m->result = s;
+    m->status = MZ_MINIMAL;
+    return 0;
+}
+
 int minimizer_next(struct minimizer *m, uint64_t *probe)
 {
     if (m->status != MZ_RUNNING) return 0;
     uint64_t all = m->n == 64 ? ~0ULL : (1ULL << m->n) - 1;
-    int r = m->method == MZ_LOO ? run_loo(m, all) : run_ddmin(m, all);
+    int r = m->prior ? run_prior(m, all) : run_method(m, all);
     if (r != SUSPEND) return 0;
     xgrow((void **)&m->asked, &m->cap, (size_t)m->n_asked + 1, sizeof *m->asked);
     m->verdict = xrealloc(m->verdict, m->cap * sizeof *m->verdict);
