@@ -167,22 +167,21 @@ static int run_loo(struct minimizer *m, uint64_t all)
     return 0;
 }
 
-static int run_ddmin(struct minimizer *m, uint64_t all)
+/*
+ * Delta debugging's reduction of *s over the candidates in `undecided` (a subset of *s, which
+ * is sufficient): remove the lowest-ranked half of the undecided at once; when that fails,
+ * halve the group until one necessary candidate is isolated.
+ */
+static int ddmin_reduce(struct minimizer *m, uint64_t *s, uint64_t undecided)
 {
     int v;
-    ASK(all, v);
-    if (!v) {
-        m->status = MZ_FULL_INSUFFICIENT;
-        return 0;
-    }
-    uint64_t s = all, undecided = all;
-    while (undecided && popcount(s) > 1) {
+    while (undecided && popcount(*s) > 1) {
         int u = popcount(undecided);
         uint64_t g = lowest_ranked(undecided, u > 1 ? u / 2 : 1);
-        if (g == s) g = lowest_ranked(undecided, popcount(s) - 1); /* never ask the empty set */
-        ASK(s & ~g, v);
+        if (g == *s) g = lowest_ranked(undecided, popcount(*s) - 1); /* never ask the empty set */
+        ASK(*s & ~g, v);
         if (v) { /* none of g was needed */
-            s &= ~g;
+            *s &= ~g;
             undecided &= ~g;
             continue;
         }
@@ -190,9 +189,9 @@ static int run_ddmin(struct minimizer *m, uint64_t all)
         int tested = popcount(g) == 1;
         while (popcount(g) > 1) {
             uint64_t g1 = lowest_ranked(g, (popcount(g) + 1) / 2);
-            ASK(s & ~g1, v);
+            ASK(*s & ~g1, v);
             if (v) {
-                s &= ~g1;
+                *s &= ~g1;
                 undecided &= ~g1;
                 g &= ~g1;
                 tested = 0;
@@ -202,15 +201,28 @@ static int run_ddmin(struct minimizer *m, uint64_t all)
             }
         }
         if (!tested) { /* isolated by elimination: confirm it */
-            ASK(s & ~g, v);
+            ASK(*s & ~g, v);
             if (v) {
-                s &= ~g;
+                *s &= ~g;
                 undecided &= ~g;
                 continue;
             }
         }
         undecided &= ~g; /* necessary (for now; the passes below check again) */
     }
+    return 0;
+}
+
+static int run_ddmin(struct minimizer *m, uint64_t all)
+{
+    int v;
+    ASK(all, v);
+    if (!v) {
+        m->status = MZ_FULL_INSUFFICIENT;
+        return 0;
+    }
+    uint64_t s = all;
+    if (ddmin_reduce(m, &s, all) == SUSPEND) return SUSPEND;
     /* 1-minimality on the final set itself */
     if (removal_passes(m, &s) == SUSPEND) return SUSPEND;
     m->result = s;
@@ -224,37 +236,49 @@ static int run_method(struct minimizer *m, uint64_t all)
 }
 
 /*
- * Grows insufficient *s towards `all` by rank: the best-ranked candidate not in it, one at a
- * time for GROW_STEPS steps, then all the others at once. Ends with *ok 1 and *s sufficient,
- * or *ok 0 and *s == all insufficient.
+ * Adds to the insufficient proposal *s what it misses, by bisection over the candidates `a`
+ * not in it: of a's two halves, the one that with *s is sufficient is kept, the lower-ranked
+ * half asked first, until one candidate is left or neither half is sufficient alone (then a
+ * is reduced by ddmin). Ends with *ok 1 and *s sufficient, or *ok 0 when even the full set is
+ * insufficient.
  *
- * One at a time first because a proposal that misses something usually misses one of the best
- * ranked candidates (gold passages rank high), and each candidate added beyond the needed one
- * costs a removal call later; after that a single call on the full set settles whether the
- * question can be answered at all, as loo's first call does.
+ * Bisection because a proposal usually misses one or two passages, found in log2 |a| calls
+ * instead of |a|; the lower-ranked half first because what a lexical prior misses is what
+ * shares few words with the question, which a retriever ranks low.
  */
-#define GROW_STEPS 2
-
 static int grow(struct minimizer *m, uint64_t all, uint64_t *s, int *ok)
 {
-    int v = 0;
-    for (int step = 0; *s != all; step++) {
-        uint64_t rest = all & ~*s;
-        *s |= step < GROW_STEPS ? rest & -rest : rest; /* rest & -rest: its best-ranked */
-        ASK(*s, v);
-        if (v) break;
+    uint64_t p = *s, a = all & ~p;
+    int v = 0, known = 0; /* known: p | a was found sufficient */
+    while (popcount(a) > 1) {
+        uint64_t lo = lowest_ranked(a, (popcount(a) + 1) / 2), hi = a & ~lo;
+        ASK(p | lo, v);
+        if (!v) {
+            ASK(p | hi, v);
+            lo = hi;
+        }
+        if (!v) break;
+        a = lo;
+        known = 1;
     }
-    *ok = v;
-    return 0;
+    if (!known) { /* p | a is the full set: can the question be answered at all? */
+        ASK(p | a, v);
+        if (!v) {
+            *ok = 0;
+            return 0;
+        }
+    }
+    *s = p | a;
+    *ok = 1;
+    return ddmin_reduce(m, s, a); /* what of a is not needed, when more than one is left */
 }
 
 /*
- * The cascade: the prior's proposal P is asked first. When it is insufficient it grows by rank
- * (grow) and the candidates added are tried for removal, lowest-ranked first. Then one pass
- * checks each member's necessity, lowest-ranked first. If that pass removes nothing, every
- * member was found necessary on the final set itself: done. Otherwise the search goes on with
- * the method from the set reached, and the replay answers every subset asked so far from the
- * log, so nothing is asked twice.
+ * The cascade: the prior's proposal P is asked first. When it is insufficient, what it misses
+ * is added (grow). Then one pass checks each member's necessity, lowest-ranked first. If that pass
+ * removes nothing, every member was found necessary on the final set itself: done. Otherwise the
+ * search goes on with the method from the set reached, and the replay answers every subset asked so
+ * far from the log, so nothing is asked twice.
  */
 static int run_prior(struct minimizer *m, uint64_t all)
 {
@@ -263,13 +287,11 @@ static int run_prior(struct minimizer *m, uint64_t all)
     if (!s) return run_method(m, all); /* no proposal: the method alone */
     ASK(s, v);
     if (!v) {
-        uint64_t p = s;
         if (grow(m, all, &s, &v) == SUSPEND) return SUSPEND;
         if (!v) {
             m->status = MZ_FULL_INSUFFICIENT;
             return 0;
         }
-        if (removal_pass(m, &s, s & ~p, &removed) == SUSPEND) return SUSPEND;
     }
     if (removal_pass(m, &s, s, &removed) == SUSPEND) return SUSPEND;
     if (removed) return run_method(m, s);

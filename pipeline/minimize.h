@@ -13,9 +13,10 @@
  *          is monotone or not.
  *
  *   prior  (minimizer_new_prior, for pare mine --prior) a cheap judge's minimal set P is asked
- *          first. If it is insufficient it grows by rank (the best-ranked candidates not in it,
- *          one at a time for two steps, then all at once) until it is sufficient, and what was
- *          added is tried for removal; if even the full set is insufficient the question is
+ *          first. If it is insufficient, what it misses is found by bisection over the other
+ *          candidates (of two halves, the one that with P is sufficient is kept, the
+ *          lower-ranked half asked first; when neither is, the full set is asked and ddmin
+ *          reduces what was added); if even the full set is insufficient the question is
  *          full_insufficient. Then each member's necessity is checked once, lowest-ranked
  *          first; when a member turns out unnecessary the search goes on with the method (loo
  *          or ddmin) from the set reached. Same guarantee: 1-minimal by verdicts on the final

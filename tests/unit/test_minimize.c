@@ -205,19 +205,29 @@ static void test_prior_missing_a_member(void **state)
     (void)state;
     struct trace t;
     enum mz_status st;
-    /* the missing one is the best-ranked candidate not proposed: one growth step */
-    uint64_t r = run_from(MZ_LOO, 10, 0x3, 0x1, superset_judge, &t, &st);
+    /* the lowest-ranked candidate is missing: bisection, the lower-ranked half first, finds it
+     * in log2(9) steps: {0,5..9} {0,7..9} {0,8,9} {0,9}, then only {9} is new to prove it */
+    uint64_t need = (1u << 0) | (1u << 9);
+    uint64_t r = run_from(MZ_LOO, 10, need, 0x1, superset_judge, &t, &st);
+    assert_int_equal(r, need);
+    assert_proven(&t, r);
+    const uint64_t seq[] = {0x1, 0x3e1, 0x381, 0x301, 0x201, 0x200};
+    assert_int_equal(t.n, 6);
+    for (int i = 0; i < 6; i++) assert_int_equal(t.asked[i], seq[i]);
+    /* in the better-ranked half: each step asks both halves */
+    r = run_from(MZ_LOO, 10, 0x3, 0x1, superset_judge, &t, &st);
     assert_int_equal(r, 0x3);
     assert_proven(&t, r);
-    assert_int_equal(t.n, 3); /* {0} no, {0,1} yes, {1} no ({0} is known) */
-    /* ranked 5th: two steps one at a time, then the full set, then removals */
-    r = run_from(MZ_LOO, 10, (1u << 0) | (1u << 4), 0x1, superset_judge, &t, &st);
-    assert_int_equal(r, (1u << 0) | (1u << 4));
-    assert_proven(&t, r);
-    assert_int_equal(t.asked[1], 0x3);
-    assert_int_equal(t.asked[2], 0x7);
-    assert_int_equal(t.asked[3], 0x3ff);
-    /* a needed candidate that is not there: the full set settles it */
+    assert_int_equal(t.n, 8);
+    /* two missing, one in each half: neither half alone; the full set, then ddmin over them */
+    need = (1u << 0) | (1u << 2) | (1u << 8);
+    for (int m = 0; m < 2; m++) {
+        r = run_from(m ? MZ_DDMIN : MZ_LOO, 10, need, 0x1, superset_judge, &t, &st);
+        assert_int_equal(r, need);
+        assert_proven(&t, r);
+        assert_int_equal(verdict_of(&t, 0x3ff), 1);
+    }
+    /* a needed candidate that is not there: both halves, then the full set settle it */
     run_from(MZ_DDMIN, 10, (1u << 0) | (1u << 12), 0x1, superset_judge, &t, &st);
     assert_int_equal(st, MZ_FULL_INSUFFICIENT);
     assert_int_equal(t.n, 4);
