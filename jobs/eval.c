@@ -221,13 +221,13 @@ static void print_recall(json_t *info, json_t *rows)
     }
 }
 
-static int eval_recall(struct store *st, int64_t rid, int json_out)
+static int eval_recall(struct store *st, int64_t rid, int json_out, struct sbuf *err)
 {
     int64_t maxk = 0, cuts[MAX_CUTS];
     json_t *info = retrieval_info(st, rid, &maxk);
-    if (!info) {
-        fprintf(stderr, "pare eval: no retrieval %lld\n", (long long)rid);
-        return PARE_EUSAGE;
+    if (!info) { /* it exists (store_retrieval said so), but not with its index */
+        sbuf_setf(err, "retrieval %lld: its index is missing", (long long)rid);
+        return PARE_EFAIL;
     }
     int ncuts = recall_cuts(maxk, cuts);
     struct ds_recall *d = NULL;
@@ -507,8 +507,9 @@ int job_eval(struct pare_ctx *ctx, int argc, char **argv)
         store_close(st);
         return PARE_EFAIL;
     }
-    rc = recall ? eval_recall(st, rid, json_out) : eval_sets(st, rid, json_out, by_type);
-    if (rc == PARE_EFAIL) fprintf(stderr, "pare eval: %s\n", store_errmsg(st));
+    rc = recall ? eval_recall(st, rid, json_out, &err) : eval_sets(st, rid, json_out, by_type);
+    if (rc == PARE_EFAIL) fprintf(stderr, "pare eval: %s\n", err.len ? err.p : store_errmsg(st));
+    sbuf_free(&err);
     store_close(st);
     return rc;
 }
