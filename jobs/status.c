@@ -90,6 +90,7 @@ static void print_human(json_t *r)
     if (*ext)
         printf("extension   %s\n            sqlite3 %s -cmd '.load %s'\n", ext, gets(db, "path"),
                ext);
+    printf("report      pare --db %s report --out report.html\n", gets(db, "path"));
 
     json_t *ds = json_object_get(r, "datasets");
     printf("\n%-28s %-16s %10s %10s %8s\n", "dataset", "format", "questions", "contexts", "gold");

@@ -8,6 +8,8 @@ pkgs=(
     libsqlite3-dev libzstd-dev zlib1g-dev libjansson-dev libcurl4-openssl-dev
     libutf8proc-dev libxxhash-dev libfaiss-dev libopenblas-dev liblapack-dev
     libomp-dev libcmocka-dev
+    # headless Chromium renders the page of pare report in its test; DejaVu gives it a font
+    chromium fonts-dejavu-core
 )
 # Node.js runs ajv, the JSON Schema validator the tests check exports with.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
