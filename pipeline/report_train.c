@@ -18,29 +18,51 @@ static int ds_index(const struct report *r, int64_t id)
     return -1;
 }
 
+static int cmp_negative(const void *a, const void *b)
+{
+    const struct report_negative *x = a, *y = b;
+    int c = x->ds - y->ds;
+    if (!c) c = strcmp(x->kind, y->kind);
+    return c ? c : strcmp(x->label, y->label);
+}
+
+/* The count of dataset ds, kind and label in r->negatives, added when new. */
+static struct report_negative *negative_of(struct report *r, size_t *cap, int ds, const char *kind,
+                                           const char *label)
+{
+    for (int i = r->n_negatives - 1; i >= 0; i--) {
+        struct report_negative *n = &r->negatives[i];
+        if (n->ds == ds && strcmp(n->kind, kind) == 0 && strcmp(n->label, label) == 0) return n;
+    }
+    xgrow((void **)&r->negatives, cap, (size_t)r->n_negatives + 1, sizeof *r->negatives);
+    struct report_negative *n = &r->negatives[r->n_negatives++];
+    *n = (struct report_negative){ds, xstrdup(kind), xstrdup(label), 0, 0};
+    return n;
+}
+
+/* Negatives by dataset, kind and label, counted in one pass (no sort of the table). */
 int report_negatives(struct gather *g)
 {
     struct report *r = g->r;
-    sqlite3_stmt *s =
-        store_stmt(g->st, "SELECT q.dataset_id, n.kind, n.label, count(*), sum(n.verified != 0) "
-                          "FROM negatives n JOIN questions q ON q.id = n.question_id "
-                          "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    sqlite3_stmt *s = store_stmt(g->st, "SELECT question_id, kind, label, verified != 0 "
+                                        "FROM negatives");
     if (!s) return store_fail(g->st, g->err, "reading negatives");
     int rc;
     size_t cap = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int ds = ds_index(r, sqlite3_column_int64(s, 0));
-        if (ds < 0) continue;
-        xgrow((void **)&r->negatives, &cap, (size_t)r->n_negatives + 1, sizeof *r->negatives);
-        struct report_negative *n = &r->negatives[r->n_negatives++];
-        n->ds = ds;
-        n->kind = report_col_dup(s, 1);
-        n->label = report_col_dup(s, 2);
-        n->count = sqlite3_column_int64(s, 3);
-        n->verified = sqlite3_column_int64(s, 4);
+        int64_t q = sqlite3_column_int64(s, 0);
+        const char *kind = (const char *)sqlite3_column_text(s, 1);
+        const char *label = (const char *)sqlite3_column_text(s, 2);
+        if (q < 0 || q > g->max_qid || g->q_ds[q] < 0 || !kind || !label) continue;
+        struct report_negative *n = negative_of(r, &cap, g->q_ds[q], kind, label);
+        n->count++;
+        n->verified += sqlite3_column_int(s, 3);
     }
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? PARE_OK : store_fail(g->st, g->err, "reading negatives");
+    if (rc != SQLITE_DONE) return store_fail(g->st, g->err, "reading negatives");
+    if (r->n_negatives)
+        qsort(r->negatives, (size_t)r->n_negatives, sizeof *r->negatives, cmp_negative);
+    return PARE_OK;
 }
 
 /* ---- rewards ---- */
@@ -113,7 +135,10 @@ static int load_rewards(struct gather *g, const struct trajmap *m, struct rgroup
         const char *scheme = (const char *)sqlite3_column_text(s, 1);
         double v = sqlite3_column_double(s, 2);
         if (t < 0 || t > m->max_id || m->ds[t] < 0 || !scheme || !isfinite(v)) continue;
-        int sc = report_intern(&g->r->schemes, &g->r->n_schemes, scheme);
+        /* schemes come round in the same order for every trajectory: try the next one first */
+        int sc = last && g->r->n_schemes ? (last->scheme + 1) % g->r->n_schemes : 0;
+        if (sc >= g->r->n_schemes || strcmp(g->r->schemes[sc], scheme) != 0)
+            sc = report_intern(&g->r->schemes, &g->r->n_schemes, scheme);
         if (!last || last->ds != m->ds[t] || last->scheme != sc || last->policy != m->policy[t])
             last = rgroup_of(gs, n, &cap, m->ds[t], sc, m->policy[t]);
         xgrow((void **)&last->v, &last->cap, last->n + 1, sizeof *last->v);
@@ -242,6 +267,11 @@ int report_curricula(struct gather *g)
 
 /* ---- judges ---- */
 
+static int cmp_judge(const void *a, const void *b)
+{
+    return strcmp(((const struct report_judge *)a)->judge, ((const struct report_judge *)b)->judge);
+}
+
 static int judge_index(const struct report *r, const char *judge)
 {
     for (int i = 0; judge && i < r->n_judges; i++)
@@ -249,62 +279,65 @@ static int judge_index(const struct report *r, const char *judge)
     return -1;
 }
 
-static int judge_counts(struct gather *g)
+/* The judge of name, added when new. */
+static struct report_judge *judge_of(struct report *r, size_t *cap, const char *name, int *last)
+{
+    if (*last >= 0 && strcmp(r->judges[*last].judge, name) == 0) return &r->judges[*last];
+    *last = judge_index(r, name);
+    if (*last >= 0) return &r->judges[*last];
+    xgrow((void **)&r->judges, cap, (size_t)r->n_judges + 1, sizeof *r->judges);
+    struct report_judge *j = &r->judges[r->n_judges];
+    memset(j, 0, sizeof *j);
+    j->judge = xstrdup(name);
+    *last = r->n_judges++;
+    return j;
+}
+
+/* One call: its outcome, latency (log2 buckets of ms) and tokens when counted. */
+static void judge_call(struct report_judge *j, sqlite3_stmt *s)
+{
+    j->calls++;
+    if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+        sqlite3_column_int(s, 1) ? j->sufficient++ : j->insufficient++;
+    else
+        sqlite3_column_int(s, 2) ? j->errors++ : j->pending++;
+    int64_t ms = sqlite3_column_int64(s, 3);
+    if (ms > 0) {
+        int b = 0;
+        while (b < REPORT_BINS - 1 && (ms >> (b + 1)) > 0) b++;
+        j->latency_hist[b]++;
+        j->latency_n++;
+        j->latency_ms_sum += ms;
+        if (ms > j->latency_ms_max) j->latency_ms_max = ms;
+    }
+    if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
+        j->tokens_n++;
+        j->prompt_tokens += sqlite3_column_int64(s, 4);
+        j->completion_tokens += sqlite3_column_int64(s, 5);
+    }
+}
+
+/* Every judge call in one pass; judges in name order. */
+static int judge_calls(struct gather *g)
 {
     struct report *r = g->r;
     sqlite3_stmt *s = store_stmt(
         g->st, r->has_token_columns
-                   ? "SELECT judge, count(*), sum(verdict = 1), sum(verdict = 0), "
-                     "sum(verdict IS NULL AND error IS NOT NULL), sum(verdict IS NULL AND error "
-                     "IS NULL), count(prompt_tokens), coalesce(sum(prompt_tokens), 0), "
-                     "coalesce(sum(completion_tokens), 0) FROM judge_calls GROUP BY judge "
-                     "ORDER BY judge"
-                   : "SELECT judge, count(*), sum(verdict = 1), sum(verdict = 0), "
-                     "sum(verdict IS NULL AND error IS NOT NULL), sum(verdict IS NULL AND error "
-                     "IS NULL), 0, 0, 0 FROM judge_calls GROUP BY judge ORDER BY judge");
+                   ? "SELECT judge, verdict, error IS NOT NULL, latency_ms, prompt_tokens, "
+                     "completion_tokens FROM judge_calls"
+                   : "SELECT judge, verdict, error IS NOT NULL, latency_ms, NULL, NULL "
+                     "FROM judge_calls");
     if (!s) return store_fail(g->st, g->err, "reading judge calls");
-    int rc;
+    int rc, last = -1;
     size_t cap = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        xgrow((void **)&r->judges, &cap, (size_t)r->n_judges + 1, sizeof *r->judges);
-        struct report_judge *j = &r->judges[r->n_judges++];
-        memset(j, 0, sizeof *j);
-        j->judge = report_col_dup(s, 0);
-        j->calls = sqlite3_column_int64(s, 1);
-        j->sufficient = sqlite3_column_int64(s, 2);
-        j->insufficient = sqlite3_column_int64(s, 3);
-        j->errors = sqlite3_column_int64(s, 4);
-        j->pending = sqlite3_column_int64(s, 5);
-        j->tokens_n = sqlite3_column_int64(s, 6);
-        j->prompt_tokens = sqlite3_column_int64(s, 7);
-        j->completion_tokens = sqlite3_column_int64(s, 8);
+        const char *name = (const char *)sqlite3_column_text(s, 0);
+        if (name) judge_call(judge_of(r, &cap, name, &last), s);
     }
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? PARE_OK : store_fail(g->st, g->err, "reading judge calls");
-}
-
-static int judge_latency(struct gather *g)
-{
-    sqlite3_stmt *s = store_stmt(g->st, "SELECT judge, latency_ms FROM judge_calls "
-                                        "WHERE latency_ms > 0");
-    if (!s) return store_fail(g->st, g->err, "reading judge calls");
-    int rc, j = -1;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *judge = (const char *)sqlite3_column_text(s, 0);
-        if (j < 0 || !judge || strcmp(g->r->judges[j].judge, judge) != 0)
-            j = judge_index(g->r, judge);
-        if (j < 0) continue;
-        struct report_judge *x = &g->r->judges[j];
-        int64_t ms = sqlite3_column_int64(s, 1);
-        int b = 0;
-        while (b < REPORT_BINS - 1 && (ms >> (b + 1)) > 0) b++;
-        x->latency_hist[b]++;
-        x->latency_n++;
-        x->latency_ms_sum += ms;
-        if (ms > x->latency_ms_max) x->latency_ms_max = ms;
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? PARE_OK : store_fail(g->st, g->err, "reading judge calls");
+    if (rc != SQLITE_DONE) return store_fail(g->st, g->err, "reading judge calls");
+    if (r->n_judges) qsort(r->judges, (size_t)r->n_judges, sizeof *r->judges, cmp_judge);
+    return PARE_OK;
 }
 
 static int judge_errors(struct gather *g)
@@ -328,9 +361,10 @@ static int judge_errors(struct gather *g)
 
 int report_judges(struct gather *g)
 {
-    int rc = judge_counts(g);
-    if (rc == PARE_OK) rc = judge_latency(g);
-    if (rc == PARE_OK) rc = judge_errors(g);
+    int rc = judge_calls(g);
+    int64_t errors = 0;
+    for (int i = 0; i < g->r->n_judges; i++) errors += g->r->judges[i].errors;
+    if (rc == PARE_OK && errors) rc = judge_errors(g); /* a full scan: only when worth it */
     return rc;
 }
 
