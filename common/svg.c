@@ -126,10 +126,20 @@ double svg_nice_max(double max, int ticks, double *step)
 static void fmt_value(struct sbuf *b, const struct svg_chart *c, double v, int extra_decimals)
 {
     int d = c->y_decimals + extra_decimals;
-    if (c->percent)
+    if (c->percent) {
         sbuf_addf(b, "%.*f%%", d, v * 100);
-    else
+    } else if (d > 0 || !(fabs(v) < 1e15)) {
         sbuf_addf(b, "%.*f", d, v);
+    } else { /* a whole number, in groups of three digits */
+        char t[32];
+        long long n = llround(v);
+        int len = snprintf(t, sizeof t, "%lld", n < 0 ? -n : n);
+        if (n < 0) sbuf_addc(b, '-');
+        for (int i = 0; i < len; i++) {
+            if (i && (len - i) % 3 == 0) sbuf_addc(b, ',');
+            sbuf_addc(b, t[i]);
+        }
+    }
 }
 
 /* The largest value the value axis must show. */
@@ -238,13 +248,26 @@ static size_t label_chars(const struct svg_chart *c, double v)
  */
 static void layout(const struct svg_chart *c, int bars, double left_extra, struct frame *f)
 {
-    int ticks = c->compact ? 2 : (c->horizontal ? 5 : 4);
     double max = c->y_max > 0 ? c->y_max : data_max(c, bars);
+    /* ticks about every 40 px up a vertical axis; across, as many as their labels allow */
+    double span = c->horizontal ? c->w - left_extra - 30 : c->h - 60;
+    double per = c->horizontal ? (double)label_chars(c, max) * CHAR_W + 28 : 40;
+    int ticks = c->compact ? 2 : (int)fmax(2, fmin(6, floor(span / per)));
     f->top = svg_nice_max(max, ticks, &f->step);
     if (c->y_max > 0) f->top = c->y_max;
+    /* tick labels show y_decimals decimals: a step of 2.5 units of the last one becomes 2 */
+    double unit = pow(10, -(c->y_decimals + (c->percent ? 2 : 0)));
+    if (fabs(f->step / unit - round(f->step / unit)) > 1e-6) {
+        f->step = f->step / 1.25;
+        if (c->y_max <= 0) f->top = ceil(max / f->step - 1e-9) * f->step;
+    }
+    if (!c->percent && c->y_decimals == 0 && f->step < 1) { /* counts: whole steps */
+        f->step = 1;
+        f->top = fmax(1, ceil(f->top - 1e-9));
+    }
     int rows = legend_rows(c, c->w - 16);
     f->legend_y = 13;
-    f->y0 = 8 + rows * 16 + (rows ? 4 : 0);
+    f->y0 = 8 + rows * 16 + (rows ? 4 : 0) + (c->value_labels && !c->horizontal ? 10 : 0);
     double below = c->compact && bars ? 4 : 18; /* compact bars have no category labels */
     if (c->horizontal) {
         /* value labels sit right of the bars: room for the widest, at the axis top */
@@ -396,23 +419,44 @@ static void bars_of(struct sbuf *o, const struct svg_chart *c, const struct fram
 }
 
 /* Category labels, every k-th when they would not fit, cut to the room they have. */
+/* Median label length of the categories, in characters. */
+static double typical_chars(const struct svg_chart *c)
+{
+    size_t hist[64] = {0};
+    for (int i = 0; i < c->n; i++) {
+        size_t n = text_chars(c->cats[i]);
+        hist[n < 63 ? n : 63]++;
+    }
+    int seen = 0;
+    for (int k = 0; k < 64; k++)
+        if ((seen += (int)hist[k]) * 2 >= c->n) return k;
+    return 63;
+}
+
+/*
+ * Category labels: every k-th when the typical one would not fit its band, cut to the room of
+ * k bands, and one that would still overlap the last one drawn is left out.
+ */
 static void category_labels(struct sbuf *o, const struct svg_chart *c, const struct frame *f)
 {
     double len = c->horizontal ? f->y1 - f->y0 : f->x1 - f->x0, band = len / c->n;
-    size_t widest = 1;
-    for (int i = 0; i < c->n; i++)
-        if (text_chars(c->cats[i]) > widest) widest = text_chars(c->cats[i]);
     int every = 1;
-    double need = c->horizontal ? 13 : (double)widest * CHAR_W + 6;
+    double need = c->horizontal ? 13 : typical_chars(c) * CHAR_W + 6;
     while (every < c->n && band * every < need) every++;
     size_t room =
         c->horizontal ? (size_t)((f->x0 - 6) / CHAR_W) : (size_t)fmax(3, band * every / CHAR_W);
+    double last_end = -1e9;
     for (int i = 0; i < c->n; i += every) {
         double mid = (c->horizontal ? f->y0 : f->x0) + band * (i + 0.5);
-        if (c->horizontal)
+        size_t chars = text_chars(c->cats[i]);
+        double half = (double)(chars < room ? chars : room) * CHAR_W / 2;
+        if (c->horizontal) {
             sbuf_addf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", f->x0 - 6, mid + 3.5);
-        else
+        } else {
+            if (mid - half < last_end + 4) continue;
+            last_end = mid + half;
             sbuf_addf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", mid, f->y1 + 13);
+        }
         svg_escape_cut(o, c->cats[i], room);
         sbuf_adds(o, "</text>");
     }

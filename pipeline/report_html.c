@@ -70,6 +70,8 @@ static const char css[] =
     "color:var(--muted)}"
     ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(350px,1fr));gap:14px}"
     ".grid.wide{grid-template-columns:1fr}"
+    ".split{display:grid;grid-template-columns:minmax(330px,1fr) minmax(0,2fr);gap:18px;"
+    "align-items:start}.split table{margin-top:0}"
     "figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:10px 12px 8px;"
     "break-inside:avoid;page-break-inside:avoid;min-width:0}"
     "figcaption{font-weight:600;font-size:13px;margin:0 0 6px;overflow-wrap:anywhere}"
@@ -79,9 +81,11 @@ static const char css[] =
     "table{border-collapse:collapse;font-size:13px;width:100%;margin:8px 0 0}"
     "th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;"
     "vertical-align:top}"
-    "th{font-weight:600;color:var(--muted);font-size:12px;white-space:nowrap}"
+    "th{font-weight:600;color:var(--muted);font-size:12px;white-space:nowrap;"
+    "vertical-align:bottom}th.grp{text-align:center;border-bottom-color:#c9ccd1}"
     ".num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
-    "td.best{font-weight:650}"
+    "td.best{font-weight:650}td.run div{color:var(--muted);font-size:12px;"
+    "overflow-wrap:anywhere}"
     ".scroll{overflow-x:auto}"
     ".rewards{table-layout:fixed;min-width:760px}.rewards td{padding:4px 6px}"
     ".rewards th.pol{text-align:right;width:110px}td code{white-space:nowrap}"
@@ -388,25 +392,50 @@ static int each_cell(struct sbuf *o, const struct report *r,
     return n;
 }
 
+/* Dataset-and-run cells with sets. */
+static int count_cells(const struct report *r)
+{
+    int n = 0;
+    for (int d = 0; d < r->n_datasets; d++)
+        for (int u = 0; u < r->n_runs; u++) n += r->runs[u].cells[d].sets > 0;
+    return n;
+}
+
+/* Lays out n figures (drawn by figs) and a table: a lone figure shares its row with the table. */
+static void figures_and_table(struct sbuf *o, const struct report *r, int n,
+                              void (*figs)(struct sbuf *, const struct report *),
+                              void (*table)(struct sbuf *, const struct report *))
+{
+    sbuf_adds(o, n == 1 ? "<div class=\"split\">" : "<div class=\"grid\">");
+    figs(o, r);
+    if (n == 1)
+        sbuf_adds(o, "<div>");
+    else
+        sbuf_adds(o, "</div>");
+    table(o, r);
+    if (n == 1) sbuf_adds(o, "</div></div>");
+}
+
 /* Opens a table of one row per dataset and run, headed by dataset, run and `cols` (markup). */
 static void cells_table_open(struct sbuf *o, const char *cls, const char *cols)
 {
     sbuf_addf(o,
-              "<div class=\"scroll\"><table class=\"%s\"><thead><tr><th>dataset</th>"
-              "<th>judge and method</th>%s</tr></thead><tbody>",
+              "<div class=\"scroll\"><table class=\"%s\"><thead><tr><th>dataset and run</th>%s"
+              "</tr></thead><tbody>",
               cls, cols);
 }
 
-/* The first two cells of a row of dataset d and run u. */
-static void cells_row_open(struct sbuf *o, const struct report *r, int u, int d)
+/* Opens the row of dataset d and run u (attrs: its data- attributes, or "") and its first cell:
+ * the dataset, and under it the run. */
+static void cells_row_open(struct sbuf *o, const struct report *r, int u, int d, const char *attrs)
 {
     struct sbuf b = {0};
     run_name(&b, &r->runs[u]);
-    sbuf_adds(o, "<tr><td>");
+    sbuf_addf(o, "<tr%s><td class=\"run\">", attrs);
     h(o, r->datasets[d].name);
-    sbuf_adds(o, "</td><td>");
+    sbuf_adds(o, "<div>");
     h(o, b.p);
-    sbuf_adds(o, "</td>");
+    sbuf_adds(o, "</div></td>");
     sbuf_free(&b);
 }
 
@@ -434,7 +463,7 @@ static void sizes_fig(struct sbuf *o, const struct report *r, int u, int d)
         v[0][n] = (double)c->size_hist[k], v[1][n] = NAN, v[2][n] = NAN;
     }
     if (c->full_insufficient) {
-        cats[n] = "insufficient";
+        cats[n] = "none";
         v[0][n] = NAN, v[1][n] = (double)c->full_insufficient, v[2][n++] = NAN;
     }
     if (c->errors) {
@@ -468,6 +497,11 @@ static void sizes_fig(struct sbuf *o, const struct report *r, int u, int d)
     labels_free(&L);
 }
 
+static void sizes_figs(struct sbuf *o, const struct report *r)
+{
+    each_cell(o, r, sizes_fig);
+}
+
 static void sizes_table(struct sbuf *o, const struct report *r)
 {
     cells_table_open(o, "sizes",
@@ -478,7 +512,7 @@ static void sizes_table(struct sbuf *o, const struct report *r)
         for (int u = 0; u < r->n_runs; u++) {
             const struct report_cell *c = &r->runs[u].cells[d];
             if (!c->sets) continue;
-            cells_row_open(o, r, u, d);
+            cells_row_open(o, r, u, d, "");
             num_cell(o, c->sets);
             num_cell(o, c->minimal);
             sbuf_addf(o, "<td class=\"num\">%.2f</td>",
@@ -497,13 +531,11 @@ static void sec_sizes(struct sbuf *o, const struct report *r, int no)
                  "How many passages each minimal sufficient set keeps. Smaller sets are cheaper "
                  "contexts; a set of one passage for a multi-hop question deserves a look. "
                  "Questions whose full candidate set was already insufficient have no set.");
-    sbuf_adds(o, "<div class=\"grid\">");
-    int n = each_cell(o, r, sizes_fig);
-    sbuf_adds(o, "</div>");
+    int n = count_cells(r);
     if (!n)
         empty(o, "No evidence sets yet: mine them with <code>pare mine</code>.");
     else
-        sizes_table(o, r);
+        figures_and_table(o, r, n, sizes_figs, sizes_table);
     sbuf_adds(o, "</section>");
 }
 
@@ -549,7 +581,10 @@ static void agreement_fig(struct sbuf *o, const struct report *r, int u, int d)
               "over ",
               c->f1, c->kf[k - 1], k);
     add_int(o, c->eval_minimal + c->eval_full);
-    sbuf_adds(o, " questions.</p>");
+    sbuf_addf(o,
+              " questions with candidates in retrieval #%lld (<code>pare eval --id %lld</code>)."
+              "</p>",
+              (long long)r->runs[u].retrieval, (long long)r->runs[u].retrieval);
 }
 
 static void agreement_row(struct sbuf *o, const struct report *r, int u, int d)
@@ -557,19 +592,17 @@ static void agreement_row(struct sbuf *o, const struct report *r, int u, int d)
     const struct report_run *x = &r->runs[u];
     const struct report_cell *c = &x->cells[d];
     int k = best_k(c);
-    sbuf_adds(o, "<tr data-dataset=\"");
-    h(o, r->datasets[d].name);
-    sbuf_adds(o, "\" data-judge=\"");
-    h(o, x->judge);
-    sbuf_adds(o, "\" data-method=\"");
-    h(o, x->method);
-    sbuf_adds(o, "\"><td>");
-    h(o, r->datasets[d].name);
-    sbuf_adds(o, "</td><td><code>");
-    h(o, x->judge);
-    sbuf_adds(o, "</code> ");
-    h(o, x->method);
-    sbuf_adds(o, "</td><td class=\"num\">");
+    struct sbuf a = {0};
+    sbuf_adds(&a, " data-dataset=\"");
+    h(&a, r->datasets[d].name);
+    sbuf_adds(&a, "\" data-judge=\"");
+    h(&a, x->judge);
+    sbuf_adds(&a, "\" data-method=\"");
+    h(&a, x->method);
+    sbuf_addf(&a, "\" data-retrieval-of-run=\"%lld\"", (long long)x->retrieval);
+    cells_row_open(o, r, u, d, a.p);
+    sbuf_free(&a);
+    sbuf_adds(o, "<td class=\"num\">");
     add_int(o, c->evaluated);
     sbuf_addf(o,
               "</td><td class=\"num\">%.3f</td><td class=\"num\">%.3f</td>"
@@ -578,8 +611,29 @@ static void agreement_row(struct sbuf *o, const struct report *r, int u, int d)
     for (int i = 0; i < REPORT_TOPK; i++)
         sbuf_addf(o, "<td class=\"num%s\">%.3f</td>", i == k - 1 && c->kf[i] > c->f1 ? " best" : "",
                   c->kf[i]);
-    sbuf_addf(o, "<td class=\"num\">%+.3f</td><td><code>pare eval --id %lld</code></td></tr>",
-              c->f1 - c->kf[k - 1], (long long)x->retrieval);
+    sbuf_addf(o, "<td class=\"num\">%+.3f</td></tr>", c->f1 - c->kf[k - 1]);
+}
+
+static void agreement_figs(struct sbuf *o, const struct report *r)
+{
+    each_cell(o, r, agreement_fig);
+}
+
+static void agreement_table(struct sbuf *o, const struct report *r)
+{
+    sbuf_adds(o, "<div class=\"scroll\"><table class=\"agreement\"><thead><tr><th rowspan=\"2\">"
+                 "dataset and run</th><th class=\"num\" rowspan=\"2\">questions</th>"
+                 "<th class=\"grp\" colspan=\"3\">mined set</th><th class=\"grp\" colspan=\"5\">"
+                 "F1 of the first K candidates</th><th class=\"num\" rowspan=\"2\">mined F1<br>"
+                 "\xe2\x88\x92 best K</th></tr><tr><th class=\"num\">P</th><th class=\"num\">R"
+                 "</th><th class=\"num\">F1</th>");
+    for (int k = 1; k <= REPORT_TOPK; k++) sbuf_addf(o, "<th class=\"num\">K=%d</th>", k);
+    sbuf_adds(o, "</tr></thead><tbody>");
+    for (int d = 0; d < r->n_datasets; d++)
+        for (int u = 0; u < r->n_runs; u++)
+            if (r->runs[u].cells[d].sets) agreement_row(o, r, u, d);
+    sbuf_adds(o, "</tbody></table></div><p class=\"note\">Each row is what <code>pare eval "
+                 "--id N</code> prints for the run's retrieval N, named in the chart's note.</p>");
 }
 
 static void sec_agreement(struct sbuf *o, const struct report *r, int no)
@@ -590,23 +644,11 @@ static void sec_agreement(struct sbuf *o, const struct report *r, int no)
                  "candidates. Means over the questions with candidates in the run's retrieval; "
                  "a question whose full set was insufficient scores 0. The same figures as "
                  "<code>pare eval</code>.");
-    sbuf_adds(o, "<div class=\"grid\">");
-    int n = each_cell(o, r, agreement_fig);
-    sbuf_adds(o, "</div>");
-    if (!n) {
+    int n = count_cells(r);
+    if (!n)
         empty(o, "No evidence sets yet: mine them with <code>pare mine</code>.");
-    } else {
-        sbuf_adds(o, "<div class=\"scroll\"><table class=\"agreement\"><thead><tr><th>dataset"
-                     "</th><th>judge and method</th><th class=\"num\">questions</th>"
-                     "<th class=\"num\">P</th><th class=\"num\">R</th><th class=\"num\">F1</th>");
-        for (int k = 1; k <= REPORT_TOPK; k++) sbuf_addf(o, "<th class=\"num\">top-%d F1</th>", k);
-        sbuf_adds(o, "<th class=\"num\">F1 \xe2\x88\x92 best top-K</th><th>same as</th></tr>"
-                     "</thead><tbody>");
-        for (int d = 0; d < r->n_datasets; d++)
-            for (int u = 0; u < r->n_runs; u++)
-                if (r->runs[u].cells[d].sets) agreement_row(o, r, u, d);
-        sbuf_adds(o, "</tbody></table></div>");
-    }
+    else
+        figures_and_table(o, r, n, agreement_figs, agreement_table);
     sbuf_adds(o, "</section>");
 }
 
@@ -662,6 +704,11 @@ static int64_t calls_median(const struct report_cell *c)
     return 0;
 }
 
+static void calls_figs(struct sbuf *o, const struct report *r)
+{
+    each_cell(o, r, calls_fig);
+}
+
 static void calls_table(struct sbuf *o, const struct report *r)
 {
     cells_table_open(o, "calls",
@@ -673,7 +720,7 @@ static void calls_table(struct sbuf *o, const struct report *r)
             const struct report_cell *c = &r->runs[u].cells[d];
             if (!c->sets) continue;
             double q = (double)c->sets;
-            cells_row_open(o, r, u, d);
+            cells_row_open(o, r, u, d, "");
             num_cell(o, c->sets);
             sbuf_addf(o, "<td class=\"num\">%.2f</td><td class=\"num\">%.2f</td>",
                       (double)c->calls / q, (double)c->cached / q);
@@ -694,13 +741,11 @@ static void sec_calls(struct sbuf *o, const struct report *r, int no)
                  "How many judge calls each question took to reach its set, per method and prior: "
                  "the cost of mining. Calls answered from the cache of earlier runs count, and "
                  "are shown apart in the note.");
-    sbuf_adds(o, "<div class=\"grid\">");
-    int n = each_cell(o, r, calls_fig);
-    sbuf_adds(o, "</div>");
+    int n = count_cells(r);
     if (!n)
         empty(o, "No evidence sets yet: mine them with <code>pare mine</code>.");
     else
-        calls_table(o, r);
+        figures_and_table(o, r, n, calls_figs, calls_table);
     sbuf_adds(o, "</section>");
 }
 
@@ -884,6 +929,19 @@ static void negatives_table(struct sbuf *o, const struct report *r)
     sbuf_adds(o, "</tbody></table></div>");
 }
 
+static int has_negatives(const struct report *r, int d)
+{
+    for (int i = 0; i < r->n_negatives; i++)
+        if (r->negatives[i].ds == d) return 1;
+    return 0;
+}
+
+static void negatives_figs(struct sbuf *o, const struct report *r)
+{
+    for (int d = 0; d < r->n_datasets; d++)
+        if (has_negatives(r, d)) negatives_fig(o, r, d);
+}
+
 static void sec_negatives(struct sbuf *o, const struct report *r, int no)
 {
     section_open(o, "negatives", no, section_title[no - 1],
@@ -892,17 +950,11 @@ static void sec_negatives(struct sbuf *o, const struct report *r, int no)
                  "answer with no evidence. Verified means a judge verdict (or the mining cache) "
                  "confirms the label.");
     int n = 0;
-    sbuf_adds(o, "<div class=\"grid\">");
-    for (int d = 0; d < r->n_datasets; d++) {
-        int has = 0;
-        for (int i = 0; i < r->n_negatives; i++) has |= r->negatives[i].ds == d;
-        if (has) negatives_fig(o, r, d), n++;
-    }
-    sbuf_adds(o, "</div>");
+    for (int d = 0; d < r->n_datasets; d++) n += has_negatives(r, d);
     if (!n)
         empty(o, "No negatives yet: build them with <code>pare augment</code>.");
     else
-        negatives_table(o, r);
+        figures_and_table(o, r, n, negatives_figs, negatives_table);
     sbuf_adds(o, "</section>");
 }
 

@@ -197,11 +197,12 @@ class ReportTest(PareTest):
         for g, row in zip(ev["sets"], agree):
             self.assertEqual(row["attrs"]["data-judge"], g["judge"])
             self.assertEqual(row["attrs"]["data-dataset"], g["dataset"])
+            self.assertEqual(row["attrs"]["data-retrieval-of-run"], "1")
             cells = row["cells"]
-            self.assertEqual(int(cells[2].replace(",", "")), g["questions"])
-            self.assertEqual([float(c) for c in cells[3:6]],
+            self.assertEqual(int(cells[1].replace(",", "")), g["questions"])
+            self.assertEqual([float(c) for c in cells[2:5]],
                              [round(g[k], 3) for k in ("precision", "recall", "f1")])
-            self.assertEqual([float(c) for c in cells[6:11]],
+            self.assertEqual([float(c) for c in cells[5:10]],
                              [round(t["f1"], 3) for t in g["top_k"]])
         for rid in (1, 2):
             ev = json.loads(self.pare("eval", "--retrieval", "--id", str(rid), "--json").stdout)
