@@ -13,7 +13,7 @@ const char *const svg_palette[10] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759",
                                      "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 
 #define FONT_PX 11.0
-#define CHAR_W (FONT_PX * 0.58) /* average advance of a sans-serif character */
+#define CHAR_W (FONT_PX * 0.62) /* average advance of a sans-serif character (DejaVu is wide) */
 #define INK "#333"
 #define GRID "#e3e3e3"
 #define AXIS "#8a8a8a"
@@ -470,7 +470,7 @@ int svg_bar_chart(struct sbuf *out, const struct svg_chart *c)
         size_t widest = 1;
         for (int i = 0; i < c->n; i++)
             if (text_chars(c->cats[i]) > widest) widest = text_chars(c->cats[i]);
-        left = fmin(c->w * 0.4, 10 + (double)widest * CHAR_W);
+        left = fmin(c->w * 0.4, 14 + (double)widest * CHAR_W);
     }
     struct frame f;
     layout(c, 1, left, &f);
