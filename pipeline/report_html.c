@@ -108,6 +108,12 @@ static const char css[] =
     "section{border:0;padding:0;margin:0 0 10mm;break-before:auto}"
     "h2{break-after:avoid}.grid{grid-template-columns:1fr 1fr}"
     ".kpi,figure,.ex{border-color:#ccc}tr.gold td{background:#fff3cc}"
+    ".split{grid-template-columns:1fr 1fr}.split>div{grid-column:1/-1}"
+    ".scroll{overflow:visible}table{font-size:8.5pt}.rewards{min-width:0}"
+    "th,td{padding:3px 5px}tr{break-inside:avoid}td code{white-space:normal}"
+    ".kpis{grid-template-columns:repeat(4,1fr)}h3,p.lead{break-after:avoid;break-inside:avoid}"
+    ".rewards td .note{font-size:7pt}"
+    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
     ".tag{border:1px solid #999}}";
 
 /* ---- small writers ---- */
