@@ -13,7 +13,7 @@ import tempfile
 import unittest
 import zlib
 
-from common import BIN, PareTest
+from common import BIN, PareTest, data
 
 SECTIONS = ["overview", "sizes", "agreement", "calls", "recall", "negatives", "rewards",
             "difficulty", "curricula", "judges", "examples"]
@@ -187,23 +187,39 @@ class ReportTest(PareTest):
         self.assertTrue(all(b > 0 for b in bands), "blank bands in the screenshot: %s" % bands)
         self.assertGreater(sum(1 for r in rows if r), len(rows) // 4)
 
-    def test_figures_equal_eval(self):
-        self.demo()
-        page, _ = self.report()
-        doc = parse(page)
-        ev = json.loads(self.pare("eval", "--id", "1", "--json").stdout)
-        agree = [r for r in doc.rows if "data-judge" in r["attrs"]]
+    def assert_agreement_is_eval(self, doc, retrieval):
+        """The agreement table's rows are pare eval's groups, figure for figure."""
+        ev = json.loads(self.pare("eval", "--id", str(retrieval), "--json").stdout)
+        agree = {(r["attrs"]["data-judge"], r["attrs"]["data-method"], r["attrs"]["data-dataset"]):
+                 r for r in doc.rows if "data-judge" in r["attrs"]}
         self.assertEqual(len(agree), len(ev["sets"]))
-        for g, row in zip(ev["sets"], agree):
-            self.assertEqual(row["attrs"]["data-judge"], g["judge"])
-            self.assertEqual(row["attrs"]["data-dataset"], g["dataset"])
-            self.assertEqual(row["attrs"]["data-retrieval-of-run"], "1")
+        for g in ev["sets"]:
+            row = agree[(g["judge"], g["method"], g["dataset"])]
+            self.assertEqual(row["attrs"]["data-retrieval-of-run"], str(retrieval))
             cells = row["cells"]
             self.assertEqual(int(cells[1].replace(",", "")), g["questions"])
             self.assertEqual([float(c) for c in cells[2:5]],
                              [round(g[k], 3) for k in ("precision", "recall", "f1")])
             self.assertEqual([float(c) for c in cells[5:10]],
                              [round(t["f1"], 3) for t in g["top_k"]])
+
+    def test_figures_equal_eval_on_real_data(self):
+        """Two datasets of the shared data, corpus retrieval, loo and ddmin: four groups."""
+        self.pare("ingest", "--format", "hotpotqa", data("hotpotqa/train100.json"))
+        self.pare("ingest", "--format", "musique", data("musique/train100.json"))
+        for args in (["index"], ["retrieve", "--k", "10"], ["mine"], ["mine", "--method", "ddmin"]):
+            self.pare(*args)
+        page, _ = self.report()
+        doc = parse(page)
+        self.assert_agreement_is_eval(doc, 1)
+        self.assertEqual(doc.svg["sizes"], 4)
+        self.assertEqual(doc.svg["recall"], 4)  # recall and all-gold curves per dataset
+
+    def test_figures_equal_eval(self):
+        self.demo()
+        page, _ = self.report()
+        doc = parse(page)
+        self.assert_agreement_is_eval(doc, 1)
         for rid in (1, 2):
             ev = json.loads(self.pare("eval", "--retrieval", "--id", str(rid), "--json").stdout)
             row = [r for r in doc.rows if r["attrs"].get("data-retrieval") == str(rid)]
