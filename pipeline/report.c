@@ -4,10 +4,8 @@
  * agreement with gold beside fixed top-K. Every table is read in one pass in key order (no query
  * per question), so a report of 10,000 questions takes a fraction of a second.
  *
- * The metric definitions are pare eval's (jobs/eval.c): precision, recall and F1 of a set
- * against the distinct gold passages of its question, averaged over the minimal and
- * full_insufficient sets (the latter scoring 0), and top-K over the first K candidates by rank.
- * TODO(issue 9): call pipeline/metrics.* once wt-mine's move of eval's metrics lands on main.
+ * Every figure of mined sets and retrievals comes from the functions pare eval uses
+ * (pipeline/metrics.h), fed from these bulk reads instead of eval's per-question queries.
  */
 #include "pipeline/report_impl.h"
 
@@ -49,17 +47,6 @@ int report_has_id(const int64_t *list, int64_t n, int64_t id)
     for (int64_t i = 0; i < n; i++)
         if (list[i] == id) return 1;
     return 0;
-}
-
-/* Precision, recall and F1 of a against gold g, as pare eval computes them. */
-static void prf(const int64_t *a, int64_t na, const int64_t *g, int64_t ng, double *p, double *r,
-                double *f)
-{
-    int64_t hit = 0;
-    for (int64_t i = 0; i < na; i++) hit += report_has_id(g, ng, a[i]);
-    *p = na ? (double)hit / (double)na : 0;
-    *r = ng ? (double)hit / (double)ng : 0;
-    *f = *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0;
 }
 
 /*
@@ -182,90 +169,91 @@ static int questions(struct gather *g)
 struct cands {
     int64_t id;           /* retrieval id */
     unsigned char *has;   /* per question: has candidates in this retrieval */
-    int64_t *top;         /* per question: first REPORT_TOPK candidates by rank */
+    int64_t *top;         /* per question: first METRICS_TOPK candidates by rank */
     unsigned char *n_top; /* how many of them there are */
 };
 
-static void recall_grow(struct report_retrieval *rt, int n_ds, int64_t rank)
+/*
+ * The cut-offs of a curve up to maxk: every K to 20, then about ten per decade (1, 1.5, 2, 2.5,
+ * 3, 4, 5, 6, 7, 8 times a power of ten), and maxk; eval's 1, 2, 5, 10, 20, 50, 100 among them.
+ */
+static void recall_ks(struct report_retrieval *rt)
 {
-    if (rank <= rt->max_rank) return;
-    for (int d = 0; d < n_ds; d++) {
-        struct report_recall *rc = &rt->per_ds[d];
-        rc->hit = xrealloc(rc->hit, (size_t)rank * sizeof *rc->hit);
-        rc->all = xrealloc(rc->all, (size_t)rank * sizeof *rc->all);
-        memset(rc->hit + rt->max_rank, 0, (size_t)(rank - rt->max_rank) * sizeof *rc->hit);
-        memset(rc->all + rt->max_rank, 0, (size_t)(rank - rt->max_rank) * sizeof *rc->all);
-    }
-    rt->max_rank = rank;
+    static const int steps[] = {10, 15, 20, 25, 30, 40, 50, 60, 70, 80};
+    rt->ks = xmalloc(64 * sizeof *rt->ks);
+    rt->n_ks = 0;
+    for (int64_t k = 1; k <= 20 && k <= rt->max_rank; k++) rt->ks[rt->n_ks++] = k;
+    for (int64_t dec = 1; rt->n_ks < 60 && dec <= rt->max_rank; dec *= 10)
+        for (size_t i = 0; i < ARRAY_SIZE(steps) && rt->n_ks < 60; i++) {
+            int64_t k = steps[i] * dec;
+            if (k > rt->ks[rt->n_ks - 1] && k < rt->max_rank) rt->ks[rt->n_ks++] = k;
+        }
+    if (rt->max_rank > 0 && rt->ks[rt->n_ks - 1] != rt->max_rank) rt->ks[rt->n_ks++] = rt->max_rank;
 }
 
-/* Per question state while its candidates stream by. */
-struct qscan {
-    int64_t q;
-    int64_t found, worst; /* distinct gold passages met so far; the rank of the last met */
-    uint64_t seen;        /* which gold passages (by position in the gold list) were met */
+/* One question's candidates while they stream by. */
+struct qbuf {
+    int64_t q, *cand, *rank;
+    int n;
+    size_t cap, cap2;
 };
 
-/* Closes question qs in the counts of recall (a question with gold only). */
-static void qscan_end(struct gather *g, struct report_retrieval *rt, struct qscan *qs)
+/* Adds question b to the recall sums of its dataset at every K of rt, as eval does. */
+static void recall_question(struct gather *g, struct report_retrieval *rt, const struct qbuf *b)
 {
-    if (qs->q < 0) return;
-    int ds = g->q_ds[qs->q];
-    int64_t ng = g->gold.off[qs->q + 1] - g->gold.off[qs->q];
-    if (ds >= 0 && ng > 0) {
-        struct report_recall *rc = &rt->per_ds[ds];
-        rc->questions++;
-        rc->gold += ng;
-        if (qs->found == ng) rc->all[qs->worst - 1]++;
+    if (b->q < 0 || g->q_ds[b->q] < 0) return;
+    const int64_t *gold = g->gold.ids + g->gold.off[b->q];
+    int ng = (int)(g->gold.off[b->q + 1] - g->gold.off[b->q]);
+    struct recall_sums *at = rt->per_ds[g->q_ds[b->q]].at;
+    int within = 0; /* candidates ranked at most K */
+    for (int i = 0; i < rt->n_ks; i++) {
+        while (within < b->n && b->rank[within] <= rt->ks[i]) within++;
+        metrics_recall_add(&at[i], b->cand, within, gold, ng, within);
     }
 }
 
-/* One candidate row of question q at rank (>= 1). */
-static void qscan_row(struct gather *g, struct report_retrieval *rt, struct qscan *qs, int64_t pid,
-                      int64_t rank)
+/* The deepest rank of retrieval rt, its cut-offs and the sums they need. */
+static int recall_setup(struct gather *g, struct report_retrieval *rt)
 {
-    const int64_t *gold = g->gold.ids + g->gold.off[qs->q];
-    int64_t ng = g->gold.off[qs->q + 1] - g->gold.off[qs->q];
-    for (int64_t i = 0; i < ng && i < 64; i++)
-        if (gold[i] == pid && !(qs->seen >> i & 1)) {
-            qs->seen |= 1ull << i;
-            qs->found++;
-            qs->worst = rank;
-            int ds = g->q_ds[qs->q];
-            if (ds >= 0) rt->per_ds[ds].hit[rank - 1]++;
-        }
+    sqlite3_stmt *s =
+        store_stmt(g->st, "SELECT coalesce(max(rank), 0) FROM candidates WHERE retrieval_id = ?1");
+    if (!s || sqlite3_bind_int64(s, 1, rt->id) || store_int(g->st, s, &rt->max_rank) < 0)
+        return store_fail(g->st, g->err, "reading candidates");
+    recall_ks(rt);
+    for (int d = 0; d < g->r->n_datasets; d++)
+        rt->per_ds[d].at = xcalloc((size_t)rt->n_ks + 1, sizeof *rt->per_ds[d].at);
+    return PARE_OK;
 }
 
-/* Streams the candidates of retrieval rt once: recall counts, and into c (if not NULL) tops. */
+/* Streams the candidates of retrieval rt once: recall sums, and into c (if not NULL) tops. */
 static int scan_candidates(struct gather *g, struct report_retrieval *rt, struct cands *c)
 {
+    if (recall_setup(g, rt) != PARE_OK) return PARE_EFAIL;
     sqlite3_stmt *s = store_stmt(g->st, "SELECT question_id, passage_id, rank FROM candidates "
                                         "WHERE retrieval_id = ?1 ORDER BY question_id, rank");
     if (!s || sqlite3_bind_int64(s, 1, rt->id)) return store_fail(g->st, g->err, "candidates");
-    struct qscan qs = {-1, 0, 0, 0};
+    struct qbuf b = {-1, NULL, NULL, 0, 0, 0};
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t q = sqlite3_column_int64(s, 0), pid = sqlite3_column_int64(s, 1);
-        int64_t rank = sqlite3_column_int64(s, 2);
-        if (q < 0 || q > g->max_qid || rank < 1 || rank > 1000000) continue;
-        if (q != qs.q) {
-            qscan_end(g, rt, &qs);
-            qs = (struct qscan){q, 0, 0, 0};
+        if (q < 0 || q > g->max_qid) continue;
+        if (q != b.q) {
+            recall_question(g, rt, &b);
+            b.q = q;
+            b.n = 0;
             if (c) c->has[q] = 1;
         }
-        recall_grow(rt, g->r->n_datasets, rank);
-        qscan_row(g, rt, &qs, pid, rank);
-        if (c && c->n_top[q] < REPORT_TOPK) c->top[q * REPORT_TOPK + c->n_top[q]++] = pid;
+        xgrow((void **)&b.cand, &b.cap, (size_t)b.n + 1, sizeof *b.cand);
+        xgrow((void **)&b.rank, &b.cap2, (size_t)b.n + 1, sizeof *b.rank);
+        b.rank[b.n] = sqlite3_column_int64(s, 2);
+        b.cand[b.n++] = pid;
+        if (c && c->n_top[q] < METRICS_TOPK) c->top[q * METRICS_TOPK + c->n_top[q]++] = pid;
     }
-    qscan_end(g, rt, &qs);
+    recall_question(g, rt, &b);
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE) return store_fail(g->st, g->err, "reading candidates");
-    for (int d = 0; d < g->r->n_datasets; d++) /* counts at k -> counts at <= k */
-        for (int64_t k = 1; k < rt->max_rank; k++) {
-            rt->per_ds[d].hit[k] += rt->per_ds[d].hit[k - 1];
-            rt->per_ds[d].all[k] += rt->per_ds[d].all[k - 1];
-        }
-    return PARE_OK;
+    free(b.cand);
+    free(b.rank);
+    return rc == SQLITE_DONE ? PARE_OK : store_fail(g->st, g->err, "reading candidates");
 }
 
 static int retrievals(struct gather *g)
@@ -380,7 +368,7 @@ static int list_runs(struct gather *g)
 /* A set as the sets query returns it. */
 struct set_row {
     int64_t id, q, size, calls, cached, prior_calls;
-    char status; /* 'm'inimal, 'f'ull_insufficient, 'e'rror */
+    enum evidence_status status;
 };
 
 /* Counts every set in its cell: status, size, calls. */
@@ -390,11 +378,11 @@ static void count_set(struct report_cell *c, const struct set_row *e)
     c->calls += e->calls;
     c->cached += e->cached;
     c->prior_calls += e->prior_calls;
-    if (e->status == 'm') {
+    if (e->status == EV_MINIMAL) {
         c->minimal++;
         c->size_sum += e->size;
         c->size_hist[e->size < REPORT_SIZE_MAX ? (e->size > 0 ? e->size : 0) : REPORT_SIZE_MAX]++;
-    } else if (e->status == 'f') {
+    } else if (e->status == EV_FULL_INSUFFICIENT) {
         c->full_insufficient++;
     } else {
         c->errors++;
@@ -414,11 +402,11 @@ static void pick(struct report_picks *p, int run, const struct set_row *e, doubl
 {
     if (p->run < 0) p->run = run;
     if (p->run != run) return;
-    if (e->status == 'f') {
+    if (e->status == EV_FULL_INSUFFICIENT) {
         if (!p->full_q) p->full_q = e->q;
         return;
     }
-    if (e->status != 'm' || f1 < 0) return;
+    if (e->status != EV_MINIMAL || f1 < 0) return;
     if (f1 >= 1 - 1e-12 && !p->agree_q) {
         p->agree_q = e->q;
         p->f1_agree = f1;
@@ -431,53 +419,26 @@ static void pick(struct report_picks *p, int run, const struct set_row *e, doubl
     }
 }
 
-/* Measures a set against gold, as pare eval does, when its question has candidates in c. */
+/*
+ * Adds a set to its cell's sums against gold, as pare eval does, when its question has
+ * candidates in cd; *f1_out receives a minimal set's F1 (else -1).
+ */
 static void measure_set(struct gather *g, struct report_cell *c, const struct cands *cd,
                         const struct idlist *mem, const struct set_row *e, double *f1_out)
 {
     *f1_out = -1;
     if (!cd || !cd->has[e->q]) return;
-    c->evaluated++;
-    if (e->status == 'e') {
-        c->eval_errors++;
-        return;
+    struct set_eval x = {.status = e->status, .calls = e->calls, .cached = e->cached};
+    x.gold = g->gold.ids + g->gold.off[e->q];
+    x.n_gold = (int)(g->gold.off[e->q + 1] - g->gold.off[e->q]);
+    x.cand = cd->top + e->q * METRICS_TOPK;
+    x.n_cand = cd->n_top[e->q];
+    if (e->status == EV_MINIMAL && e->id < mem->n_keys) {
+        x.members = mem->ids + mem->off[e->id];
+        x.n_members = (int)(mem->off[e->id + 1] - mem->off[e->id]);
+        *f1_out = metrics_prf(x.members, x.n_members, x.gold, x.n_gold).f1;
     }
-    const int64_t *gold = g->gold.ids + g->gold.off[e->q];
-    int64_t ng = g->gold.off[e->q + 1] - g->gold.off[e->q];
-    double p, r, f;
-    if (e->status == 'm') {
-        int64_t nm = e->id < mem->n_keys ? mem->off[e->id + 1] - mem->off[e->id] : 0;
-        prf(nm ? mem->ids + mem->off[e->id] : NULL, nm, gold, ng, &p, &r, &f);
-        c->eval_minimal++;
-        c->p += p;
-        c->r += r;
-        c->f1 += f;
-        *f1_out = f;
-    } else {
-        c->eval_full++;
-    }
-    for (int k = 0; k < REPORT_TOPK; k++) {
-        int64_t nk = cd->n_top[e->q] < k + 1 ? cd->n_top[e->q] : k + 1;
-        prf(cd->top + e->q * REPORT_TOPK, nk, gold, ng, &p, &r, &f);
-        c->kp[k] += p;
-        c->kr[k] += r;
-        c->kf[k] += f;
-    }
-}
-
-/* Sums to means over the measured minimal and full_insufficient sets (eval's denominator). */
-static void cell_means(struct report_cell *c)
-{
-    double m = (double)(c->eval_minimal + c->eval_full);
-    if (m <= 0) return;
-    c->p /= m;
-    c->r /= m;
-    c->f1 /= m;
-    for (int k = 0; k < REPORT_TOPK; k++) {
-        c->kp[k] /= m;
-        c->kr[k] /= m;
-        c->kf[k] /= m;
-    }
+    metrics_add(&c->gold, &x);
 }
 
 static const char sets_sql_prior[] =
@@ -513,7 +474,7 @@ static int scan_retrievals(struct gather *g, struct cands *cd)
             cd[i].id = r->retrievals[i].id;
             cd[i].has = xcalloc(nq, 1);
             cd[i].n_top = xcalloc(nq, 1);
-            cd[i].top = xcalloc(nq * REPORT_TOPK, sizeof *cd[i].top);
+            cd[i].top = xcalloc(nq * METRICS_TOPK, sizeof *cd[i].top);
         }
         if (scan_candidates(g, &r->retrievals[i], used ? &cd[i] : NULL) != PARE_OK)
             return PARE_EFAIL;
@@ -543,12 +504,9 @@ static int measure_sets(struct gather *g, const struct cands *cd, const struct i
                             sqlite3_column_int64(s, 7),
                             sqlite3_column_int64(s, 8),
                             sqlite3_column_int64(s, 9),
-                            'e'};
+                            EV_ERROR};
         const char *status = (const char *)sqlite3_column_text(s, 5);
-        if (status && strcmp(status, "minimal") == 0)
-            e.status = 'm';
-        else if (status && strcmp(status, "full_insufficient") == 0)
-            e.status = 'f';
+        if (!status || evidence_status_parse(status, &e.status) != 0) e.status = EV_ERROR;
         if (u < 0 || run_of(r, u, s) != u) {
             u = run_of(r, u, s);
             c = u >= 0 ? cands_of(r, cd, r->runs[u].retrieval) : NULL;
@@ -561,10 +519,7 @@ static int measure_sets(struct gather *g, const struct cands *cd, const struct i
         pick(&g->picks[g->q_ds[e.q]], u, &e, f1);
     }
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE) return store_fail(g->st, g->err, "reading evidence sets");
-    for (int i = 0; i < r->n_runs; i++)
-        for (int d = 0; d < r->n_datasets; d++) cell_means(&r->runs[i].cells[d]);
-    return PARE_OK;
+    return rc == SQLITE_DONE ? PARE_OK : store_fail(g->st, g->err, "reading evidence sets");
 }
 
 static int mining(struct gather *g)
@@ -652,11 +607,9 @@ static void free_mining(struct report *r)
     free(r->runs);
     for (int i = 0; i < r->n_retrievals; i++) {
         struct report_retrieval *t = &r->retrievals[i];
-        for (int d = 0; t->per_ds && d < r->n_datasets; d++) {
-            free(t->per_ds[d].hit);
-            free(t->per_ds[d].all);
-        }
+        for (int d = 0; t->per_ds && d < r->n_datasets; d++) free(t->per_ds[d].at);
         free(t->per_ds);
+        free(t->ks);
         free(t->scope);
         free(t->factory);
         free(t->embedder);

@@ -9,11 +9,10 @@
  * example questions. report_html turns that into one self-contained page (pipeline/report_html.c)
  * with charts drawn by common/svg.h.
  *
- * Definitions are those of `pare eval`: a mining run's precision, recall and F1 are means over
- * the questions of its retrieval (sets whose question has candidates in it) with a set of status
- * `minimal` or `full_insufficient`, the latter counting 0; top-K takes the first K candidates by
- * rank; recall@K is the share of gold passages (summed over questions with gold) found in the top
- * K. A run's retrieval is the one its latest `pare mine` run read (--retrieval, else the newest
+ * The figures of mined sets and retrievals are pare eval's, computed by the same functions
+ * (pipeline/metrics.h): a run's sums against gold cover the sets whose question has candidates
+ * in the run's retrieval; recall@K counts the gold passages among the candidates ranked at most K.
+ * A run's retrieval is the one its latest `pare mine` run read (--retrieval, else the newest
  * retrieval at that time), unless the caller names one.
  */
 #ifndef PARE_REPORT_H
@@ -22,9 +21,9 @@
 #include <stdint.h>
 
 #include "common/util.h"
+#include "pipeline/metrics.h"
 #include "stores/store.h"
 
-#define REPORT_TOPK 5      /* fixed top-K baselines K = 1..5, as pare eval */
 #define REPORT_SIZE_MAX 16 /* minimal-set sizes above this share the last bar */
 #define REPORT_BINS 20     /* histogram bins of continuous values (rewards, latency) */
 
@@ -42,10 +41,9 @@ struct report_cell {
     int64_t size_sum;                           /* of the minimal sets' sizes */
     int64_t *calls_hist, n_calls_hist;          /* sets by judge calls (index = calls) */
     int64_t calls, cached, prior_calls;         /* sums over all sets */
-    /* against gold, over the sets whose question has candidates in the run's retrieval */
-    int64_t evaluated, eval_minimal, eval_full, eval_errors;
-    double p, r, f1;                                          /* means (eval's definition) */
-    double kp[REPORT_TOPK], kr[REPORT_TOPK], kf[REPORT_TOPK]; /* top-K means, K = 1.. */
+    /* against gold, over the sets whose question has candidates in the run's retrieval: what
+     * pare eval sums (1-minimality is not checked here: proven and unproven stay 0) */
+    struct set_sums gold;
 };
 
 /* A mining run: the evidence sets of one judge, method and prior. */
@@ -56,16 +54,17 @@ struct report_run {
     struct report_cell *cells;    /* one per dataset */
 };
 
-/* Recall@K of one retrieval in one dataset; hit[k-1]: gold passages in the top k. */
+/* Recall@K of one retrieval in one dataset: pare eval's sums at each K of the retrieval's ks. */
 struct report_recall {
-    int64_t questions, gold; /* questions with gold and candidates; their gold passages */
-    int64_t *hit, *all;      /* per k = 1..max_k: gold found; questions with all gold found */
+    struct recall_sums *at; /* n_ks of them; questions 0: no question with gold and candidates */
 };
 
 struct report_retrieval {
     int64_t id, index_id, k, rerank, max_rank;
     int with_answer;
     char *scope, *factory, *embedder;
+    int64_t *ks; /* the cut-offs measured: 1..20, then about ten per decade, and max_rank */
+    int n_ks;
     struct report_recall *per_ds; /* one per dataset */
 };
 

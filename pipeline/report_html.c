@@ -547,57 +547,51 @@ static void sec_sizes(struct sbuf *o, const struct report *r, int no)
 
 /* ---- 3. agreement with gold ---- */
 
-/* The K (1-based) of the best fixed top-K F1. */
-static int best_k(const struct report_cell *c)
-{
-    int b = 0;
-    for (int k = 1; k < REPORT_TOPK; k++)
-        if (c->kf[k] > c->kf[b]) b = k;
-    return b + 1;
-}
-
 static void agreement_fig(struct sbuf *o, const struct report *r, int u, int d)
 {
-    const struct report_cell *c = &r->runs[u].cells[d];
-    if (c->eval_minimal + c->eval_full == 0) {
+    const struct set_sums *g = &r->runs[u].cells[d].gold;
+    if (g->minimal + g->full_insufficient == 0) {
         empty(o, "None of these questions has candidates in the run's retrieval, so there is "
                  "nothing to compare with.");
         return;
     }
-    const char *cats[REPORT_TOPK + 1] = {"mined", "top-1", "top-2", "top-3", "top-4", "top-5"};
-    double p[REPORT_TOPK + 1] = {c->p}, rr[REPORT_TOPK + 1] = {c->r}, f[REPORT_TOPK + 1] = {c->f1};
-    for (int k = 0; k < REPORT_TOPK; k++)
-        p[k + 1] = c->kp[k], rr[k + 1] = c->kr[k], f[k + 1] = c->kf[k];
+    const char *cats[METRICS_TOPK + 1] = {"mined", "top-1", "top-2", "top-3", "top-4", "top-5"};
+    double p[METRICS_TOPK + 1], rr[METRICS_TOPK + 1], f[METRICS_TOPK + 1];
+    for (int k = 0; k <= METRICS_TOPK; k++) {
+        struct prf m = metrics_mean(g, k ? &g->topk[k - 1] : &g->set);
+        p[k] = m.p, rr[k] = m.r, f[k] = m.f1;
+    }
     struct svg_series s[3] = {{"precision", C_P, p, 0}, {"recall", C_R, rr, 0}, {"F1", C_F1, f, 0}};
     struct svg_chart ch = {.w = 360,
                            .h = 220,
                            .title = "Precision, recall and F1 against gold",
                            .x_label = "passages kept: the mined set, or the first K",
                            .y_label = "mean over questions",
-                           .n = REPORT_TOPK + 1,
+                           .n = METRICS_TOPK + 1,
                            .cats = cats,
                            .n_series = 3,
                            .series = s,
                            .y_max = 1,
                            .y_decimals = 1};
     chart(o, &ch, 1);
-    int k = best_k(c);
+    int k = metrics_best_k(g);
     sbuf_addf(o,
               "<p class=\"note\">Mined F1 %.3f against %.3f for the best fixed top-K (K=%d), "
               "over ",
-              c->f1, c->kf[k - 1], k);
-    add_int(o, c->eval_minimal + c->eval_full);
+              f[0], f[k], k);
+    add_int(o, g->minimal + g->full_insufficient);
     sbuf_addf(o,
-              " questions with candidates in retrieval #%lld (<code>pare eval --id %lld</code>)."
-              "</p>",
+              " questions with candidates in retrieval #%lld (<code>pare eval --retrieval "
+              "%lld</code>).</p>",
               (long long)r->runs[u].retrieval, (long long)r->runs[u].retrieval);
 }
 
 static void agreement_row(struct sbuf *o, const struct report *r, int u, int d)
 {
     const struct report_run *x = &r->runs[u];
-    const struct report_cell *c = &x->cells[d];
-    int k = best_k(c);
+    const struct set_sums *g = &x->cells[d].gold;
+    int k = metrics_best_k(g);
+    struct prf set = metrics_mean(g, &g->set), best = metrics_mean(g, &g->topk[k - 1]);
     struct sbuf a = {0};
     sbuf_adds(&a, " data-dataset=\"");
     h(&a, r->datasets[d].name);
@@ -608,16 +602,17 @@ static void agreement_row(struct sbuf *o, const struct report *r, int u, int d)
     sbuf_addf(&a, "\" data-retrieval-of-run=\"%lld\"", (long long)x->retrieval);
     cells_row_open(o, r, u, d, a.p);
     sbuf_free(&a);
-    sbuf_adds(o, "<td class=\"num\">");
-    add_int(o, c->evaluated);
+    num_cell(o, g->questions);
     sbuf_addf(o,
-              "</td><td class=\"num\">%.3f</td><td class=\"num\">%.3f</td>"
+              "<td class=\"num\">%.3f</td><td class=\"num\">%.3f</td>"
               "<td class=\"num%s\">%.3f</td>",
-              c->p, c->r, c->f1 >= c->kf[k - 1] ? " best" : "", c->f1);
-    for (int i = 0; i < REPORT_TOPK; i++)
-        sbuf_addf(o, "<td class=\"num%s\">%.3f</td>", i == k - 1 && c->kf[i] > c->f1 ? " best" : "",
-                  c->kf[i]);
-    sbuf_addf(o, "<td class=\"num\">%+.3f</td></tr>", c->f1 - c->kf[k - 1]);
+              set.p, set.r, set.f1 >= best.f1 ? " best" : "", set.f1);
+    for (int i = 0; i < METRICS_TOPK; i++) {
+        struct prf m = metrics_mean(g, &g->topk[i]);
+        sbuf_addf(o, "<td class=\"num%s\">%.3f</td>", i == k - 1 && best.f1 > set.f1 ? " best" : "",
+                  m.f1);
+    }
+    sbuf_addf(o, "<td class=\"num\">%+.3f</td></tr>", set.f1 - best.f1);
 }
 
 static void agreement_figs(struct sbuf *o, const struct report *r)
@@ -633,13 +628,14 @@ static void agreement_table(struct sbuf *o, const struct report *r)
                  "F1 of the first K candidates</th><th class=\"num\" rowspan=\"2\">mined F1<br>"
                  "\xe2\x88\x92 best K</th></tr><tr><th class=\"num\">P</th><th class=\"num\">R"
                  "</th><th class=\"num\">F1</th>");
-    for (int k = 1; k <= REPORT_TOPK; k++) sbuf_addf(o, "<th class=\"num\">K=%d</th>", k);
+    for (int k = 1; k <= METRICS_TOPK; k++) sbuf_addf(o, "<th class=\"num\">K=%d</th>", k);
     sbuf_adds(o, "</tr></thead><tbody>");
     for (int d = 0; d < r->n_datasets; d++)
         for (int u = 0; u < r->n_runs; u++)
             if (r->runs[u].cells[d].sets) agreement_row(o, r, u, d);
     sbuf_adds(o, "</tbody></table></div><p class=\"note\">Each row is what <code>pare eval "
-                 "--id N</code> prints for the run's retrieval N, named in the chart's note.</p>");
+                 "--retrieval N</code> prints for the run's retrieval N, named in the chart's "
+                 "note.</p>");
 }
 
 static void sec_agreement(struct sbuf *o, const struct report *r, int no)
@@ -757,33 +753,54 @@ static void sec_calls(struct sbuf *o, const struct report *r, int no)
 
 /* ---- 5. recall@K ---- */
 
-static int64_t max_rank(const struct report *r, int d)
+/* The value of retrieval t's curve at K in dataset d (NAN where it has no point). */
+static double recall_at(const struct report_retrieval *t, int d, int64_t k, int all)
 {
-    int64_t m = 0;
-    for (int i = 0; i < r->n_retrievals; i++)
-        if (r->retrievals[i].per_ds[d].questions && r->retrievals[i].max_rank > m)
-            m = r->retrievals[i].max_rank;
-    return m;
+    for (int i = 0; i < t->n_ks; i++)
+        if (t->ks[i] == k) {
+            const struct recall_sums *a = &t->per_ds[d].at[i];
+            return all ? (double)a->all_found / (double)a->questions
+                       : (double)a->found / (double)a->gold;
+        }
+    return NAN;
+}
+
+/* The union of the cut-offs of the retrievals with questions in dataset d, increasing. */
+static int recall_xs(const struct report *r, int d, double **xs)
+{
+    int n = 0;
+    size_t cap = 0;
+    *xs = NULL;
+    for (int i = 0; i < r->n_retrievals; i++) {
+        const struct report_retrieval *t = &r->retrievals[i];
+        if (!t->n_ks || !t->per_ds[d].at[0].questions) continue;
+        for (int j = 0; j < t->n_ks; j++) {
+            int at = 0;
+            while (at < n && (*xs)[at] < (double)t->ks[j]) at++;
+            if (at < n && (*xs)[at] == (double)t->ks[j]) continue;
+            xgrow((void **)xs, &cap, (size_t)n + 1, sizeof **xs);
+            memmove(*xs + at + 1, *xs + at, (size_t)(n - at) * sizeof **xs);
+            (*xs)[at] = (double)t->ks[j];
+            n++;
+        }
+    }
+    return n;
 }
 
 /* A line per retrieval of dataset d: recall@K (all = 0) or the share with all gold (all = 1). */
-static void recall_fig(struct sbuf *o, const struct report *r, int d, int all, int64_t maxk)
+static void recall_fig(struct sbuf *o, const struct report *r, int d, int all)
 {
-    double *x = xcalloc((size_t)maxk, sizeof *x);
-    for (int64_t k = 0; k < maxk; k++) x[k] = (double)(k + 1);
+    double *x;
+    int nx = recall_xs(r, d, &x);
     struct svg_series *s = xcalloc((size_t)r->n_retrievals + 1, sizeof *s);
     struct labels L = {0};
     struct sbuf b = {0};
     int n = 0;
     for (int i = 0; i < r->n_retrievals; i++) {
         const struct report_retrieval *t = &r->retrievals[i];
-        const struct report_recall *c = &t->per_ds[d];
-        if (!c->questions) continue;
-        double *v = xmalloc((size_t)maxk * sizeof *v);
-        for (int64_t k = 0; k < maxk; k++)
-            v[k] = k >= t->max_rank ? NAN
-                   : all            ? (double)c->all[k] / (double)c->questions
-                                    : (double)c->hit[k] / (double)c->gold;
+        if (!t->n_ks || !t->per_ds[d].at[0].questions) continue;
+        double *v = xmalloc((size_t)nx * sizeof *v);
+        for (int k = 0; k < nx; k++) v[k] = recall_at(t, d, (int64_t)x[k], all);
         sbuf_reset(&b);
         retrieval_name(&b, t);
         s[n++] = (struct svg_series){lab(&L, b.p), svg_palette[i % 10], v, 0};
@@ -795,11 +812,11 @@ static void recall_fig(struct sbuf *o, const struct report *r, int d, int all, i
                            .title = all ? "All gold in top K" : "Recall@K",
                            .x_label = "K (candidates kept)",
                            .y_label = all ? "questions" : "gold passages found",
-                           .n = (int)maxk,
+                           .n = nx,
                            .x = x,
                            .n_series = n,
                            .series = s,
-                           .log_x = maxk > 20,
+                           .log_x = x[nx - 1] > 20,
                            .y_max = 1,
                            .percent = 1};
     chart(o, &ch, 0);
@@ -811,7 +828,7 @@ static void recall_fig(struct sbuf *o, const struct report *r, int d, int all, i
     sbuf_free(&b);
 }
 
-/* Recall at eval's cut-offs (1, 2, 5, 10, 20, 50, 100 and the deepest rank). */
+/* Recall at eval's fixed cut-offs, one row per dataset and retrieval. */
 static void recall_table(struct sbuf *o, const struct report *r)
 {
     static const int64_t cuts[] = {1, 2, 5, 10, 20, 50, 100};
@@ -824,24 +841,23 @@ static void recall_table(struct sbuf *o, const struct report *r)
     for (int d = 0; d < r->n_datasets; d++)
         for (int i = 0; i < r->n_retrievals; i++) {
             const struct report_retrieval *t = &r->retrievals[i];
-            const struct report_recall *c = &t->per_ds[d];
-            if (!c->questions) continue;
+            if (!t->n_ks || !t->per_ds[d].at[0].questions) continue;
             sbuf_reset(&b);
             retrieval_name(&b, t);
             sbuf_addf(o, "<tr data-retrieval=\"%lld\"><td>", (long long)t->id);
             h(o, r->datasets[d].name);
             sbuf_adds(o, "</td><td>");
             h(o, b.p);
-            sbuf_adds(o, "</td><td class=\"num\">");
-            add_int(o, c->questions);
             sbuf_adds(o, "</td>");
-            for (size_t k = 0; k < ARRAY_SIZE(cuts); k++)
-                if (cuts[k] <= t->max_rank)
-                    sbuf_addf(o, "<td class=\"num\">%.3f</td>",
-                              (double)c->hit[cuts[k] - 1] / (double)c->gold);
-                else
+            num_cell(o, t->per_ds[d].at[0].questions);
+            for (size_t k = 0; k < ARRAY_SIZE(cuts); k++) {
+                double v = recall_at(t, d, cuts[k], 0);
+                if (isnan(v))
                     sbuf_adds(o, "<td class=\"num\">\xe2\x80\x94</td>");
-            sbuf_addf(o, "<td><code>pare eval --retrieval --id %lld</code></td></tr>",
+                else
+                    sbuf_addf(o, "<td class=\"num\">%.3f</td>", v);
+            }
+            sbuf_addf(o, "<td><code>pare eval --recall --retrieval %lld</code></td></tr>",
                       (long long)t->id);
         }
     sbuf_free(&b);
@@ -857,10 +873,12 @@ static void sec_recall(struct sbuf *o, const struct report *r, int no)
     int n = 0;
     sbuf_adds(o, "<div class=\"grid\">");
     for (int d = 0; d < r->n_datasets; d++) {
-        int64_t maxk = max_rank(r, d);
-        if (maxk <= 0) continue;
-        recall_fig(o, r, d, 0, maxk);
-        recall_fig(o, r, d, 1, maxk);
+        int has = 0;
+        for (int i = 0; i < r->n_retrievals; i++)
+            has |= r->retrievals[i].n_ks && r->retrievals[i].per_ds[d].at[0].questions;
+        if (!has) continue;
+        recall_fig(o, r, d, 0);
+        recall_fig(o, r, d, 1);
         n++;
     }
     sbuf_adds(o, "</div>");

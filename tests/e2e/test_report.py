@@ -189,7 +189,7 @@ class ReportTest(PareTest):
 
     def assert_agreement_is_eval(self, doc, retrieval):
         """The agreement table's rows are pare eval's groups, figure for figure."""
-        ev = json.loads(self.pare("eval", "--id", str(retrieval), "--json").stdout)
+        ev = json.loads(self.pare("eval", "--retrieval", str(retrieval), "--json").stdout)
         agree = {(r["attrs"]["data-judge"], r["attrs"]["data-method"], r["attrs"]["data-dataset"]):
                  r for r in doc.rows if "data-judge" in r["attrs"]}
         self.assertEqual(len(agree), len(ev["sets"]))
@@ -203,6 +203,22 @@ class ReportTest(PareTest):
             self.assertEqual([float(c) for c in cells[5:10]],
                              [round(t["f1"], 3) for t in g["top_k"]])
 
+    def assert_recall_is_eval(self, doc, retrieval):
+        """The recall table's rows are pare eval --recall's figures at its fixed cut-offs."""
+        ev = json.loads(self.pare("eval", "--recall", "--retrieval", str(retrieval),
+                                  "--json").stdout)
+        rows = {r["cells"][0]: r for r in doc.rows
+                if r["attrs"].get("data-retrieval") == str(retrieval)}
+        cuts = {1: 3, 2: 4, 5: 5, 10: 6, 20: 7, 50: 8, 100: 9}
+        checked = 0
+        for e in ev["recall"]:
+            row = rows[e["dataset"]]
+            self.assertEqual(int(row["cells"][2].replace(",", "")), e["questions"])
+            if e["k"] in cuts:
+                self.assertEqual(float(row["cells"][cuts[e["k"]]]), round(e["recall"], 3))
+                checked += 1
+        self.assertGreater(checked, 0)
+
     def test_figures_equal_eval_on_real_data(self):
         """Two datasets of the shared data, corpus retrieval, loo and ddmin: four groups."""
         self.pare("ingest", "--format", "hotpotqa", data("hotpotqa/train100.json"))
@@ -212,6 +228,7 @@ class ReportTest(PareTest):
         page, _ = self.report()
         doc = parse(page)
         self.assert_agreement_is_eval(doc, 1)
+        self.assert_recall_is_eval(doc, 1)
         self.assertEqual(doc.svg["sizes"], 4)
         self.assertEqual(doc.svg["recall"], 4)  # recall and all-gold curves per dataset
 
@@ -221,12 +238,7 @@ class ReportTest(PareTest):
         doc = parse(page)
         self.assert_agreement_is_eval(doc, 1)
         for rid in (1, 2):
-            ev = json.loads(self.pare("eval", "--retrieval", "--id", str(rid), "--json").stdout)
-            row = [r for r in doc.rows if r["attrs"].get("data-retrieval") == str(rid)]
-            self.assertEqual(len(row), 1)
-            cuts = {1: 3, 2: 4, 5: 5, 10: 6, 20: 7, 50: 8, 100: 9}
-            for r in ev["recall"]:
-                self.assertEqual(float(row[0]["cells"][cuts[r["k"]]]), round(r["recall"], 3))
+            self.assert_recall_is_eval(doc, rid)
 
     def test_every_string_is_escaped(self):
         evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>&amp;\''
@@ -311,7 +323,7 @@ class ReportTest(PareTest):
         self.assertIn("no retrieval 99", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "x.html")))
         page, _ = self.report("--retrieval", "2", "--examples", "0")
-        self.assertIn("pare eval --id 2", page)
+        self.assertIn("pare eval --retrieval 2", page)
         self.assertEqual(parse(page).classes.get("examples", []).count("ex"), 0)
         p = self.pare("--db", os.path.join(self.dir, "missing.db"), "report", db=False, expect=1)
         self.assertIn("pare report:", p.stderr)

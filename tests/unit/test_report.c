@@ -12,7 +12,7 @@
  * One dataset, three questions. Gold: q1 {1, 2}, q2 {4}, q3 {6}. Retrieval 1 ranks q1: 1 3 2 9,
  * q2: 5 4, and has nothing for q3. Run lexical/loo: q1 minimal {1, 3}, q2 full_insufficient,
  * q3 minimal {6}; run lexical/ddmin: q1 failed. The mine run of loo read retrieval 1; a newer
- * retrieval 2 ranks q1: 2 1.
+ * retrieval 2 ranks q1: 2 1, and retrieval 3 (made after the mine run) q1: 9 at 1, 2 at 100.
  */
 static const char fixture[] =
     "INSERT INTO datasets VALUES (1, 'd<b>', 'generic', 'src', 't');"
@@ -26,10 +26,10 @@ static const char fixture[] =
     " (1, 9, 3, 0), (2, 4, 0, 1), (2, 5, 1, 0), (3, 6, 0, 1);"
     "INSERT INTO indexes VALUES (1, 'i', 'Flat', 'ip', 8, '{\"kind\":\"hash\"}', 7, 't', 'c');"
     "INSERT INTO retrievals VALUES (1, 1, 'context', 0, 0, 100, '2020'),"
-    " (2, 1, 'corpus', 10, 1, 100, '2030');"
+    " (2, 1, 'corpus', 10, 1, 100, '2030'), (3, 1, 'corpus', 100, 0, 100, '2050');"
     "INSERT INTO candidates VALUES (1, 1, 1, 1, 0.9), (1, 1, 3, 2, 0.8), (1, 1, 2, 3, 0.7),"
     " (1, 1, 9, 4, 0.6), (1, 2, 5, 1, 0.9), (1, 2, 4, 2, 0.8),"
-    " (2, 1, 2, 1, 0.9), (2, 1, 1, 2, 0.8);"
+    " (2, 1, 2, 1, 0.9), (2, 1, 1, 2, 0.8), (3, 1, 9, 1, 0.9), (3, 1, 2, 100, 0.1);"
     "INSERT INTO evidence_sets VALUES (1, 1, 'lex', 'loo', 'minimal', 2, 5, 1, 't'),"
     " (2, 2, 'lex', 'loo', 'full_insufficient', 0, 1, 0, 't'),"
     " (3, 3, 'lex', 'loo', 'minimal', 1, 3, 0, 't'),"
@@ -81,7 +81,7 @@ static void test_mining_figures(void **state)
     assert_string_equal(r.runs[1].method, "loo");
     assert_int_equal(r.runs[1].retrieval, 1); /* from the mine run, not the newest */
     assert_int_equal(r.runs[1].retrieval_from_run, 1);
-    assert_int_equal(r.runs[0].retrieval, 2); /* no mine run of ddmin: the newest */
+    assert_int_equal(r.runs[0].retrieval, 3); /* no mine run of ddmin: the newest */
     const struct report_cell *c = &r.runs[1].cells[0];
     assert_int_equal(c->sets, 3);
     assert_int_equal(c->minimal, 2);
@@ -92,20 +92,25 @@ static void test_mining_figures(void **state)
     assert_int_equal(c->cached, 1);
     assert_int_equal(c->calls_hist[5], 1);
     /* against gold: q1 and q2 have candidates; q3 does not and is not measured */
-    assert_int_equal(c->evaluated, 2);
-    assert_int_equal(c->eval_minimal, 1);
-    assert_int_equal(c->eval_full, 1);
-    assert_true(NEAR(c->p, 0.25) && NEAR(c->r, 0.25) && NEAR(c->f1, 0.25));
+    const struct set_sums *g = &c->gold;
+    assert_int_equal(g->questions, 2);
+    assert_int_equal(g->minimal, 1);
+    assert_int_equal(g->full_insufficient, 1);
+    struct prf m = metrics_mean(g, &g->set);
+    assert_true(NEAR(m.p, 0.25) && NEAR(m.r, 0.25) && NEAR(m.f1, 0.25));
     /* top-1: q1 {1} P 1 R .5 F 2/3; q2 {5} 0 */
-    assert_true(NEAR(c->kp[0], 0.5) && NEAR(c->kr[0], 0.25) && NEAR(c->kf[0], 1.0 / 3));
+    m = metrics_mean(g, &g->topk[0]);
+    assert_true(NEAR(m.p, 0.5) && NEAR(m.r, 0.25) && NEAR(m.f1, 1.0 / 3));
     /* top-2: q1 {1,3} .5 .5 .5; q2 {5,4} .5 1 2/3 */
-    assert_true(NEAR(c->kp[1], 0.5) && NEAR(c->kr[1], 0.75) && NEAR(c->kf[1], (0.5 + 2.0 / 3) / 2));
+    m = metrics_mean(g, &g->topk[1]);
+    assert_true(NEAR(m.p, 0.5) && NEAR(m.r, 0.75) && NEAR(m.f1, (0.5 + 2.0 / 3) / 2));
     /* top-3: q1 {1,3,2} 2/3 1 .8; q2 keeps its two */
-    assert_true(NEAR(c->kf[2], (0.8 + 2.0 / 3) / 2));
+    assert_true(NEAR(metrics_mean(g, &g->topk[2]).f1, (0.8 + 2.0 / 3) / 2));
+    assert_int_equal(metrics_best_k(g), 3);
     const struct report_cell *e = &r.runs[0].cells[0];
     assert_int_equal(e->errors, 1);
-    assert_int_equal(e->eval_errors, 1);
-    assert_true(NEAR(e->f1, 0));
+    assert_int_equal(e->gold.errors, 1);
+    assert_true(NEAR(metrics_mean(&e->gold, &e->gold.set).f1, 0));
     report_free(&r);
     sbuf_free(&err);
     close_fixture(st, path);
@@ -122,17 +127,27 @@ static void test_recall_and_judges(void **state)
     assert_int_equal(report_gather(st, &o, &r, &err), PARE_OK);
     const struct report_retrieval *t = &r.retrievals[0];
     assert_int_equal(t->max_rank, 4);
-    const struct report_recall *rc = &t->per_ds[0];
-    assert_int_equal(rc->questions, 2);
-    assert_int_equal(rc->gold, 3);
+    assert_int_equal(t->n_ks, 4); /* every K to the deepest rank */
+    const struct recall_sums *at = t->per_ds[0].at;
     /* gold found within k: q1's 1 at rank 1 and 2 at rank 3, q2's 4 at rank 2 */
     int64_t hit[4] = {1, 2, 3, 3}, all[4] = {0, 1, 2, 2};
     for (int k = 0; k < 4; k++) {
-        assert_int_equal(rc->hit[k], hit[k]);
-        assert_int_equal(rc->all[k], all[k]);
+        assert_int_equal(t->ks[k], k + 1);
+        assert_int_equal(at[k].questions, 2);
+        assert_int_equal(at[k].gold, 3);
+        assert_int_equal(at[k].found, hit[k]);
+        assert_int_equal(at[k].all_found, all[k]);
     }
-    assert_int_equal(r.retrievals[1].per_ds[0].questions, 1);
-    assert_int_equal(r.retrievals[1].per_ds[0].all[1], 1);
+    assert_int_equal(r.retrievals[1].per_ds[0].at[0].questions, 1);
+    assert_int_equal(r.retrievals[1].per_ds[0].at[1].all_found, 1);
+    /* deep rankings: every K to 20, then about ten a decade, eval's 50 and 100 among them */
+    const struct report_retrieval *deep = &r.retrievals[2];
+    int64_t ks[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
+                    15, 16, 17, 18, 19, 20, 25, 30, 40, 50, 60, 70, 80, 100};
+    assert_int_equal(deep->n_ks, ARRAY_SIZE(ks));
+    for (size_t i = 0; i < ARRAY_SIZE(ks); i++) assert_int_equal(deep->ks[i], ks[i]);
+    assert_int_equal(deep->per_ds[0].at[26].found, 0); /* K = 80 */
+    assert_int_equal(deep->per_ds[0].at[27].found, 1); /* K = 100 */
     assert_int_equal(r.n_judges, 1);
     const struct report_judge *j = &r.judges[0];
     assert_int_equal(j->calls, 3);
@@ -163,8 +178,9 @@ static void test_options_and_page(void **state)
     o.retrieval = 2; /* every run against retrieval 2: q1 only */
     assert_int_equal(report_gather(st, &o, &r, &err), PARE_OK);
     assert_int_equal(r.runs[1].retrieval, 2);
-    assert_int_equal(r.runs[1].cells[0].evaluated, 1);
-    assert_true(NEAR(r.runs[1].cells[0].kf[0], 2.0 / 3)); /* {2} against {1, 2} */
+    const struct set_sums *g = &r.runs[1].cells[0].gold;
+    assert_int_equal(g->questions, 1);
+    assert_true(NEAR(metrics_mean(g, &g->topk[0]).f1, 2.0 / 3)); /* {2} against {1, 2} */
     report_html(&r, &page);
     const char *at = page.p;
     for (int i = 0; report_sections[i]; i++) { /* every section, in order */
