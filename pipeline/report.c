@@ -42,6 +42,15 @@ int report_has_column(struct store *st, const char *table, const char *column)
     return n > 0;
 }
 
+int report_dense(struct gather *g, const char *table, int64_t *max_id, int64_t rows)
+{
+    if (*max_id < 0) *max_id = 0;
+    if (*max_id <= 16 * rows + (1 << 20)) return PARE_OK;
+    sbuf_setf(g->err, "%s: ids up to %lld for %lld rows are too sparse to report on", table,
+              (long long)*max_id, (long long)rows);
+    return PARE_EFAIL;
+}
+
 int report_has_id(const int64_t *list, int64_t n, int64_t id)
 {
     for (int64_t i = 0; i < n; i++)
@@ -53,8 +62,7 @@ int report_has_id(const int64_t *list, int64_t n, int64_t id)
  * Loads (key, id) rows, ordered by key, into l (keys 0..max_key). With dedupe an id already
  * listed under its key is skipped (count(DISTINCT ...)).
  */
-static int idlist_load(struct store *st, sqlite3_stmt *s, int64_t max_key, int dedupe,
-                       struct idlist *l)
+static int idlist_load(sqlite3_stmt *s, int64_t max_key, int dedupe, struct idlist *l)
 {
     l->n_keys = max_key + 1;
     l->off = xcalloc((size_t)l->n_keys + 1, sizeof *l->off);
@@ -71,7 +79,6 @@ static int idlist_load(struct store *st, sqlite3_stmt *s, int64_t max_key, int d
     }
     for (; cur < l->n_keys; cur++) l->off[cur + 1] = l->n_ids;
     sqlite3_reset(s);
-    (void)st;
     return rc == SQLITE_DONE ? PARE_OK : PARE_EFAIL;
 }
 
@@ -144,6 +151,7 @@ static int datasets(struct gather *g)
 /* The dataset index of every question, and every question's distinct gold passages. */
 static int questions(struct gather *g)
 {
+    if (report_dense(g, "questions", &g->max_qid, g->r->questions) != PARE_OK) return PARE_EFAIL;
     g->q_ds = xmalloc(((size_t)g->max_qid + 1) * sizeof *g->q_ds);
     for (int64_t i = 0; i <= g->max_qid; i++) g->q_ds[i] = -1;
     sqlite3_stmt *s = store_stmt(g->st, "SELECT id, dataset_id FROM questions");
@@ -158,7 +166,7 @@ static int questions(struct gather *g)
     if (rc != SQLITE_DONE) return store_fail(g->st, g->err, "reading questions");
     s = store_stmt(g->st, "SELECT question_id, passage_id FROM question_passages WHERE is_gold "
                           "ORDER BY question_id");
-    if (!s || idlist_load(g->st, s, g->max_qid, 1, &g->gold) != PARE_OK)
+    if (!s || idlist_load(s, g->max_qid, 1, &g->gold) != PARE_OK)
         return store_fail(g->st, g->err, "reading gold passages");
     return PARE_OK;
 }
@@ -533,10 +541,11 @@ static int mining(struct gather *g)
     int rc = scan_retrievals(g, cd);
     if (rc == PARE_OK && (!s || store_int(g->st, s, &max_set) < 0))
         rc = store_fail(g->st, g->err, "reading evidence sets");
+    if (rc == PARE_OK) rc = report_dense(g, "evidence_sets", &max_set, r->sets);
     s = rc == PARE_OK ? store_stmt(g->st, "SELECT set_id, passage_id FROM evidence_members "
                                           "ORDER BY set_id")
                       : NULL;
-    if (rc == PARE_OK && (!s || idlist_load(g->st, s, max_set, 0, &mem) != PARE_OK))
+    if (rc == PARE_OK && (!s || idlist_load(s, max_set, 0, &mem) != PARE_OK))
         rc = store_fail(g->st, g->err, "reading evidence members");
     if (rc == PARE_OK) rc = measure_sets(g, cd, &mem);
     for (int i = 0; i < r->n_retrievals; i++) {

@@ -47,6 +47,13 @@ int report_intern(char ***names, int *n, const char *name);
 /* 1 when table has the column, 0 when not, -1 on a database error. */
 int report_has_column(struct store *st, const char *table, const char *column);
 
+/*
+ * Checks that the ids of `table` (largest *max_id, `rows` rows) are dense enough to index
+ * arrays by id, the way every step reads: at most 16 times the rows plus a million. A negative
+ * *max_id becomes 0 (such rows are skipped). Returns PARE_OK, or PARE_EFAIL with g->err set.
+ */
+int report_dense(struct gather *g, const char *table, int64_t *max_id, int64_t rows);
+
 /* Whether id is in list[0..n). */
 int report_has_id(const int64_t *list, int64_t n, int64_t id);
 

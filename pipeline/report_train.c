@@ -85,6 +85,7 @@ static int load_trajectories(struct gather *g, struct trajmap *m)
     int64_t max_id = 0;
     sqlite3_stmt *s = store_stmt(g->st, "SELECT coalesce(max(id), 0) FROM trajectories");
     if (!s || store_int(g->st, s, &max_id) < 0) return store_fail(g->st, g->err, "trajectories");
+    if (report_dense(g, "trajectories", &max_id, g->r->trajectories) != PARE_OK) return PARE_EFAIL;
     m->max_id = max_id;
     m->ds = xmalloc(((size_t)max_id + 1) * sizeof *m->ds);
     m->policy = xcalloc((size_t)max_id + 1, sizeof *m->policy);

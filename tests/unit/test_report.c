@@ -195,6 +195,15 @@ static void test_options_and_page(void **state)
     assert_contains(page.p, "d&lt;b&gt;");
     assert_contains(page.p, "</html>");
     report_free(&r);
+    /* ids index arrays: a wildly sparse id is refused rather than allocated for */
+    assert_int_equal(store_exec(st, "INSERT INTO questions VALUES (1000000000000, 1, 'qx', "
+                                    "'Q?', '[]', NULL, NULL)"),
+                     PARE_OK);
+    o.retrieval = 0;
+    assert_int_equal(report_gather(st, &o, &r, &err), PARE_EFAIL);
+    assert_string_equal(err.p, "questions: ids up to 1000000000000 for 4 rows are too sparse to "
+                               "report on");
+    report_free(&r);
     sbuf_free(&page);
     sbuf_free(&err);
     close_fixture(st, path);
