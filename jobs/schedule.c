@@ -75,8 +75,8 @@ static int strategy_inputs(struct sched *s, const struct sched_opts *o)
         return curriculum_dapo(s->st, o->scheme, s->q, s->n, &s->dropped, &s->err);
     if (o->strat != CUR_DECS) return PARE_OK;
     if (!s->from_rollouts) {
-        sbuf_setf(&s->err, "decs needs rollouts with steps: run pare score first");
-        return PARE_EUSAGE;
+        sbuf_setf(&s->err, "decs needs scored rollouts: run pare score first");
+        return PARE_EFAIL;
     }
     return curriculum_load_decs(s->st, s->q, s->n, o->beta, &s->steps, &s->n_steps, &s->err);
 }
@@ -88,7 +88,7 @@ static int plan(struct sched *s, struct sched_opts *o)
     int rc = curriculum_load(s->st, o->method, &s->q, &s->n, &s->from_rollouts, &s->err);
     if (rc == PARE_OK && s->n == 0) {
         sbuf_setf(&s->err, "no rollouts and no evidence sets: run pare score or pare mine first");
-        rc = PARE_EUSAGE;
+        rc = PARE_EFAIL;
     }
     if (rc == PARE_OK)
         rc = curriculum_store_difficulty(s->st, s->q, s->n, s->from_rollouts, &s->err);

@@ -331,7 +331,7 @@ int curriculum_dapo(struct store *st, const char *scheme, struct cur_prompt *p, 
         sqlite3_reset(s);
         if (count == 0) {
             sbuf_setf(err, "no '%s' rewards: run pare score with that scheme first", scheme);
-            return PARE_EUSAGE;
+            return PARE_EFAIL;
         }
         if (dapo_all_equal(lo, hi)) {
             p[i].dropped = 1;

@@ -125,8 +125,8 @@ int curriculum_store_difficulty(struct store *st, const struct cur_prompt *p, si
 
 /*
  * DAPO: marks as dropped the prompts whose `scheme` rewards are all equal, counting them in
- * *dropped. Returns PARE_OK, PARE_EUSAGE when a prompt has no such reward ("run pare score with
- * that scheme first"), or PARE_EFAIL; err says why.
+ * *dropped. Returns PARE_OK, or PARE_EFAIL with err set: a prompt has no such reward ("run pare
+ * score with that scheme first") or a database error.
  */
 int curriculum_dapo(struct store *st, const char *scheme, struct cur_prompt *p, size_t n,
                     int64_t *dropped, struct sbuf *err);
