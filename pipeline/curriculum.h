@@ -108,6 +108,7 @@ struct cur_params {
  */
 void curriculum_plan(enum curriculum_strategy strategy, const struct cur_prompt *p, size_t n,
                      const struct cur_params *params, struct cur_plan *out);
+/* Frees a plan's rows and empties it. */
 void cur_plan_free(struct cur_plan *pl);
 
 /*

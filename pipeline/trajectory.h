@@ -95,6 +95,7 @@ struct traj_line {
  */
 int traj_parse_line(json_t *rec, const char *raw, size_t raw_len, struct traj_line *out,
                     struct sbuf *err);
+/* Frees what a traj_line owns (its id texts). */
 void traj_line_free(struct traj_line *l);
 
 /*
