@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/reward.h"
+
 /* The index of dataset id in r->datasets, or -1. */
 static int ds_index(const struct report *r, int64_t id)
 {
@@ -197,14 +199,12 @@ int report_rewards(struct gather *g)
 
 /* ---- difficulty and curricula ---- */
 
-/* 0 easy, 1 medium, 2 hard, 3 anything else (or not rated). */
+/* 0 easy, 1 medium, 2 hard (schedule's bucket_names), 3 anything else or not rated. */
 static int bucket_index(const char *b)
 {
-    if (!b) return 3;
-    return strcmp(b, "easy") == 0     ? 0
-           : strcmp(b, "medium") == 0 ? 1
-           : strcmp(b, "hard") == 0   ? 2
-                                      : 3;
+    for (int i = 0; b && i < 3; i++)
+        if (strcmp(b, bucket_names[i]) == 0) return i;
+    return 3;
 }
 
 int report_difficulty(struct gather *g)
