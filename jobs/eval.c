@@ -334,7 +334,9 @@ static int eval_set(struct store *st, const struct set_row *r, const struct qbuf
     if (evidence_status_parse(r->status, &e.status) != 0) e.status = EV_ERROR;
     e.calls = r->calls;
     e.cached = r->cached;
+    e.has_prior = r->prior_calls >= 0;
     e.prior_calls = r->prior_calls;
+    e.has_tokens = r->tokens >= 0;
     e.tokens = r->tokens;
     if (e.status != EV_ERROR) {
         e.n_members = load_ids(st,

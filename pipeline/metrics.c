@@ -38,11 +38,11 @@ void metrics_add(struct set_sums *s, const struct set_eval *e)
     s->questions++;
     s->calls += e->calls;
     s->cached += e->cached;
-    if (e->prior_calls >= 0) {
+    if (e->has_prior) {
         s->prior_calls += e->prior_calls;
         s->with_prior++;
     }
-    if (e->tokens >= 0) {
+    if (e->has_tokens) {
         s->tokens += e->tokens;
         s->with_tokens++;
     }

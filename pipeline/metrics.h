@@ -60,8 +60,10 @@ struct set_eval {
     int n_members, n_gold, n_cand;
     int proven; /* minimal and proven 1-minimal */
     int64_t calls, cached;
-    int64_t prior_calls; /* -1: mined without a prior */
-    int64_t tokens;      /* prompt + completion tokens; -1: not counted */
+    /* what it cost beyond calls; zero-initialised: no prior, no token count */
+    int has_prior, has_tokens;
+    int64_t prior_calls; /* the prior judge's calls, when has_prior */
+    int64_t tokens;      /* prompt + completion tokens, when has_tokens */
 };
 
 /* Adds one question to s. */

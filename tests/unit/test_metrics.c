@@ -56,14 +56,14 @@ static void test_sums_top_k_and_best_k(void **state)
     struct set_sums s = {0};
     /* q1: minimal {2,3} = gold; candidates 9 2 3 7 8 */
     const int64_t m1[] = {2, 3}, g1[] = {2, 3}, c1[] = {9, 2, 3, 7, 8};
-    struct set_eval e = {EV_MINIMAL, m1, g1, c1, 2, 2, 5, 1, 12, 2, 4, 1000};
+    struct set_eval e = {EV_MINIMAL, m1, g1, c1, 2, 2, 5, 1, 12, 2, 1, 1, 4, 1000};
     metrics_add(&s, &e);
     /* q2: full_insufficient, gold {5}, candidates 5 6 */
     const int64_t g2[] = {5}, c2[] = {5, 6};
-    struct set_eval f = {EV_FULL_INSUFFICIENT, NULL, g2, c2, 0, 1, 2, 0, 1, 0, 2, 500};
+    struct set_eval f = {EV_FULL_INSUFFICIENT, NULL, g2, c2, 0, 1, 2, 0, 1, 0, 1, 1, 2, 500};
     metrics_add(&s, &f);
     /* q3: error: counted, not scored */
-    struct set_eval x = {EV_ERROR, NULL, g2, c2, 0, 1, 2, 0, 3, 1, -1, -1};
+    struct set_eval x = {EV_ERROR, NULL, g2, c2, 0, 1, 2, 0, 3, 1, 0, 0, 7, 9}; /* no counts */
     metrics_add(&s, &x);
     assert_int_equal(s.questions, 3);
     assert_int_equal(s.minimal, 1);

@@ -30,7 +30,8 @@ static const char fixture[] =
     "INSERT INTO candidates VALUES (1, 1, 1, 1, 0.9), (1, 1, 3, 2, 0.8), (1, 1, 2, 3, 0.7),"
     " (1, 1, 9, 4, 0.6), (1, 2, 5, 1, 0.9), (1, 2, 4, 2, 0.8),"
     " (2, 1, 2, 1, 0.9), (2, 1, 1, 2, 0.8), (3, 1, 9, 1, 0.9), (3, 1, 2, 100, 0.1);"
-    "INSERT INTO evidence_sets VALUES (1, 1, 'lex', 'loo', 'minimal', 2, 5, 1, 't'),"
+    "INSERT INTO evidence_sets(id, question_id, judge, method, status, size, judge_calls,"
+    " cached_calls, created_at) VALUES (1, 1, 'lex', 'loo', 'minimal', 2, 5, 1, 't'),"
     " (2, 2, 'lex', 'loo', 'full_insufficient', 0, 1, 0, 't'),"
     " (3, 3, 'lex', 'loo', 'minimal', 1, 3, 0, 't'),"
     " (4, 1, 'lex', 'ddmin', 'error', 0, 2, 0, 't');"
@@ -38,7 +39,8 @@ static const char fixture[] =
     "INSERT INTO runs(id, command, args, started_at, status, summary) VALUES"
     " (1, 'mine', '[\"--retrieval\",\"1\"]', '2040', 'ok', "
     "  '{\"judge\":\"lex\",\"method\":\"loo\"}');"
-    "INSERT INTO judge_calls VALUES (x'01', 'lex', 1, '[1]', 1, NULL, NULL, 0, 't'),"
+    "INSERT INTO judge_calls(key, judge, question_id, subset, verdict, answer, error, latency_ms,"
+    " created_at) VALUES (x'01', 'lex', 1, '[1]', 1, NULL, NULL, 0, 't'),"
     " (x'02', 'lex', 1, '[3]', NULL, NULL, 'boom', 12, 't'),"
     " (x'03', 'lex', 2, '[5]', 0, NULL, NULL, 3, 't');";
 
