@@ -93,21 +93,23 @@ int vectors_load(const char *vectors, const char *ids, float **out, int *dim, in
 #include "common/http.h"
 
 struct openai_cfg {
-    const char *base_url; /* $OPENAI_BASE_URL, including /v1 */
-    const char *api_key;  /* $OPENAI_API_KEY, may be NULL; never stored or logged */
     const char *model;
-    int request_size;     /* texts per request */
+    int request_size; /* texts per request */
     struct http_opts http;
 };
 
-/* Fills base_url and api_key from the environment. PARE_EUSAGE when OPENAI_BASE_URL is unset. */
+/*
+ * Loads the endpoint pool and the key into c->http.endpoints (common/endpoint.h): the --endpoint
+ * values the caller put in c->http.endpoints.flags, else $OPENAI_BASE_URL, else the default.
+ * PARE_EUSAGE with a message in err when they do not resolve.
+ */
 int openai_cfg_env(struct openai_cfg *c, struct sbuf *err);
 
 /*
- * Embeds n texts through POST {base_url}/embeddings. *dim is the expected dimension, or 0 to
- * take the server's (then set). On success *out holds n x dim normalised floats (caller frees).
- * A server that keeps failing or answers with anything but n finite vectors of one dimension
- * is an error (PARE_EFAIL) naming what was wrong.
+ * Embeds n texts through POST {endpoint}/embeddings, spread over the pool. *dim is the expected
+ * dimension, or 0 to take the server's (then set). On success *out holds n x dim normalised floats
+ * (caller frees). A server that keeps failing or answers with anything but n finite vectors of one
+ * dimension is an error (PARE_EFAIL) naming what was wrong.
  */
 int openai_embed(const struct openai_cfg *c, size_t n, const char *const *texts, float **out,
                  int *dim, struct sbuf *err);
