@@ -7,7 +7,7 @@ pkgs=(
     build-essential cmake pkg-config python3 sqlite3
     libsqlite3-dev libzstd-dev zlib1g-dev libjansson-dev libcurl4-openssl-dev
     libutf8proc-dev libxxhash-dev libfaiss-dev libopenblas-dev liblapack-dev
-    libomp-dev libcmocka-dev
+    libomp-dev libcmocka-dev libyaml-dev
 )
 # Node.js runs ajv, the JSON Schema validator the tests check exports with.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
