@@ -144,6 +144,10 @@ static int add_options(struct loader *L, const yaml_node_t *m, struct args *a)
             char *val;
             rc = scalar(L, node(L, *it), flag.p, &val);
             if (rc != PARE_OK) break;
+            if (!*val) { /* ${VAR:-} with VAR unset: the option is left out */
+                free(val);
+                continue;
+            }
             args_add(a, xstrdup(flag.p));
             args_add(a, val);
         }

@@ -17,7 +17,7 @@
  *       options: {method: ddmin}
  *
  * Every scalar may use ${NAME} or ${NAME:-default} from the environment, so one recipe serves
- * a laptop and a cluster. Relative paths are relative to the file's folder (`pare run` works
+ * a laptop and a cluster; an option whose value expands to nothing is left out. Relative paths are relative to the file's folder (`pare run` works
  * there). Unknown keys, a stage name used twice, an unknown command or an unset variable are
  * bad input: "file:line: what is wrong".
  */

@@ -164,13 +164,23 @@ static int stage_index(const struct recipe *r, const char *name, const char *opt
 
 /* The chosen stages [*first, *last]; a shard may only run stages that shard. */
 static int choose(const struct runner *rn, const struct recipe *r, const char *stage,
-                  const char *from, const char *until, int *first, int *last)
+                  const char *from, const char *until, const char *before, int *first, int *last)
 {
     *first = 0;
     *last = r->n_stages - 1;
-    if (stage && (from || until)) {
-        fprintf(stderr, "pare run: --stage goes alone, without --from or --until\n");
+    if ((stage && (from || until || before)) || (until && before)) {
+        fprintf(stderr, "pare run: --stage goes alone, and --until and --before exclude each "
+                        "other\n");
         return PARE_EUSAGE;
+    }
+    if (before) {
+        int b = stage_index(r, before, "--before");
+        if (b < 0) return PARE_EUSAGE;
+        if (b == 0) {
+            fprintf(stderr, "pare run: --before %s: no stage comes before it\n", before);
+            return PARE_EUSAGE;
+        }
+        until = r->stages[b - 1].name;
     }
     if (stage && (*first = *last = stage_index(r, stage, "--stage")) < 0) return PARE_EUSAGE;
     if (from && (*first = stage_index(r, from, "--from")) < 0) return PARE_EUSAGE;
@@ -226,12 +236,13 @@ static int run_stages(struct runner *rn, const struct recipe *r, int first, int 
 
 int job_run(struct pare_ctx *ctx, int argc, char **argv)
 {
-    const char *stage = NULL, *from = NULL, *until = NULL;
+    const char *stage = NULL, *from = NULL, *until = NULL, *before = NULL;
     struct runner rn = {0};
     const struct opt opts[] = {
         {"stage", OPT_STRING, &stage, NULL, "NAME", "run only this stage"},
         {"from", OPT_STRING, &from, NULL, "NAME", "start at this stage"},
         {"until", OPT_STRING, &until, NULL, "NAME", "stop after this stage"},
+        {"before", OPT_STRING, &before, NULL, "NAME", "stop before this stage"},
         {"shard", OPT_STRING, &rn.shard, NULL, "I/N", "pass --shard I/N to the stages"},
         {"shard-db", OPT_STRING, &rn.shard_db, NULL, "FILE", "pass --shard-db FILE to the stages"},
         {"force", OPT_FLAG, &rn.force, NULL, NULL, "run stages even when done before"},
@@ -275,7 +286,7 @@ int job_run(struct pare_ctx *ctx, int argc, char **argv)
     rn.ctx.nested = 1;
     int first, last, back = -1;
     char *own_db = NULL, *own_shard = NULL;
-    rc = choose(&rn, &r, stage, from, until, &first, &last);
+    rc = choose(&rn, &r, stage, from, until, before, &first, &last);
     if (rc == PARE_OK) rc = enter(&rn, &r, &own_db, &own_shard, &back);
     if (rc == PARE_OK) rc = run_stages(&rn, &r, first, last);
     if (!ctx->quiet && !rn.dry_run)
