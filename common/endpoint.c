@@ -5,6 +5,23 @@
 #include <string.h>
 #include <strings.h>
 
+/* The command line's --endpoint values (see endpoint_flag_add). */
+static const char **g_flags;
+static size_t g_n_flags, g_cap_flags;
+
+void endpoint_flags_reset(void)
+{
+    free(g_flags);
+    g_flags = NULL;
+    g_n_flags = g_cap_flags = 0;
+}
+
+void endpoint_flag_add(const char *value)
+{
+    xgrow((void **)&g_flags, &g_cap_flags, g_n_flags + 1, sizeof *g_flags);
+    g_flags[g_n_flags++] = value;
+}
+
 static int is_blank(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
@@ -97,8 +114,8 @@ int endpoint_resolve(const struct endpoint_cfg *c, struct endpoint_list *out, st
 int endpoint_cfg_load(struct endpoint_cfg *c, const char *const *flags, int n_flags,
                       struct sbuf *err)
 {
-    c->flags = flags;
-    c->n_flags = flags ? n_flags : 0;
+    c->flags = flags ? flags : g_flags;
+    c->n_flags = flags ? n_flags : (int)g_n_flags;
     c->api_key = getenv("OPENAI_API_KEY");
     if (c->api_key && !*c->api_key) c->api_key = NULL;
     struct endpoint_list l;
@@ -130,4 +147,15 @@ char *endpoint_display(const char *url)
     sbuf_add(&b, url, (size_t)(host - url));
     sbuf_adds(&b, at + 1);
     return sbuf_detach(&b);
+}
+
+int endpoint_pool_size(void)
+{
+    struct endpoint_cfg c = {g_flags, (int)g_n_flags, NULL};
+    struct endpoint_list l;
+    struct sbuf err = {0};
+    int n = endpoint_resolve(&c, &l, &err) == PARE_OK ? l.n : 1;
+    endpoint_list_free(&l);
+    sbuf_free(&err);
+    return n;
 }

@@ -23,6 +23,18 @@
 /* At most this many endpoints in a pool (a bound on untrusted configuration, not a need). */
 #define ENDPOINT_MAX 256
 
+/*
+ * The --endpoint values of the command line. The option parser (jobs/cli.c, OPT_ENDPOINT) adds
+ * them here as it meets them, as the environment holds OPENAI_BASE_URL: the judge and the
+ * embedder read both through endpoint_cfg_load without each command passing them down. Values
+ * are not copied (they live in argv). Reset drops them (each command's parse starts afresh).
+ */
+void endpoint_flags_reset(void);
+void endpoint_flag_add(const char *value);
+
+/* The number of endpoints the current configuration resolves to (1 when it does not resolve). */
+int endpoint_pool_size(void);
+
 /* The configuration as given. Nothing here is owned: it points into argv and the environment. */
 struct endpoint_cfg {
     const char *const *flags; /* --endpoint values (NULL when none) */
@@ -37,7 +49,8 @@ struct endpoint_list {
 };
 
 /*
- * Fills c from the --endpoint values (flags may be NULL when n_flags is 0) and the environment,
+ * Fills c from the --endpoint values (flags; when NULL, those given to endpoint_flag_add) and the
+ * environment,
  * and checks that the pool resolves and that a key is set when the pool is the default hosted
  * API (which cannot work without one). Returns PARE_OK, or PARE_EUSAGE with a message in err
  * naming the variable or option to fix.

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/endpoint.h"
 #include "common/util.h"
 
 static const char *g_db_default = "./pare.db (or $PARE_DB)";
@@ -77,6 +78,9 @@ static int set_value(const struct cli *c, const struct opt *o, const char *v)
         if (cli_parse_double(v, (double *)o->dst) == 0) return 0;
         fprintf(stderr, "pare %s: --%s: expected a number, got '%s'\n", c->command, o->name, v);
         return -1;
+    case OPT_ENDPOINT:
+        endpoint_flag_add(v);
+        return 0;
     }
     return -1;
 }
@@ -86,8 +90,9 @@ int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, 
 {
     *args = xcalloc((size_t)argc + 1, sizeof(char *));
     *nargs = 0;
+    endpoint_flags_reset(); /* a command's endpoints are its own command line's */
     for (const struct opt *o = c->opts; o && o->name; o++)
-        if (o->def && set_value(c, o, o->def) != 0) return PARE_EUSAGE;
+        if (o->def && o->kind != OPT_ENDPOINT && set_value(c, o, o->def) != 0) return PARE_EUSAGE;
 
     int only_args = 0;
     for (int i = 1; i < argc; i++) {

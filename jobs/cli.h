@@ -22,6 +22,9 @@ enum opt_kind {
     OPT_STRING, /* const char **: the argument (points into argv or def) */
     OPT_INT,    /* int64_t *: a whole number */
     OPT_DOUBLE, /* double *: a number */
+    /* no dst: each value (a URL or a comma list) joins the endpoint pool of the openai judge and
+     * embedder (common/endpoint.h); repeatable */
+    OPT_ENDPOINT,
 };
 
 struct opt {

@@ -75,6 +75,28 @@ static void test_flags_win(void **state)
     expect(bad, 1, "ERR: --endpoint: 'ftp://x/v1' is not an http:// or https:// URL");
 }
 
+/* --endpoint values met by the option parser win over the environment until the next reset. */
+static void test_command_line_flags(void **state)
+{
+    (void)state;
+    set_env("http://env:1/v1,http://env:2/v1", NULL);
+    assert_int_equal(endpoint_pool_size(), 2);
+    endpoint_flag_add("http://f:1/v1/");
+    endpoint_flag_add("http://f:2/v1,http://f:3/v1");
+    assert_int_equal(endpoint_pool_size(), 3);
+    struct endpoint_cfg c;
+    struct sbuf err = {0};
+    assert_int_equal(endpoint_cfg_load(&c, NULL, 0, &err), PARE_OK);
+    char *got = resolve(c.flags, c.n_flags);
+    assert_string_equal(got, "http://f:1/v1 http://f:2/v1 http://f:3/v1");
+    free(got);
+    endpoint_flags_reset();
+    assert_int_equal(endpoint_pool_size(), 2);
+    set_env("http://a/v1,,", NULL); /* does not resolve: the pool counts as one */
+    assert_int_equal(endpoint_pool_size(), 1);
+    sbuf_free(&err);
+}
+
 static void test_key_rules(void **state)
 {
     (void)state;
@@ -142,6 +164,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_environment),
         cmocka_unit_test(test_flags_win),
+        cmocka_unit_test(test_command_line_flags),
         cmocka_unit_test(test_key_rules),
         cmocka_unit_test(test_display_hides_credentials),
         cmocka_unit_test(test_client_refuses_bad_pool),
