@@ -9,6 +9,7 @@
 
 #include "common/endpoint.h"
 #include "common/util.h"
+#include "stores/shard.h"
 
 static const char *g_db_default = "./pare.db (or $PARE_DB)";
 
@@ -81,8 +82,27 @@ static int set_value(const struct cli *c, const struct opt *o, const char *v)
     case OPT_ENDPOINT:
         endpoint_flag_add(v);
         return 0;
+    case OPT_SHARD:
+    case OPT_SHARD_DB:
+        return 0; /* cli_parse keeps them in the context */
     }
     return -1;
+}
+
+/* --shard I/N (checked here, so that a bad one is a usage error) and --shard-db FILE. */
+static int set_shard(const struct cli *c, struct pare_ctx *ctx, const struct opt *o, const char *v)
+{
+    if (o->kind == OPT_SHARD_DB) {
+        ctx->shard_db = v;
+        return 0;
+    }
+    struct shard_spec sp;
+    struct sbuf err = {0};
+    int bad = shard_parse(v, &sp, &err) != PARE_OK;
+    if (bad) fprintf(stderr, "pare %s: %s\n", c->command, sbuf_str(&err));
+    sbuf_free(&err);
+    ctx->shard = v;
+    return bad ? -1 : 0;
 }
 
 int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, char ***args,
@@ -145,10 +165,18 @@ int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, 
             if (i + 1 >= argc) goto missing;
             value = argv[++i];
         }
+        if (o->kind == OPT_SHARD || o->kind == OPT_SHARD_DB) {
+            if (set_shard(c, ctx, o, value) != 0) return PARE_EUSAGE;
+            continue;
+        }
         if (set_value(c, o, value) != 0) return PARE_EUSAGE;
         continue;
     missing:
         fprintf(stderr, "pare %s: option '%s' needs a value\n", c->command, a);
+        return PARE_EUSAGE;
+    }
+    if (!ctx->shard != !ctx->shard_db) {
+        fprintf(stderr, "pare %s: --shard and --shard-db go together\n", c->command);
         return PARE_EUSAGE;
     }
     if (*nargs < c->min_args || (c->max_args >= 0 && *nargs > c->max_args)) {

@@ -12,9 +12,11 @@
 
 /* What every job receives from main(). */
 struct pare_ctx {
-    const char *db_path; /* --db, else $PARE_DB, else ./pare.db */
-    int quiet;           /* --quiet: no progress or summaries on stderr */
-    int nested;          /* run by another job (demo): no ids printed for scripts */
+    const char *db_path;  /* --db, else $PARE_DB, else ./pare.db */
+    int quiet;            /* --quiet: no progress or summaries on stderr */
+    int nested;           /* run by another job (demo): no ids printed for scripts */
+    const char *shard;    /* --shard I/N (OPT_SHARD): work on shard I of N (stores/shard.h) */
+    const char *shard_db; /* --shard-db FILE (OPT_SHARD_DB): the shard's database */
 };
 
 enum opt_kind {
@@ -25,6 +27,10 @@ enum opt_kind {
     /* no dst: each value (a URL or a comma list) joins the endpoint pool of the openai judge and
      * embedder (common/endpoint.h); repeatable */
     OPT_ENDPOINT,
+    /* no dst: --shard I/N and --shard-db FILE go to ctx->shard and ctx->shard_db (checked: both
+     * or neither), and job_open then opens the shard database (stores/shard.h) */
+    OPT_SHARD,
+    OPT_SHARD_DB,
 };
 
 struct opt {

@@ -3,6 +3,7 @@
 #include "jobs/job.h"
 
 #include "common/http.h"
+#include "stores/shard.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -203,13 +204,32 @@ int job_end(struct job *j, int rc, int64_t done, int64_t failed, const char *err
     return rc;
 }
 
+/*
+ * The command's store: the database, or with --shard the shard database beside the main one
+ * read-only (stores/shard.h). Either way pare_in_shard() is defined for its queries.
+ */
+static int open_store(const struct pare_ctx *ctx, const char *db, int create, struct store **st,
+                      struct sbuf *err)
+{
+    if (ctx->shard) {
+        struct shard_spec sp;
+        if (shard_parse(ctx->shard, &sp, err) != PARE_OK) return PARE_EFAIL; /* cli checked it */
+        return shard_open(ctx->shard_db, db, &sp, st, err);
+    }
+    if (store_open(db, create ? STORE_CREATE : 0, st, err) != PARE_OK) return PARE_EFAIL;
+    if (shard_register_all(*st, err) == PARE_OK) return PARE_OK;
+    store_close(*st);
+    *st = NULL;
+    return PARE_EFAIL;
+}
+
 int job_open(struct job *j, const struct pare_ctx *ctx, const char *command, int create, int argc,
              char **argv, struct store **st)
 {
     struct sbuf err = {0};
     const char *db = pare_db_path(ctx);
     *st = NULL;
-    if (store_open(db, create ? STORE_CREATE : 0, st, &err) != PARE_OK) {
+    if (open_store(ctx, db, create, st, &err) != PARE_OK) {
         fprintf(stderr, "pare %s: %s\n", command, sbuf_str(&err));
         sbuf_free(&err);
         return PARE_EFAIL;
