@@ -410,11 +410,17 @@ static const struct {
              "e.passage_id, e.rank FROM shard.evidence_members e JOIN temp.merge_map x ON x.kind "
              "= 's' AND x.old = e.set_id JOIN temp.merge_map f ON f.kind = 'f' AND f.old = x.new"},
     {C_RUB, "INSERT OR IGNORE INTO main.rubric_items SELECT * FROM shard.rubric_items"},
-    /* negatives have no key of their own: one is new when no equal one exists */
+    /* negatives have no key of their own: one is new when no equal one exists. The main
+     * database's negatives of the shard's questions are read once into an indexed temporary
+     * table (negatives has no index on question_id: one scan per file, not one per row). */
+    {C_NONE, "DROP TABLE IF EXISTS temp.merge_neg"},
+    {C_NONE, "CREATE TEMP TABLE merge_neg AS SELECT question_id, kind, passages, answer FROM "
+             "main.negatives WHERE question_id IN (SELECT question_id FROM shard.negatives)"},
+    {C_NONE, "CREATE INDEX temp.merge_neg_q ON merge_neg(question_id)"},
     {C_NEG, "INSERT INTO main.negatives(question_id, kind, passages, answer, label, verified, "
             "source_set_id) SELECT n.question_id, n.kind, n.passages, n.answer, n.label, "
             "n.verified, x.new FROM shard.negatives n LEFT JOIN temp.merge_map x ON x.kind = 's' "
-            "AND x.old = n.source_set_id WHERE NOT EXISTS (SELECT 1 FROM main.negatives m WHERE "
+            "AND x.old = n.source_set_id WHERE NOT EXISTS (SELECT 1 FROM temp.merge_neg m WHERE "
             "m.question_id = n.question_id AND m.kind = n.kind AND m.passages = n.passages AND "
             "m.answer IS n.answer) ORDER BY n.id"},
     {C_TRAJ, "INSERT OR IGNORE INTO main.trajectories(question_id, ext_id, policy, step, "
