@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -202,6 +203,21 @@ static int choose(const struct runner *rn, const struct recipe *r, const char *s
     return PARE_OK;
 }
 
+/* Creates the folders of path (a file's) as mkdir -p would; 0, or -1 with errno. */
+static int make_parents(const char *path)
+{
+    char *dir = xstrdup(path);
+    int rc = 0;
+    for (char *p = dir + 1; *p && rc == 0; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) rc = -1;
+        *p = '/';
+    }
+    free(dir);
+    return rc;
+}
+
 /* Resolves the database paths and moves to the file's folder (saved in *back). */
 static int enter(struct runner *rn, const struct recipe *r, char **own_db, char **own_shard,
                  int *back)
@@ -222,6 +238,15 @@ static int enter(struct runner *rn, const struct recipe *r, char **own_db, char 
     free(dir);
     if (!rn->ctx.db_path) rn->ctx.db_path = r->db ? r->db : "pare.db";
     rn->check_db = rn->shard_db ? rn->shard_db : rn->ctx.db_path;
+    /* a recipe may keep its database in a folder of its own (db: work/pare.db) */
+    const char *const made[] = {rn->ctx.db_path, rn->shard_db};
+    for (size_t i = 0; i < ARRAY_SIZE(made) && rc == PARE_OK && !rn->dry_run; i++) {
+        if (made[i] && make_parents(made[i]) != 0) {
+            fprintf(stderr, "pare run: cannot create the folder of %s: %s\n", made[i],
+                    strerror(errno));
+            rc = PARE_EFAIL;
+        }
+    }
     return rc;
 }
 

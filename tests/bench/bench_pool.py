@@ -69,7 +69,8 @@ def main():
     ap.add_argument("--delay", type=float, default=0.2)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--levels", default="64,256,1024")
-    ap.add_argument("--calls-per-question", type=float, default=6.0)
+    ap.add_argument("--calls-per-question", type=float, default=10.0)
+    ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     pare, gen = os.path.join(a.build, "pare"), os.path.join(a.build, "pare_gen")
     levels = [int(x) for x in a.levels.split(",")]
@@ -79,17 +80,22 @@ def main():
         db, answers = prepare(pare, gen, work, max(limits.values()))
         print("endpoint-pool benchmark: pare mine --judge openai, %d fake servers answering after "
               "%.0f ms" % (a.endpoints, a.delay * 1000))
-        print("%9s %9s %9s %9s %12s %16s %12s" % ("in flight", "questions", "calls", "seconds",
-                                                  "calls/s", "CPU s/1k calls", "peak seen"))
+        print("%d runs per level; median (min-max)" % a.repeat)
+        print("%9s %9s %9s %22s %24s %10s" % ("in flight", "questions", "calls", "calls/s",
+                                             "pare CPU s / 1k calls", "peak seen"))
         for lv in levels:
-            procs, urls = start_fakes(a.endpoints, a.delay, answers)
-            try:
-                r = measure(pare, db, urls, lv, limits[lv])
-            finally:
-                peaks = stop_fakes(procs)
-            print("%9d %9d %9d %9.1f %12.0f %16.3f %12d" % (
-                lv, r["questions"], r["calls"], r["wall"], r["calls"] / r["wall"],
-                r["cpu"] / r["calls"] * 1000, sum(peaks)))
+            rs, peak = [], 0
+            for _ in range(a.repeat):
+                procs, urls = start_fakes(a.endpoints, a.delay, answers)
+                try:
+                    rs.append(measure(pare, db, urls, lv, limits[lv]))
+                finally:
+                    peak = max(peak, sum(stop_fakes(procs)))
+            rate = sorted(r["calls"] / r["wall"] for r in rs)
+            cpu = sorted(r["cpu"] / r["calls"] * 1000 for r in rs)
+            print("%9d %9d %9d %8.0f (%5.0f-%5.0f) %10.3f (%.3f-%.3f) %10d" % (
+                lv, rs[0]["questions"], rs[0]["calls"], rate[len(rate) // 2], rate[0], rate[-1],
+                cpu[len(cpu) // 2], cpu[0], cpu[-1], peak))
             sys.stdout.flush()
     finally:
         shutil.rmtree(work, ignore_errors=True)
