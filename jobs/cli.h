@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "common/endpoint.h"
+
 /* What every job receives from main(). */
 struct pare_ctx {
     const char *db_path;  /* --db, else $PARE_DB, else ./pare.db */
@@ -41,6 +43,19 @@ struct opt {
     const char *meta; /* argument name in the help, e.g. "FILE" */
     const char *help; /* one line */
 };
+
+/* The option-table lines of the openai endpoint pool and of shards, the same in every command. */
+#define CLI_OPT_ENDPOINT                                                                           \
+    {                                                                                              \
+        "endpoint", OPT_ENDPOINT, NULL, "$OPENAI_BASE_URL, else " ENDPOINT_DEFAULT_URL, "URL",     \
+            "openai: an endpoint of the pool (repeatable, or a comma list)"                        \
+    }
+#define CLI_OPT_SHARD                                                                              \
+    {"shard", OPT_SHARD, NULL, NULL, "I/N", "work on shard I of N of the questions"},              \
+    {                                                                                              \
+        "shard-db", OPT_SHARD_DB, NULL, NULL, "FILE",                                              \
+            "with --shard: write here, only read the main database"                                \
+    }
 
 struct cli {
     const char *command; /* "ingest" */
