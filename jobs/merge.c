@@ -1,5 +1,5 @@
 /*
- * merge.c - `pare merge FILE...`: adds shard databases (made by retrieve, mine, augment or score
+ * merge.c - `pare merge FILE...`: adds shard databases (made by retrieve, mine or augment
  * with --shard I/N --shard-db FILE) to the main database, one transaction per file.
  *
  * Every file is checked before any is merged (a shard database of this main database, at its
@@ -62,7 +62,7 @@ int job_merge(struct pare_ctx *ctx, int argc, char **argv)
     };
     const struct cli cli = {"merge",
                             "FILE...",
-                            "Add shard databases (--shard-db of retrieve, mine, augment, score) to "
+                            "Add shard databases (--shard-db of retrieve, mine, augment) to "
                             "the main database.",
                             "Each file is one transaction; merging a file twice adds nothing. A "
                             "file made from another main\ndatabase (other datasets or indexes) is "

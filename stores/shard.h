@@ -1,7 +1,7 @@
 /*
  * shard.h - shards of the per-question stages (DESIGN.md, "Scale").
  *
- * A worker of shard I of N (retrieve, mine, augment, score with --shard I/N --shard-db FILE)
+ * A worker of shard I of N (retrieve, mine, augment with --shard I/N --shard-db FILE)
  * works on the questions whose stable hash, xxh64 of "dataset name NUL external id", is I
  * modulo N. It opens FILE, a pare database of its own, as its store, and the main database
  * attached read-only beside it (immutable when the main database has no write-ahead log, so a
