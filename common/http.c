@@ -164,7 +164,10 @@ static void health_ok(struct ep_state *s, double started, double latency_ms)
     s->lat_sum_ms += latency_ms;
     s->hist[hist_bucket(latency_ms)]++;
     s->fails = 0;
-    if (started >= s->down_since) s->downs = 0;
+    if (started >= s->down_since) { /* it answered since it was taken out: it is back */
+        s->downs = 0;
+        s->down_until = 0;
+    }
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -484,32 +487,41 @@ int64_t http_retries(const struct http_client *c)
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-/*
- * The endpoint for the next attempt, or -1 when none can take one now (then *wake is lowered to
- * the seconds until an endpoint that has room comes back).
- */
-static int pick_endpoint(struct http_client *c, const struct http_req *r, double now, double *wake)
+/* 1 when endpoint e is up for dispatch: not taken out, and not probing with one on the wire. */
+static int ep_up(const struct cep *e, double now)
 {
-    int best = -1, best_score = 0;
+    return now >= e->s->down_until && !(e->s->downs > 0 && e->in_flight > 0);
+}
+
+/*
+ * The endpoint for the next attempt: the least busy of those up with room, avoiding the one the
+ * request last failed on; -1 when none has room now. When no endpoint is up at all, taking them
+ * out would only serialise every request behind one probe, so then each request goes to the
+ * least busy endpoint anyway and its own backoff and retry limit decide (as with one endpoint).
+ */
+static int pick_endpoint(struct http_client *c, const struct http_req *r, double now)
+{
+    int best = -1, best_any = -1, score_best = 0, score_any = 0, any_up = 0;
     pthread_mutex_lock(&g_lock);
     for (int i = 0; i < c->n_ep; i++) {
         int k = (c->rr + i) % c->n_ep;
         const struct cep *e = &c->ep[k];
+        int up = ep_up(e, now);
+        any_up |= up;
         if (e->in_flight >= c->o.max_concurrency) continue;
-        if (now < e->s->down_until) {
-            if (e->s->down_until - now < *wake) *wake = e->s->down_until - now;
-            continue;
-        }
-        if (e->s->downs > 0 && e->in_flight > 0) continue; /* probing: one at a time */
         int score = e->in_flight + (k == r->avoid ? c->o.max_concurrency + 1 : 0);
-        if (best < 0 || score < best_score) {
+        if (up && (best < 0 || score < score_best)) {
             best = k;
-            best_score = score;
+            score_best = score;
+        }
+        if (best_any < 0 || score < score_any) {
+            best_any = k;
+            score_any = score;
         }
     }
     pthread_mutex_unlock(&g_lock);
     c->rr = c->n_ep ? (c->rr + 1) % c->n_ep : 0;
-    return best;
+    return any_up ? best : best_any;
 }
 
 /* Options that change with each attempt (the rest were set when the handle was made). */
@@ -597,7 +609,7 @@ static double start_eligible(struct http_client *c, double now)
             if (w < next) next = w;
             break;
         }
-        int k = pick_endpoint(c, r, now, &next);
+        int k = pick_endpoint(c, r, now);
         if (k < 0) break;
         q_pop(&c->ready);
         if (start(c, r, k) != 0) { /* out of resources: the request fails */

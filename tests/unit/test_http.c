@@ -380,6 +380,30 @@ static void test_pool_concurrency_is_per_endpoint(void **state)
     http_client_free(c);
 }
 
+/* When every endpoint fails, taking them out must not queue all requests behind one probe each
+ * back-off period: each request fails after its own retries, in about its own backoff time. */
+static void test_all_failing_fails_fast(void **state)
+{
+    (void)state;
+    struct http_client *c = client(2, 1, NULL);
+    for (int i = 0; i < 30; i++) http_submit(c, req("/fail"));
+    double t0 = now_monotonic();
+    int done = 0;
+    for (int i = 0; i < 400 && done < 30; i++) {
+        for (struct http_req *r = http_poll(c, 0.05), *next; r; r = next) {
+            next = r->next;
+            assert_false(r->ok);
+            assert_int_equal(r->attempts, 2);
+            http_req_free(r);
+            done++;
+        }
+    }
+    assert_int_equal(done, 30);
+    double took = now_monotonic() - t0;
+    if (took > 5) fail_msg("30 failing requests took %.1f s", took);
+    http_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_key_in_header_only),
         cmocka_unit_test(test_pool_dead_endpoint_is_taken_out),
         cmocka_unit_test(test_pool_concurrency_is_per_endpoint),
+        cmocka_unit_test(test_all_failing_fails_fast),
     };
     return cmocka_run_group_tests(tests, server_start, NULL);
 }
