@@ -110,6 +110,35 @@ class Pool(PareTest):
         self.assertGreater(eps[a.url]["mean_ms"], 5)
         for text in (out, err, json.dumps(summary)):
             self.assertNotIn(KEY, text)
+        # pare status shows them too
+        status = json.loads(self.pare("status", "--json").stdout)
+        self.assertEqual({e["url"] for e in status["endpoints"]}, {a.url, b.url, c.url})
+        self.assertIn("endpoints of run", self.pare("status").stdout)
+
+    def test_endpoint_flags_and_per_endpoint_concurrency(self):
+        """--endpoint wins over OPENAI_BASE_URL; --max-concurrency is per endpoint."""
+        self.use_copy("flags.db")
+        logs = [os.path.join(self.dir, n) for n in ("x.log", "y.log")]
+        with FakeOpenAI("--answers", self.answers, "--delay", "0.2", log=logs[0]) as x, \
+                FakeOpenAI("--answers", self.answers, "--delay", "0.2", log=logs[1]) as y:
+            env = x.env(KEY)
+            env["OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1"  # nobody there: must not be used
+            t0 = time.time()
+            out = json.loads(self.pare("mine", "--judge", "openai", "--model", "fake",
+                                       "--max-concurrency", "4", "--limit", "40", "--json",
+                                       "--endpoint", x.url + "/", "--endpoint", y.url,
+                                       env=env).stdout)
+            elapsed = time.time() - t0
+        self.assertEqual(out["questions"], 40)
+        self.assertEqual(out["failed_calls"], 0)
+        lx, ly = (self.lines(p) for p in logs)
+        self.assertEqual(len(lx) + len(ly), out["judge_calls"])
+        self.assertGreater(min(len(lx), len(ly)), out["judge_calls"] // 4, "both took a share")
+        # 2 endpoints x 4 at 200 ms a call: at most 40 calls a second, and more than 20 (one
+        # endpoint's worth) when the second endpoint's 4 slots are really used
+        rate = out["judge_calls"] / elapsed
+        self.assertLess(rate, 44)
+        self.assertGreater(rate, 22, "--max-concurrency 4 with two endpoints keeps 8 in flight")
 
 
 if __name__ == "__main__":
