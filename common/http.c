@@ -179,7 +179,9 @@ static void health_fail(const struct http_opts *o, struct ep_state *s, double st
 {
     pthread_mutex_lock(&g_lock);
     s->errors++;
-    if (started >= s->down_since) {
+    /* news only when the attempt began after the last take-out and it is not out now (when
+     * every endpoint is out, requests still go to them: see pick_endpoint) */
+    if (started >= s->down_since && now_monotonic() >= s->down_until) {
         s->fails++;
         if (hard || s->fails >= FAIL_THRESHOLD || s->downs > 0) {
             double base = o->down_base_s > 0 ? o->down_base_s : 1.0;
