@@ -5,10 +5,21 @@
 
 #include "index/embed.h"
 
-int openai_cfg_env(struct openai_cfg *c, struct sbuf *err)
+int openai_cfg_init(struct openai_cfg *c, const struct openai_opts *o, struct sbuf *err)
 {
-    struct endpoint_cfg *e = &c->http.endpoints;
-    return endpoint_cfg_load(e, e->flags, e->n_flags, err);
+    memset(c, 0, sizeof *c);
+    int rc = endpoint_cfg_load(&c->http.endpoints, NULL, 0, err);
+    if (rc != PARE_OK) return rc;
+    c->model = o->model;
+    c->request_size = (int)o->request_size;
+    c->http.max_concurrency = (int)o->max_concurrency;
+    c->http.timeout_s = o->timeout_s;
+    c->http.max_retries = (int)o->max_retries;
+    c->http.rpm = o->rpm;
+    c->http.tpm = o->tpm;
+    c->http.backoff_base_s = OPENAI_BACKOFF_BASE_S;
+    c->http.backoff_max_s = OPENAI_BACKOFF_MAX_S;
+    return PARE_OK;
 }
 
 struct embedder *embedder_openai_new(const char *model, int dim)
