@@ -208,7 +208,7 @@ int job_end(struct job *j, int rc, int64_t done, int64_t failed, const char *err
 
 /*
  * The command's store: the database, or with --shard the shard database beside the main one
- * read-only (stores/shard.h). Either way pare_in_shard() is defined for its queries.
+ * read-only (stores/shard.h), where pare_in_shard() selects the shard's questions.
  */
 static int open_store(const struct pare_ctx *ctx, const char *db, int create, struct store **st,
                       struct sbuf *err)
@@ -218,11 +218,7 @@ static int open_store(const struct pare_ctx *ctx, const char *db, int create, st
         if (shard_parse(ctx->shard, &sp, err) != PARE_OK) return PARE_EFAIL; /* cli checked it */
         return shard_open(ctx->shard_db, db, &sp, st, err);
     }
-    if (store_open(db, create ? STORE_CREATE : 0, st, err) != PARE_OK) return PARE_EFAIL;
-    if (shard_register_all(*st, err) == PARE_OK) return PARE_OK;
-    store_close(*st);
-    *st = NULL;
-    return PARE_EFAIL;
+    return store_open(db, create ? STORE_CREATE : 0, st, err);
 }
 
 int job_open(struct job *j, const struct pare_ctx *ctx, const char *command, int create, int argc,

@@ -43,7 +43,7 @@ int shard_parse(const char *text, struct shard_spec *out, struct sbuf *err);
 /* The shard of a question among n: xxh64("dataset NUL ext_id") modulo n. */
 int shard_of(const char *dataset, const char *ext_id, int n);
 
-/* Defines pare_in_shard(question_id) on an unsharded store: 1 for every question. */
+/* Defines pare_in_shard(question_id) as 1 for every question (store_open does, on every store). */
 int shard_register_all(struct store *st, struct sbuf *err);
 
 /*
