@@ -134,13 +134,27 @@ static const char *ep_state_name(const struct ep_state *s, double now)
     return s->downs > 0 ? "probing" : "up";
 }
 
+void http_endpoints_reset(void)
+{
+    pthread_mutex_lock(&g_lock);
+    for (size_t i = 0; i < g_n; i++) {
+        struct ep_state *s = g_eps[i];
+        s->calls = s->ok = s->errors = s->taken_out = 0;
+        s->lat_sum_ms = 0;
+        memset(s->hist, 0, sizeof s->hist);
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
 json_t *http_endpoints_json(void)
 {
     pthread_mutex_lock(&g_lock);
-    json_t *a = g_n ? json_array() : NULL;
+    json_t *a = NULL;
     double now = now_monotonic();
-    for (size_t i = 0; a && i < g_n; i++) {
+    for (size_t i = 0; i < g_n; i++) {
         const struct ep_state *s = g_eps[i];
+        if (s->calls == 0) continue;
+        if (!a) a = json_array();
         char *url = endpoint_display(s->url);
         json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:f, s:f, s:f}", "url", url, "calls",
                               (json_int_t)s->calls, "ok", (json_int_t)s->ok, "errors",
@@ -150,7 +164,7 @@ json_t *http_endpoints_json(void)
                               "p50_ms", round(hist_quantile(s->hist, s->ok, 0.5) * 10) / 10,
                               "p95_ms", round(hist_quantile(s->hist, s->ok, 0.95) * 10) / 10);
         free(url);
-        if (!o || json_array_append_new(a, o) != 0) abort(); /* out of memory */
+        if (!a || !o || json_array_append_new(a, o) != 0) abort(); /* out of memory */
     }
     pthread_mutex_unlock(&g_lock);
     return a;

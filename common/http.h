@@ -104,11 +104,15 @@ int64_t http_retries(const struct http_client *c);
 struct http_req *http_req_new(const char *path, const char *body, int64_t tokens, void *ud);
 void http_req_free(struct http_req *r);
 
+/* Sets every endpoint's figures to zero (not its health): a job's figures start at its begin. */
+void http_endpoints_reset(void);
+
 /*
- * Every endpoint this process has used, with its figures since the process started:
+ * Every endpoint that was sent a request since the process started or the last reset, with its
+ * figures since then:
  * [{"url", "calls", "ok", "errors", "taken_out", "state" ("up", "out", "probing"),
  *   "mean_ms", "p50_ms", "p95_ms"}], latencies of successful calls only, quantiles within 10%.
- * NULL when no client was made. The caller owns the reference.
+ * NULL when there is none. The caller owns the reference.
  */
 json_t *http_endpoints_json(void);
 

@@ -55,6 +55,7 @@ int job_begin(struct job *j, const struct pare_ctx *ctx, struct store *st, const
     j->command = command;
     j->t0 = j->last_print = now_monotonic();
     j->tty = isatty(STDERR_FILENO);
+    http_endpoints_reset(); /* the run reports its own calls (pare run makes several jobs) */
     if (mark_interrupted(st) != PARE_OK) {
         fprintf(stderr, "pare %s: %s\n", command, store_errmsg(st));
         return PARE_EFAIL;

@@ -151,10 +151,7 @@ static void test_client_refuses_bad_pool(void **state)
     o.max_concurrency = 3;
     assert_int_equal(http_client_new(&o, &c, &err), PARE_OK);
     assert_int_equal(http_capacity(c), 6);
-    json_t *j = http_endpoints_json();
-    assert_int_equal(json_array_size(j), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 1), "url")), good[1]);
-    json_decref(j);
+    assert_null(http_endpoints_json()); /* only endpoints that were sent something are listed */
     http_client_free(c);
     sbuf_free(&err);
 }
