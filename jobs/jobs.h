@@ -23,5 +23,6 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv);
 int job_schedule(struct pare_ctx *ctx, int argc, char **argv);
 int job_run(struct pare_ctx *ctx, int argc, char **argv);
 int job_merge(struct pare_ctx *ctx, int argc, char **argv);
+int job_report(struct pare_ctx *ctx, int argc, char **argv);
 
 #endif

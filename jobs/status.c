@@ -216,6 +216,7 @@ static void print_database(json_t *r)
     if (*ext)
         printf("extension   %s\n            sqlite3 %s -cmd '.load %s'\n", ext, gets(db, "path"),
                ext);
+    printf("report      pare --db %s report --out report.html\n", gets(db, "path"));
 }
 
 static void print_datasets(json_t *r)
