@@ -450,7 +450,7 @@ static int ingest_records(struct ingest *in, struct reader *r, const char *path,
     return PARE_OK;
 }
 
-/* Adds the file's counts to the summary and reports them. */
+/* Adds the file's counts to the summary (reported once the transaction is committed). */
 static void file_done(struct ingest *in, const char *path, const char *dataset, json_t *summary)
 {
     in->total_rejected += in->n_rejected;
@@ -460,10 +460,22 @@ static void file_done(struct ingest *in, const char *path, const char *dataset, 
         (json_int_t)in->n_new_questions, "passages", (json_int_t)in->n_passages, "new_passages",
         (json_int_t)in->n_new_passages, "rejected", (json_int_t)in->n_rejected);
     if (!fs || json_array_append_new(summary, fs)) abort();
-    job_say(&in->job,
-            "%s: %lld records, %lld questions (%lld new), %lld new passages, %lld rejected", path,
-            (long long)in->n_records, (long long)in->n_questions, (long long)in->n_new_questions,
-            (long long)in->n_new_passages, (long long)in->n_rejected);
+}
+
+/* The counts of every file, once they are stored. */
+static void say_counts(struct ingest *in, json_t *summary)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(summary, i, f)
+    {
+#define N(key) (long long)json_integer_value(json_object_get(f, key))
+        job_say(&in->job,
+                "%s: %lld records, %lld questions (%lld new), %lld new passages, %lld rejected",
+                json_string_value(json_object_get(f, "file")), N("records"), N("questions"),
+                N("new_questions"), N("new_passages"), N("rejected"));
+#undef N
+    }
 }
 
 /* Ingests one file. On PARE_EINPUT / PARE_EFAIL, in->err holds the message. */
@@ -508,7 +520,7 @@ static int check_options(const struct ingest_opts *o, struct ingest *in)
     if (format_from_name(o->format, &in->fmt) != 0) {
         fprintf(stderr, "pare ingest: unknown --format '%s' (known: %s)\n", o->format,
                 format_names());
-        return PARE_EINPUT;
+        return PARE_EUSAGE;
     }
     if (o->level < 1 || o->level > 19) {
         fprintf(stderr, "pare ingest: --zstd-level must be between 1 and 19\n");
@@ -567,23 +579,35 @@ static int ingest_all(struct ingest *in, const struct ingest_opts *o, char **fil
         sbuf_free(&name);
     }
     if (rc == PARE_OK && store_commit(in->st) != PARE_OK)
-        rc = store_fail(in->st, &in->err, "COMMIT");
+        rc = store_fail(in->st, &in->err, "cannot commit");
     return rc;
 }
 
-/* Rolls back and explains a failure, or prints the --json summary. */
+/*
+ * Rolls back and explains a failure: bad input as "file:line: what" then what to do, any other
+ * failure as "pare ingest: what failed; nothing was stored". After a commit, prints the counts
+ * and the --json summary.
+ */
 static int report(struct ingest *in, const struct pare_ctx *ctx, const struct ingest_opts *o,
                   int rc, json_t *summary)
 {
-    if (rc != PARE_OK) {
+    if (rc == PARE_EINPUT) {
         store_rollback(in->st);
         fprintf(stderr, "%s\n", sbuf_str(&in->err));
-        if (rc == PARE_EINPUT && !ctx->quiet)
+        if (!ctx->quiet)
             fprintf(stderr, "pare ingest: nothing was stored%s\n",
                     o->skip_bad ? ""
                                 : " (use --skip-bad to store the good records and keep the "
                                   "bad ones in `rejects`)");
-    } else if (o->json) {
+        return rc;
+    }
+    if (rc != PARE_OK) {
+        store_rollback(in->st);
+        fprintf(stderr, "pare ingest: %s; nothing was stored\n", sbuf_str(&in->err));
+        return rc;
+    }
+    say_counts(in, summary);
+    if (o->json) {
         json_t *out =
             json_pack("{s:s, s:O, s:I, s:I}", "db", pare_db_path(ctx), "files", summary, "records",
                       (json_int_t)in->total_done, "rejected", (json_int_t)in->total_rejected);
