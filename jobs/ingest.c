@@ -19,7 +19,6 @@
 #include "pipeline/formats.h"
 #include "jobs/job.h"
 #include "common/reader.h"
-#include "common/text.h"
 #include "stores/blob.h"
 #include "stores/store.h"
 
@@ -28,9 +27,13 @@
 /* Records a thread claims at a time while preparing a batch. */
 #define PREPARE_CHUNK 16
 
-/* Dictionary training sample: the first passages, up to these limits. */
-#define DICT_MAX_SAMPLES 8000
-#define DICT_MAX_BYTES (8u << 20)
+/*
+ * Dictionary training sample: the first passages, up to these limits. ZDICT's training time
+ * grows with the sample (on HotpotQA/IRCoT passages 8000 samples cost 2.8 G instructions, as
+ * much as parsing 2,700 questions); 4000 cost half that and compress 0.2 to 0.6% worse.
+ */
+#define DICT_MAX_SAMPLES 4000
+#define DICT_MAX_BYTES (4u << 20)
 
 /* A passage ready to store: content hash, compressed body, length in code points. */
 struct pbody {
@@ -158,6 +161,23 @@ static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
 }
 
 /*
+ * Code points of a valid UTF-8 text (the reader rejected invalid text): the bytes that do not
+ * continue a sequence. Eight bytes at a time, a continuation byte being 10xxxxxx: this runs
+ * about five times faster than decoding, and every passage is counted.
+ */
+static int64_t utf8_code_points(const char *s, size_t n)
+{
+    size_t i = 0, cont = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        cont += (size_t)__builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ull);
+    }
+    for (; i < n; i++) cont += ((unsigned char)s[i] & 0xC0) == 0x80;
+    return (int64_t)(n - cont);
+}
+
+/*
  * Everything about a record that needs no database: parse, convert, hash and compress. Runs on
  * several threads at once; touches only the slot and the thread's codec.
  */
@@ -199,7 +219,7 @@ static void prepare(struct ingest *in, struct slot *sl, const char *path, struct
             sl->rc = PARE_EINPUT;
             break;
         }
-        pb->chars = text_utf8_chars(p->text, p->text_len, NULL);
+        pb->chars = utf8_code_points(p->text, p->text_len);
         if (blob_compress(codec, p->text, p->text_len, &pb->body, &err) != PARE_OK) {
             sbuf_setf(&sl->msg, "%s", sbuf_str(&err));
             sl->rc = PARE_EFAIL;
