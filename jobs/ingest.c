@@ -509,10 +509,12 @@ static int ingest_records(struct ingest *in, struct reader *r, const char *path,
         int claimed = 0; /* next record of the batch to prepare, claimed by atomic capture */
 #pragma omp parallel num_threads(in->n_codecs)
         {
-            if (omp_get_thread_num() == 0) rc = store_batch(in, cur, ncur, path, source, dsid);
+            if (omp_get_thread_num() == 0) { /* freeing the parsed records costs too */
+                rc = store_batch(in, cur, ncur, path, source, dsid);
+                release_batch(cur, ncur);
+            }
             prepare_claimed(in, next, nnext, path, in->codecs[omp_get_thread_num()], &claimed);
         }
-        release_batch(cur, ncur);
         if (rc != PARE_OK) {
             release_batch(next, nnext);
             return rc;
@@ -525,7 +527,7 @@ static int ingest_records(struct ingest *in, struct reader *r, const char *path,
         next = t;
         ncur = nnext;
     }
-    if (rc != PARE_OK) release_batch(cur, ncur);
+    if (rc != PARE_OK) release_batch(cur, ncur); /* the first batch failed to prepare */
     return rc;
 }
 
