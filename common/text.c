@@ -6,6 +6,9 @@
 #include <string.h>
 #include <utf8proc.h>
 #include <jansson.h>
+/* xxh3 inlined: the tokeniser hashes every word, and a library call per word costs more than
+ * the hash (the values are the library's) */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 int64_t text_utf8_chars(const char *s, size_t n, size_t *bad)
@@ -44,7 +47,10 @@ static const char *const stopwords[] = {
     "up",   "was",   "we",     "were",   "what",    "when",  "where", "which", "while", "who",
     "whom", "whose", "why",    "will",   "with",    "would", "you",   "your"};
 
-static uint64_t stop_hashes[ARRAY_SIZE(stopwords)];
+/* Stop-word hashes in an open-addressing table (a power of two at least twice their number,
+ * 0 marks an empty slot): one or two probes per word. */
+#define STOP_SLOTS 256
+static uint64_t stop_table[STOP_SLOTS];
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -68,14 +74,20 @@ static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
 
 static void init_stops(void)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(stopwords); i++)
-        stop_hashes[i] = text_token_hash(stopwords[i]);
-    qsort(stop_hashes, ARRAY_SIZE(stop_hashes), sizeof stop_hashes[0], cmp_u64);
+    _Static_assert(ARRAY_SIZE(stopwords) * 2 <= STOP_SLOTS, "stop table too small");
+    for (size_t i = 0; i < ARRAY_SIZE(stopwords); i++) {
+        uint64_t h = text_token_hash(stopwords[i]);
+        size_t k = h & (STOP_SLOTS - 1);
+        while (stop_table[k]) k = (k + 1) & (STOP_SLOTS - 1);
+        stop_table[k] = h;
+    }
 }
 
 static int is_stop(uint64_t h)
 {
-    return bsearch(&h, stop_hashes, ARRAY_SIZE(stop_hashes), sizeof h, cmp_u64) != NULL;
+    for (size_t k = h & (STOP_SLOTS - 1); stop_table[k]; k = (k + 1) & (STOP_SLOTS - 1))
+        if (stop_table[k] == h) return 1;
+    return 0;
 }
 
 void tokens_reset(struct tokens *t)
@@ -90,16 +102,31 @@ void tokens_free(struct tokens *t)
     memset(t, 0, sizeof *t);
 }
 
-static void flush_word(struct tokens *t, const char *w, size_t n, int flags, int cap, size_t chars)
+/* Appends word h to t when it passes the filters of `flags`. */
+static inline void keep_word(struct tokens *t, int flags, uint64_t h, int stop, int cap,
+                             size_t chars)
+{
+    t->n_words++;
+    if (!(flags & TEXT_KEEP_STOP) && stop) return;
+    if ((flags & TEXT_CAPITALIZED) && !cap) return;
+    if ((flags & TEXT_MIN3) && chars < 3) return;
+    if (t->n == t->cap) xgrow((void **)&t->h, &t->cap, t->n + 1, sizeof *t->h);
+    t->h[t->n++] = h;
+}
+
+/* Where the words of one pass go: list a with flags fa, and list b (when not NULL) with fb. */
+struct word_sink {
+    struct tokens *a, *b;
+    int fa, fb;
+};
+
+static void flush_word(const struct word_sink *k, const char *w, size_t n, int cap, size_t chars)
 {
     if (!n) return;
     uint64_t h = XXH3_64bits(w, n);
-    t->n_words++;
-    if (!(flags & TEXT_KEEP_STOP) && is_stop(h)) return;
-    if ((flags & TEXT_CAPITALIZED) && !cap) return;
-    if ((flags & TEXT_MIN3) && chars < 3) return;
-    xgrow((void **)&t->h, &t->cap, t->n + 1, sizeof *t->h);
-    t->h[t->n++] = h;
+    int stop = is_stop(h);
+    keep_word(k->a, k->fa, h, stop, cap, chars);
+    if (k->b) keep_word(k->b, k->fb, h, stop, cap, chars);
 }
 
 /* Appends the case-folded, accent-stripped UTF-8 of code point cp if it is a letter or digit.
@@ -129,58 +156,78 @@ void text_tokenize(const char *s, size_t n, struct tokens *t)
     text_words(s, n, 0, t);
 }
 
-void text_words(const char *s, size_t n, int flags, struct tokens *t)
+/* The word being built: at most sizeof w bytes are kept (never overflowed: no real word is
+ * that long), chars counts its code points, cap says its first letter is upper case. */
+struct word {
+    char w[256];
+    size_t len, chars;
+    int cap;
+};
+
+/* A non-ASCII code point at p[0..n): extends the word or ends it. Returns the bytes used. */
+static size_t word_utf8(const unsigned char *p, size_t n, struct word *w, const struct word_sink *k)
+{
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t used = utf8proc_iterate(p, (utf8proc_ssize_t)n, &cp);
+    if (used < 0) { /* invalid byte: a separator */
+        flush_word(k, w->w, w->len, w->cap, w->chars);
+        w->len = w->chars = 0;
+        return 1;
+    }
+    int first = w->chars == 0;
+    if (!fold_char(cp, w->w, &w->len, sizeof w->w)) {
+        flush_word(k, w->w, w->len, w->cap, w->chars);
+        w->len = w->chars = 0;
+    } else {
+        if (first) {
+            utf8proc_category_t cat = utf8proc_category(cp);
+            w->cap = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
+        }
+        w->chars++;
+    }
+    return (size_t)used;
+}
+
+/* The one tokenising pass behind text_words and text_words_pair. */
+static void scan_words(const char *s, size_t n, const struct word_sink *k)
 {
     pthread_once(&stop_once, init_stops);
-    /* words longer than this are cut (never overflowed): no real word is this long */
-    char word[256];
-    size_t wl = 0, chars = 0;
-    int cap = 0; /* the word's first letter is upper case */
+    struct word w;
+    w.len = w.chars = 0;
+    w.cap = 0;
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
-#define END_WORD()                                                                                 \
-    do {                                                                                           \
-        flush_word(t, word, wl, flags, cap, chars);                                                \
-        wl = chars = 0;                                                                            \
-    } while (0)
     while (i < n) {
         unsigned char c = p[i];
-        if (c < 0x80) {
-            i++;
-            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-                if (!chars) cap = 0;
-                if (wl < sizeof word) word[wl++] = (char)c;
-                chars++;
-            } else if (c >= 'A' && c <= 'Z') {
-                if (!chars) cap = 1;
-                if (wl < sizeof word) word[wl++] = (char)(c - 'A' + 'a');
-                chars++;
-            } else {
-                END_WORD();
-            }
+        if (c >= 0x80) {
+            i += word_utf8(p + i, n - i, &w, k);
             continue;
         }
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
-        if (k < 0) { /* invalid byte: a separator */
-            i++;
-            END_WORD();
+        i++;
+        int lower = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        int upper = c >= 'A' && c <= 'Z';
+        if (!lower && !upper) {
+            flush_word(k, w.w, w.len, w.cap, w.chars);
+            w.len = w.chars = 0;
             continue;
         }
-        i += (size_t)k;
-        int first = chars == 0;
-        if (!fold_char(cp, word, &wl, sizeof word)) {
-            END_WORD();
-        } else {
-            if (first) {
-                utf8proc_category_t cat = utf8proc_category(cp);
-                cap = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
-            }
-            chars++;
-        }
+        if (!w.chars) w.cap = upper;
+        if (w.len < sizeof w.w) w.w[w.len++] = (char)(upper ? c - 'A' + 'a' : c);
+        w.chars++;
     }
-    END_WORD();
-#undef END_WORD
+    flush_word(k, w.w, w.len, w.cap, w.chars);
+}
+
+void text_words(const char *s, size_t n, int flags, struct tokens *t)
+{
+    const struct word_sink k = {t, NULL, flags, 0};
+    scan_words(s, n, &k);
+}
+
+void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b)
+{
+    const struct word_sink k = {a, b, fa, fb};
+    scan_words(s, n, &k);
 }
 
 static int is_ascii_punct(utf8proc_int32_t c)
@@ -207,112 +254,113 @@ static int is_py_word(utf8proc_int32_t c)
            (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
 }
 
-/* text_squad_normalize for pure ASCII text: the same steps, byte by byte, with no decoding. */
-static void squad_normalize_ascii(const char *s, size_t n, struct sbuf *out)
+/* What a (lower-cased) character is to the normalisation. */
+enum norm_class { N_PUNCT, N_WORD, N_SPACE, N_OTHER };
+
+static enum norm_class ascii_class(unsigned c)
 {
-    sbuf_reset(out);
-    sbuf_grow(out, n);
-    char *o = out->p;
-    size_t m = 0, word_start = 0;
-    int in_word = 0, pending_space = 0;
-    for (size_t i = 0; i <= n; i++) {
-        unsigned char c = i < n ? (unsigned char)s[i] : ' ';
-        if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
-        if (i < n && is_ascii_punct(c) && c != '_') continue; /* '_' is punctuation too */
-        if (i < n && c == '_') continue;
-        int word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        int space = c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-        if (word) {
-            if (!in_word) {
-                if (pending_space && m) o[m++] = ' ';
-                pending_space = 0;
-                word_start = m;
-                in_word = 1;
-            }
-            o[m++] = (char)c;
-            continue;
-        }
-        if (in_word) { /* a word ended: drop it if it is an article */
-            size_t len = m - word_start;
-            const char *w = o + word_start;
-            if ((len == 1 && w[0] == 'a') || (len == 2 && w[0] == 'a' && w[1] == 'n') ||
-                (len == 3 && w[0] == 't' && w[1] == 'h' && w[2] == 'e')) {
-                m = word_start;
-                if (m && o[m - 1] == ' ') m--; /* the space before it goes with it */
-                pending_space = m > 0;
-            }
-            in_word = 0;
-        }
-        if (space) {
-            pending_space = m > 0 || pending_space;
-        } else if (i < n) { /* another character (control): part of the text, not a word */
-            if (pending_space && m) o[m++] = ' ';
-            pending_space = 0;
-            o[m++] = (char)c;
-        }
-    }
-    out->len = m;
-    o[m] = '\0';
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return N_WORD;
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return N_SPACE;
+    if (is_ascii_punct((utf8proc_int32_t)c)) return N_PUNCT; /* '_' too: string.punctuation */
+    return N_OTHER;                                          /* control characters */
 }
 
-void text_squad_normalize(const char *s, struct sbuf *out)
+static enum norm_class code_class(utf8proc_int32_t c)
 {
-    size_t slen = strlen(s), ascii = 0;
-    while (ascii < slen && (unsigned char)s[ascii] < 0x80) ascii++;
-    if (ascii == slen) {
-        squad_normalize_ascii(s, slen, out);
+    if (c < 0x80) return ascii_class((unsigned)c);
+    if (is_py_word(c)) return N_WORD;
+    return is_py_space(c) ? N_SPACE : N_OTHER;
+}
+
+/* The output of text_squad_normalize as it is written. */
+struct norm_out {
+    char *o;
+    size_t m, word_start;
+    int in_word, pending_space;
+};
+
+static void norm_put(struct norm_out *w, utf8proc_int32_t c)
+{
+    if (c < 0x80)
+        w->o[w->m++] = (char)c;
+    else
+        w->m += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)w->o + w->m);
+}
+
+/* A word ended: it goes if it is an article, with the space before it (a separator stays). */
+static void norm_end_word(struct norm_out *w)
+{
+    size_t len = w->m - w->word_start;
+    const char *s = w->o + w->word_start;
+    if ((len == 1 && s[0] == 'a') || (len == 2 && s[0] == 'a' && s[1] == 'n') ||
+        (len == 3 && s[0] == 't' && s[1] == 'h' && s[2] == 'e')) {
+        w->m = w->word_start;
+        if (w->m && w->o[w->m - 1] == ' ') w->m--;
+        w->pending_space = w->m > 0;
+    }
+    w->in_word = 0;
+}
+
+/* One lower-cased character of the input. */
+static void norm_char(struct norm_out *w, utf8proc_int32_t c, enum norm_class k)
+{
+    if (k == N_PUNCT) return;
+    if (k == N_WORD) {
+        if (!w->in_word) {
+            if (w->pending_space && w->m) w->o[w->m++] = ' ';
+            w->pending_space = 0;
+            w->word_start = w->m;
+            w->in_word = 1;
+        }
+        norm_put(w, c);
         return;
     }
-    /* 1-2: lower case, drop ASCII punctuation (code points kept for the next steps) */
-    size_t n = strlen(s), m = 0, cap = 0;
-    utf8proc_int32_t *cp = NULL;
+    if (w->in_word) norm_end_word(w);
+    if (k == N_SPACE) {
+        w->pending_space = w->m > 0 || w->pending_space;
+    } else { /* another character: part of the text, not of a word */
+        if (w->pending_space && w->m) w->o[w->m++] = ' ';
+        w->pending_space = 0;
+        norm_put(w, c);
+    }
+}
+
+/*
+ * The official steps (lower case, drop punctuation, replace \b(a|an|the)\b by a space, split on
+ * white space and join with single spaces) in one pass over the code points: an article is a
+ * \w run that is exactly a, an or the once punctuation is gone, so it is known when the run
+ * ends. ASCII bytes are handled without decoding. Invalid UTF-8 bytes are skipped. The output
+ * is at most 1.5 times the input (a lower-case letter takes at most one byte more than its
+ * upper case, in a character of two bytes or more; a space replaces at least one byte).
+ */
+void text_squad_normalize(const char *s, struct sbuf *out)
+{
+    size_t n = strlen(s);
+    sbuf_reset(out);
+    sbuf_grow(out, n + n / 2 + 8);
+    struct norm_out w = {out->p, 0, 0, 0, 0};
+    const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k =
-            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
-        if (k <= 0) { /* invalid byte: skipped */
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+            norm_char(&w, (utf8proc_int32_t)c, ascii_class(c));
+            continue;
+        }
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k <= 0) {
             i++;
             continue;
         }
         i += (size_t)k;
-        c = utf8proc_tolower(c);
-        if (is_ascii_punct(c)) continue;
-        xgrow((void **)&cp, &cap, m + 1, sizeof *cp);
-        cp[m++] = c;
+        cp = utf8proc_tolower(cp);
+        norm_char(&w, cp, code_class(cp));
     }
-    /* 3: articles: a \w run that is exactly a, an or the becomes a space */
-    for (size_t i = 0; i < m;) {
-        if (!is_py_word(cp[i])) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < m && is_py_word(cp[j])) j++;
-        size_t len = j - i;
-        if ((len == 1 && cp[i] == 'a') || (len == 2 && cp[i] == 'a' && cp[i + 1] == 'n') ||
-            (len == 3 && cp[i] == 't' && cp[i + 1] == 'h' && cp[i + 2] == 'e')) {
-            cp[i] = ' ';
-            for (size_t k = i + 1; k < j; k++) cp[k] = 0; /* removed */
-        }
-        i = j;
-    }
-    /* 4: split on white space, join with single spaces */
-    sbuf_reset(out);
-    int pending_space = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (cp[i] == 0) continue;
-        if (is_py_space(cp[i])) {
-            pending_space = out->len > 0;
-            continue;
-        }
-        if (pending_space) sbuf_addc(out, ' ');
-        pending_space = 0;
-        utf8proc_uint8_t buf[4];
-        utf8proc_ssize_t k = utf8proc_encode_char(cp[i], buf);
-        sbuf_add(out, buf, (size_t)k);
-    }
-    if (!out->p) sbuf_add(out, "", 0);
-    free(cp);
+    if (w.in_word) norm_end_word(&w);
+    out->len = w.m;
+    out->p[w.m] = '\0';
 }
 
 static int is_special(const char *norm)

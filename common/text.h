@@ -36,6 +36,10 @@ void text_tokenize(const char *s, size_t n, struct tokens *t);
  * case in the original text), keep only words of at least 3 characters. */
 enum text_word_flags { TEXT_KEEP_STOP = 1, TEXT_CAPITALIZED = 2, TEXT_MIN3 = 4 };
 void text_words(const char *s, size_t n, int flags, struct tokens *t);
+
+/* text_words into two lists at once, each with its own flags (one pass over the text): the same
+ * lists as text_words(s, n, fa, a) and text_words(s, n, fb, b). */
+void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b);
 void tokens_reset(struct tokens *t);
 void tokens_free(struct tokens *t);
 

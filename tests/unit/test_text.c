@@ -2,7 +2,10 @@
 #include "helpers.h"
 
 #include <jansson.h>
+#include <ctype.h>
 #include <math.h>
+#include <utf8proc.h>
+#include <xxhash.h>
 
 #include "common/text.h"
 
@@ -127,6 +130,280 @@ static void test_tokens(void **state)
     tokens_free(&t);
 }
 
+/*
+ * Differential tests of the one-pass normaliser and tokeniser against the plain code they
+ * replaced (kept here, verbatim in substance): the official normalisation steps over decoded
+ * code points, and a tokeniser that collects words then filters them.
+ */
+static int ref_punct(utf8proc_int32_t c)
+{
+    return c < 0x80 && c > 0x20 && c != 0x7f &&
+           !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+}
+
+static int ref_space(utf8proc_int32_t c)
+{
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) || c == 0x85 ||
+        c == 0x2028 || c == 0x2029)
+        return 1;
+    return c > 0x7f && utf8proc_category(c) == UTF8PROC_CATEGORY_ZS;
+}
+
+static int ref_word(utf8proc_int32_t c)
+{
+    if (c == '_') return 1;
+    utf8proc_category_t k = utf8proc_category(c);
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) ||
+           (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
+}
+
+/* lower, drop punctuation; \b(a|an|the)\b -> ' '; split and join */
+static void ref_normalize(const char *s, struct sbuf *out)
+{
+    size_t n = strlen(s), m = 0;
+    utf8proc_int32_t *cp = calloc(n + 1, sizeof *cp);
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+        if (k <= 0) {
+            i++;
+            continue;
+        }
+        i += (size_t)k;
+        c = utf8proc_tolower(c);
+        if (!ref_punct(c)) cp[m++] = c;
+    }
+    for (size_t i = 0; i < m;) {
+        if (!ref_word(cp[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < m && ref_word(cp[j])) j++;
+        size_t len = j - i;
+        if ((len == 1 && cp[i] == 'a') || (len == 2 && cp[i] == 'a' && cp[i + 1] == 'n') ||
+            (len == 3 && cp[i] == 't' && cp[i + 1] == 'h' && cp[i + 2] == 'e')) {
+            cp[i] = ' ';
+            for (size_t k = i + 1; k < j; k++) cp[k] = 0;
+        }
+        i = j;
+    }
+    sbuf_reset(out);
+    sbuf_add(out, "", 0);
+    int pending = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (cp[i] == 0) continue;
+        if (ref_space(cp[i])) {
+            pending = out->len > 0;
+            continue;
+        }
+        if (pending) sbuf_addc(out, ' ');
+        pending = 0;
+        utf8proc_uint8_t b[4];
+        sbuf_add(out, b, (size_t)utf8proc_encode_char(cp[i], b));
+    }
+    free(cp);
+}
+
+static const char *const ref_stops[] = {
+    "a",    "about", "after",  "also",   "an",      "and",   "any",   "are",   "as",    "at",
+    "be",   "been",  "before", "being",  "between", "both",  "but",   "by",    "can",   "could",
+    "did",  "do",    "does",   "during", "each",    "for",   "from",  "had",   "has",   "have",
+    "he",   "her",   "hers",   "him",    "his",     "how",   "i",     "if",    "in",    "into",
+    "is",   "it",    "its",    "me",     "my",      "no",    "nor",   "not",   "of",    "on",
+    "or",   "our",   "over",   "she",    "so",      "such",  "than",  "that",  "the",   "their",
+    "them", "then",  "there",  "these",  "they",    "this",  "those", "to",    "under", "until",
+    "up",   "was",   "we",     "were",   "what",    "when",  "where", "which", "while", "who",
+    "whom", "whose", "why",    "will",   "with",    "would", "you",   "your"};
+
+/* Folds one code point into word; 1 if it was a letter or digit. */
+static int ref_fold(utf8proc_int32_t cp, char *word, size_t *len, size_t cap)
+{
+    utf8proc_int32_t out[8];
+    utf8proc_ssize_t k = utf8proc_decompose_char(
+        cp, out, 8, UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE,
+        NULL);
+    if (k < 0 || k > 8) return 0;
+    int any = 0;
+    for (utf8proc_ssize_t i = 0; i < k; i++) {
+        utf8proc_category_t c = utf8proc_category(out[i]);
+        if (!((c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
+              (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO)))
+            continue;
+        if (*len + 4 > cap) return 1;
+        *len += (size_t)utf8proc_encode_char(out[i], (utf8proc_uint8_t *)word + *len);
+        any = 1;
+    }
+    return any;
+}
+
+static void ref_flush(struct tokens *t, const char *w, size_t n, int flags, int cap, size_t chars)
+{
+    if (!n) return;
+    int stop = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(ref_stops); i++)
+        if (strlen(ref_stops[i]) == n && memcmp(ref_stops[i], w, n) == 0) stop = 1;
+    t->n_words++;
+    if ((!(flags & TEXT_KEEP_STOP) && stop) || ((flags & TEXT_CAPITALIZED) && !cap) ||
+        ((flags & TEXT_MIN3) && chars < 3))
+        return;
+    t->h = realloc(t->h, (t->n + 1) * sizeof *t->h);
+    t->h[t->n++] = XXH3_64bits(w, n);
+}
+
+static void ref_words(const char *s, size_t n, int flags, struct tokens *t)
+{
+    char word[256];
+    size_t wl = 0, chars = 0, i = 0;
+    int cap = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (i < n) {
+        utf8proc_int32_t cp = p[i];
+        utf8proc_ssize_t k = 1;
+        if (p[i] >= 0x80) k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k < 0) {
+            i++;
+            ref_flush(t, word, wl, flags, cap, chars);
+            wl = chars = 0;
+            continue;
+        }
+        i += (size_t)k;
+        int first = chars == 0;
+        if (cp < 0x80 && !isalnum(cp)) {
+            ref_flush(t, word, wl, flags, cap, chars);
+            wl = chars = 0;
+        } else if (cp < 0x80) {
+            if (first) cap = cp >= 'A' && cp <= 'Z';
+            if (wl < sizeof word) word[wl++] = (char)tolower(cp);
+            chars++;
+        } else if (!ref_fold(cp, word, &wl, sizeof word)) {
+            ref_flush(t, word, wl, flags, cap, chars);
+            wl = chars = 0;
+        } else {
+            if (first) {
+                utf8proc_category_t c = utf8proc_category(cp);
+                cap = c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LT;
+            }
+            chars++;
+        }
+    }
+    ref_flush(t, word, wl, flags, cap, chars);
+}
+
+/* Pieces that exercise every branch: articles, punctuation inside words, ASCII and Unicode
+ * white space, control characters, letters whose lower case changes length or is ASCII,
+ * accents, digits of other scripts, an en dash, invalid and cut UTF-8. */
+static const char *const pieces[] = {
+    "a",
+    "an",
+    "the",
+    "The",
+    "THE",
+    "ant",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\x1c",
+    "\x01",
+    "\x7f",
+    ".",
+    ",",
+    "'",
+    "_",
+    "-",
+    "U.S.",
+    "x",
+    "Q",
+    "42",
+    "caf\xc3\xa9",
+    "\xc3\x89",     /* E acute */
+    "\xc4\xb0",     /* I with dot: lower case is ASCII i */
+    "\xe2\x84\xaa", /* Kelvin sign: lower case is ASCII k */
+    "\xc8\xba",     /* A with stroke: lower case takes 3 bytes */
+    "\xc2\xa0",     /* no-break space */
+    "\xe2\x80\xa8", /* line separator */
+    "\xc2\x85",     /* next line */
+    "\xe2\x80\x93", /* en dash */
+    "\xd9\xa3",     /* Arabic-Indic digit three */
+    "\xef\xac\x81", /* fi ligature */
+    "\xff",
+    "\xc3",
+    "Stra\xc3\x9f"
+    "e",
+    "\xe6\x9d\xb1\xe4\xba\xac",
+};
+
+static void random_text(char *buf, size_t cap, unsigned *seed)
+{
+    size_t len = 0, k = (size_t)(rand_r(seed) % 12);
+    buf[0] = '\0';
+    for (size_t i = 0; i < k; i++) {
+        const char *p = pieces[(size_t)rand_r(seed) % ARRAY_SIZE(pieces)];
+        size_t pl = strlen(p);
+        if (len + pl + 1 >= cap) break;
+        memcpy(buf + len, p, pl + 1);
+        len += pl;
+    }
+}
+
+static void test_normalize_differential(void **state)
+{
+    (void)state;
+    unsigned seed = 12345;
+    char buf[256];
+    struct sbuf a = {0}, b = {0};
+    for (int it = 0; it < 200000; it++) {
+        random_text(buf, sizeof buf, &seed);
+        text_squad_normalize(buf, &a);
+        ref_normalize(buf, &b);
+        if (strcmp(a.p, b.p) != 0 || a.len != strlen(a.p))
+            fail_msg("normalize(\"%s\") = \"%s\", plain code gives \"%s\"", buf, a.p, b.p);
+    }
+    sbuf_free(&a);
+    sbuf_free(&b);
+}
+
+static void assert_same_tokens(const struct tokens *a, const struct tokens *b, const char *s)
+{
+    if (a->n != b->n || a->n_words != b->n_words ||
+        (a->n && memcmp(a->h, b->h, a->n * sizeof *a->h) != 0))
+        fail_msg("tokens of \"%s\" differ (%zu/%zu words, %zu/%zu kept)", s, a->n_words, b->n_words,
+                 a->n, b->n);
+}
+
+static void test_tokens_differential(void **state)
+{
+    (void)state;
+    static const int flags[] = {0, TEXT_KEEP_STOP, TEXT_CAPITALIZED | TEXT_MIN3,
+                                TEXT_KEEP_STOP | TEXT_CAPITALIZED, TEXT_MIN3};
+    unsigned seed = 777;
+    char buf[256];
+    struct tokens a = {0}, b = {0}, c = {0};
+    for (int it = 0; it < 100000; it++) {
+        random_text(buf, sizeof buf, &seed);
+        size_t n = strlen(buf);
+        int f = flags[it % ARRAY_SIZE(flags)], g = flags[(it / 5) % ARRAY_SIZE(flags)];
+        tokens_reset(&a);
+        tokens_reset(&b);
+        tokens_reset(&c);
+        text_words(buf, n, f, &a);
+        ref_words(buf, n, f, &b);
+        assert_same_tokens(&a, &b, buf);
+        /* the pair gives what two separate passes give */
+        tokens_reset(&a);
+        text_words_pair(buf, n, f, &a, g, &c);
+        assert_same_tokens(&a, &b, buf);
+        tokens_reset(&b);
+        ref_words(buf, n, g, &b);
+        assert_same_tokens(&c, &b, buf);
+    }
+    tokens_free(&a);
+    free(b.h);
+    tokens_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +411,8 @@ int main(void)
         cmocka_unit_test(test_squad_official_table),
         cmocka_unit_test(test_aliases_and_containment),
         cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_normalize_differential),
+        cmocka_unit_test(test_tokens_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
