@@ -120,7 +120,8 @@ struct word_sink {
     int fa, fb;
 };
 
-static void flush_word(const struct word_sink *k, const char *w, size_t n, int cap, size_t chars)
+static inline void flush_word(const struct word_sink *k, const char *w, size_t n, int cap,
+                              size_t chars)
 {
     if (!n) return;
     uint64_t h = XXH3_64bits(w, n);
@@ -164,71 +165,18 @@ struct word {
     int cap;
 };
 
-/* A non-ASCII code point at p[0..n): extends the word or ends it. Returns the bytes used. */
-static size_t word_utf8(const unsigned char *p, size_t n, struct word *w, const struct word_sink *k)
-{
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t used = utf8proc_iterate(p, (utf8proc_ssize_t)n, &cp);
-    if (used < 0) { /* invalid byte: a separator */
-        flush_word(k, w->w, w->len, w->cap, w->chars);
-        w->len = w->chars = 0;
-        return 1;
-    }
-    int first = w->chars == 0;
-    if (!fold_char(cp, w->w, &w->len, sizeof w->w)) {
-        flush_word(k, w->w, w->len, w->cap, w->chars);
-        w->len = w->chars = 0;
-    } else {
-        if (first) {
-            utf8proc_category_t cat = utf8proc_category(cp);
-            w->cap = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
-        }
-        w->chars++;
-    }
-    return (size_t)used;
-}
-
-/* The one tokenising pass behind text_words and text_words_pair. */
-static void scan_words(const char *s, size_t n, const struct word_sink *k)
-{
-    pthread_once(&stop_once, init_stops);
-    struct word w;
-    w.len = w.chars = 0;
-    w.cap = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c >= 0x80) {
-            i += word_utf8(p + i, n - i, &w, k);
-            continue;
-        }
-        i++;
-        int lower = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        int upper = c >= 'A' && c <= 'Z';
-        if (!lower && !upper) {
-            flush_word(k, w.w, w.len, w.cap, w.chars);
-            w.len = w.chars = 0;
-            continue;
-        }
-        if (!w.chars) w.cap = upper;
-        if (w.len < sizeof w.w) w.w[w.len++] = (char)(upper ? c - 'A' + 'a' : c);
-        w.chars++;
-    }
-    flush_word(k, w.w, w.len, w.cap, w.chars);
-}
-
-void text_words(const char *s, size_t n, int flags, struct tokens *t)
-{
-    const struct word_sink k = {t, NULL, flags, 0};
-    scan_words(s, n, &k);
-}
-
-void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b)
-{
-    const struct word_sink k = {a, b, fa, fb};
-    scan_words(s, n, &k);
-}
+/* An ASCII letter or digit, lower-cased; 0 for every other byte. */
+static const unsigned char alnum_lower[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+    ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k',
+    ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r',
+    ['s'] = 's', ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y',
+    ['z'] = 'z', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f',
+    ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm',
+    ['N'] = 'n', ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+    ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+};
 
 static int is_ascii_punct(utf8proc_int32_t c)
 {
@@ -325,42 +273,200 @@ static void norm_char(struct norm_out *w, utf8proc_int32_t c, enum norm_class k)
     }
 }
 
+/* A normalised word starts (the space owed before it is written). */
+static void norm_word_start(struct norm_out *w)
+{
+    if (w->pending_space && w->m) w->o[w->m++] = ' ';
+    w->pending_space = 0;
+    w->word_start = w->m;
+    w->in_word = 1;
+}
+
 /*
- * The official steps (lower case, drop punctuation, replace \b(a|an|the)\b by a space, split on
- * white space and join with single spaces) in one pass over the code points: an article is a
- * \w run that is exactly a, an or the once punctuation is gone, so it is known when the run
- * ends. ASCII bytes are handled without decoding. Invalid UTF-8 bytes are skipped. The output
- * is at most 1.5 times the input (a lower-case letter takes at most one byte more than its
- * upper case, in a character of two bytes or more; a space replaces at least one byte).
+ * One pass that normalises (when `norm` is set: the official steps of text_squad_normalize)
+ * and tokenises (when `k` is set) at once. The steps of the normalisation (lower case, drop
+ * punctuation, replace \b(a|an|the)\b by a space, split on white space and join with single
+ * spaces) are done as the code points go by: an article is a \w run that is exactly a, an or
+ * the once punctuation is gone, so it is known when the run ends. Runs of ASCII letters and
+ * digits, most of any text, are copied lower-cased without decoding, and the token hashed from
+ * the normalised copy. Invalid UTF-8 bytes are skipped by the normalisation and separate
+ * tokens.
  */
+struct scanner {
+    struct norm_out no;
+    int norm;
+    struct word w;
+    const struct word_sink *k;
+};
+
+static void scan_flush(struct scanner *sc)
+{
+    flush_word(sc->k, sc->w.w, sc->w.len, sc->w.cap, sc->w.chars);
+    sc->w.len = sc->w.chars = 0;
+}
+
+/* The run of ASCII letters and digits at p[i..): normalised (copied lower-cased) and added to
+ * the token; returns where it ends. With both, a run that is a whole token is hashed from the
+ * normalised copy. */
+static inline __attribute__((always_inline)) size_t scan_run(struct scanner *sc,
+                                                             const unsigned char *p, size_t i,
+                                                             size_t n, const int norm,
+                                                             const int tok)
+{
+    struct word *w = &sc->w;
+    size_t j = i;
+    unsigned l;
+    if (tok && !w->chars) w->cap = (unsigned)p[i] - 'A' < 26u;
+    if (!norm) {
+        for (; j < n && (l = alnum_lower[p[j]]); j++)
+            if (w->len < sizeof w->w) w->w[w->len++] = (char)l;
+        w->chars += j - i;
+        return j;
+    }
+    if (!sc->no.in_word) norm_word_start(&sc->no);
+    char *low = sc->no.o + sc->no.m;
+    for (; j < n && (l = alnum_lower[p[j]]); j++) low[j - i] = (char)l;
+    sc->no.m += j - i;
+    if (!tok) return j;
+    if ((j == n || p[j] < 0x80) && !w->len && j - i <= sizeof w->w) {
+        flush_word(sc->k, low, j - i, w->cap, j - i); /* a separator follows: the whole token */
+        return j;
+    }
+    size_t take = j - i < sizeof w->w - w->len ? j - i : sizeof w->w - w->len;
+    memcpy(w->w + w->len, low, take);
+    w->len += take;
+    w->chars += j - i;
+    return j;
+}
+
+/* The code point at p[0..n) (n >= 1, p[0] >= 0x80); returns the bytes used. */
+static size_t scan_utf8(struct scanner *sc, const unsigned char *p, size_t n)
+{
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t used = utf8proc_iterate(p, (utf8proc_ssize_t)n, &cp);
+    if (used <= 0) {
+        if (sc->k) scan_flush(sc);
+        return 1;
+    }
+    if (sc->norm) {
+        utf8proc_int32_t low = utf8proc_tolower(cp);
+        norm_char(&sc->no, low, code_class(low));
+    }
+    if (!sc->k) return (size_t)used;
+    struct word *w = &sc->w;
+    int first = w->chars == 0;
+    if (!fold_char(cp, w->w, &w->len, sizeof w->w)) {
+        scan_flush(sc);
+    } else {
+        if (first) {
+            utf8proc_category_t cat = utf8proc_category(cp);
+            w->cap = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
+        }
+        w->chars++;
+    }
+    return (size_t)used;
+}
+
+/* The pass, compiled once for each use (normalise, tokenise, or both) so that the checks of
+ * what is wanted fold away. */
+static inline __attribute__((always_inline)) void scan_with(struct scanner *sc, const char *s,
+                                                            size_t n, const int norm, const int tok)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (alnum_lower[c]) {
+            i = scan_run(sc, p, i, n, norm, tok);
+        } else if (c == ' ') { /* the most common separator */
+            i++;
+            if (norm) {
+                if (sc->no.in_word) norm_end_word(&sc->no);
+                sc->no.pending_space |= sc->no.m > 0;
+            }
+            if (tok) scan_flush(sc);
+        } else if (c < 0x80) {
+            i++;
+            if (norm) norm_char(&sc->no, (utf8proc_int32_t)c, ascii_class(c));
+            if (tok) scan_flush(sc);
+        } else {
+            i += scan_utf8(sc, p + i, n - i);
+        }
+    }
+    if (tok) scan_flush(sc);
+    if (norm && sc->no.in_word) norm_end_word(&sc->no);
+}
+
+static void scan(struct scanner *sc, const char *s, size_t n)
+{
+    if (sc->norm && sc->k)
+        scan_with(sc, s, n, 1, 1);
+    else if (sc->norm)
+        scan_with(sc, s, n, 1, 0);
+    else
+        scan_with(sc, s, n, 0, 1);
+}
+
+/* Starts a pass; out (when not NULL) gets room for the normalised text: at most 1.5 times the
+ * input (a lower-case letter takes at most one byte more than its upper case, in a character
+ * of two bytes or more; a space stands for at least one byte of input). */
+static void scan_begin(struct scanner *sc, size_t n, struct sbuf *out, const struct word_sink *k)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->k = k;
+    if (k) pthread_once(&stop_once, init_stops);
+    if (!out) return;
+    sbuf_reset(out);
+    sbuf_grow(out, n + n / 2 + 8);
+    sc->norm = 1;
+    sc->no.o = out->p;
+}
+
+static void scan_end(struct scanner *sc, struct sbuf *out)
+{
+    if (!out) return;
+    out->len = sc->no.m;
+    out->p[sc->no.m] = '\0';
+}
+
+void text_words(const char *s, size_t n, int flags, struct tokens *t)
+{
+    const struct word_sink k = {t, NULL, flags, 0};
+    struct scanner sc;
+    scan_begin(&sc, n, NULL, &k);
+    scan(&sc, s, n);
+}
+
+void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b)
+{
+    const struct word_sink k = {a, b, fa, fb};
+    struct scanner sc;
+    scan_begin(&sc, n, NULL, &k);
+    scan(&sc, s, n);
+}
+
 void text_squad_normalize(const char *s, struct sbuf *out)
 {
     size_t n = strlen(s);
-    sbuf_reset(out);
-    sbuf_grow(out, n + n / 2 + 8);
-    struct norm_out w = {out->p, 0, 0, 0, 0};
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned c = p[i];
-        if (c < 0x80) {
-            i++;
-            if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
-            norm_char(&w, (utf8proc_int32_t)c, ascii_class(c));
-            continue;
-        }
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
-        if (k <= 0) {
-            i++;
-            continue;
-        }
-        i += (size_t)k;
-        cp = utf8proc_tolower(cp);
-        norm_char(&w, cp, code_class(cp));
+    struct scanner sc;
+    scan_begin(&sc, n, out, NULL);
+    scan(&sc, s, n);
+    scan_end(&sc, out);
+}
+
+void text_scan(const char *s, size_t n, struct sbuf *norm, int fa, struct tokens *a, int fb,
+               struct tokens *b)
+{
+    if (memchr(s, '\0', n)) { /* the normalisation reads a C string: it stops at the NUL */
+        text_squad_normalize(s, norm);
+        text_words_pair(s, n, fa, a, fb, b);
+        return;
     }
-    if (w.in_word) norm_end_word(&w);
-    out->len = w.m;
-    out->p[w.m] = '\0';
+    const struct word_sink k = {a, b, fa, fb};
+    struct scanner sc;
+    scan_begin(&sc, n, norm, &k);
+    scan(&sc, s, n);
+    scan_end(&sc, norm);
 }
 
 static int is_special(const char *norm)

@@ -15,8 +15,6 @@
  */
 int64_t text_utf8_chars(const char *s, size_t n, size_t *bad);
 
-#endif
-
 /*
  * Tokens: maximal runs of letters and digits after Unicode case folding and accent stripping
  * (utf8proc), with English stop words dropped. Each token is kept as the xxh3-64 hash of its
@@ -40,6 +38,12 @@ void text_words(const char *s, size_t n, int flags, struct tokens *t);
 /* text_words into two lists at once, each with its own flags (one pass over the text): the same
  * lists as text_words(s, n, fa, a) and text_words(s, n, fb, b). */
 void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b);
+
+/* text_squad_normalize and text_words_pair in one pass over s[0..n): norm gets what
+ * text_squad_normalize(s) gives (s read up to its first NUL), a and b what text_words_pair
+ * gives (b may be NULL). */
+void text_scan(const char *s, size_t n, struct sbuf *norm, int fa, struct tokens *a, int fb,
+               struct tokens *b);
 void tokens_reset(struct tokens *t);
 void tokens_free(struct tokens *t);
 
@@ -67,3 +71,5 @@ double text_f1_any(const char *pred, const void *answers_json_array);
 
 /* 1 when the normalised answer occurs in the normalised text as whole words. */
 int text_contains_answer(const char *norm_text, const char *norm_answer);
+
+#endif

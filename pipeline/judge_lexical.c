@@ -20,7 +20,9 @@
  * judge of DESIGN.md scores 0.73, 0.74, 0.63.
  *
  * Everything is precomputed per question as 64-bit masks over the candidates, so one call is a
- * few dozen bit operations.
+ * few dozen bit operations; the features come from lexfeat.h, which reads each passage in one
+ * pass. PARE_LEXICAL_PLAIN=1 in the environment selects lexfeat's plain reference build (same
+ * verdicts, same fingerprint): tests/e2e/test_lexical.py compares the two on the shared data.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 
 #include "pipeline/judge_impl.h"
 #include "common/text.h"
+#include "pipeline/lexfeat.h"
 
 #define RARE_DF 2       /* a name shared by at most this many candidates is rare */
 #define QNODE_SHARE 0.2 /* a passage with this share of the question's weight matches it */
@@ -56,55 +59,15 @@ static int lex_init(struct judge *j, struct sbuf *err)
         return PARE_EUSAGE;
     }
     sbuf_addf(&j->fingerprint, "lexical:v2:cov=%.2f", j->o.coverage);
+    /* the reference build of the features, for tests (same verdicts, same fingerprint) */
+    const char *plain = getenv("PARE_LEXICAL_PLAIN");
+    if (plain && strcmp(plain, "1") == 0) j->impl = j; /* any non-NULL value */
     return PARE_OK;
 }
 
 static void lex_fini(struct judge *j)
 {
-    (void)j;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Sorted unique token hashes. */
-static size_t uniq(uint64_t *h, size_t n)
-{
-    qsort(h, n, sizeof *h, cmp_u64);
-    size_t u = 0;
-    for (size_t i = 0; i < n; i++)
-        if (u == 0 || h[i] != h[u - 1]) h[u++] = h[i];
-    return u;
-}
-
-static int has(const uint64_t *h, size_t n, uint64_t x)
-{
-    return bsearch(&x, h, n, sizeof x, cmp_u64) != NULL;
-}
-
-/* The title without a trailing parenthesis: "Kiss and Tell (1945 film)" -> "Kiss and Tell". */
-static void title_core(const char *t, struct sbuf *out)
-{
-    sbuf_reset(out);
-    for (const char *p = t; *p; p++) {
-        if (*p == '(') {
-            const char *e = strchr(p, ')');
-            if (e) {
-                p = e;
-                continue;
-            }
-        }
-        sbuf_addc(out, *p);
-    }
-}
-
-/* Whole-word containment of a normalised phrase (both with single spaces). */
-static int phrase_in(const char *hay, const char *needle)
-{
-    return needle[0] && text_contains_answer(hay, needle);
+    j->impl = NULL;
 }
 
 static uint64_t component(const struct lex *L, uint64_t start, uint64_t x)
@@ -141,53 +104,6 @@ static int chained(const struct lex *L, uint64_t x)
     return (comp & (L->qnode | L->anchor_all)) != 0;
 }
 
-/* What lex_prepare works from, per candidate; freed once the masks are built. */
-struct scratch {
-    int n;
-    struct sbuf *pnorm; /* SQuAD-normalised "title text" */
-    struct sbuf *tnorm; /* SQuAD-normalised title without its parenthesis */
-    uint64_t **ptok;    /* sorted unique content tokens of title and text */
-    size_t *np;
-    uint64_t **ents; /* sorted unique capitalised names (3+ characters) */
-    size_t *ne;
-};
-
-static void scratch_init(struct scratch *s, int n)
-{
-    s->n = n;
-    s->pnorm = xcalloc((size_t)n + 1, sizeof *s->pnorm);
-    s->tnorm = xcalloc((size_t)n + 1, sizeof *s->tnorm);
-    s->ptok = xcalloc((size_t)n + 1, sizeof *s->ptok);
-    s->np = xcalloc((size_t)n + 1, sizeof *s->np);
-    s->ents = xcalloc((size_t)n + 1, sizeof *s->ents);
-    s->ne = xcalloc((size_t)n + 1, sizeof *s->ne);
-}
-
-static void scratch_free(struct scratch *s)
-{
-    for (int i = 0; i < s->n; i++) {
-        sbuf_free(&s->pnorm[i]);
-        sbuf_free(&s->tnorm[i]);
-        free(s->ptok[i]);
-        free(s->ents[i]);
-    }
-    free(s->pnorm);
-    free(s->tnorm);
-    free(s->ptok);
-    free(s->np);
-    free(s->ents);
-    free(s->ne);
-}
-
-/* A copy of the sorted unique hashes of t. */
-static uint64_t *uniq_copy(struct tokens *t, size_t *n)
-{
-    *n = uniq(t->h, t->n);
-    uint64_t *h = xmalloc(sizeof *h * (*n + 1));
-    memcpy(h, t->h, sizeof *h * *n);
-    return h;
-}
-
 /* 1 when a gold answer is "yes" or "no": no passage states those, so the answer test is off. */
 static int yes_no(json_t *answers, struct sbuf *na)
 {
@@ -202,40 +118,16 @@ static int yes_no(json_t *answers, struct sbuf *na)
     return yn;
 }
 
-/* Passage i's content tokens, normalised text, normalised title core and rare-name candidates. */
-static void passage_features(const struct jpassage *p, struct scratch *s, int i, struct sbuf *buf,
-                             struct tokens *tp)
-{
-    struct sbuf core = {0};
-    tokens_reset(tp);
-    text_tokenize(p->title, strlen(p->title), tp);
-    text_tokenize(p->text, p->len, tp);
-    s->ptok[i] = uniq_copy(tp, &s->np[i]);
-    sbuf_reset(buf);
-    sbuf_adds(buf, p->title);
-    sbuf_addc(buf, ' ');
-    sbuf_add(buf, p->text, p->len);
-    text_squad_normalize(buf->p, &s->pnorm[i]);
-    title_core(p->title, &core);
-    text_squad_normalize(core.p, &s->tnorm[i]);
-    tokens_reset(tp);
-    text_words(buf->p, buf->len, TEXT_CAPITALIZED | TEXT_MIN3, tp);
-    s->ents[i] = uniq_copy(tp, &s->ne[i]);
-    sbuf_free(&core);
-}
-
 /* The passages containing a gold answer as whole words. */
-static uint64_t answer_passages(json_t *answers, const struct scratch *s, struct sbuf *na)
+static uint64_t answer_passages(json_t *answers, const struct lexfeat *f, struct sbuf *na)
 {
     uint64_t m = 0;
     size_t ai;
     json_t *av;
-    for (int i = 0; i < s->n; i++) {
-        json_array_foreach(answers, ai, av)
-        {
-            text_squad_normalize(json_string_value(av), na);
-            if (phrase_in(s->pnorm[i].p, na->p)) m |= 1ULL << i;
-        }
+    json_array_foreach(answers, ai, av)
+    {
+        text_squad_normalize(json_string_value(av), na);
+        m |= lexfeat_phrase(f, na->p);
     }
     return m;
 }
@@ -255,19 +147,18 @@ static size_t heaviest(uint64_t *hq, double *wq, size_t kept)
 
 /* Question terms weighted by IDF over the candidates, the terms each passage holds (qbits), and
  * the passages holding QNODE_SHARE of the question's weight (qnode). */
-static void question_terms(struct lex *L, const char *question, const struct scratch *s)
+static void question_terms(struct lex *L, const char *question, const struct lexfeat *f)
 {
     struct tokens tq = {0};
     text_tokenize(question, strlen(question), &tq);
-    size_t nq = uniq(tq.h, tq.n);
+    size_t nq = lexfeat_uniq(tq.h, tq.n);
     double wq[256];
-    uint64_t hq[256];
+    uint64_t hq[256], mq[256];
     size_t kept = 0;
     for (size_t t = 0; t < nq && kept < 256; t++) {
-        int df = 0;
-        for (int i = 0; i < s->n; i++) df += has(s->ptok[i], s->np[i], tq.h[t]);
+        uint64_t m = lexfeat_term(f, tq.h[t]);
         hq[kept] = tq.h[t];
-        wq[kept++] = log(1.0 + (double)s->n / (1.0 + df));
+        wq[kept++] = log(1.0 + (double)f->n / (1.0 + __builtin_popcountll(m)));
     }
     kept = heaviest(hq, wq, kept);
     L->n_terms = (int)kept;
@@ -275,11 +166,12 @@ static void question_terms(struct lex *L, const char *question, const struct scr
     for (size_t t = 0; t < kept; t++) {
         L->w[t] = wq[t];
         W += wq[t];
+        mq[t] = lexfeat_term(f, hq[t]);
     }
-    for (int i = 0; i < s->n; i++) {
+    for (int i = 0; i < f->n; i++) {
         double c = 0;
         for (size_t t = 0; t < kept; t++) {
-            if (has(s->ptok[i], s->np[i], hq[t])) {
+            if (mq[t] >> i & 1) {
                 L->qbits[i] |= 1ULL << t;
                 c += wq[t];
             }
@@ -291,19 +183,20 @@ static void question_terms(struct lex *L, const char *question, const struct scr
 
 /* Entities the question names by title, as groups of passages with the same title; a name
  * inside a longer named one is dropped. */
-static void named_entities(struct lex *L, const char *question, const struct scratch *s)
+static void named_entities(struct lex *L, const char *question, const struct lexfeat *f)
 {
     struct sbuf norm_q = {0};
     text_squad_normalize(question, &norm_q);
-    const struct sbuf *tn = s->tnorm;
+    const struct sbuf *tn = f->title;
     uint64_t named = 0;
-    for (int i = 0; i < s->n; i++)
-        if (phrase_in(norm_q.p, tn[i].p)) named |= 1ULL << i;
-    for (int i = 0; i < s->n; i++) {
+    for (int i = 0; i < f->n; i++)
+        if (tn[i].p[0] && text_contains_answer(norm_q.p, tn[i].p)) named |= 1ULL << i;
+    for (int i = 0; i < f->n; i++) {
         if (!(named >> i & 1)) continue;
         int inside = 0, seen = 0;
-        for (int k = 0; k < s->n && !inside; k++)
-            if ((named >> k & 1) && strcmp(tn[k].p, tn[i].p) != 0 && phrase_in(tn[k].p, tn[i].p))
+        for (int k = 0; k < f->n && !inside; k++)
+            if ((named >> k & 1) && strcmp(tn[k].p, tn[i].p) != 0 &&
+                text_contains_answer(tn[k].p, tn[i].p))
                 inside = 1;
         for (int g = 0; g < L->n_anchors; g++) {
             int first = __builtin_ctzll(L->anchors[g]);
@@ -318,70 +211,42 @@ static void named_entities(struct lex *L, const char *question, const struct scr
     sbuf_free(&norm_q);
 }
 
-/* Drops from the rare-name candidates every word the question uses. */
-static void drop_question_names(const char *question, struct scratch *s)
+/* Links: one passage's title named in another, or a shared rare name that the question does
+ * not use (the bridge entity). */
+static void link_passages(struct lex *L, const char *question, struct lexfeat *f)
 {
-    struct tokens tall = {0};
-    text_words(question, strlen(question), TEXT_KEEP_STOP, &tall);
-    size_t nall = uniq(tall.h, tall.n);
-    for (int i = 0; i < s->n; i++) {
-        size_t u = 0;
-        for (size_t k = 0; k < s->ne[i]; k++)
-            if (!has(tall.h, nall, s->ents[i][k])) s->ents[i][u++] = s->ents[i][k];
-        s->ne[i] = u;
-    }
-    tokens_free(&tall);
-}
-
-/* 1 when passages i and k share a name that at most RARE_DF candidates hold. */
-static int share_rare_name(const struct scratch *s, int i, int k)
-{
-    for (size_t e = 0; e < s->ne[i]; e++) {
-        if (!has(s->ents[k], s->ne[k], s->ents[i][e])) continue;
-        int df = 0;
-        for (int m = 0; m < s->n; m++) df += has(s->ents[m], s->ne[m], s->ents[i][e]);
-        if (df <= RARE_DF) return 1;
-    }
-    return 0;
-}
-
-/* Links: one passage's title named in the other, or a shared rare name (the bridge entity). */
-static void link_passages(struct lex *L, const struct scratch *s)
-{
-    for (int i = 0; i < s->n; i++) {
-        for (int k = i + 1; k < s->n; k++) {
-            int link = phrase_in(s->pnorm[k].p, s->tnorm[i].p) ||
-                       phrase_in(s->pnorm[i].p, s->tnorm[k].p) || share_rare_name(s, i, k);
-            if (link) {
-                L->adj[i] |= 1ULL << k;
-                L->adj[k] |= 1ULL << i;
-            }
+    for (int i = 0; i < f->n; i++) {
+        uint64_t m = lexfeat_phrase(f, f->title[i].p) & ~(1ULL << i);
+        for (; m; m &= m - 1) {
+            int k = __builtin_ctzll(m);
+            L->adj[i] |= 1ULL << k;
+            L->adj[k] |= 1ULL << i;
         }
     }
+    struct tokens tall = {0};
+    text_words(question, strlen(question), TEXT_KEEP_STOP, &tall);
+    lexfeat_drop_names(f, tall.h, lexfeat_uniq(tall.h, tall.n));
+    lexfeat_name_links(f, RARE_DF, L->adj);
+    tokens_free(&tall);
 }
 
 static int lex_prepare(struct judge *j, struct jquestion *q, struct sbuf *err)
 {
-    (void)j;
     (void)err;
     struct lex *L = xcalloc(1, sizeof *L);
-    struct scratch s;
+    struct lexfeat f;
     struct sbuf buf = {0};
-    struct tokens tp = {0};
     L->n = q->n;
-    scratch_init(&s, q->n);
+    lexfeat_build(&f, q->p, q->n, j->impl != NULL);
     L->yesno = yes_no(q->answers, &buf);
-    for (int i = 0; i < q->n; i++) passage_features(&q->p[i], &s, i, &buf, &tp);
-    if (!L->yesno) L->ansp = answer_passages(q->answers, &s, &buf);
-    question_terms(L, q->question, &s);
-    named_entities(L, q->question, &s);
-    drop_question_names(q->question, &s);
-    link_passages(L, &s);
+    if (!L->yesno) L->ansp = answer_passages(q->answers, &f, &buf);
+    question_terms(L, q->question, &f);
+    named_entities(L, q->question, &f);
+    link_passages(L, q->question, &f);
     uint64_t all = q->n == 64 ? ~0ULL : (1ULL << q->n) - 1;
     L->need_chain = !L->yesno && chained(L, all);
     L->full = coverage(L, evidence(L, all));
-    scratch_free(&s);
-    tokens_free(&tp);
+    lexfeat_free(&f);
     sbuf_free(&buf);
     q->prep = L;
     return PARE_OK;

@@ -328,6 +328,11 @@ static const char *const pieces[] = {
     "\xe2\x80\x93", /* en dash */
     "\xd9\xa3",     /* Arabic-Indic digit three */
     "\xef\xac\x81", /* fi ligature */
+    "Wikipedia",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "abcdefghijklmnopqrstuvwxyz0123456789",
+    "@[`{/:",
+    "Zz09Aa",
     "\xff",
     "\xc3",
     "Stra\xc3\x9f"
@@ -381,6 +386,7 @@ static void test_tokens_differential(void **state)
     unsigned seed = 777;
     char buf[256];
     struct tokens a = {0}, b = {0}, c = {0};
+    struct sbuf norm = {0}, ref = {0};
     for (int it = 0; it < 100000; it++) {
         random_text(buf, sizeof buf, &seed);
         size_t n = strlen(buf);
@@ -398,7 +404,24 @@ static void test_tokens_differential(void **state)
         tokens_reset(&b);
         ref_words(buf, n, g, &b);
         assert_same_tokens(&c, &b, buf);
+        /* one pass for the normalisation and both lists */
+        tokens_reset(&a);
+        tokens_reset(&c);
+        text_scan(buf, n, &norm, f, &a, g, &c);
+        ref_normalize(buf, &ref);
+        assert_string_equal(norm.p, ref.p);
+        assert_same_tokens(&c, &b, buf);
+        tokens_reset(&b);
+        ref_words(buf, n, f, &b);
+        assert_same_tokens(&a, &b, buf);
     }
+    /* a NUL inside: the normalisation stops there, the tokens go on */
+    tokens_reset(&a);
+    text_scan("The Cat\0 Dog", 12, &norm, 0, &a, 0, NULL);
+    assert_string_equal(norm.p, "cat");
+    assert_int_equal(a.n, 2);
+    sbuf_free(&norm);
+    sbuf_free(&ref);
     tokens_free(&a);
     free(b.h);
     tokens_free(&c);

@@ -1,0 +1,288 @@
+/* lexfeat.c - see lexfeat.h. */
+#include "pipeline/lexfeat.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the word -> mask table ---- */
+
+static void map_init(struct lexmap *m, size_t slots)
+{
+    memset(m, 0, sizeof *m);
+    m->slots = slots;
+    m->slot = xcalloc(slots, sizeof *m->slot);
+}
+
+static void map_free(struct lexmap *m)
+{
+    free(m->slot);
+    free(m->key);
+    free(m->mask);
+    memset(m, 0, sizeof *m);
+}
+
+/* Twice the slots (xcalloc checks the size), entries placed again in their order. */
+static void map_grow(struct lexmap *m)
+{
+    free(m->slot);
+    m->slots *= 2;
+    m->slot = xcalloc(m->slots, sizeof *m->slot);
+    for (size_t e = 0; e < m->n; e++) {
+        size_t k = m->key[e] & (m->slots - 1);
+        while (m->slot[k]) k = (k + 1) & (m->slots - 1);
+        m->slot[k] = e + 1;
+    }
+}
+
+/* The slot of h: its entry, or the empty slot where it would go. */
+static size_t map_find(const struct lexmap *m, uint64_t h)
+{
+    size_t k = h & (m->slots - 1);
+    while (m->slot[k] && m->key[m->slot[k] - 1] != h) k = (k + 1) & (m->slots - 1);
+    return k;
+}
+
+/* h's mask, added as 0 if h is new. */
+static uint64_t *map_at(struct lexmap *m, uint64_t h)
+{
+    size_t k = map_find(m, h);
+    if (m->slot[k]) return &m->mask[m->slot[k] - 1];
+    if ((m->n + 1) * 2 > m->slots) {
+        map_grow(m);
+        k = map_find(m, h);
+    }
+    if (m->n == m->cap) {
+        size_t cap = m->cap;
+        xgrow((void **)&m->key, &cap, m->n + 1, sizeof *m->key);
+        xgrow((void **)&m->mask, &m->cap, m->n + 1, sizeof *m->mask);
+    }
+    m->key[m->n] = h;
+    m->mask[m->n] = 0;
+    m->slot[k] = ++m->n;
+    return &m->mask[m->n - 1];
+}
+
+static uint64_t map_get(const struct lexmap *m, uint64_t h)
+{
+    size_t k = map_find(m, h);
+    return m->slot[k] ? m->mask[m->slot[k] - 1] : 0;
+}
+
+/* ---- shared steps ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+size_t lexfeat_uniq(uint64_t *h, size_t n)
+{
+    qsort(h, n, sizeof *h, cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || h[i] != h[u - 1]) h[u++] = h[i];
+    return u;
+}
+
+static int has(const uint64_t *h, size_t n, uint64_t x)
+{
+    return bsearch(&x, h, n, sizeof x, cmp_u64) != NULL;
+}
+
+void lexfeat_title_core(const char *t, struct sbuf *out)
+{
+    sbuf_reset(out);
+    sbuf_add(out, "", 0);
+    for (const char *p = t; *p; p++) {
+        if (*p == '(') {
+            const char *e = strchr(p, ')');
+            if (e) {
+                p = e;
+                continue;
+            }
+        }
+        sbuf_addc(out, *p);
+    }
+}
+
+/* "title text", as the judge reads a passage. */
+static void title_text(const struct jpassage *p, struct sbuf *buf)
+{
+    sbuf_reset(buf);
+    sbuf_adds(buf, p->title);
+    sbuf_addc(buf, ' ');
+    sbuf_add(buf, p->text, p->len);
+}
+
+/* ---- the two builds ---- */
+
+/* Fast: one pass over "title text" normalises it and fills both tables. */
+static void scan_fast(struct lexfeat *f, const struct jpassage *p, int i, struct sbuf *buf,
+                      struct tokens *words, struct tokens *names)
+{
+    tokens_reset(words);
+    tokens_reset(names);
+    title_text(p, buf);
+    text_scan(buf->p, buf->len, &f->norm[i], 0, words, TEXT_CAPITALIZED | TEXT_MIN3, names);
+    uint64_t bit = 1ULL << i;
+    for (size_t t = 0; t < words->n; t++) *map_at(&f->terms, words->h[t]) |= bit;
+    for (size_t t = 0; t < names->n; t++) *map_at(&f->names, names->h[t]) |= bit;
+}
+
+static uint64_t *uniq_copy(struct tokens *t, size_t *n)
+{
+    *n = lexfeat_uniq(t->h, t->n);
+    uint64_t *h = xmalloc(sizeof *h * (*n + 1));
+    memcpy(h, t->h, sizeof *h * *n);
+    return h;
+}
+
+/* Plain: the content words of title and text, the normalised "title text", then its names,
+ * each list sorted. */
+static void scan_plain(struct lexfeat *f, const struct jpassage *p, int i, struct sbuf *buf,
+                       struct tokens *t)
+{
+    tokens_reset(t);
+    text_tokenize(p->title, strlen(p->title), t);
+    text_tokenize(p->text, p->len, t);
+    f->tok[i] = uniq_copy(t, &f->ntok[i]);
+    title_text(p, buf);
+    text_squad_normalize(buf->p, &f->norm[i]);
+    tokens_reset(t);
+    text_words(buf->p, buf->len, TEXT_CAPITALIZED | TEXT_MIN3, t);
+    f->nam[i] = uniq_copy(t, &f->nnam[i]);
+}
+
+void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain)
+{
+    memset(f, 0, sizeof *f);
+    f->n = n;
+    f->plain = plain;
+    f->norm = xcalloc((size_t)n + 1, sizeof *f->norm);
+    f->title = xcalloc((size_t)n + 1, sizeof *f->title);
+    struct sbuf buf = {0};
+    struct tokens a = {0}, b = {0};
+    if (plain) {
+        f->tok = xcalloc((size_t)n + 1, sizeof *f->tok);
+        f->nam = xcalloc((size_t)n + 1, sizeof *f->nam);
+        f->ntok = xcalloc((size_t)n + 1, sizeof *f->ntok);
+        f->nnam = xcalloc((size_t)n + 1, sizeof *f->nnam);
+    } else {
+        map_init(&f->terms, 1024);
+        map_init(&f->names, 256);
+    }
+    for (int i = 0; i < n; i++) {
+        if (plain)
+            scan_plain(f, &p[i], i, &buf, &a);
+        else
+            scan_fast(f, &p[i], i, &buf, &a, &b);
+        lexfeat_title_core(p[i].title, &buf);
+        text_squad_normalize(buf.p, &f->title[i]);
+    }
+    sbuf_free(&buf);
+    tokens_free(&a);
+    tokens_free(&b);
+}
+
+void lexfeat_free(struct lexfeat *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        sbuf_free(&f->norm[i]);
+        sbuf_free(&f->title[i]);
+        if (f->plain) {
+            free(f->tok[i]);
+            free(f->nam[i]);
+        }
+    }
+    free(f->norm);
+    free(f->title);
+    free(f->tok);
+    free(f->nam);
+    free(f->ntok);
+    free(f->nnam);
+    map_free(&f->terms);
+    map_free(&f->names);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- queries ---- */
+
+uint64_t lexfeat_term(const struct lexfeat *f, uint64_t h)
+{
+    if (!f->plain) return map_get(&f->terms, h);
+    uint64_t m = 0;
+    for (int i = 0; i < f->n; i++)
+        if (has(f->tok[i], f->ntok[i], h)) m |= 1ULL << i;
+    return m;
+}
+
+uint64_t lexfeat_phrase(const struct lexfeat *f, const char *norm_phrase)
+{
+    uint64_t m = 0;
+    if (!norm_phrase[0]) return 0;
+    for (int i = 0; i < f->n; i++)
+        if (text_contains_answer(f->norm[i].p, norm_phrase)) m |= 1ULL << i;
+    return m;
+}
+
+void lexfeat_drop_names(struct lexfeat *f, const uint64_t *words, size_t n)
+{
+    if (!f->plain) {
+        for (size_t k = 0; k < n; k++) {
+            size_t s = map_find(&f->names, words[k]);
+            if (f->names.slot[s]) f->names.mask[f->names.slot[s] - 1] = 0;
+        }
+        return;
+    }
+    for (int i = 0; i < f->n; i++) {
+        size_t u = 0;
+        for (size_t k = 0; k < f->nnam[i]; k++) {
+            int used = 0;
+            for (size_t w = 0; w < n && !used; w++) used = words[w] == f->nam[i][k];
+            if (!used) f->nam[i][u++] = f->nam[i][k];
+        }
+        f->nnam[i] = u;
+    }
+}
+
+static void link(uint64_t *adj, int i, int k)
+{
+    adj[i] |= 1ULL << k;
+    adj[k] |= 1ULL << i;
+}
+
+/* Plain: for each pair, a name of one that the other holds, and how many passages hold it. */
+static void name_links_plain(const struct lexfeat *f, int max_df, uint64_t *adj)
+{
+    for (int i = 0; i < f->n; i++) {
+        for (int k = i + 1; k < f->n; k++) {
+            for (size_t e = 0; e < f->nnam[i]; e++) {
+                uint64_t x = f->nam[i][e];
+                if (!has(f->nam[k], f->nnam[k], x)) continue;
+                int df = 0;
+                for (int m = 0; m < f->n; m++) df += has(f->nam[m], f->nnam[m], x);
+                if (df <= max_df) {
+                    link(adj, i, k);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+void lexfeat_name_links(const struct lexfeat *f, int max_df, uint64_t *adj)
+{
+    if (f->plain) {
+        name_links_plain(f, max_df, adj);
+        return;
+    }
+    for (size_t e = 0; e < f->names.n; e++) {
+        uint64_t m = f->names.mask[e];
+        int df = __builtin_popcountll(m);
+        if (df < 2 || df > max_df) continue;
+        for (uint64_t a = m; a; a &= a - 1)
+            for (uint64_t b = a & (a - 1); b; b &= b - 1)
+                link(adj, __builtin_ctzll(a), __builtin_ctzll(b));
+    }
+}

@@ -1,0 +1,67 @@
+/*
+ * lexfeat.h - what the lexical judge reads from a question's candidate passages: their
+ * normalised texts and titles, and which passages hold a word, a phrase or a name, as 64-bit
+ * masks over the candidates (bit i: candidate i).
+ *
+ * Two builds give the same answers. The fast one (the default) tokenises each passage once and
+ * keeps one hash table per question from a word to the mask of passages holding it, so a
+ * question term's document frequency is one lookup and a rare shared name is found by one walk
+ * over the table. The plain one keeps each passage's sorted words and searches them one passage
+ * at a time, as the judge first did; it stays as the reference the tests compare the fast one
+ * with (PARE_LEXICAL_PLAIN=1 selects it, see judge_lexical.c).
+ */
+#ifndef PARE_LEXFEAT_H
+#define PARE_LEXFEAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/text.h"
+#include "pipeline/judge.h"
+
+/* A word hash -> passage mask table (open addressing; entries in insertion order). */
+struct lexmap {
+    size_t *slot; /* entry index + 1; 0: empty */
+    size_t slots; /* a power of two */
+    uint64_t *key, *mask;
+    size_t n, cap;
+};
+
+struct lexfeat {
+    int n; /* candidates */
+    int plain;
+    struct sbuf *norm;  /* SQuAD-normalised "title text" of each passage */
+    struct sbuf *title; /* SQuAD-normalised title without a trailing parenthesis */
+    /* fast build */
+    struct lexmap terms; /* content words (stop words dropped) */
+    struct lexmap names; /* capitalised words of 3+ characters */
+    /* plain build: sorted unique hashes per passage */
+    uint64_t **tok, **nam;
+    size_t *ntok, *nnam;
+};
+
+/* Reads passages p[0..n) (n <= JUDGE_MAX_CANDIDATES); plain selects the reference build. */
+void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain);
+void lexfeat_free(struct lexfeat *f);
+
+/* The passages whose content words (text_tokenize of title and text) include hash h. */
+uint64_t lexfeat_term(const struct lexfeat *f, uint64_t h);
+
+/* The passages whose normalised text holds the normalised phrase as whole words (none for an
+ * empty phrase). */
+uint64_t lexfeat_phrase(const struct lexfeat *f, const char *norm_phrase);
+
+/* Forgets the names in words[0..n) (the question's own words: they bridge nothing). */
+void lexfeat_drop_names(struct lexfeat *f, const uint64_t *words, size_t n);
+
+/* Links every two passages that share a name at most max_df passages hold: adj[i] gets bit k
+ * and adj[k] bit i. */
+void lexfeat_name_links(const struct lexfeat *f, int max_df, uint64_t *adj);
+
+/* "Kiss and Tell (1945 film)" -> "Kiss and Tell": the title without a parenthesis. */
+void lexfeat_title_core(const char *t, struct sbuf *out);
+
+/* Sorts h[0..n) and drops repeats; returns the new n. */
+size_t lexfeat_uniq(uint64_t *h, size_t n);
+
+#endif
