@@ -172,9 +172,9 @@ static const struct step steps[] = {
     /* the distractor setting: each question's own passages, ranked */
     {job_retrieve, 0, {"retrieve", "--scope", "context"}},
     {job_retrieve, 0, {"retrieve", "--k", "10", "--with-answer"}},
-    {job_eval, 0, {"eval", "--retrieval"}},
+    {job_eval, 0, {"eval", "--recall"}},
     {job_mine, 0, {"mine", "--retrieval", "1", "--method", "ddmin"}},
-    {job_eval, 0, {"eval", "--id", "1"}},
+    {job_eval, 0, {"eval", "--retrieval", "1"}},
     {job_augment, 0, {"augment", "--retrieval", "1", "--method", "ddmin"}},
     {job_export,
      0,
