@@ -99,18 +99,22 @@ void tokens_reset(struct tokens *t)
 void tokens_free(struct tokens *t)
 {
     free(t->h);
+    free(t->attr);
     memset(t, 0, sizeof *t);
 }
 
-/* Appends word h to t when it passes the filters of `flags`. */
-static inline void keep_word(struct tokens *t, int flags, uint64_t h, int stop, int cap,
-                             size_t chars)
+/* Appends word h to t when it passes the filters of `flags` (with its attributes when asked). */
+static inline void keep_word(struct tokens *t, int flags, uint64_t h, unsigned attr)
 {
     t->n_words++;
-    if (!(flags & TEXT_KEEP_STOP) && stop) return;
-    if ((flags & TEXT_CAPITALIZED) && !cap) return;
-    if ((flags & TEXT_MIN3) && chars < 3) return;
+    if (!(flags & TEXT_KEEP_STOP) && (attr & TOKEN_STOP)) return;
+    if ((flags & TEXT_CAPITALIZED) && !(attr & TOKEN_CAP)) return;
+    if ((flags & TEXT_MIN3) && !(attr & TOKEN_MIN3)) return;
     if (t->n == t->cap) xgrow((void **)&t->h, &t->cap, t->n + 1, sizeof *t->h);
+    if (flags & TEXT_ATTRS) {
+        xgrow((void **)&t->attr, &t->cap_attr, t->n + 1, sizeof *t->attr);
+        t->attr[t->n] = (unsigned char)attr;
+    }
     t->h[t->n++] = h;
 }
 
@@ -120,14 +124,17 @@ struct word_sink {
     int fa, fb;
 };
 
+/* A finished word w[0..n): its first letter is upper case (cap), it has `chars` code points,
+ * and only spaces separate it from the word before (spaced). */
 static inline void flush_word(const struct word_sink *k, const char *w, size_t n, int cap,
-                              size_t chars)
+                              size_t chars, int spaced)
 {
     if (!n) return;
     uint64_t h = XXH3_64bits(w, n);
-    int stop = is_stop(h);
-    keep_word(k->a, k->fa, h, stop, cap, chars);
-    if (k->b) keep_word(k->b, k->fb, h, stop, cap, chars);
+    unsigned attr = (is_stop(h) ? TOKEN_STOP : 0) | (cap ? TOKEN_CAP : 0) |
+                    (chars >= 3 ? TOKEN_MIN3 : 0) | (spaced ? TOKEN_SPACED : 0);
+    keep_word(k->a, k->fa, h, attr);
+    if (k->b) keep_word(k->b, k->fb, h, attr);
 }
 
 /* Appends the case-folded, accent-stripped UTF-8 of code point cp if it is a letter or digit.
@@ -162,7 +169,7 @@ void text_tokenize(const char *s, size_t n, struct tokens *t)
 struct word {
     char w[256];
     size_t len, chars;
-    int cap;
+    int cap, spaced;
 };
 
 /* An ASCII letter or digit, lower-cased; 0 for every other byte. */
@@ -296,13 +303,25 @@ struct scanner {
     struct norm_out no;
     int norm;
     struct word w;
+    int gap; /* a word ended and only spaces have come since */
     const struct word_sink *k;
 };
 
+/* The word ends (at a space: the gap stays clean until another separator). */
 static void scan_flush(struct scanner *sc)
 {
-    flush_word(sc->k, sc->w.w, sc->w.len, sc->w.cap, sc->w.chars);
+    if (sc->w.len) {
+        flush_word(sc->k, sc->w.w, sc->w.len, sc->w.cap, sc->w.chars, sc->w.spaced);
+        sc->gap = 1;
+    }
     sc->w.len = sc->w.chars = 0;
+}
+
+/* The word ends at a separator other than a space. */
+static void scan_break(struct scanner *sc)
+{
+    scan_flush(sc);
+    sc->gap = 0;
 }
 
 /* The run of ASCII letters and digits at p[i..): normalised (copied lower-cased) and added to
@@ -316,7 +335,10 @@ static inline __attribute__((always_inline)) size_t scan_run(struct scanner *sc,
     struct word *w = &sc->w;
     size_t j = i;
     unsigned l;
-    if (tok && !w->chars) w->cap = (unsigned)p[i] - 'A' < 26u;
+    if (tok && !w->chars) {
+        w->cap = (unsigned)p[i] - 'A' < 26u;
+        w->spaced = sc->gap;
+    }
     if (!norm) {
         for (; j < n && (l = alnum_lower[p[j]]); j++)
             if (w->len < sizeof w->w) w->w[w->len++] = (char)l;
@@ -329,7 +351,8 @@ static inline __attribute__((always_inline)) size_t scan_run(struct scanner *sc,
     sc->no.m += j - i;
     if (!tok) return j;
     if ((j == n || p[j] < 0x80) && !w->len && j - i <= sizeof w->w) {
-        flush_word(sc->k, low, j - i, w->cap, j - i); /* a separator follows: the whole token */
+        flush_word(sc->k, low, j - i, w->cap, j - i, w->spaced); /* the whole token */
+        sc->gap = 1;
         return j;
     }
     size_t take = j - i < sizeof w->w - w->len ? j - i : sizeof w->w - w->len;
@@ -345,7 +368,7 @@ static size_t scan_utf8(struct scanner *sc, const unsigned char *p, size_t n)
     utf8proc_int32_t cp;
     utf8proc_ssize_t used = utf8proc_iterate(p, (utf8proc_ssize_t)n, &cp);
     if (used <= 0) {
-        if (sc->k) scan_flush(sc);
+        if (sc->k) scan_break(sc);
         return 1;
     }
     if (sc->norm) {
@@ -356,11 +379,12 @@ static size_t scan_utf8(struct scanner *sc, const unsigned char *p, size_t n)
     struct word *w = &sc->w;
     int first = w->chars == 0;
     if (!fold_char(cp, w->w, &w->len, sizeof w->w)) {
-        scan_flush(sc);
+        scan_break(sc);
     } else {
         if (first) {
             utf8proc_category_t cat = utf8proc_category(cp);
             w->cap = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
+            w->spaced = sc->gap;
         }
         w->chars++;
     }
@@ -388,7 +412,7 @@ static inline __attribute__((always_inline)) void scan_with(struct scanner *sc, 
         } else if (c < 0x80) {
             i++;
             if (norm) norm_char(&sc->no, (utf8proc_int32_t)c, ascii_class(c));
-            if (tok) scan_flush(sc);
+            if (tok) scan_break(sc);
         } else {
             i += scan_utf8(sc, p + i, n - i);
         }

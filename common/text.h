@@ -23,7 +23,17 @@ int64_t text_utf8_chars(const char *s, size_t n, size_t *bad);
 struct tokens {
     uint64_t *h; /* token hashes in text order */
     size_t n, cap;
-    size_t n_words; /* tokens before stop-word removal (a length measure) */
+    size_t n_words;      /* tokens before stop-word removal (a length measure) */
+    unsigned char *attr; /* with TEXT_ATTRS: each kept token's enum token_attr bits */
+    size_t cap_attr;
+};
+
+/* What is known of a token besides its hash (TEXT_ATTRS). */
+enum token_attr {
+    TOKEN_STOP = 1,  /* a stop word */
+    TOKEN_CAP = 2,   /* its first letter is upper case in the text */
+    TOKEN_MIN3 = 4,  /* it has at least 3 characters */
+    TOKEN_SPACED = 8 /* a word comes before it with only spaces (' ') between them */
 };
 
 /* Appends the tokens of s[0..n) to t (call tokens_reset first for a fresh list). Invalid UTF-8
@@ -31,8 +41,9 @@ struct tokens {
 void text_tokenize(const char *s, size_t n, struct tokens *t);
 
 /* text_tokenize with choices: keep stop words, keep only capitalised words (first letter upper
- * case in the original text), keep only words of at least 3 characters. */
-enum text_word_flags { TEXT_KEEP_STOP = 1, TEXT_CAPITALIZED = 2, TEXT_MIN3 = 4 };
+ * case in the original text), keep only words of at least 3 characters, record each kept
+ * token's attributes in t->attr. */
+enum text_word_flags { TEXT_KEEP_STOP = 1, TEXT_CAPITALIZED = 2, TEXT_MIN3 = 4, TEXT_ATTRS = 8 };
 void text_words(const char *s, size_t n, int flags, struct tokens *t);
 
 /* text_words into two lists at once, each with its own flags (one pass over the text): the same

@@ -106,52 +106,78 @@ void lexfeat_title_core(const char *t, struct sbuf *out)
     }
 }
 
-/* "title text", as the judge reads a passage. */
+/* "title\ntext", as the judge reads a passage: the newline normalises like a space but is not
+ * one, so no capitalised pair spans title and text. */
 static void title_text(const struct jpassage *p, struct sbuf *buf)
 {
     sbuf_reset(buf);
     sbuf_adds(buf, p->title);
-    sbuf_addc(buf, ' ');
+    sbuf_addc(buf, '\n');
     sbuf_add(buf, p->text, p->len);
+}
+
+size_t lexfeat_pairs(const struct tokens *t, uint64_t *out)
+{
+    const unsigned want = TOKEN_CAP, skip = TOKEN_STOP;
+    size_t m = 0;
+    for (size_t j = 1; j < t->n; j++) {
+        unsigned a = t->attr[j - 1], b = t->attr[j];
+        if ((b & TOKEN_SPACED) && (a & want) && (b & want) && !(a & skip) && !(b & skip))
+            out[m++] = text_bigram_hash(t->h[j - 1], t->h[j]);
+    }
+    return m;
 }
 
 /* ---- the two builds ---- */
 
-/* Fast: one pass over "title text" normalises it and fills both tables. */
+/* Fast: one pass over "title text" normalises it and gives every word with its attributes;
+ * the content words and the capitalised pairs go to the tables. */
 static void scan_fast(struct lexfeat *f, const struct jpassage *p, int i, struct sbuf *buf,
-                      struct tokens *words, struct tokens *names)
+                      struct tokens *words, struct tokens *pairs)
 {
     tokens_reset(words);
-    tokens_reset(names);
     title_text(p, buf);
-    text_scan(buf->p, buf->len, &f->norm[i], 0, words, TEXT_CAPITALIZED | TEXT_MIN3, names);
+    text_scan(buf->p, buf->len, &f->norm[i], TEXT_KEEP_STOP | TEXT_ATTRS, words, 0, NULL);
     uint64_t bit = 1ULL << i;
-    for (size_t t = 0; t < words->n; t++) *map_at(&f->terms, words->h[t]) |= bit;
-    for (size_t t = 0; t < names->n; t++) *map_at(&f->names, names->h[t]) |= bit;
+    for (size_t t = 0; t < words->n; t++)
+        if (!(words->attr[t] & TOKEN_STOP)) *map_at(&f->terms, words->h[t]) |= bit;
+    xgrow((void **)&pairs->h, &pairs->cap, words->n + 1, sizeof *pairs->h);
+    pairs->n = lexfeat_pairs(words, pairs->h);
+    for (size_t t = 0; t < pairs->n; t++) *map_at(&f->pairs, pairs->h[t]) |= bit;
 }
 
-static uint64_t *uniq_copy(struct tokens *t, size_t *n)
+static uint64_t *uniq_copy(uint64_t *h, size_t n, size_t *out_n)
 {
-    *n = lexfeat_uniq(t->h, t->n);
-    uint64_t *h = xmalloc(sizeof *h * (*n + 1));
-    memcpy(h, t->h, sizeof *h * *n);
-    return h;
+    *out_n = lexfeat_uniq(h, n);
+    uint64_t *u = xmalloc(sizeof *u * (*out_n + 1));
+    memcpy(u, h, sizeof *u * *out_n);
+    return u;
 }
 
-/* Plain: the content words of title and text, the normalised "title text", then its names,
- * each list sorted. */
+/* The capitalised pairs of s[0..n), appended to out. */
+static void pairs_of(const char *s, size_t n, struct tokens *t, struct tokens *out)
+{
+    tokens_reset(t);
+    text_words(s, n, TEXT_KEEP_STOP | TEXT_ATTRS, t);
+    xgrow((void **)&out->h, &out->cap, out->n + t->n + 1, sizeof *out->h);
+    out->n += lexfeat_pairs(t, out->h + out->n);
+}
+
+/* Plain: content words of title and text, the normalised text, then the capitalised pairs of
+ * title and of text, each list sorted. */
 static void scan_plain(struct lexfeat *f, const struct jpassage *p, int i, struct sbuf *buf,
-                       struct tokens *t)
+                       struct tokens *t, struct tokens *pairs)
 {
     tokens_reset(t);
     text_tokenize(p->title, strlen(p->title), t);
     text_tokenize(p->text, p->len, t);
-    f->tok[i] = uniq_copy(t, &f->ntok[i]);
+    f->tok[i] = uniq_copy(t->h, t->n, &f->ntok[i]);
     title_text(p, buf);
     text_squad_normalize(buf->p, &f->norm[i]);
-    tokens_reset(t);
-    text_words(buf->p, buf->len, TEXT_CAPITALIZED | TEXT_MIN3, t);
-    f->nam[i] = uniq_copy(t, &f->nnam[i]);
+    tokens_reset(pairs);
+    pairs_of(p->title, strlen(p->title), t, pairs);
+    pairs_of(p->text, p->len, t, pairs);
+    f->pair[i] = uniq_copy(pairs->h, pairs->n, &f->npair[i]);
 }
 
 void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain)
@@ -165,16 +191,16 @@ void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain
     struct tokens a = {0}, b = {0};
     if (plain) {
         f->tok = xcalloc((size_t)n + 1, sizeof *f->tok);
-        f->nam = xcalloc((size_t)n + 1, sizeof *f->nam);
+        f->pair = xcalloc((size_t)n + 1, sizeof *f->pair);
         f->ntok = xcalloc((size_t)n + 1, sizeof *f->ntok);
-        f->nnam = xcalloc((size_t)n + 1, sizeof *f->nnam);
+        f->npair = xcalloc((size_t)n + 1, sizeof *f->npair);
     } else {
         map_init(&f->terms, 1024);
-        map_init(&f->names, 256);
+        map_init(&f->pairs, 256);
     }
     for (int i = 0; i < n; i++) {
         if (plain)
-            scan_plain(f, &p[i], i, &buf, &a);
+            scan_plain(f, &p[i], i, &buf, &a, &b);
         else
             scan_fast(f, &p[i], i, &buf, &a, &b);
         lexfeat_title_core(p[i].title, &buf);
@@ -192,17 +218,17 @@ void lexfeat_free(struct lexfeat *f)
         sbuf_free(&f->title[i]);
         if (f->plain) {
             free(f->tok[i]);
-            free(f->nam[i]);
+            free(f->pair[i]);
         }
     }
     free(f->norm);
     free(f->title);
     free(f->tok);
-    free(f->nam);
+    free(f->pair);
     free(f->ntok);
-    free(f->nnam);
+    free(f->npair);
     map_free(&f->terms);
-    map_free(&f->names);
+    map_free(&f->pairs);
     memset(f, 0, sizeof *f);
 }
 
@@ -226,23 +252,23 @@ uint64_t lexfeat_phrase(const struct lexfeat *f, const char *norm_phrase)
     return m;
 }
 
-void lexfeat_drop_names(struct lexfeat *f, const uint64_t *words, size_t n)
+void lexfeat_drop_pairs(struct lexfeat *f, const uint64_t *pairs, size_t n)
 {
     if (!f->plain) {
         for (size_t k = 0; k < n; k++) {
-            size_t s = map_find(&f->names, words[k]);
-            if (f->names.slot[s]) f->names.mask[f->names.slot[s] - 1] = 0;
+            size_t s = map_find(&f->pairs, pairs[k]);
+            if (f->pairs.slot[s]) f->pairs.mask[f->pairs.slot[s] - 1] = 0;
         }
         return;
     }
     for (int i = 0; i < f->n; i++) {
         size_t u = 0;
-        for (size_t k = 0; k < f->nnam[i]; k++) {
+        for (size_t k = 0; k < f->npair[i]; k++) {
             int used = 0;
-            for (size_t w = 0; w < n && !used; w++) used = words[w] == f->nam[i][k];
-            if (!used) f->nam[i][u++] = f->nam[i][k];
+            for (size_t w = 0; w < n && !used; w++) used = pairs[w] == f->pair[i][k];
+            if (!used) f->pair[i][u++] = f->pair[i][k];
         }
-        f->nnam[i] = u;
+        f->npair[i] = u;
     }
 }
 
@@ -252,16 +278,16 @@ static void link(uint64_t *adj, int i, int k)
     adj[k] |= 1ULL << i;
 }
 
-/* Plain: for each pair, a name of one that the other holds, and how many passages hold it. */
-static void name_links_plain(const struct lexfeat *f, int max_df, uint64_t *adj)
+/* Plain: for each two passages, a pair of one that the other holds, and how many hold it. */
+static void pair_links_plain(const struct lexfeat *f, int max_df, uint64_t *adj)
 {
     for (int i = 0; i < f->n; i++) {
         for (int k = i + 1; k < f->n; k++) {
-            for (size_t e = 0; e < f->nnam[i]; e++) {
-                uint64_t x = f->nam[i][e];
-                if (!has(f->nam[k], f->nnam[k], x)) continue;
+            for (size_t e = 0; e < f->npair[i]; e++) {
+                uint64_t x = f->pair[i][e];
+                if (!has(f->pair[k], f->npair[k], x)) continue;
                 int df = 0;
-                for (int m = 0; m < f->n; m++) df += has(f->nam[m], f->nnam[m], x);
+                for (int m = 0; m < f->n; m++) df += has(f->pair[m], f->npair[m], x);
                 if (df <= max_df) {
                     link(adj, i, k);
                     break;
@@ -271,14 +297,14 @@ static void name_links_plain(const struct lexfeat *f, int max_df, uint64_t *adj)
     }
 }
 
-void lexfeat_name_links(const struct lexfeat *f, int max_df, uint64_t *adj)
+void lexfeat_pair_links(const struct lexfeat *f, int max_df, uint64_t *adj)
 {
     if (f->plain) {
-        name_links_plain(f, max_df, adj);
+        pair_links_plain(f, max_df, adj);
         return;
     }
-    for (size_t e = 0; e < f->names.n; e++) {
-        uint64_t m = f->names.mask[e];
+    for (size_t e = 0; e < f->pairs.n; e++) {
+        uint64_t m = f->pairs.mask[e];
         int df = __builtin_popcountll(m);
         if (df < 2 || df > max_df) continue;
         for (uint64_t a = m; a; a &= a - 1)

@@ -34,10 +34,10 @@ struct lexfeat {
     struct sbuf *title; /* SQuAD-normalised title without a trailing parenthesis */
     /* fast build */
     struct lexmap terms; /* content words (stop words dropped) */
-    struct lexmap names; /* capitalised words of 3+ characters */
+    struct lexmap pairs; /* capitalised pairs (lexfeat_pairs) */
     /* plain build: sorted unique hashes per passage */
-    uint64_t **tok, **nam;
-    size_t *ntok, *nnam;
+    uint64_t **tok, **pair;
+    size_t *ntok, *npair;
 };
 
 /* Reads passages p[0..n) (n <= JUDGE_MAX_CANDIDATES); plain selects the reference build. */
@@ -51,12 +51,20 @@ uint64_t lexfeat_term(const struct lexfeat *f, uint64_t h);
  * empty phrase). */
 uint64_t lexfeat_phrase(const struct lexfeat *f, const char *norm_phrase);
 
-/* Forgets the names in words[0..n) (the question's own words: they bridge nothing). */
-void lexfeat_drop_names(struct lexfeat *f, const uint64_t *words, size_t n);
+/*
+ * The capitalised pairs of t (words with TEXT_KEEP_STOP | TEXT_ATTRS) into out (room for t->n):
+ * text_bigram_hash of two words next to each other with only spaces between them, both
+ * capitalised, neither a stop word ("Shirley Temple", "White County"): the names that link
+ * passages. Returns how many.
+ */
+size_t lexfeat_pairs(const struct tokens *t, uint64_t *out);
 
-/* Links every two passages that share a name at most max_df passages hold: adj[i] gets bit k
- * and adj[k] bit i. */
-void lexfeat_name_links(const struct lexfeat *f, int max_df, uint64_t *adj);
+/* Forgets the pairs in pairs[0..n) (those the question itself uses: they bridge nothing). */
+void lexfeat_drop_pairs(struct lexfeat *f, const uint64_t *pairs, size_t n);
+
+/* Links every two passages that share a capitalised pair at most max_df passages hold: adj[i]
+ * gets bit k and adj[k] bit i. */
+void lexfeat_pair_links(const struct lexfeat *f, int max_df, uint64_t *adj);
 
 /* "Kiss and Tell (1945 film)" -> "Kiss and Tell": the title without a parenthesis. */
 void lexfeat_title_core(const char *t, struct sbuf *out);

@@ -238,57 +238,76 @@ static int ref_fold(utf8proc_int32_t cp, char *word, size_t *len, size_t cap)
     return any;
 }
 
-static void ref_flush(struct tokens *t, const char *w, size_t n, int flags, int cap, size_t chars)
+/* The words of s as the plain tokeniser saw them, with each word's byte span for the spacing
+ * attribute: a word is spaced when the bytes between it and the word before are all ' '. */
+struct ref_state {
+    const unsigned char *p;
+    char word[256];
+    size_t wl, chars, start, prev_end;
+    int cap, have_prev;
+};
+
+static void ref_flush(struct ref_state *r, struct tokens *t, int flags, size_t end)
 {
-    if (!n) return;
-    int stop = 0;
+    if (!r->wl) return;
+    int stop = 0, spaced = r->have_prev;
     for (size_t i = 0; i < ARRAY_SIZE(ref_stops); i++)
-        if (strlen(ref_stops[i]) == n && memcmp(ref_stops[i], w, n) == 0) stop = 1;
+        if (strlen(ref_stops[i]) == r->wl && memcmp(ref_stops[i], r->word, r->wl) == 0) stop = 1;
+    for (size_t i = r->prev_end; spaced && i < r->start; i++) spaced = r->p[i] == ' ';
+    r->have_prev = 1;
+    r->prev_end = end;
+    unsigned attr = (stop ? TOKEN_STOP : 0) | (r->cap ? TOKEN_CAP : 0) |
+                    (r->chars >= 3 ? TOKEN_MIN3 : 0) | (spaced ? TOKEN_SPACED : 0);
+    size_t wl = r->wl;
+    r->wl = r->chars = 0;
     t->n_words++;
-    if ((!(flags & TEXT_KEEP_STOP) && stop) || ((flags & TEXT_CAPITALIZED) && !cap) ||
-        ((flags & TEXT_MIN3) && chars < 3))
+    if ((!(flags & TEXT_KEEP_STOP) && stop) ||
+        ((flags & TEXT_CAPITALIZED) && !(attr & TOKEN_CAP)) ||
+        ((flags & TEXT_MIN3) && !(attr & TOKEN_MIN3)))
         return;
     t->h = realloc(t->h, (t->n + 1) * sizeof *t->h);
-    t->h[t->n++] = XXH3_64bits(w, n);
+    t->attr = realloc(t->attr, t->n + 1);
+    t->attr[t->n] = (unsigned char)attr;
+    t->h[t->n++] = XXH3_64bits(r->word, wl);
 }
 
 static void ref_words(const char *s, size_t n, int flags, struct tokens *t)
 {
-    char word[256];
-    size_t wl = 0, chars = 0, i = 0;
-    int cap = 0;
-    const unsigned char *p = (const unsigned char *)s;
+    struct ref_state r = {(const unsigned char *)s};
+    size_t i = 0;
     while (i < n) {
-        utf8proc_int32_t cp = p[i];
+        size_t at = i;
+        utf8proc_int32_t cp = r.p[i];
         utf8proc_ssize_t k = 1;
-        if (p[i] >= 0x80) k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (r.p[i] >= 0x80) k = utf8proc_iterate(r.p + i, (utf8proc_ssize_t)(n - i), &cp);
         if (k < 0) {
             i++;
-            ref_flush(t, word, wl, flags, cap, chars);
-            wl = chars = 0;
+            ref_flush(&r, t, flags, at);
             continue;
         }
         i += (size_t)k;
-        int first = chars == 0;
+        int first = r.chars == 0;
         if (cp < 0x80 && !isalnum(cp)) {
-            ref_flush(t, word, wl, flags, cap, chars);
-            wl = chars = 0;
+            ref_flush(&r, t, flags, at);
         } else if (cp < 0x80) {
-            if (first) cap = cp >= 'A' && cp <= 'Z';
-            if (wl < sizeof word) word[wl++] = (char)tolower(cp);
-            chars++;
-        } else if (!ref_fold(cp, word, &wl, sizeof word)) {
-            ref_flush(t, word, wl, flags, cap, chars);
-            wl = chars = 0;
+            if (first) {
+                r.cap = cp >= 'A' && cp <= 'Z';
+                r.start = at;
+            }
+            if (r.wl < sizeof r.word) r.word[r.wl++] = (char)tolower(cp);
+            r.chars++;
+        } else if (!ref_fold(cp, r.word, &r.wl, sizeof r.word)) {
+            ref_flush(&r, t, flags, at);
         } else {
             if (first) {
                 utf8proc_category_t c = utf8proc_category(cp);
-                cap = c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LT;
+                r.cap = c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LT;
+                r.start = at;
             }
-            chars++;
+            r.chars++;
         }
     }
-    ref_flush(t, word, wl, flags, cap, chars);
+    ref_flush(&r, t, flags, n);
 }
 
 /* Pieces that exercise every branch: articles, punctuation inside words, ASCII and Unicode
@@ -370,19 +389,27 @@ static void test_normalize_differential(void **state)
     sbuf_free(&b);
 }
 
-static void assert_same_tokens(const struct tokens *a, const struct tokens *b, const char *s)
+/* a and b hold the same tokens (and attributes, when flags asked for them). */
+static void assert_same_tokens(const struct tokens *a, const struct tokens *b, const char *s,
+                               int flags)
 {
     if (a->n != b->n || a->n_words != b->n_words ||
         (a->n && memcmp(a->h, b->h, a->n * sizeof *a->h) != 0))
         fail_msg("tokens of \"%s\" differ (%zu/%zu words, %zu/%zu kept)", s, a->n_words, b->n_words,
                  a->n, b->n);
+    if ((flags & TEXT_ATTRS) && a->n && memcmp(a->attr, b->attr, a->n) != 0)
+        fail_msg("token attributes of \"%s\" differ", s);
 }
 
 static void test_tokens_differential(void **state)
 {
     (void)state;
-    static const int flags[] = {0, TEXT_KEEP_STOP, TEXT_CAPITALIZED | TEXT_MIN3,
-                                TEXT_KEEP_STOP | TEXT_CAPITALIZED, TEXT_MIN3};
+    static const int flags[] = {0,
+                                TEXT_KEEP_STOP | TEXT_ATTRS,
+                                TEXT_CAPITALIZED | TEXT_MIN3,
+                                TEXT_KEEP_STOP | TEXT_CAPITALIZED | TEXT_ATTRS,
+                                TEXT_MIN3 | TEXT_ATTRS,
+                                TEXT_ATTRS};
     unsigned seed = 777;
     char buf[256];
     struct tokens a = {0}, b = {0}, c = {0};
@@ -396,24 +423,24 @@ static void test_tokens_differential(void **state)
         tokens_reset(&c);
         text_words(buf, n, f, &a);
         ref_words(buf, n, f, &b);
-        assert_same_tokens(&a, &b, buf);
+        assert_same_tokens(&a, &b, buf, f);
         /* the pair gives what two separate passes give */
         tokens_reset(&a);
         text_words_pair(buf, n, f, &a, g, &c);
-        assert_same_tokens(&a, &b, buf);
+        assert_same_tokens(&a, &b, buf, f);
         tokens_reset(&b);
         ref_words(buf, n, g, &b);
-        assert_same_tokens(&c, &b, buf);
+        assert_same_tokens(&c, &b, buf, g);
         /* one pass for the normalisation and both lists */
         tokens_reset(&a);
         tokens_reset(&c);
         text_scan(buf, n, &norm, f, &a, g, &c);
         ref_normalize(buf, &ref);
         assert_string_equal(norm.p, ref.p);
-        assert_same_tokens(&c, &b, buf);
+        assert_same_tokens(&c, &b, buf, g);
         tokens_reset(&b);
         ref_words(buf, n, f, &b);
-        assert_same_tokens(&a, &b, buf);
+        assert_same_tokens(&a, &b, buf, f);
     }
     /* a NUL inside: the normalisation stops there, the tokens go on */
     tokens_reset(&a);
@@ -424,6 +451,7 @@ static void test_tokens_differential(void **state)
     sbuf_free(&ref);
     tokens_free(&a);
     free(b.h);
+    free(b.attr);
     tokens_free(&c);
 }
 
