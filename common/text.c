@@ -112,7 +112,7 @@ static inline void keep_word(struct tokens *t, int flags, uint64_t h, unsigned a
     if ((flags & TEXT_MIN3) && !(attr & TOKEN_MIN3)) return;
     if (t->n == t->cap) xgrow((void **)&t->h, &t->cap, t->n + 1, sizeof *t->h);
     if (flags & TEXT_ATTRS) {
-        xgrow((void **)&t->attr, &t->cap_attr, t->n + 1, sizeof *t->attr);
+        if (t->n >= t->cap_attr) xgrow((void **)&t->attr, &t->cap_attr, t->n + 1, 1);
         t->attr[t->n] = (unsigned char)attr;
     }
     t->h[t->n++] = h;

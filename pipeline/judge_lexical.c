@@ -171,17 +171,15 @@ static size_t heaviest(uint64_t *hq, double *wq, size_t kept)
 
 /* Question terms weighted by IDF over the candidates, the terms each passage holds (qbits), and
  * the passages holding QNODE_SHARE of the question's weight (qnode). */
-static void question_terms(struct lex *L, const char *question, const struct lexfeat *f)
+static void question_terms(struct lex *L, const struct tokens *tq, size_t nq,
+                           const struct lexfeat *f)
 {
-    struct tokens tq = {0};
-    text_tokenize(question, strlen(question), &tq);
-    size_t nq = lexfeat_uniq(tq.h, tq.n);
     double wq[256];
     uint64_t hq[256], mq[256];
     size_t kept = 0;
     for (size_t t = 0; t < nq && kept < 256; t++) {
-        uint64_t m = lexfeat_term(f, tq.h[t]);
-        hq[kept] = tq.h[t];
+        uint64_t m = lexfeat_term(f, tq->h[t]);
+        hq[kept] = tq->h[t];
         wq[kept++] = log(1.0 + (double)f->n / (1.0 + __builtin_popcountll(m)));
     }
     kept = heaviest(hq, wq, kept);
@@ -202,7 +200,6 @@ static void question_terms(struct lex *L, const char *question, const struct lex
         }
         if (W > 0 && c / W >= QNODE_SHARE) L->qnode |= 1ULL << i;
     }
-    tokens_free(&tq);
 }
 
 /* Entities the question names by title, as groups of passages with the same title; a name
@@ -279,13 +276,17 @@ static int lex_prepare(struct judge *j, struct jquestion *q, struct sbuf *err)
     int n_answers;
     memset(na, 0, sizeof na);
     L->n = q->n;
-    lexfeat_build(&f, q->p, q->n, j->impl != NULL);
+    struct tokens tq = {0}; /* the question's terms: the words lexfeat is asked about */
+    text_tokenize(q->question, strlen(q->question), &tq);
+    size_t nq = lexfeat_uniq(tq.h, tq.n);
+    lexfeat_build(&f, q->p, q->n, j->impl != NULL, tq.h, nq);
     L->yesno = answers_of(q->answers, na, &n_answers);
-    question_terms(L, q->question, &f);
+    question_terms(L, &tq, nq, &f);
     named_entities(L, q->question, &f);
     link_passages(L, q->question, &f);
     if (!L->yesno) L->ansp = answer_passages(L, &f, na, n_answers);
     full_set(L);
+    tokens_free(&tq);
     lexfeat_free(&f);
     for (int a = 0; a < MAX_ANSWERS; a++) sbuf_free(&na[a]);
     q->prep = L;

@@ -94,15 +94,14 @@ void lexfeat_title_core(const char *t, struct sbuf *out)
 {
     sbuf_reset(out);
     sbuf_add(out, "", 0);
-    for (const char *p = t; *p; p++) {
-        if (*p == '(') {
-            const char *e = strchr(p, ')');
-            if (e) {
-                p = e;
-                continue;
-            }
+    for (const char *p = t; *p;) {
+        const char *open = strchr(p, '('), *close = open ? strchr(open, ')') : NULL;
+        if (!close) {
+            sbuf_adds(out, p);
+            break;
         }
-        sbuf_addc(out, *p);
+        sbuf_add(out, p, (size_t)(open - p));
+        p = close + 1;
     }
 }
 
@@ -139,8 +138,11 @@ static void scan_fast(struct lexfeat *f, const struct jpassage *p, int i, struct
     title_text(p, buf);
     text_scan(buf->p, buf->len, &f->norm[i], TEXT_KEEP_STOP | TEXT_ATTRS, words, 0, NULL);
     uint64_t bit = 1ULL << i;
-    for (size_t t = 0; t < words->n; t++)
-        if (!(words->attr[t] & TOKEN_STOP)) *map_at(&f->terms, words->h[t]) |= bit;
+    for (size_t t = 0; t < words->n; t++) {
+        if (words->attr[t] & TOKEN_STOP) continue;
+        size_t s = map_find(&f->terms, words->h[t]);
+        if (f->terms.slot[s]) f->terms.mask[f->terms.slot[s] - 1] |= bit;
+    }
     xgrow((void **)&pairs->h, &pairs->cap, words->n + 1, sizeof *pairs->h);
     pairs->n = lexfeat_pairs(words, pairs->h);
     for (size_t t = 0; t < pairs->n; t++) *map_at(&f->pairs, pairs->h[t]) |= bit;
@@ -180,7 +182,8 @@ static void scan_plain(struct lexfeat *f, const struct jpassage *p, int i, struc
     f->pair[i] = uniq_copy(pairs->h, pairs->n, &f->npair[i]);
 }
 
-void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain)
+void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain,
+                   const uint64_t *terms, size_t n_terms)
 {
     memset(f, 0, sizeof *f);
     f->n = n;
@@ -195,7 +198,10 @@ void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain
         f->ntok = xcalloc((size_t)n + 1, sizeof *f->ntok);
         f->npair = xcalloc((size_t)n + 1, sizeof *f->npair);
     } else {
-        map_init(&f->terms, 1024);
+        size_t slots = 16;
+        while (slots < 2 * n_terms) slots *= 2;
+        map_init(&f->terms, slots);
+        for (size_t t = 0; t < n_terms; t++) map_at(&f->terms, terms[t]);
         map_init(&f->pairs, 256);
     }
     for (int i = 0; i < n; i++) {

@@ -4,11 +4,11 @@
  * masks over the candidates (bit i: candidate i).
  *
  * Two builds give the same answers. The fast one (the default) tokenises each passage once and
- * keeps one hash table per question from a word to the mask of passages holding it, so a
- * question term's document frequency is one lookup and a rare shared name is found by one walk
- * over the table. The plain one keeps each passage's sorted words and searches them one passage
- * at a time, as the judge first did; it stays as the reference the tests compare the fast one
- * with (PARE_LEXICAL_PLAIN=1 selects it, see judge_lexical.c).
+ * keeps hash tables from a word to the mask of passages holding it: one of the question's terms
+ * (every word of a passage is one probe of that small table), one of capitalised pairs (a rare
+ * shared name is found by one walk over it). The plain one keeps each passage's sorted words and
+ * searches them one passage at a time, as the judge first did; it stays as the reference the tests
+ * compare the fast one with (PARE_LEXICAL_PLAIN=1 selects it, see judge_lexical.c).
  */
 #ifndef PARE_LEXFEAT_H
 #define PARE_LEXFEAT_H
@@ -33,18 +33,22 @@ struct lexfeat {
     struct sbuf *norm;  /* SQuAD-normalised "title text" of each passage */
     struct sbuf *title; /* SQuAD-normalised title without a trailing parenthesis */
     /* fast build */
-    struct lexmap terms; /* content words (stop words dropped) */
+    struct lexmap terms; /* the terms asked about, with the passages holding them */
     struct lexmap pairs; /* capitalised pairs (lexfeat_pairs) */
     /* plain build: sorted unique hashes per passage */
     uint64_t **tok, **pair;
     size_t *ntok, *npair;
 };
 
-/* Reads passages p[0..n) (n <= JUDGE_MAX_CANDIDATES); plain selects the reference build. */
-void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain);
+/* Reads passages p[0..n) (n <= JUDGE_MAX_CANDIDATES); plain selects the reference build.
+ * terms[0..n_terms) are the words lexfeat_term will be asked about (the fast build keeps only
+ * their masks). */
+void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain,
+                   const uint64_t *terms, size_t n_terms);
 void lexfeat_free(struct lexfeat *f);
 
-/* The passages whose content words (text_tokenize of title and text) include hash h. */
+/* The passages whose content words (text_tokenize of title and text) include hash h, one of
+ * the terms given to lexfeat_build. */
 uint64_t lexfeat_term(const struct lexfeat *f, uint64_t h);
 
 /* The passages whose normalised text holds the normalised phrase as whole words (none for an
