@@ -36,6 +36,28 @@ char *rows_latest_judge(struct store *st, const char *method)
     return fp;
 }
 
+int rows_newest_sets(struct store *st, const char *judge, const char *method, char **method_out,
+                     char **judge_out, struct sbuf *err)
+{
+    *method_out = method ? xstrdup(method) : NULL;
+    *judge_out = judge ? xstrdup(judge) : NULL;
+    if (method && judge) return PARE_OK;
+    sqlite3_stmt *s = store_stmt(st, "SELECT method, judge FROM evidence_sets WHERE (?1 IS NULL "
+                                     "OR judge = ?1) AND (?2 IS NULL OR method = ?2) ORDER BY "
+                                     "created_at DESC, id DESC LIMIT 1");
+    if (!s || sqlite3_bind_text(s, 1, judge, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC))
+        return store_fail(st, err, "reading evidence sets");
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        if (!method) *method_out = xstrdup((const char *)sqlite3_column_text(s, 0));
+        if (!judge) *judge_out = xstrdup((const char *)sqlite3_column_text(s, 1));
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? PARE_OK
+                                                 : store_fail(st, err, "reading evidence sets");
+}
+
 /* A passage object {id, title, text}, or NULL with err set. */
 static json_t *passage(const struct rows_src *src, int64_t pid, struct sbuf *err)
 {
