@@ -30,6 +30,7 @@ class VerlLoop(PareTest):
         lines = trainer_sim.train(rows, 3, dump, scheme="cp1")
         files = sorted(glob.glob(os.path.join(dump, "*.jsonl")))
         self.assertEqual([os.path.basename(f) for f in files], ["1.jsonl", "2.jsonl", "3.jsonl"])
+        self.assertEqual(validate(self, "input_trajectory", *files), len(lines))
         self.pare("--quiet", "score", *files)
 
         # every response stored once, in order, with its step, and the trainer's reward kept
