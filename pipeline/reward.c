@@ -311,12 +311,25 @@ void reward_measure(const struct reward_truth *t, const struct reward_input *in,
 
 /* ---- values and components ---- */
 
+/* Appends the decimal digits of v: the components of every reward pass through here, and
+ * printf's machinery costs more than the rest of the formatting. */
+static void add_int(struct sbuf *b, long long v)
+{
+    char buf[24], *p = buf + sizeof buf;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *--p = '-';
+    sbuf_add(b, p, (size_t)(buf + sizeof buf - p));
+}
+
 /* A real number as jansson writes one: %.17g, with ".0" when it would read as an integer and
  * the exponent without '+' or leading zeros. Whole numbers take a shorter path. */
 static void add_real(struct sbuf *b, double v)
 {
     if (v == floor(v) && fabs(v) < 1e15) {
-        sbuf_addf(b, "%lld.0", (long long)v);
+        add_int(b, (long long)v);
+        sbuf_add(b, ".0", 2);
         return;
     }
     char buf[40];
@@ -339,72 +352,82 @@ int reward_value(enum reward_scheme scheme, const struct reward_item *it,
                  const struct reward_params *p, double laser_d_target, double *value,
                  struct sbuf *params)
 {
-    struct sbuf scratch = {0};
-    struct sbuf *o = params ? params : &scratch;
-    int rc = 0;
+    int cp1 = scheme == SCHEME_CP1;
+    double target = scheme == SCHEME_LASER ? p->target_len : laser_d_target;
     switch (scheme) {
     case SCHEME_CP1:
-    case SCHEME_CP2: {
-        double red = scheme == SCHEME_CP1 ? p->red1 : p->red2;
-        double gamma = scheme == SCHEME_CP1 ? p->gamma1 : p->gamma2;
-        *value = reward_cp(&it->f, (int)red, gamma);
-        sbuf_addf(o, ",\"red\":%g,\"gamma\":%g", red, gamma);
-        break;
-    }
+    case SCHEME_CP2:
+        *value = reward_cp(&it->f, (int)(cp1 ? p->red1 : p->red2), cp1 ? p->gamma1 : p->gamma2);
+        if (params)
+            sbuf_addf(params, ",\"red\":%g,\"gamma\":%g", cp1 ? p->red1 : p->red2,
+                      cp1 ? p->gamma1 : p->gamma2);
+        return 0;
     case SCHEME_LASER:
-    case SCHEME_LASER_D: {
-        double target = scheme == SCHEME_LASER ? p->target_len : laser_d_target;
+    case SCHEME_LASER_D:
         *value = reward_laser(&it->f, target, p->alpha);
-        sbuf_addf(o, ",\"target_len\":%g", target);
-        break;
-    }
+        if (params) sbuf_addf(params, ",\"target_len\":%g", target);
+        return 0;
     case SCHEME_DECS:
         *value = reward_decs(&it->f, p->max_len);
-        sbuf_addf(o, ",\"max_len\":%g", p->max_len);
-        break;
+        if (params) sbuf_addf(params, ",\"max_len\":%g", p->max_len);
+        return 0;
     case SCHEME_RUBRIC:
     case N_SCHEMES:
-        if (!it->has_rubric)
-            rc = -1; /* no rubric for this question: no reward */
-        else
-            *value = it->rubric / 10.0;
         break;
     }
-    sbuf_free(&scratch);
-    return rc;
+    if (!it->has_rubric) return -1; /* no rubric for this question: no reward */
+    *value = it->rubric / 10.0;
+    return 0;
 }
 
+/* ,"name": (or "name": first in the object) */
 static void add_member(struct sbuf *b, const char *name)
 {
-    sbuf_addf(b, "%s\"%s\":", b->len && b->p[b->len - 1] != '{' ? "," : "", name);
+    if (b->len && b->p[b->len - 1] != '{') sbuf_addc(b, ',');
+    sbuf_addc(b, '"');
+    sbuf_adds(b, name);
+    sbuf_add(b, "\":", 2);
+}
+
+static void add_bool(struct sbuf *b, const char *name, int v)
+{
+    add_member(b, name);
+    sbuf_adds(b, v ? "true" : "false");
+}
+
+static void add_int_member(struct sbuf *b, const char *name, long long v)
+{
+    add_member(b, name);
+    add_int(b, v);
+}
+
+static void add_real_member(struct sbuf *b, const char *name, double v)
+{
+    add_member(b, name);
+    add_real(b, v);
 }
 
 void reward_components(const struct reward_item *it, int bucket, struct sbuf *out)
 {
     const struct traj_facts *f = &it->f;
     sbuf_addc(out, '{');
-    add_member(out, "valid");
-    sbuf_adds(out, f->valid ? "true" : "false");
-    add_member(out, "correct");
-    sbuf_adds(out, f->correct ? "true" : "false");
-    add_member(out, "em");
-    add_real(out, it->em);
-    add_member(out, "f1");
-    add_real(out, f->f1);
-    sbuf_addf(out, ",\"selected\":%d,\"minimal\":%d,\"overlap\":%d", f->n_selected, f->n_minimal,
-              f->n_overlap);
-    add_member(out, "coverage");
-    add_real(out, f->n_minimal ? (double)f->n_overlap / f->n_minimal : 0.0);
-    add_member(out, "precision");
-    add_real(out, f->n_selected ? (double)f->n_overlap / f->n_selected : 0.0);
-    add_member(out, "length");
-    add_real(out, f->length);
-    add_member(out, "prefix_fraction");
-    add_real(out, f->prefix);
-    sbuf_addf(out, ",\"redundancy\":%d", f->n_selected - f->n_minimal);
-    if (bucket >= 0 && bucket < 3) sbuf_addf(out, ",\"bucket\":\"%s\"", bucket_names[bucket]);
-    if (it->has_rubric) {
-        add_member(out, "rubric");
-        add_real(out, it->rubric);
+    add_bool(out, "valid", f->valid);
+    add_bool(out, "correct", f->correct);
+    add_real_member(out, "em", it->em);
+    add_real_member(out, "f1", f->f1);
+    add_int_member(out, "selected", f->n_selected);
+    add_int_member(out, "minimal", f->n_minimal);
+    add_int_member(out, "overlap", f->n_overlap);
+    add_real_member(out, "coverage", f->n_minimal ? (double)f->n_overlap / f->n_minimal : 0.0);
+    add_real_member(out, "precision", f->n_selected ? (double)f->n_overlap / f->n_selected : 0.0);
+    add_real_member(out, "length", f->length);
+    add_real_member(out, "prefix_fraction", f->prefix);
+    add_int_member(out, "redundancy", f->n_selected - f->n_minimal);
+    if (bucket >= 0 && bucket < 3) {
+        add_member(out, "bucket");
+        sbuf_addc(out, '"');
+        sbuf_adds(out, bucket_names[bucket]);
+        sbuf_addc(out, '"');
     }
+    if (it->has_rubric) add_real_member(out, "rubric", it->rubric);
 }

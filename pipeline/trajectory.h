@@ -93,6 +93,7 @@ char *traj_answer(const struct traj_line *l);
 /* A trajectory measured against its question. */
 struct traj_item {
     int64_t traj_id, qid;
+    int fresh; /* stored by this run: its rewards cannot exist yet */
     struct reward_item m;
 };
 

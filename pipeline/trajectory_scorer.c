@@ -179,9 +179,11 @@ static int load_rubric(struct traj_scorer *s, struct traj_question *q)
 static int find_question(struct traj_scorer *s, const char *ext, const char *dataset, int64_t *qid,
                          json_t **golds, struct sbuf *err)
 {
-    sqlite3_stmt *st = store_stmt(s->st, "SELECT q.id, q.answers FROM questions q JOIN datasets d "
-                                         "ON d.id = q.dataset_id WHERE q.ext_id = ?1 AND "
-                                         "(?2 IS NULL OR d.name = ?2) LIMIT 2");
+    /* datasets first: the questions' (dataset_id, ext_id) index then finds the row (a join
+     * from questions scanned every question for every lookup) */
+    sqlite3_stmt *st = store_stmt(s->st, "SELECT q.id, q.answers FROM datasets d CROSS JOIN "
+                                         "questions q ON q.dataset_id = d.id AND q.ext_id = ?1 "
+                                         "WHERE ?2 IS NULL OR d.name = ?2 LIMIT 2");
     if (!st || sqlite3_bind_text(st, 1, ext, -1, SQLITE_STATIC) ||
         sqlite3_bind_text(st, 2, dataset, -1, SQLITE_STATIC))
         return -1;
@@ -258,7 +260,9 @@ static int question(struct traj_scorer *s, const struct traj_line *l, struct tra
 {
     const char *dataset = s->scope.dataset ? s->scope.dataset : l->dataset;
     sbuf_reset(&s->key);
-    sbuf_addf(&s->key, "%s%c%s", dataset ? dataset : "", '\x1f', l->question.p);
+    sbuf_adds(&s->key, dataset ? dataset : "");
+    sbuf_addc(&s->key, '\x1f');
+    sbuf_add(&s->key, l->question.p, l->question.len);
     qc_grow(s);
     size_t h = XXH3_64bits(s->key.p, s->key.len) & (s->qc_cap - 1);
     for (; s->qc[h].key; h = (h + 1) & (s->qc_cap - 1)) {
@@ -345,13 +349,22 @@ static int bind_trajectory(struct traj_scorer *s, sqlite3_stmt *st, const struct
                          : sqlite3_bind_null(st, 9));
 }
 
-/* The selection as stored: the line's "selected", else the ids read from the response. */
-static char *selection_text(const struct traj_line *l, const int64_t *ids, int n)
+/* The selection as stored, a JSON array: the line's "selected", else the ids its response's
+ * evidence tag lists. Written by hand: printf per id cost more than the rest of a line. */
+static char *selection_text(const int64_t *ids, int n)
 {
-    if (l->selected) return json_dumps(l->selected, JSON_COMPACT);
     struct sbuf b = {0};
+    char num[24];
     sbuf_addc(&b, '[');
-    for (int i = 0; i < n; i++) sbuf_addf(&b, "%s%lld", i ? "," : "", (long long)ids[i]);
+    for (int i = 0; i < n; i++) {
+        char *p = num + sizeof num;
+        uint64_t u = ids[i] < 0 ? 0 - (uint64_t)ids[i] : (uint64_t)ids[i];
+        do *--p = (char)('0' + u % 10);
+        while (u /= 10);
+        if (ids[i] < 0) *--p = '-';
+        if (i) sbuf_addc(&b, ',');
+        sbuf_add(&b, p, (size_t)(num + sizeof num - p));
+    }
     sbuf_addc(&b, ']');
     return sbuf_detach(&b);
 }
@@ -361,7 +374,7 @@ static int store_trajectory(struct traj_scorer *s, const struct traj_line *l, co
                             const int64_t *ids, int n, const struct traj_item *it, int64_t *id,
                             int *fresh, struct sbuf *err)
 {
-    char *seltext = selection_text(l, ids, n);
+    char *seltext = selection_text(ids, n);
     sqlite3_stmt *st = store_stmt(s->st, "INSERT INTO trajectories(question_id, ext_id, policy, "
                                          "step, selected, response, answer, n_tokens, meta) "
                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
@@ -411,6 +424,7 @@ static int keep(struct traj_scorer *s, const struct traj_question *q, const stru
         return PARE_EINPUT;
     }
     s->new_traj += fresh;
+    it.fresh = fresh;
     xgrow((void **)&s->items, &s->cap, s->n + 1, sizeof *s->items);
     s->items[s->n++] = it;
     return PARE_OK;
@@ -435,15 +449,20 @@ int traj_scorer_take(struct traj_scorer *s, json_t *rec, const char *raw, size_t
     return rc;
 }
 
-static int store_reward(struct traj_scorer *s, int64_t traj_id, enum reward_scheme k, double v,
-                        const struct sbuf *comp, struct sbuf *err)
+/* Stores one reward: a plain INSERT for a trajectory this run stored (nothing to replace),
+ * else replacing the row an earlier run left. */
+static int store_reward(struct traj_scorer *s, const struct traj_item *it, enum reward_scheme k,
+                        double v, const struct sbuf *comp, struct sbuf *err)
 {
-    sqlite3_stmt *st = store_stmt(s->st, "INSERT INTO rewards(trajectory_id, scheme, value, "
-                                         "components) VALUES (?1, ?2, ?3, ?4) ON "
-                                         "CONFLICT(trajectory_id, scheme) DO UPDATE SET "
-                                         "value = excluded.value, "
-                                         "components = excluded.components");
-    if (!st || sqlite3_bind_int64(st, 1, traj_id) ||
+    sqlite3_stmt *st = it->fresh
+                           ? store_stmt(s->st, "INSERT INTO rewards(trajectory_id, scheme, value, "
+                                               "components) VALUES (?1, ?2, ?3, ?4)")
+                           : store_stmt(s->st, "INSERT INTO rewards(trajectory_id, scheme, value, "
+                                               "components) VALUES (?1, ?2, ?3, ?4) ON "
+                                               "CONFLICT(trajectory_id, scheme) DO UPDATE SET "
+                                               "value = excluded.value, "
+                                               "components = excluded.components");
+    if (!st || sqlite3_bind_int64(st, 1, it->traj_id) ||
         sqlite3_bind_text(st, 2, reward_scheme_names[k], -1, SQLITE_STATIC) ||
         sqlite3_bind_double(st, 3, v) ||
         sqlite3_bind_text(st, 4, comp->p, (int)comp->len, SQLITE_STATIC) || store_done(s->st, st))
@@ -451,21 +470,48 @@ static int store_reward(struct traj_scorer *s, int64_t traj_id, enum reward_sche
     return PARE_OK;
 }
 
+/* What a run's rewards share: each scheme's parameters as JSON members, per LASER-D bucket. */
+struct reward_texts {
+    struct sbuf params[N_SCHEMES][3];
+    double target[3];
+};
+
+static void texts_init(struct traj_scorer *s, struct reward_texts *t)
+{
+    struct reward_item any = {.has_rubric = 1};
+    for (int k = 0; k < N_SCHEMES; k++) {
+        for (int b = 0; b < 3; b++) {
+            double v;
+            reward_value((enum reward_scheme)k, &any, &s->params, t->target[b], &v,
+                         &t->params[k][b]);
+        }
+    }
+}
+
+static void texts_free(struct reward_texts *t)
+{
+    for (int k = 0; k < N_SCHEMES; k++)
+        for (int b = 0; b < 3; b++) sbuf_free(&t->params[k][b]);
+}
+
 /* Every requested scheme's reward of one item. */
 static int item_rewards(struct traj_scorer *s, const struct traj_item *it, int bucket,
-                        double target, struct sbuf *base, struct sbuf *ct, struct sbuf *err)
+                        const struct reward_texts *t, struct sbuf *base, struct sbuf *ct,
+                        struct sbuf *err)
 {
     sbuf_reset(base);
     reward_components(&it->m, bucket, base);
     for (int k = 0; k < N_SCHEMES; k++) {
-        if (!s->schemes[k]) continue;
         double v;
+        if (!s->schemes[k] ||
+            reward_value((enum reward_scheme)k, &it->m, &s->params, t->target[bucket], &v, NULL))
+            continue;
+        const struct sbuf *p = &t->params[k][bucket];
         sbuf_reset(ct);
         sbuf_add(ct, base->p, base->len);
-        if (reward_value((enum reward_scheme)k, &it->m, &s->params, target, &v, ct) != 0) continue;
+        sbuf_add(ct, p->p, p->len);
         sbuf_addc(ct, '}');
-        if (store_reward(s, it->traj_id, (enum reward_scheme)k, v, ct, err) != PARE_OK)
-            return PARE_EFAIL;
+        if (store_reward(s, it, (enum reward_scheme)k, v, ct, err) != PARE_OK) return PARE_EFAIL;
     }
     return PARE_OK;
 }
@@ -473,15 +519,17 @@ static int item_rewards(struct traj_scorer *s, const struct traj_item *it, int b
 int traj_scorer_rewards(struct traj_scorer *s, struct sbuf *err)
 {
     int *bucket = xcalloc(s->n + 1, sizeof *bucket);
-    double target[3];
+    struct reward_texts t = {0};
     traj_buckets(s->items, s->n, bucket);
-    traj_laser_d_targets(s->items, s->n, bucket, target);
+    traj_laser_d_targets(s->items, s->n, bucket, t.target);
+    texts_init(s, &t);
     struct sbuf base = {0}, ct = {0};
     int rc = PARE_OK;
     for (size_t i = 0; i < s->n && rc == PARE_OK; i++)
-        rc = item_rewards(s, &s->items[i], bucket[i], target[bucket[i]], &base, &ct, err);
+        rc = item_rewards(s, &s->items[i], bucket[i], &t, &base, &ct, err);
     sbuf_free(&base);
     sbuf_free(&ct);
+    texts_free(&t);
     free(bucket);
     return rc;
 }
