@@ -18,7 +18,7 @@ def read_fifo(path, out):
     def run():
         with open(path, "rb") as f:
             out.append(f.read())
-    t = threading.Thread(target=run)
+    t = threading.Thread(target=run, daemon=True)  # a regression must fail, not hang
     t.start()
     return t
 
@@ -69,16 +69,23 @@ class ExportOut(PareTest):
         self.assertEqual(sorted(os.listdir(self.dir)), listing)
 
     def test_device_gives_a_write_error_and_stays_a_device(self):
-        if not os.path.exists("/dev/full"):
+        # as root, a private node of the same device (1, 7: /dev/full), so that a regression
+        # replaces a file in this test's folder and not the system's /dev/full
+        dev = "/dev/full"
+        if os.geteuid() == 0:
+            dev = self.path("full")
+            os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        elif not os.path.exists(dev):
             self.skipTest("no /dev/full")
-        before = os.stat("/dev/full")
-        p = self.pare("export", "--what", "verl", "--out", "/dev/full", expect=1)
-        self.assertIn("pare export: /dev/full: write error: No space left on device", p.stderr)
-        after = os.stat("/dev/full")
+        before = os.stat(dev)
+        p = self.pare("export", "--what", "verl", "--out", dev, expect=1)
+        self.assertIn("pare export: %s: write error: No space left on device" % dev, p.stderr)
+        after = os.stat(dev)
         self.assertTrue(stat.S_ISCHR(after.st_mode))
         self.assertEqual((before.st_ino, before.st_rdev), (after.st_ino, after.st_rdev))
         run = self.query("SELECT status FROM runs WHERE command = 'export' ORDER BY id DESC LIMIT 1")
         self.assertEqual(run, [("failed",)])
+        self.assertEqual([n for n in os.listdir(self.dir) if n.startswith(".")], [])
 
     def test_planted_temporary_link_is_not_followed(self):
         victim = self.path("victim.txt")
