@@ -151,6 +151,22 @@ static int score_files(struct score *s, struct score_opts *o, char **files, int 
     return rc;
 }
 
+/* Prints the outcome and ends the run. */
+static int finish(struct score *s, int rc)
+{
+    size_t n = s->scorer ? traj_scorer_count(s->scorer) : 0;
+    if (rc == PARE_EINPUT) /* file:line: what is wrong */
+        fprintf(stderr, "%s\npare score: nothing was stored\n", sbuf_str(&s->err));
+    else if (rc != PARE_OK)
+        fprintf(stderr, "pare score: %s%s\n", sbuf_str(&s->err),
+                s->scorer ? "; nothing was stored" : "");
+    else
+        job_say(&s->job, "score: %zu trajectories (%lld new), %lld rejected", n,
+                (long long)traj_scorer_new_count(s->scorer), (long long)s->rejected);
+    return job_end(&s->job, rc, (int64_t)n, s->rejected, rc == PARE_OK ? NULL : sbuf_str(&s->err),
+                   NULL);
+}
+
 int job_score(struct pare_ctx *ctx, int argc, char **argv)
 {
     struct score_opts o = {0};
@@ -195,18 +211,7 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
         free(files);
         return PARE_EFAIL;
     }
-    rc = score_files(&s, &o, files, nfiles);
-    size_t n = s.scorer ? traj_scorer_count(s.scorer) : 0;
-    if (rc == PARE_EINPUT) /* file:line: what is wrong */
-        fprintf(stderr, "%s\npare score: nothing was stored\n", sbuf_str(&s.err));
-    else if (rc != PARE_OK)
-        fprintf(stderr, "pare score: %s%s\n", sbuf_str(&s.err),
-                s.scorer ? "; nothing was stored" : "");
-    else {
-        job_say(&s.job, "score: %zu trajectories (%lld new), %lld rejected", n,
-                (long long)traj_scorer_new_count(s.scorer), (long long)s.rejected);
-    }
-    rc = job_end(&s.job, rc, (int64_t)n, s.rejected, rc == PARE_OK ? NULL : sbuf_str(&s.err), NULL);
+    rc = finish(&s, score_files(&s, &o, files, nfiles));
     traj_scorer_free(s.scorer);
     free(o.method);
     free(o.judge);

@@ -166,6 +166,19 @@ class RewardModule(PareTest):
                            capture_output=True, text=True, env=env, check=True)
         self.assertEqual(json.loads(p.stdout), [1.5])
 
+    def test_threads(self):
+        """verl's reward loop calls compute_score from executor threads; ctypes lets them run in
+        the library at once, which keeps no state: the same numbers as one by one."""
+        from concurrent.futures import ThreadPoolExecutor
+        work = [(row, resp, scheme) for i, row in enumerate(self.rows[:6])
+                for _, resp in cases(row, 99999999) for scheme in ("cp1", "laser", "decs", "rubric")]
+        one = lambda w: pare_reward.compute_score(None, w[1], w[0]["reward_model"]["ground_truth"],
+                                                  None, w[2])
+        serial = [one(w) for w in work]
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(3):
+                self.assertEqual(list(pool.map(one, work)), serial)
+
     def test_errors(self):
         row = self.rows[0]
         gt = dict(row["reward_model"]["ground_truth"])
