@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "common/embedded.h"
+#include "stores/shard.h"
 #include "stores/sqlfuncs.h"
 
 struct cached_stmt {
@@ -261,7 +262,9 @@ int store_open(const char *path, int flags, struct store **out, struct sbuf *err
         store_close(st);
         return PARE_EFAIL;
     }
-    if (sqlfuncs_register(st->db, err) != PARE_OK || migrate(st, err) != PARE_OK) {
+    /* pare_in_shard() is 1 for every question here; shard_open narrows it (stores/shard.h) */
+    if (sqlfuncs_register(st->db, err) != PARE_OK || shard_register_all(st, err) != PARE_OK ||
+        migrate(st, err) != PARE_OK) {
         store_close(st);
         return PARE_EFAIL;
     }

@@ -6,6 +6,7 @@ import filecmp
 import json
 import os
 import re
+import sqlite3
 import string
 import subprocess
 import unittest
@@ -57,18 +58,19 @@ class AugmentExport(PareTest):
                 status = json.loads(self.pare("status", "--json").stdout)
                 self.assertEqual({n["kind"]: n["count"] for n in status["negatives"]}, kinds)
                 # drop_one: no judge call; every label agrees with a cached INSUFFICIENT verdict
-                new_calls = self.query("SELECT subset FROM judge_calls")[calls_before:]
+                new_calls = self.query("SELECT question_id, subset FROM judge_calls")[calls_before:]
                 self.assertEqual(len(new_calls), summary["judge_calls"])
                 drop = self.query("SELECT n.question_id, n.passages, n.verified, n.label FROM negatives n "
                                   "WHERE kind = 'drop_one'")
                 cached = {(q, tuple(sorted(json.loads(s)))): v for q, s, v in
                           self.query("SELECT question_id, subset, verdict FROM judge_calls")}
-                new_subsets = {tuple(sorted(json.loads(s))) for (s,) in new_calls}
+                # per question: passages are shared, so another question may ask the same ids
+                new_subsets = {(q, tuple(sorted(json.loads(s)))) for q, s in new_calls}
                 for q, ps, verified, label in drop:
                     key = (q, tuple(sorted(json.loads(ps))))
                     self.assertEqual(cached.get(key), 0, "drop_one label from an INSUFFICIENT verdict")
                     self.assertEqual((verified, label), (1, "insufficient"))
-                    self.assertNotIn(key[1], new_subsets, "no judge call for a drop_one subset")
+                    self.assertNotIn(key, new_subsets, "no judge call for a drop_one subset")
                 # a rerun asks nothing: everything it needs is cached
                 self.pare("--quiet", "augment")
                 again = json.loads(self.query("SELECT summary FROM runs WHERE command = 'augment' "
@@ -81,6 +83,33 @@ class AugmentExport(PareTest):
                     self.assertNotIn(normalize_answer(ans), {normalize_answer(g) for g in json.loads(golds)})
                 print("\n%s: %d rubrics, negatives %s, augment judge calls %d (mine made %d)"
                       % (rel, len(sums), kinds, summary["judge_calls"], first["judge_calls"]))
+
+    def test_rerun_keeps_negative_ids(self):
+        """Issue 15: a rerun of augment renumbered every negative. Now a negative built again keeps
+        its id; one whose label changes keeps its id with the new label."""
+        self.mined("musique/train100.json", "musique")
+        self.pare("--quiet", "augment")
+        rows = "SELECT id, question_id, kind, passages, answer, label, verified, source_set_id " \
+               "FROM negatives ORDER BY id"
+        first = self.query(rows)
+        self.assertGreater(len(first), 100)
+        self.pare("--quiet", "augment")
+        self.assertEqual(self.query(rows), first)
+        # a drop_one whose mining verdict is gone is no longer verified: same row, same id
+        nid, q, ps = self.query("SELECT id, question_id, passages FROM negatives WHERE kind = "
+                                "'drop_one' AND verified = 1 ORDER BY id LIMIT 1")[0]
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE judge_calls SET verdict = NULL, error = 'gone' WHERE question_id = ? "
+                    "AND subset = ?", (q, ps))
+        con.commit()
+        con.close()
+        self.pare("--quiet", "augment")
+        again = self.query(rows)
+        self.assertEqual([r[0] for r in again], [r[0] for r in first])
+        changed = [(a, b) for a, b in zip(first, again) if a != b]
+        self.assertEqual(len(changed), 1)
+        self.assertEqual(changed[0][1][0], nid)
+        self.assertEqual(changed[0][1][6], 0)
 
     def test_exports_validate_and_are_deterministic(self):
         self.mined("hotpotqa/dev500_ircot.jsonl", "ircot")
@@ -96,6 +125,10 @@ class AugmentExport(PareTest):
                     self.assertTrue(filecmp.cmp(f, f.replace("/a_", "/b_"), shallow=False), "byte-identical")
                 n = self.validate(fmt, *files)
                 self.assertGreater(n, 0)
+                # the run records the rows it wrote
+                done = self.query("SELECT items_done FROM runs WHERE command = 'export' "
+                                  "ORDER BY id DESC LIMIT 1")[0][0]
+                self.assertEqual(done, n)
         # verl loads as JSON Lines; ground-truth evidence ids exist; the split is by question
         rows = []
         for part in ("train", "val"):
