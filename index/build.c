@@ -187,6 +187,7 @@ static int train_pass(struct index_build *b, struct hash_pass *h)
         b->say(b->ud, line.p);
         sbuf_free(&line);
     }
+    feat_release(h->ff, 0, b->n_passages); /* the sample touched pages all over the file */
     if (rc == PARE_OK) rc = vindex_train(b->vx, kept, sample, &b->err);
     free(sample);
     return rc;
