@@ -167,6 +167,6 @@ int corpus_load(struct store *st, struct blob_codec *codec, int64_t *ids, size_t
 
 int64_t corpus_find(const struct corpus_batch *b, int64_t id)
 {
-    const int64_t *p = bsearch(&id, b->ids, b->n, sizeof id, cmp_i64);
+    const int64_t *p = b->n ? bsearch(&id, b->ids, b->n, sizeof id, cmp_i64) : NULL;
     return p ? (int64_t)(p - b->ids) : -1;
 }

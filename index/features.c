@@ -69,6 +69,7 @@ int feat_create(const char *path, struct feat_writer **out, struct sbuf *err)
 
 static int put(struct feat_writer *w, const void *p, size_t n, struct sbuf *err)
 {
+    if (n == 0) return PARE_OK; /* an empty file's arrays */
     if (fwrite(p, 1, n, w->f) != n) {
         sbuf_setf(err, "%s: write error: %s", w->tmp, strerror(errno));
         return PARE_EFAIL;
@@ -92,7 +93,10 @@ int feat_append(struct feat_writer *w, int64_t pid, const struct sbuf *row, stru
 
 int feat_finish(struct feat_writer *w, char checksum[static 33], struct sbuf *err)
 {
+    static const char pad[4] = {0};
     if (!w->offs) w->offs = xmalloc(sizeof *w->offs);
+    /* rows are 4-byte aligned; the 8-byte arrays after them must be 8-byte aligned */
+    if (w->bytes % 8 && put(w, pad, 8 - w->bytes % 8, err) != PARE_OK) return PARE_EFAIL;
     w->offs[w->n] = (int64_t)w->bytes;
     uint64_t ids_off = w->bytes, offs_off = ids_off + 8 * (uint64_t)w->n, rows = w->n;
     uint32_t format[2] = {1, 0};
@@ -168,7 +172,7 @@ static int check_layout(struct feat_file *f, struct sbuf *err)
     memcpy(&rows, t + 16, 8);
     memcpy(&ids_off, t + 24, 8);
     memcpy(&offs_off, t + 32, 8);
-    if (memcmp(t, MAGIC, sizeof MAGIC) != 0 || t[8] != 1 || ids_off % 4 ||
+    if (memcmp(t, MAGIC, sizeof MAGIC) != 0 || t[8] != 1 || ids_off % 8 ||
         rows > (f->size - TRAILER) / 16 || offs_off != ids_off + 8 * rows ||
         offs_off + 8 * (rows + 1) != f->size - TRAILER) {
         sbuf_setf(err, "%s: not a features file written by pare index", f->path);

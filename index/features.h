@@ -8,8 +8,9 @@
  * on the way, and renamed when the index is recorded. Readers map it. Layout, little-endian:
  *   rows, one after another, each 4-byte aligned:
  *     u32 len, u32 n_one, u32 n_more, u32 one[n_one], u32 more[n_more], u8 tf[n_more], padding
+ *   padding to a multiple of 8 bytes
  *   u64 passage id of each row (ascending)
- *   u64 byte offset of each row, and of the end of the rows
+ *   u64 byte offset of each row, and of the end of the rows and their padding
  *   trailer: "PAREFEAT", u32 format (1), u32 0, u64 rows, u64 ids offset, u64 offsets offset
  * A row costs 12 + 4 n + n_more bytes (n distinct features, n_more of them with tf > 1) and
  * 16 more in the two arrays: about 440 bytes for a HotpotQA passage.
