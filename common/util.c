@@ -72,6 +72,21 @@ void sbuf_grow(struct sbuf *b, size_t extra)
     b->cap = c;
 }
 
+int sbuf_try_grow(struct sbuf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len - 1) return PARE_EFAIL;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) return PARE_OK;
+    size_t c = b->cap ? b->cap : 64;
+    while (c < need) c = c > SIZE_MAX / 2 ? need : c * 2;
+    char *p = realloc(b->p, c);
+    if (!p && c > need) p = realloc(b->p, c = need); /* the doubling may be what failed */
+    if (!p) return PARE_EFAIL;
+    b->p = p;
+    b->cap = c;
+    return PARE_OK;
+}
+
 void sbuf_add(struct sbuf *b, const void *data, size_t n)
 {
     sbuf_grow(b, n);

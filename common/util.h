@@ -20,6 +20,14 @@ enum pare_rc {
 };
 
 /*
+ * The largest record pare reads (a JSON line or array element of an input file, a judge's reply
+ * line) and so the largest text it stores or decompresses: 64 MiB. Real records are a few KB;
+ * the limit turns a file without newlines, a decompression bomb or a crafted frame header into
+ * a clear error instead of exhausted memory.
+ */
+#define PARE_MAX_RECORD ((size_t)64 << 20)
+
+/*
  * Allocation that cannot return NULL: on exhaustion it prints a message and aborts, as git's
  * xmalloc does. Every allocation in pare goes through these, so "checked" holds everywhere.
  */
@@ -42,6 +50,12 @@ struct sbuf {
 };
 
 void sbuf_grow(struct sbuf *b, size_t extra);
+/*
+ * Like sbuf_grow, but returns PARE_EFAIL (b unchanged) instead of aborting when the memory cannot
+ * be had. For sizes that come from data, and for code that runs inside another program (the
+ * sqlite3 extension), which must report an error rather than end its host.
+ */
+int sbuf_try_grow(struct sbuf *b, size_t extra);
 void sbuf_add(struct sbuf *b, const void *data, size_t n);
 void sbuf_adds(struct sbuf *b, const char *s);
 void sbuf_addc(struct sbuf *b, char c);

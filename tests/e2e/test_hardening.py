@@ -1,0 +1,38 @@
+"""Issue 15: pare under an adversarial user. Each test here failed before its fix: crafted blobs,
+judges that misbehave, databases of other programs, unbounded records, duplicate keys, bad
+supporting facts, secrets echoed by servers, terminal escapes in names."""
+import os
+import random
+import subprocess
+import unittest
+
+from common import EXT, PareTest
+
+# A zstd frame header declaring 2^58 bytes of text (issue 15, defect 1).
+CRAFTED = "28b52ffde00000000000000400010000"
+
+
+class CraftedBlobs(PareTest):
+    def shell_script(self, script):
+        """Runs a script through the sqlite3 shell with pare's extension; returns the process."""
+        ext = os.path.splitext(os.path.abspath(EXT))[0]
+        return subprocess.run(["sqlite3", ":memory:", "-cmd", ".load " + ext], input=script,
+                              capture_output=True, text=True, timeout=300)
+
+    def test_pare_text_returns_an_error_and_the_shell_lives_on(self):
+        p = self.shell_script("SELECT pare_text(X'%s');\nSELECT 'alive';\n" % CRAFTED)
+        self.assertIn("alive", p.stdout, p.stderr)
+        self.assertIn("corrupt zstd frame", p.stderr)
+
+    def test_random_blobs_never_end_the_shell(self):
+        rnd = random.Random(15)
+        lines = []
+        for _ in range(3000):
+            body = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 20)))
+            lines.append("SELECT length(pare_text(X'28b52ffd%s'));" % body.hex())
+        p = self.shell_script("\n".join(lines) + "\nSELECT 'alive';\n")
+        self.assertTrue(p.stdout.rstrip().endswith("alive"), p.stderr[-2000:])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
