@@ -26,8 +26,13 @@ enum store_flags {
 
 /*
  * Opens (and with STORE_CREATE creates) the database at path and brings its schema up to date.
+ * Only STORE_CREATE may put pare's schema into an empty database (commands that create
+ * databases: init, ingest); a database holding another program's tables is refused and left
+ * untouched, whatever the flags. Several processes may open one new database at once: one
+ * creates the schema, the others wait for it.
  * Returns PARE_OK and *out, or PARE_EFAIL with a message in err (missing file, newer schema,
- * not a database, migration failure). A failed migration leaves the file as it was.
+ * not a database, not pare's database, migration failure). A failed migration leaves the file
+ * as it was.
  */
 int store_open(const char *path, int flags, struct store **out, struct sbuf *err);
 /* Finalizes cached statements and closes the connection. NULL is a no-op. */

@@ -1,8 +1,10 @@
 """Issue 15: pare under an adversarial user. Each test here failed before its fix: crafted blobs,
 judges that misbehave, databases of other programs, unbounded records, duplicate keys, bad
 supporting facts, secrets echoed by servers, terminal escapes in names."""
+import json
 import os
 import random
+import sqlite3
 import subprocess
 import unittest
 
@@ -32,6 +34,27 @@ class CraftedBlobs(PareTest):
             lines.append("SELECT length(pare_text(X'28b52ffd%s'));" % body.hex())
         p = self.shell_script("\n".join(lines) + "\nSELECT 'alive';\n")
         self.assertTrue(p.stdout.rstrip().endswith("alive"), p.stderr[-2000:])
+
+
+class ForeignDatabase(PareTest):
+    def test_status_and_ingest_leave_another_programs_file_alone(self):
+        con = sqlite3.connect(self.db)
+        con.execute("CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)")
+        con.execute("INSERT INTO notes(body) VALUES ('keep me')")
+        con.commit()
+        con.close()
+        with open(self.db, "rb") as f:
+            before = f.read()
+        p = self.pare("status", expect=1)
+        self.assertIn("not a pare database", p.stderr)
+        f = self.write("ok.jsonl", json.dumps({"id": "a", "question": "q?", "answers": ["x"]}) + "\n")
+        p = self.pare("ingest", "--format", "generic", f, expect=1)
+        self.assertIn("not a pare database", p.stderr)
+        self.pare("init", expect=1)
+        with open(self.db, "rb") as f:
+            self.assertEqual(f.read(), before)
+        self.assertFalse(os.path.exists(self.db + "-wal"))
+        self.assertEqual(self.query("SELECT name FROM sqlite_master"), [("notes",)])
 
 
 if __name__ == "__main__":
