@@ -27,6 +27,7 @@ asan: deps
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
 bench: build
+	@scripts/install-deps.sh --bench
 	tests/bench/run.sh $(BUILD)
 
 format:

@@ -1,10 +1,15 @@
 /*
- * eval.c - `pare eval`: how good the candidates and the mined sets are, measured against the
- * datasets' gold passages.
+ * eval.c - `pare eval`: how good the mined sets and the candidates are, measured against the
+ * datasets' gold passages (the figures are pipeline/metrics.h's).
  *
- *   --retrieval  recall@K of gold passages (the share of gold passages found in the top K,
- *                summed over questions) and the share of questions with all their gold
- *                passages in the top K, per dataset.
+ *   (default)  per judge, method, dataset (and question type with --by-type): precision,
+ *              recall and F1 of the mined sets, judge calls per question, the top-K baselines
+ *              (K = 1..5) on the same questions, and how many sets the cached verdicts prove
+ *              1-minimal.
+ *   --recall   recall@K of gold passages (the share of gold passages found in the top K,
+ *              summed over questions) and the share of questions with all their gold passages
+ *              in the top K, per dataset.
+ * Both use the candidates of --retrieval ID (0: the newest retrieval).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,135 +18,11 @@
 #include <jansson.h>
 
 #include "jobs/jobs.h"
-#include "pipeline/judge.h"
+#include "pipeline/jcache.h"
+#include "pipeline/metrics.h"
 #include "stores/store.h"
 
-/* Recall of one retrieval at cut-off k, per dataset, appended to rows. */
-static int recall_at(struct store *st, int64_t rid, int64_t k, json_t *rows)
-{
-    sqlite3_stmt *s = store_stmt(
-        st, "WITH per_q AS ("
-            "  SELECT q.dataset_id AS ds, q.id AS qid,"
-            "    (SELECT count(DISTINCT qp.passage_id) FROM question_passages qp"
-            "      WHERE qp.question_id = q.id AND qp.is_gold) AS n_gold,"
-            "    (SELECT count(DISTINCT c.passage_id) FROM candidates c"
-            "      JOIN question_passages qp ON qp.question_id = c.question_id"
-            "       AND qp.passage_id = c.passage_id AND qp.is_gold"
-            "      WHERE c.retrieval_id = ?1 AND c.question_id = q.id AND c.rank <= ?2) AS n_hit"
-            "  FROM questions q WHERE EXISTS (SELECT 1 FROM candidates c"
-            "    WHERE c.retrieval_id = ?1 AND c.question_id = q.id))"
-            "SELECT d.name, count(*), sum(n_gold), sum(n_hit),"
-            "  avg(CASE WHEN n_hit = n_gold THEN 1.0 ELSE 0.0 END)"
-            " FROM per_q JOIN datasets d ON d.id = per_q.ds WHERE n_gold > 0"
-            " GROUP BY d.id ORDER BY d.id");
-    if (!s || sqlite3_bind_int64(s, 1, rid) || sqlite3_bind_int64(s, 2, k)) return PARE_EFAIL;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        double gold = (double)sqlite3_column_int64(s, 2), hit = (double)sqlite3_column_int64(s, 3);
-        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "dataset",
-                              (const char *)sqlite3_column_text(s, 0), "k", (json_int_t)k,
-                              "questions", (json_int_t)sqlite3_column_int64(s, 1), "gold_passages",
-                              (json_int_t)gold, "gold_found", (json_int_t)hit, "recall",
-                              gold > 0 ? hit / gold : 0.0, "all_gold", sqlite3_column_double(s, 4));
-        if (!o || json_array_append_new(rows, o)) abort();
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? PARE_OK : PARE_EFAIL;
-}
-
-static int eval_retrieval(struct store *st, int64_t rid, int json_out)
-{
-    struct sbuf err = {0};
-    if (store_retrieval(st, &rid, 1, &err) != PARE_OK) {
-        fprintf(stderr, "pare eval: %s\n", sbuf_str(&err));
-        sbuf_free(&err);
-        return PARE_EFAIL;
-    }
-    sqlite3_stmt *s = store_stmt(st, "SELECT r.k, r.scope, r.with_answer, r.rerank, i.factory, "
-                                     "json_extract(i.embedder, '$.kind'), i.id, "
-                                     "(SELECT max(rank) FROM candidates c WHERE "
-                                     " c.retrieval_id = r.id) "
-                                     "FROM retrievals r JOIN indexes i ON i.id = r.index_id "
-                                     "WHERE r.id = ?1");
-    if (!s || sqlite3_bind_int64(s, 1, rid) || sqlite3_step(s) != SQLITE_ROW) {
-        if (s) sqlite3_reset(s);
-        fprintf(stderr, "pare eval: no retrieval %lld\n", (long long)rid);
-        return PARE_EUSAGE;
-    }
-    int64_t maxk = sqlite3_column_int64(s, 7);
-    json_t *info = json_pack(
-        "{s:I, s:I, s:s, s:b, s:I, s:s, s:s}", "retrieval", (json_int_t)rid, "index",
-        (json_int_t)sqlite3_column_int64(s, 6), "scope", (const char *)sqlite3_column_text(s, 1),
-        "with_answer", sqlite3_column_int(s, 2), "rerank", (json_int_t)sqlite3_column_int64(s, 3),
-        "factory", (const char *)sqlite3_column_text(s, 4), "embedder",
-        (const char *)sqlite3_column_text(s, 5));
-    sqlite3_reset(s);
-    if (!info) abort();
-    json_t *rows = json_array();
-    static const int64_t cuts[] = {1, 2, 5, 10, 20, 50, 100};
-    int rc = PARE_OK;
-    for (size_t i = 0; i < ARRAY_SIZE(cuts) && rc == PARE_OK; i++)
-        if (cuts[i] <= maxk) rc = recall_at(st, rid, cuts[i], rows);
-    if (rc == PARE_OK && maxk > 0 && maxk != 100 && maxk != 50 && maxk != 20 && maxk != 10 &&
-        maxk > 5)
-        rc = recall_at(st, rid, maxk, rows);
-    if (rc != PARE_OK) {
-        fprintf(stderr, "pare eval: %s\n", store_errmsg(st));
-        json_decref(info);
-        json_decref(rows);
-        return PARE_EFAIL;
-    }
-    json_object_set_new(info, "recall", rows);
-    if (json_out) {
-        if (json_dumpf(info, stdout, JSON_INDENT(2)) != 0) rc = PARE_EFAIL;
-        printf("\n");
-    } else {
-        printf("retrieval %lld: index %lld (%s, %s embedder), %s scope%s\n\n", (long long)rid,
-               (long long)json_integer_value(json_object_get(info, "index")),
-               json_string_value(json_object_get(info, "factory")),
-               json_string_value(json_object_get(info, "embedder")),
-               json_string_value(json_object_get(info, "scope")),
-               json_is_true(json_object_get(info, "with_answer")) ? ", query with answer" : "");
-        printf("%-28s %5s %9s %8s %9s\n", "dataset", "k", "questions", "recall", "all gold");
-        size_t i;
-        json_t *r;
-        json_array_foreach(rows, i, r)
-        {
-            printf("%-28s %5lld %9lld %8.3f %9.3f\n",
-                   json_string_value(json_object_get(r, "dataset")),
-                   (long long)json_integer_value(json_object_get(r, "k")),
-                   (long long)json_integer_value(json_object_get(r, "questions")),
-                   json_real_value(json_object_get(r, "recall")),
-                   json_real_value(json_object_get(r, "all_gold")));
-        }
-    }
-    json_decref(info);
-    return rc;
-}
-
-/* Per dataset and question type: sums for precision, recall, F1 of sets and top-K baselines. */
-struct agg {
-    char *dataset, *qtype;
-    int64_t n, minimal, full_insufficient, errors, calls, cached;
-    double p, r, f1;
-    double kp[5], kr[5], kf[5];
-    int64_t proven, unproven;
-};
-
-static void prf(const int64_t *a, int na, const int64_t *g, int ng, double *p, double *r, double *f)
-{
-    int hit = 0;
-    for (int i = 0; i < na; i++)
-        for (int k = 0; k < ng; k++)
-            if (a[i] == g[k]) {
-                hit++;
-                break;
-            }
-    *p = na ? (double)hit / na : 0;
-    *r = ng ? (double)hit / ng : 0;
-    *f = *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0;
-}
-
+/* Up to max passage ids of a query's rows (parameters ?1 = a, ?2 = b); -1 on error. */
 static int load_ids(struct store *st, const char *sql, int64_t a, int64_t b, int64_t *out, int max)
 {
     sqlite3_stmt *s = store_stmt(st, sql);
@@ -153,35 +34,247 @@ static int load_ids(struct store *st, const char *sql, int64_t a, int64_t b, int
     return rc == SQLITE_DONE ? n : -1;
 }
 
-/* Whether the cache proves set m (n members) 1-minimal for question q under judge fp: a
- * sufficient verdict on m and an insufficient one on every m minus one member. */
-static int proven_minimal(struct store *st, const char *fp, int64_t q, const int64_t *m, int n)
+/* ---- recall@K ---- */
+
+/* The cut-offs reported for candidates ranked up to maxk. */
+static int recall_cuts(int64_t maxk, int64_t *cuts)
 {
-    int64_t sub[64];
-    unsigned char key[16];
-    for (int drop = -1; drop < n; drop++) {
-        int k = 0;
-        for (int i = 0; i < n; i++)
-            if (i != drop) sub[k++] = m[i];
-        if (k == 0) continue; /* the empty set is insufficient by definition */
-        judge_key(fp, q, sub, k, key);
-        sqlite3_stmt *s = store_stmt(st, "SELECT verdict FROM judge_calls WHERE key = ?1");
-        int64_t v = -1;
-        if (!s || sqlite3_bind_blob(s, 1, key, 16, SQLITE_STATIC) || store_int(st, s, &v) != 1)
-            return 0;
-        if (v != (drop < 0 ? 1 : 0)) return 0;
-    }
-    return 1;
+    static const int64_t fixed[] = {1, 2, 5, 10, 20, 50, 100};
+    int n = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+        if (fixed[i] <= maxk) cuts[n++] = fixed[i];
+    if (maxk > 5 && maxk != 10 && maxk != 20 && maxk != 50 && maxk != 100) cuts[n++] = maxk;
+    return n;
 }
 
-static int eval_sets(struct store *st, int64_t rid, int json_out, int by_type)
+#define MAX_CUTS 8
+
+/* recall@K sums of one dataset. */
+struct ds_recall {
+    int64_t id;
+    char *name;
+    struct recall_sums at[MAX_CUTS];
+};
+
+/* Growable arrays of one question's gold passages and ranked candidates. */
+struct qbuf {
+    int64_t *gold, *cand, *rank;
+    size_t n_gold, n_cand, cap_gold, cap_cand, cap_rank;
+};
+
+/* Loads question qid's distinct gold passages and its candidates of retrieval rid into b. */
+static int load_question(struct store *st, int64_t rid, int64_t qid, struct qbuf *b)
 {
-    struct sbuf err = {0};
-    if (store_retrieval(st, &rid, 1, &err) != PARE_OK) {
-        fprintf(stderr, "pare eval: %s\n", sbuf_str(&err));
-        sbuf_free(&err);
-        return PARE_EFAIL;
+    b->n_gold = b->n_cand = 0;
+    sqlite3_stmt *s = store_stmt(st, "SELECT DISTINCT passage_id FROM question_passages WHERE "
+                                     "question_id = ?1 AND is_gold");
+    if (!s || sqlite3_bind_int64(s, 1, qid)) return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        xgrow((void **)&b->gold, &b->cap_gold, b->n_gold + 1, sizeof *b->gold);
+        b->gold[b->n_gold++] = sqlite3_column_int64(s, 0);
     }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return -1;
+    s = store_stmt(st, "SELECT passage_id, rank FROM candidates WHERE retrieval_id = ?1 AND "
+                       "question_id = ?2 ORDER BY rank");
+    if (!s || sqlite3_bind_int64(s, 1, rid) || sqlite3_bind_int64(s, 2, qid)) return -1;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        xgrow((void **)&b->cand, &b->cap_cand, b->n_cand + 1, sizeof *b->cand);
+        xgrow((void **)&b->rank, &b->cap_rank, b->n_cand + 1, sizeof *b->rank);
+        b->cand[b->n_cand] = sqlite3_column_int64(s, 0);
+        b->rank[b->n_cand++] = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Adds the question in b to the sums of its dataset d at each cut. */
+static void recall_question(const struct qbuf *b, const int64_t *cuts, int ncuts,
+                            struct ds_recall *d)
+{
+    for (int c = 0; c < ncuts; c++) {
+        size_t within = 0; /* candidates ranked at most cuts[c] */
+        while (within < b->n_cand && b->rank[within] <= cuts[c]) within++;
+        metrics_recall_add(&d->at[c], b->cand, (int)within, b->gold, (int)b->n_gold, (int)within);
+    }
+}
+
+/* Appends dataset (id, name) to *d unless it is the last one there. */
+static void add_dataset(struct ds_recall **d, int *nd, int64_t id, const char *name)
+{
+    if (*nd > 0 && (*d)[*nd - 1].id == id) return;
+    *d = xrealloc(*d, (size_t)(*nd + 1) * sizeof **d);
+    memset(&(*d)[*nd], 0, sizeof **d);
+    (*d)[*nd].id = id;
+    (*d)[(*nd)++].name = xstrdup(name);
+}
+
+/* recall@K per dataset (in dataset id order) of retrieval rid into *d (*nd datasets). */
+static int recall_sums(struct store *st, int64_t rid, const int64_t *cuts, int ncuts,
+                       struct ds_recall **d, int *nd)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT q.id, d.id, d.name FROM questions q JOIN datasets d "
+                                     "ON d.id = q.dataset_id WHERE EXISTS (SELECT 1 FROM "
+                                     "candidates c WHERE c.retrieval_id = ?1 AND c.question_id = "
+                                     "q.id) ORDER BY d.id, q.id");
+    if (!s || sqlite3_bind_int64(s, 1, rid)) return PARE_EFAIL;
+    int64_t *qs = NULL, *ds = NULL; /* rows first: the statements below reuse the connection */
+    size_t n = 0, cap = 0, cap2 = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        xgrow((void **)&qs, &cap, n + 1, sizeof *qs);
+        xgrow((void **)&ds, &cap2, n + 1, sizeof *ds);
+        qs[n] = sqlite3_column_int64(s, 0);
+        ds[n] = sqlite3_column_int64(s, 1);
+        add_dataset(d, nd, ds[n++], (const char *)sqlite3_column_text(s, 2));
+    }
+    sqlite3_reset(s);
+    int bad = rc != SQLITE_DONE;
+    struct qbuf b = {0};
+    for (size_t i = 0, k = 0; i < n && !bad; i++) {
+        while ((*d)[k].id != ds[i]) k++;
+        bad = load_question(st, rid, qs[i], &b) != 0;
+        if (!bad) recall_question(&b, cuts, ncuts, &(*d)[k]);
+    }
+    free(b.gold);
+    free(b.cand);
+    free(b.rank);
+    free(qs);
+    free(ds);
+    return bad ? PARE_EFAIL : PARE_OK;
+}
+
+/* The rows of the recall report: for each cut, each dataset with gold passages. */
+static json_t *recall_rows(const struct ds_recall *d, int nd, const int64_t *cuts, int ncuts)
+{
+    json_t *rows = json_array();
+    for (int c = 0; c < ncuts; c++) {
+        for (int i = 0; i < nd; i++) {
+            const struct recall_sums *r = &d[i].at[c];
+            if (r->questions == 0) continue;
+            json_t *o =
+                json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "dataset", d[i].name, "k",
+                          (json_int_t)cuts[c], "questions", (json_int_t)r->questions,
+                          "gold_passages", (json_int_t)r->gold, "gold_found", (json_int_t)r->found,
+                          "recall", r->gold > 0 ? (double)r->found / (double)r->gold : 0.0,
+                          "all_gold", (double)r->all_found / (double)r->questions);
+            if (!o || json_array_append_new(rows, o)) abort();
+        }
+    }
+    return rows;
+}
+
+/* What retrieval rid is: its index, scope, embedder; the highest rank into *maxk. */
+static json_t *retrieval_info(struct store *st, int64_t rid, int64_t *maxk)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT r.k, r.scope, r.with_answer, r.rerank, i.factory, "
+                                     "json_extract(i.embedder, '$.kind'), i.id, "
+                                     "(SELECT max(rank) FROM candidates c WHERE "
+                                     " c.retrieval_id = r.id) "
+                                     "FROM retrievals r JOIN indexes i ON i.id = r.index_id "
+                                     "WHERE r.id = ?1");
+    if (!s || sqlite3_bind_int64(s, 1, rid) || sqlite3_step(s) != SQLITE_ROW) {
+        if (s) sqlite3_reset(s);
+        return NULL;
+    }
+    *maxk = sqlite3_column_int64(s, 7);
+    json_t *info = json_pack(
+        "{s:I, s:I, s:s, s:b, s:I, s:s, s:s}", "retrieval", (json_int_t)rid, "index",
+        (json_int_t)sqlite3_column_int64(s, 6), "scope", (const char *)sqlite3_column_text(s, 1),
+        "with_answer", sqlite3_column_int(s, 2), "rerank", (json_int_t)sqlite3_column_int64(s, 3),
+        "factory", (const char *)sqlite3_column_text(s, 4), "embedder",
+        (const char *)sqlite3_column_text(s, 5));
+    sqlite3_reset(s);
+    if (!info) abort();
+    return info;
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static long long int_of(json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static double real_of(json_t *o, const char *key)
+{
+    return json_real_value(json_object_get(o, key));
+}
+
+static void print_recall(json_t *info, json_t *rows)
+{
+    printf("retrieval %lld: index %lld (%s, %s embedder), %s scope%s\n\n",
+           int_of(info, "retrieval"), int_of(info, "index"), str_of(info, "factory"),
+           str_of(info, "embedder"), str_of(info, "scope"),
+           json_is_true(json_object_get(info, "with_answer")) ? ", query with answer" : "");
+    printf("%-28s %5s %9s %8s %9s\n", "dataset", "k", "questions", "recall", "all gold");
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        printf("%-28s %5lld %9lld %8.3f %9.3f\n", str_of(r, "dataset"), int_of(r, "k"),
+               int_of(r, "questions"), real_of(r, "recall"), real_of(r, "all_gold"));
+    }
+}
+
+static int eval_recall(struct store *st, int64_t rid, int json_out)
+{
+    int64_t maxk = 0, cuts[MAX_CUTS];
+    json_t *info = retrieval_info(st, rid, &maxk);
+    if (!info) {
+        fprintf(stderr, "pare eval: no retrieval %lld\n", (long long)rid);
+        return PARE_EUSAGE;
+    }
+    int ncuts = recall_cuts(maxk, cuts);
+    struct ds_recall *d = NULL;
+    int nd = 0, rc = recall_sums(st, rid, cuts, ncuts, &d, &nd);
+    json_t *rows = rc == PARE_OK ? recall_rows(d, nd, cuts, ncuts) : NULL;
+    for (int i = 0; i < nd; i++) free(d[i].name);
+    free(d);
+    if (rc != PARE_OK) {
+        json_decref(info);
+        return rc; /* job_eval prints the store's error */
+    }
+    if (json_out) {
+        json_object_set(info, "recall", rows);
+        if (json_dumpf(info, stdout, JSON_INDENT(2)) != 0) rc = PARE_EFAIL;
+        printf("\n");
+    } else {
+        print_recall(info, rows);
+    }
+    json_decref(rows);
+    json_decref(info);
+    return rc;
+}
+
+/* ---- mined sets ---- */
+
+/* One evidence set to evaluate. */
+struct set_row {
+    int64_t set, q, calls, cached;
+    char *judge, *method, *status, *ds, *qt;
+};
+
+static void free_set_rows(struct set_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].judge);
+        free(rows[i].method);
+        free(rows[i].status);
+        free(rows[i].ds);
+        free(rows[i].qt);
+    }
+    free(rows);
+}
+
+/* The evidence sets of questions with candidates of rid, in group order. */
+static int load_set_rows(struct store *st, int64_t rid, int by_type, struct set_row **rows,
+                         size_t *n)
+{
     sqlite3_stmt *s = store_stmt(
         st, "SELECT e.id, e.question_id, e.judge, e.method, e.status, e.judge_calls, "
             "e.cached_calls, d.name, CASE WHEN ?2 THEN coalesce(q.qtype, '') ELSE 'all' END "
@@ -190,16 +283,11 @@ static int eval_sets(struct store *st, int64_t rid, int json_out, int by_type)
             "WHERE EXISTS (SELECT 1 FROM candidates c WHERE c.retrieval_id = ?1 AND "
             "c.question_id = e.question_id) ORDER BY e.judge, e.method, d.id, q.qtype, e.id");
     if (!s || sqlite3_bind_int64(s, 1, rid) || sqlite3_bind_int(s, 2, by_type)) return PARE_EFAIL;
-    /* rows first (statements below reuse the connection) */
-    struct row {
-        int64_t set, q, calls, cached;
-        char *judge, *method, *status, *ds, *qt;
-    } *rows = NULL;
-    size_t n = 0, cap = 0;
+    size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        xgrow((void **)&rows, &cap, n + 1, sizeof *rows);
-        struct row *r = &rows[n++];
+        xgrow((void **)rows, &cap, *n + 1, sizeof **rows);
+        struct set_row *r = &(*rows)[(*n)++];
         r->set = sqlite3_column_int64(s, 0);
         r->q = sqlite3_column_int64(s, 1);
         r->judge = xstrdup((const char *)sqlite3_column_text(s, 2));
@@ -211,154 +299,166 @@ static int eval_sets(struct store *st, int64_t rid, int json_out, int by_type)
         r->qt = xstrdup((const char *)sqlite3_column_text(s, 8));
     }
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE) return PARE_EFAIL;
-    json_t *groups = json_array();
-    struct agg a = {0}, tot = {0};
-    const char *cur_judge = NULL, *cur_method = NULL;
-    int out = PARE_OK;
-    for (size_t i = 0; i <= n && out == PARE_OK; i++) {
-        struct row *r = i < n ? &rows[i] : NULL;
-        int boundary = !r || !a.dataset || strcmp(r->ds, a.dataset) != 0 ||
-                       strcmp(r->qt, a.qtype) != 0 || strcmp(r->judge, cur_judge) != 0 ||
-                       strcmp(r->method, cur_method) != 0;
-        if (boundary && a.dataset) {
-            double m = (double)(a.minimal + a.full_insufficient);
-            json_t *g = json_pack(
-                "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I}",
-                "judge", cur_judge, "method", cur_method, "dataset", a.dataset, "qtype", a.qtype,
-                "questions", (json_int_t)a.n, "minimal", (json_int_t)a.minimal, "full_insufficient",
-                (json_int_t)a.full_insufficient, "error", (json_int_t)a.errors, "precision",
-                m ? a.p / m : 0, "recall", m ? a.r / m : 0, "f1", m ? a.f1 / m : 0,
-                "calls_per_question", a.n ? (double)a.calls / a.n : 0, "cached_per_question",
-                a.n ? (double)a.cached / a.n : 0, "proven_minimal", (json_int_t)a.proven,
-                "unproven", (json_int_t)a.unproven);
-            json_t *top = json_array();
-            for (int k = 0; k < 5; k++)
-                json_array_append_new(top,
-                                      json_pack("{s:i, s:f, s:f, s:f}", "k", k + 1, "precision",
-                                                m ? a.kp[k] / m : 0, "recall", m ? a.kr[k] / m : 0,
-                                                "f1", m ? a.kf[k] / m : 0));
-            json_object_set_new(g, "top_k", top);
-            json_array_append_new(groups, g);
-            free(a.dataset);
-            free(a.qtype);
-            memset(&a, 0, sizeof a);
-        }
-        if (!r) break;
-        if (!a.dataset) {
-            a.dataset = xstrdup(r->ds);
-            a.qtype = xstrdup(r->qt);
-            cur_judge = r->judge;
-            cur_method = r->method;
-        }
-        a.n++;
-        a.calls += r->calls;
-        a.cached += r->cached;
-        if (r->status[0] == 'e') {
-            a.errors++;
-            continue;
-        }
-        int64_t gold[64], mem[64], cand[64];
-        int ng = load_ids(st,
-                          "SELECT DISTINCT passage_id FROM question_passages WHERE "
-                          "question_id = ?1 AND is_gold AND ?2 = ?2",
-                          r->q, 0, gold, 64);
-        int nm = load_ids(st,
-                          "SELECT passage_id FROM evidence_members WHERE set_id = ?1 AND "
-                          "?2 = ?2 ORDER BY rank",
-                          r->set, 0, mem, 64);
-        int nc = load_ids(st,
-                          "SELECT passage_id FROM candidates WHERE retrieval_id = ?1 AND "
-                          "question_id = ?2 ORDER BY rank",
-                          rid, r->q, cand, 64);
-        if (ng < 0 || nm < 0 || nc < 0) {
-            out = PARE_EFAIL;
-            break;
-        }
-        double p, rr, f;
-        if (r->status[0] == 'm') {
-            a.minimal++;
-            prf(mem, nm, gold, ng, &p, &rr, &f);
-            a.p += p;
-            a.r += rr;
-            a.f1 += f;
-            if (proven_minimal(st, r->judge, r->q, mem, nm))
-                a.proven++;
-            else
-                a.unproven++;
-        } else {
-            a.full_insufficient++;
-        }
-        for (int k = 0; k < 5; k++) {
-            prf(cand, nc < k + 1 ? nc : k + 1, gold, ng, &p, &rr, &f);
-            a.kp[k] += p;
-            a.kr[k] += rr;
-            a.kf[k] += f;
-        }
+    return rc == SQLITE_DONE ? PARE_OK : PARE_EFAIL;
+}
+
+static int same_group(const struct set_row *a, const struct set_row *b)
+{
+    return strcmp(a->judge, b->judge) == 0 && strcmp(a->method, b->method) == 0 &&
+           strcmp(a->ds, b->ds) == 0 && strcmp(a->qt, b->qt) == 0;
+}
+
+/* Verdicts of one judge on one question, from judge_calls (metrics_verdict_fn). */
+struct cache_ctx {
+    struct store *st;
+    const char *fp;
+    int64_t q;
+};
+
+static int cached_verdict(void *ctx, const int64_t *ids, int n)
+{
+    struct cache_ctx *c = ctx;
+    int v;
+    return jcache_lookup(c->st, c->fp, c->q, ids, n, &v) == 1 ? v : -1;
+}
+
+/* Adds set r (gold and candidates loaded into b) to the sums s. */
+static int eval_set(struct store *st, const struct set_row *r, const struct qbuf *b,
+                    struct set_sums *s)
+{
+    struct set_eval e = {0};
+    int64_t mem[64];
+    if (evidence_status_parse(r->status, &e.status) != 0) e.status = EV_ERROR;
+    e.calls = r->calls;
+    e.cached = r->cached;
+    if (e.status != EV_ERROR) {
+        e.n_members = load_ids(st,
+                               "SELECT passage_id FROM evidence_members WHERE set_id = ?1 AND "
+                               "?2 = ?2 ORDER BY rank",
+                               r->set, 0, mem, 64);
+        if (e.n_members < 0) return PARE_EFAIL;
     }
-    (void)tot;
-    if (out == PARE_OK && json_out) {
-        json_t *o = json_pack("{s:I, s:o}", "retrieval", (json_int_t)rid, "sets", groups);
-        if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) != 0) out = PARE_EFAIL;
+    e.members = mem;
+    e.gold = b->gold;
+    e.n_gold = (int)b->n_gold;
+    e.cand = b->cand;
+    e.n_cand = (int)b->n_cand;
+    if (e.status == EV_MINIMAL) {
+        struct cache_ctx c = {st, r->judge, r->q};
+        e.proven = metrics_proven_minimal(mem, e.n_members, cached_verdict, &c);
+    }
+    metrics_add(s, &e);
+    return PARE_OK;
+}
+
+static json_t *prf_json(int k, struct prf m)
+{
+    return k ? json_pack("{s:i, s:f, s:f, s:f}", "k", k, "precision", m.p, "recall", m.r, "f1",
+                         m.f1)
+             : json_pack("{s:f, s:f, s:f}", "precision", m.p, "recall", m.r, "f1", m.f1);
+}
+
+/* The report of one group: its first row r names it, s holds its sums. */
+static json_t *group_json(const struct set_row *r, const struct set_sums *s)
+{
+    struct prf m = metrics_mean(s, &s->set);
+    double n = s->questions ? (double)s->questions : 1;
+    json_t *g = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I}", "judge",
+        r->judge, "method", r->method, "dataset", r->ds, "qtype", r->qt, "questions",
+        (json_int_t)s->questions, "minimal", (json_int_t)s->minimal, "full_insufficient",
+        (json_int_t)s->full_insufficient, "error", (json_int_t)s->errors, "precision", m.p,
+        "recall", m.r, "f1", m.f1, "calls_per_question", (double)s->calls / n,
+        "cached_per_question", (double)s->cached / n, "proven_minimal", (json_int_t)s->proven,
+        "unproven", (json_int_t)s->unproven);
+    json_t *top = json_array();
+    for (int k = 0; k < METRICS_TOPK; k++)
+        json_array_append_new(top, prf_json(k + 1, metrics_mean(s, &s->topk[k])));
+    json_object_set_new(g, "top_k", top);
+    int best = metrics_best_k(s);
+    json_object_set_new(g, "best_top_k", prf_json(best, metrics_mean(s, &s->topk[best - 1])));
+    return g;
+}
+
+/* The groups' reports, in row order. */
+static int set_groups(struct store *st, int64_t rid, const struct set_row *rows, size_t n,
+                      json_t *groups)
+{
+    struct set_sums s = {0};
+    struct qbuf b = {0};
+    int rc = PARE_OK;
+    for (size_t i = 0; i < n && rc == PARE_OK; i++) {
+        if (i > 0 && !same_group(&rows[i - 1], &rows[i])) {
+            json_array_append_new(groups, group_json(&rows[i - 1], &s));
+            memset(&s, 0, sizeof s);
+        }
+        rc = load_question(st, rid, rows[i].q, &b) == 0 ? PARE_OK : PARE_EFAIL;
+        if (rc == PARE_OK) rc = eval_set(st, &rows[i], &b, &s);
+    }
+    if (rc == PARE_OK && n > 0) json_array_append_new(groups, group_json(&rows[n - 1], &s));
+    free(b.gold);
+    free(b.cand);
+    free(b.rank);
+    return rc;
+}
+
+static void print_sets(json_t *groups)
+{
+    printf("%-22s %-5s %-24s %-11s %5s %6s %6s %6s %6s %7s  %s\n", "judge", "meth", "dataset",
+           "type", "n", "P", "R", "F1", "calls", "1-min", "top-K F1 (K=1..5)");
+    size_t gi;
+    json_t *g;
+    json_array_foreach(groups, gi, g)
+    {
+        json_t *top = json_object_get(g, "top_k");
+        printf("%-22.22s %-5s %-24.24s %-11.11s %5lld %6.3f %6.3f %6.3f %6.1f %3lld/%-3lld ",
+               str_of(g, "judge"), str_of(g, "method"), str_of(g, "dataset"), str_of(g, "qtype"),
+               int_of(g, "questions"), real_of(g, "precision"), real_of(g, "recall"),
+               real_of(g, "f1"), real_of(g, "calls_per_question"), int_of(g, "proven_minimal"),
+               int_of(g, "minimal"));
+        for (int k = 0; k < METRICS_TOPK; k++)
+            printf(" %.3f", real_of(json_array_get(top, (size_t)k), "f1"));
+        printf("\n");
+    }
+}
+
+static int eval_sets(struct store *st, int64_t rid, int json_out, int by_type)
+{
+    struct set_row *rows = NULL;
+    size_t n = 0;
+    int rc = load_set_rows(st, rid, by_type, &rows, &n);
+    json_t *groups = json_array();
+    if (rc == PARE_OK) rc = set_groups(st, rid, rows, n, groups);
+    free_set_rows(rows, n);
+    if (rc == PARE_OK && json_out) {
+        json_t *o = json_pack("{s:I, s:O}", "retrieval", (json_int_t)rid, "sets", groups);
+        if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) != 0) rc = PARE_EFAIL;
         printf("\n");
         json_decref(o);
-        groups = NULL;
-    } else if (out == PARE_OK) {
-        printf("%-22s %-5s %-24s %-11s %5s %6s %6s %6s %6s %7s  %s\n", "judge", "meth", "dataset",
-               "type", "n", "P", "R", "F1", "calls", "1-min", "top-K F1 (K=1..5)");
-        size_t gi;
-        json_t *g;
-        json_array_foreach(groups, gi, g)
-        {
-            json_t *top = json_object_get(g, "top_k");
-            printf("%-22.22s %-5s %-24.24s %-11.11s %5lld %6.3f %6.3f %6.3f %6.1f %3lld/%-3lld ",
-                   json_string_value(json_object_get(g, "judge")),
-                   json_string_value(json_object_get(g, "method")),
-                   json_string_value(json_object_get(g, "dataset")),
-                   json_string_value(json_object_get(g, "qtype")),
-                   (long long)json_integer_value(json_object_get(g, "questions")),
-                   json_real_value(json_object_get(g, "precision")),
-                   json_real_value(json_object_get(g, "recall")),
-                   json_real_value(json_object_get(g, "f1")),
-                   json_real_value(json_object_get(g, "calls_per_question")),
-                   (long long)json_integer_value(json_object_get(g, "proven_minimal")),
-                   (long long)json_integer_value(json_object_get(g, "minimal")));
-            for (int k = 0; k < 5; k++)
-                printf(" %.3f",
-                       json_real_value(json_object_get(json_array_get(top, (size_t)k), "f1")));
-            printf("\n");
-        }
+    } else if (rc == PARE_OK) {
+        print_sets(groups);
     }
     json_decref(groups);
-    for (size_t i = 0; i < n; i++) {
-        free(rows[i].judge);
-        free(rows[i].method);
-        free(rows[i].status);
-        free(rows[i].ds);
-        free(rows[i].qt);
-    }
-    free(rows);
-    free(a.dataset);
-    free(a.qtype);
-    return out;
+    return rc;
 }
 
 int job_eval(struct pare_ctx *ctx, int argc, char **argv)
 {
-    int retrieval = 0, json_out = 0, by_type = 0;
+    int recall = 0, json_out = 0, by_type = 0;
     int64_t rid = 0;
     const struct opt opts[] = {
-        {"retrieval", OPT_FLAG, &retrieval, NULL, NULL,
-         "evaluate retrieved candidates (default: evaluate mined evidence sets)"},
-        {"id", OPT_INT, &rid, "0", "ID", "the retrieval whose candidates to use (0: the newest)"},
+        {"retrieval", OPT_INT, &rid, "0", "ID",
+         "the retrieval whose candidates to use (0: the newest)"},
+        {"recall", OPT_FLAG, &recall, NULL, NULL,
+         "report recall@K of the candidates (default: evaluate mined evidence sets)"},
         {"by-type", OPT_FLAG, &by_type, NULL, NULL, "sets: one row per question type"},
         {"json", OPT_FLAG, &json_out, NULL, NULL, "print one JSON object on stdout"},
         {NULL},
     };
     const struct cli cli = {"eval",
                             NULL,
-                            "Measure candidates (and mined evidence sets) against the gold "
-                            "passages.",
+                            "Measure mined evidence sets (or, with --recall, candidates) against "
+                            "the gold passages.",
                             NULL,
                             opts,
                             0,
@@ -367,12 +467,14 @@ int job_eval(struct pare_ctx *ctx, int argc, char **argv)
     if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     struct store *st;
     struct sbuf err = {0};
-    if (store_open(pare_db_path(ctx), 0, &st, &err) != PARE_OK) {
+    if (store_open(pare_db_path(ctx), 0, &st, &err) != PARE_OK ||
+        store_retrieval(st, &rid, 1, &err) != PARE_OK) {
         fprintf(stderr, "pare eval: %s\n", sbuf_str(&err));
         sbuf_free(&err);
+        store_close(st);
         return PARE_EFAIL;
     }
-    rc = retrieval ? eval_retrieval(st, rid, json_out) : eval_sets(st, rid, json_out, by_type);
+    rc = recall ? eval_recall(st, rid, json_out) : eval_sets(st, rid, json_out, by_type);
     if (rc == PARE_EFAIL) fprintf(stderr, "pare eval: %s\n", store_errmsg(st));
     store_close(st);
     return rc;

@@ -141,72 +141,108 @@ static int chained(const struct lex *L, uint64_t x)
     return (comp & (L->qnode | L->anchor_all)) != 0;
 }
 
-static int lex_prepare(struct judge *j, struct jquestion *q, struct sbuf *err)
-{
-    (void)j;
-    (void)err;
-    struct lex *L = xcalloc(1, sizeof *L);
-    int n = L->n = q->n;
-    struct tokens tq = {0}, tall = {0}, tp = {0};
-    struct sbuf norm_q = {0}, buf = {0}, core = {0};
-    struct sbuf *pnorm = xcalloc((size_t)n + 1, sizeof *pnorm);
-    struct sbuf *tnorm = xcalloc((size_t)n + 1, sizeof *tnorm);
-    uint64_t **ptok = xcalloc((size_t)n + 1, sizeof *ptok);
-    size_t *np = xcalloc((size_t)n + 1, sizeof *np);
-    uint64_t **ents = xcalloc((size_t)n + 1, sizeof *ents);
-    size_t *ne = xcalloc((size_t)n + 1, sizeof *ne);
+/* What lex_prepare works from, per candidate; freed once the masks are built. */
+struct scratch {
+    int n;
+    struct sbuf *pnorm; /* SQuAD-normalised "title text" */
+    struct sbuf *tnorm; /* SQuAD-normalised title without its parenthesis */
+    uint64_t **ptok;    /* sorted unique content tokens of title and text */
+    size_t *np;
+    uint64_t **ents; /* sorted unique capitalised names (3+ characters) */
+    size_t *ne;
+};
 
-    /* answers */
-    struct sbuf na = {0};
+static void scratch_init(struct scratch *s, int n)
+{
+    s->n = n;
+    s->pnorm = xcalloc((size_t)n + 1, sizeof *s->pnorm);
+    s->tnorm = xcalloc((size_t)n + 1, sizeof *s->tnorm);
+    s->ptok = xcalloc((size_t)n + 1, sizeof *s->ptok);
+    s->np = xcalloc((size_t)n + 1, sizeof *s->np);
+    s->ents = xcalloc((size_t)n + 1, sizeof *s->ents);
+    s->ne = xcalloc((size_t)n + 1, sizeof *s->ne);
+}
+
+static void scratch_free(struct scratch *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        sbuf_free(&s->pnorm[i]);
+        sbuf_free(&s->tnorm[i]);
+        free(s->ptok[i]);
+        free(s->ents[i]);
+    }
+    free(s->pnorm);
+    free(s->tnorm);
+    free(s->ptok);
+    free(s->np);
+    free(s->ents);
+    free(s->ne);
+}
+
+/* A copy of the sorted unique hashes of t. */
+static uint64_t *uniq_copy(struct tokens *t, size_t *n)
+{
+    *n = uniq(t->h, t->n);
+    uint64_t *h = xmalloc(sizeof *h * (*n + 1));
+    memcpy(h, t->h, sizeof *h * *n);
+    return h;
+}
+
+/* 1 when a gold answer is "yes" or "no": no passage states those, so the answer test is off. */
+static int yes_no(json_t *answers, struct sbuf *na)
+{
     size_t ai;
     json_t *av;
-    json_array_foreach(q->answers, ai, av)
+    int yn = 0;
+    json_array_foreach(answers, ai, av)
     {
-        text_squad_normalize(json_string_value(av), &na);
-        if (strcmp(na.p, "yes") == 0 || strcmp(na.p, "no") == 0) L->yesno = 1;
+        text_squad_normalize(json_string_value(av), na);
+        if (strcmp(na->p, "yes") == 0 || strcmp(na->p, "no") == 0) yn = 1;
     }
-    /* passages: content tokens, normalised text, normalised title core, rare names */
-    for (int i = 0; i < n; i++) {
-        const struct jpassage *p = &q->p[i];
-        tokens_reset(&tp);
-        text_tokenize(p->title, strlen(p->title), &tp);
-        text_tokenize(p->text, p->len, &tp);
-        np[i] = uniq(tp.h, tp.n);
-        ptok[i] = xmalloc(sizeof *ptok[i] * (np[i] + 1));
-        memcpy(ptok[i], tp.h, sizeof *tp.h * np[i]);
-        sbuf_reset(&buf);
-        sbuf_adds(&buf, p->title);
-        sbuf_addc(&buf, ' ');
-        sbuf_add(&buf, p->text, p->len);
-        text_squad_normalize(buf.p, &pnorm[i]);
-        title_core(p->title, &core);
-        text_squad_normalize(core.p, &tnorm[i]);
-        tokens_reset(&tp);
-        text_words(buf.p, buf.len, TEXT_CAPITALIZED | TEXT_MIN3, &tp);
-        ne[i] = uniq(tp.h, tp.n);
-        ents[i] = xmalloc(sizeof *ents[i] * (ne[i] + 1));
-        memcpy(ents[i], tp.h, sizeof *tp.h * ne[i]);
-    }
-    for (int i = 0; i < n && !L->yesno; i++) {
-        json_array_foreach(q->answers, ai, av)
+    return yn;
+}
+
+/* Passage i's content tokens, normalised text, normalised title core and rare-name candidates. */
+static void passage_features(const struct jpassage *p, struct scratch *s, int i, struct sbuf *buf,
+                             struct tokens *tp)
+{
+    struct sbuf core = {0};
+    tokens_reset(tp);
+    text_tokenize(p->title, strlen(p->title), tp);
+    text_tokenize(p->text, p->len, tp);
+    s->ptok[i] = uniq_copy(tp, &s->np[i]);
+    sbuf_reset(buf);
+    sbuf_adds(buf, p->title);
+    sbuf_addc(buf, ' ');
+    sbuf_add(buf, p->text, p->len);
+    text_squad_normalize(buf->p, &s->pnorm[i]);
+    title_core(p->title, &core);
+    text_squad_normalize(core.p, &s->tnorm[i]);
+    tokens_reset(tp);
+    text_words(buf->p, buf->len, TEXT_CAPITALIZED | TEXT_MIN3, tp);
+    s->ents[i] = uniq_copy(tp, &s->ne[i]);
+    sbuf_free(&core);
+}
+
+/* The passages containing a gold answer as whole words. */
+static uint64_t answer_passages(json_t *answers, const struct scratch *s, struct sbuf *na)
+{
+    uint64_t m = 0;
+    size_t ai;
+    json_t *av;
+    for (int i = 0; i < s->n; i++) {
+        json_array_foreach(answers, ai, av)
         {
-            text_squad_normalize(json_string_value(av), &na);
-            if (phrase_in(pnorm[i].p, na.p)) L->ansp |= 1ULL << i;
+            text_squad_normalize(json_string_value(av), na);
+            if (phrase_in(s->pnorm[i].p, na->p)) m |= 1ULL << i;
         }
     }
-    /* question terms and their weights (IDF over the candidates) */
-    text_tokenize(q->question, strlen(q->question), &tq);
-    size_t nq = uniq(tq.h, tq.n);
-    double wq[256];
-    uint64_t hq[256];
-    size_t kept = 0;
-    for (size_t t = 0; t < nq && kept < 256; t++) {
-        int df = 0;
-        for (int i = 0; i < n; i++) df += has(ptok[i], np[i], tq.h[t]);
-        hq[kept] = tq.h[t];
-        wq[kept++] = log(1.0 + (double)n / (1.0 + df));
-    }
-    /* the MAX_QTERMS heaviest terms (long questions only) */
+    return m;
+}
+
+/* Keeps the MAX_QTERMS heaviest of `kept` terms (long questions only); returns how many. */
+static size_t heaviest(uint64_t *hq, double *wq, size_t kept)
+{
     while (kept > MAX_QTERMS) {
         size_t lo = 0;
         for (size_t t = 1; t < kept; t++)
@@ -214,37 +250,64 @@ static int lex_prepare(struct judge *j, struct jquestion *q, struct sbuf *err)
         hq[lo] = hq[kept - 1];
         wq[lo] = wq[--kept];
     }
+    return kept;
+}
+
+/* Question terms weighted by IDF over the candidates, the terms each passage holds (qbits), and
+ * the passages holding QNODE_SHARE of the question's weight (qnode). */
+static void question_terms(struct lex *L, const char *question, const struct scratch *s)
+{
+    struct tokens tq = {0};
+    text_tokenize(question, strlen(question), &tq);
+    size_t nq = uniq(tq.h, tq.n);
+    double wq[256];
+    uint64_t hq[256];
+    size_t kept = 0;
+    for (size_t t = 0; t < nq && kept < 256; t++) {
+        int df = 0;
+        for (int i = 0; i < s->n; i++) df += has(s->ptok[i], s->np[i], tq.h[t]);
+        hq[kept] = tq.h[t];
+        wq[kept++] = log(1.0 + (double)s->n / (1.0 + df));
+    }
+    kept = heaviest(hq, wq, kept);
     L->n_terms = (int)kept;
     double W = 0;
     for (size_t t = 0; t < kept; t++) {
         L->w[t] = wq[t];
         W += wq[t];
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < s->n; i++) {
         double c = 0;
         for (size_t t = 0; t < kept; t++) {
-            if (has(ptok[i], np[i], hq[t])) {
+            if (has(s->ptok[i], s->np[i], hq[t])) {
                 L->qbits[i] |= 1ULL << t;
                 c += wq[t];
             }
         }
         if (W > 0 && c / W >= QNODE_SHARE) L->qnode |= 1ULL << i;
     }
-    /* entities named by title in the question; a name inside a longer named one is dropped */
-    text_squad_normalize(q->question, &norm_q);
+    tokens_free(&tq);
+}
+
+/* Entities the question names by title, as groups of passages with the same title; a name
+ * inside a longer named one is dropped. */
+static void named_entities(struct lex *L, const char *question, const struct scratch *s)
+{
+    struct sbuf norm_q = {0};
+    text_squad_normalize(question, &norm_q);
+    const struct sbuf *tn = s->tnorm;
     uint64_t named = 0;
-    for (int i = 0; i < n; i++)
-        if (phrase_in(norm_q.p, tnorm[i].p)) named |= 1ULL << i;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < s->n; i++)
+        if (phrase_in(norm_q.p, tn[i].p)) named |= 1ULL << i;
+    for (int i = 0; i < s->n; i++) {
         if (!(named >> i & 1)) continue;
         int inside = 0, seen = 0;
-        for (int k = 0; k < n && !inside; k++)
-            if ((named >> k & 1) && strcmp(tnorm[k].p, tnorm[i].p) != 0 &&
-                phrase_in(tnorm[k].p, tnorm[i].p))
+        for (int k = 0; k < s->n && !inside; k++)
+            if ((named >> k & 1) && strcmp(tn[k].p, tn[i].p) != 0 && phrase_in(tn[k].p, tn[i].p))
                 inside = 1;
         for (int g = 0; g < L->n_anchors; g++) {
             int first = __builtin_ctzll(L->anchors[g]);
-            if (strcmp(tnorm[first].p, tnorm[i].p) == 0) {
+            if (strcmp(tn[first].p, tn[i].p) == 0) {
                 L->anchors[g] |= 1ULL << i;
                 seen = 1;
             }
@@ -252,54 +315,74 @@ static int lex_prepare(struct judge *j, struct jquestion *q, struct sbuf *err)
         if (!inside && !seen) L->anchors[L->n_anchors++] = 1ULL << i;
     }
     for (int g = 0; g < L->n_anchors; g++) L->anchor_all |= L->anchors[g];
-    /* links: a title named in another passage, or a shared rare capitalised name */
-    tokens_reset(&tall);
-    text_words(q->question, strlen(q->question), TEXT_KEEP_STOP, &tall);
+    sbuf_free(&norm_q);
+}
+
+/* Drops from the rare-name candidates every word the question uses. */
+static void drop_question_names(const char *question, struct scratch *s)
+{
+    struct tokens tall = {0};
+    text_words(question, strlen(question), TEXT_KEEP_STOP, &tall);
     size_t nall = uniq(tall.h, tall.n);
-    for (int i = 0; i < n; i++) {
-        size_t u = 0; /* drop names the question uses */
-        for (size_t k = 0; k < ne[i]; k++)
-            if (!has(tall.h, nall, ents[i][k])) ents[i][u++] = ents[i][k];
-        ne[i] = u;
+    for (int i = 0; i < s->n; i++) {
+        size_t u = 0;
+        for (size_t k = 0; k < s->ne[i]; k++)
+            if (!has(tall.h, nall, s->ents[i][k])) s->ents[i][u++] = s->ents[i][k];
+        s->ne[i] = u;
     }
-    for (int i = 0; i < n; i++) {
-        for (int k = i + 1; k < n; k++) {
-            int link = phrase_in(pnorm[k].p, tnorm[i].p) || phrase_in(pnorm[i].p, tnorm[k].p);
-            for (size_t e = 0; e < ne[i] && !link; e++) {
-                if (!has(ents[k], ne[k], ents[i][e])) continue;
-                int df = 0;
-                for (int m = 0; m < n; m++) df += has(ents[m], ne[m], ents[i][e]);
-                link = df <= RARE_DF;
-            }
+    tokens_free(&tall);
+}
+
+/* 1 when passages i and k share a name that at most RARE_DF candidates hold. */
+static int share_rare_name(const struct scratch *s, int i, int k)
+{
+    for (size_t e = 0; e < s->ne[i]; e++) {
+        if (!has(s->ents[k], s->ne[k], s->ents[i][e])) continue;
+        int df = 0;
+        for (int m = 0; m < s->n; m++) df += has(s->ents[m], s->ne[m], s->ents[i][e]);
+        if (df <= RARE_DF) return 1;
+    }
+    return 0;
+}
+
+/* Links: one passage's title named in the other, or a shared rare name (the bridge entity). */
+static void link_passages(struct lex *L, const struct scratch *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        for (int k = i + 1; k < s->n; k++) {
+            int link = phrase_in(s->pnorm[k].p, s->tnorm[i].p) ||
+                       phrase_in(s->pnorm[i].p, s->tnorm[k].p) || share_rare_name(s, i, k);
             if (link) {
                 L->adj[i] |= 1ULL << k;
                 L->adj[k] |= 1ULL << i;
             }
         }
     }
-    uint64_t all = n == 64 ? ~0ULL : (1ULL << n) - 1;
+}
+
+static int lex_prepare(struct judge *j, struct jquestion *q, struct sbuf *err)
+{
+    (void)j;
+    (void)err;
+    struct lex *L = xcalloc(1, sizeof *L);
+    struct scratch s;
+    struct sbuf buf = {0};
+    struct tokens tp = {0};
+    L->n = q->n;
+    scratch_init(&s, q->n);
+    L->yesno = yes_no(q->answers, &buf);
+    for (int i = 0; i < q->n; i++) passage_features(&q->p[i], &s, i, &buf, &tp);
+    if (!L->yesno) L->ansp = answer_passages(q->answers, &s, &buf);
+    question_terms(L, q->question, &s);
+    named_entities(L, q->question, &s);
+    drop_question_names(q->question, &s);
+    link_passages(L, &s);
+    uint64_t all = q->n == 64 ? ~0ULL : (1ULL << q->n) - 1;
     L->need_chain = !L->yesno && chained(L, all);
     L->full = coverage(L, evidence(L, all));
-
-    for (int i = 0; i < n; i++) {
-        sbuf_free(&pnorm[i]);
-        sbuf_free(&tnorm[i]);
-        free(ptok[i]);
-        free(ents[i]);
-    }
-    free(pnorm);
-    free(tnorm);
-    free(ptok);
-    free(np);
-    free(ents);
-    free(ne);
-    tokens_free(&tq);
-    tokens_free(&tall);
+    scratch_free(&s);
     tokens_free(&tp);
-    sbuf_free(&norm_q);
     sbuf_free(&buf);
-    sbuf_free(&core);
-    sbuf_free(&na);
     q->prep = L;
     return PARE_OK;
 }

@@ -44,6 +44,24 @@ const char *minimizer_method_name(enum mz_method m)
     return m == MZ_LOO ? "loo" : "ddmin";
 }
 
+static const char *const status_names[] = {"minimal", "full_insufficient", "error"};
+
+const char *evidence_status_name(enum evidence_status s)
+{
+    return (unsigned)s < ARRAY_SIZE(status_names) ? status_names[s] : "error";
+}
+
+int evidence_status_parse(const char *name, enum evidence_status *out)
+{
+    for (size_t i = 0; name && i < ARRAY_SIZE(status_names); i++) {
+        if (strcmp(name, status_names[i]) == 0) {
+            *out = (enum evidence_status)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 struct minimizer *minimizer_new(enum mz_method method, int n)
 {
     struct minimizer *m = xcalloc(1, sizeof *m);

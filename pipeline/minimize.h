@@ -23,6 +23,17 @@
 enum mz_method { MZ_LOO, MZ_DDMIN };
 enum mz_status { MZ_RUNNING, MZ_MINIMAL, MZ_FULL_INSUFFICIENT };
 
+/*
+ * The status of a stored evidence set (evidence_sets.status): a 1-minimal set, a question whose
+ * full candidate set the judge found insufficient, or a question a judge error left undecided.
+ */
+enum evidence_status { EV_MINIMAL, EV_FULL_INSUFFICIENT, EV_ERROR };
+
+/* "minimal", "full_insufficient", "error": the names the database stores. */
+const char *evidence_status_name(enum evidence_status s);
+/* Looks up a stored name. Returns 0, or -1 when it is none of the three. */
+int evidence_status_parse(const char *name, enum evidence_status *out);
+
 struct minimizer;
 
 /* Looks up "loo" / "ddmin". Returns 0, or -1 when unknown. */

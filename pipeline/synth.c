@@ -157,79 +157,107 @@ static void json_str(struct sbuf *b, const char *s)
     sbuf_addc(b, '"');
 }
 
+/* One generated question: its text, answer, type and two gold entities. */
+struct gen_question {
+    struct sbuf q;
+    const char *answer, *type;
+    int gold[2];
+};
+
+/* Draws a question of one of three kinds: bridge (work -> creator -> birthplace), comparison
+ * (who was born first) or yes/no comparison (same genre). */
+static void draw_question(const struct world *w, uint64_t *s, struct gen_question *g)
+{
+    int first_person = w->n_cities, first_work = w->n_cities + w->n_people;
+    int kind = (int)pick(s, 3);
+    sbuf_reset(&g->q);
+    if (kind == 0) {
+        int wk = first_work + (int)pick(s, (uint64_t)w->n_works);
+        const struct entity *e = &w->e[wk];
+        g->gold[0] = wk;
+        g->gold[1] = e->creator;
+        sbuf_addf(&g->q, "In which city was the %s of %s born?", e->is_film ? "director" : "author",
+                  e->name);
+        g->answer = w->e[w->e[e->creator].city].name;
+        g->type = "bridge";
+    } else if (kind == 1) {
+        g->gold[0] = first_person + (int)pick(s, (uint64_t)w->n_people);
+        do g->gold[1] = first_person + (int)pick(s, (uint64_t)w->n_people);
+        while (g->gold[1] == g->gold[0] || w->e[g->gold[1]].year == w->e[g->gold[0]].year);
+        const struct entity *a = &w->e[g->gold[0]], *b = &w->e[g->gold[1]];
+        sbuf_addf(&g->q, "Who was born first, %s or %s?", a->name, b->name);
+        g->answer = a->year < b->year ? a->name : b->name;
+        g->type = "comparison";
+    } else {
+        g->gold[0] = first_work + (int)pick(s, (uint64_t)w->n_works);
+        do g->gold[1] = first_work + (int)pick(s, (uint64_t)w->n_works);
+        while (g->gold[1] == g->gold[0]);
+        const struct entity *a = &w->e[g->gold[0]], *b = &w->e[g->gold[1]];
+        sbuf_addf(&g->q, "Are %s and %s of the same genre?", a->name, b->name);
+        g->answer = a->genre == b->genre ? "yes" : "no";
+        g->type = "comparison";
+    }
+}
+
+/* The context of a question: its gold entities and distinct distractors, shuffled. */
+static void draw_context(const struct world *w, uint64_t *s, const int gold[2], int *ctx, int n_ctx)
+{
+    int n = 0;
+    for (int g = 0; g < 2; g++) ctx[n++] = gold[g];
+    while (n < n_ctx) {
+        int d = (int)pick(s, (uint64_t)w->n), dup = 0;
+        for (int k = 0; k < n; k++) dup |= ctx[k] == d;
+        if (!dup) ctx[n++] = d;
+    }
+    for (int k = n - 1; k > 0; k--) {
+        int j = (int)pick(s, (uint64_t)k + 1), t = ctx[k];
+        ctx[k] = ctx[j];
+        ctx[j] = t;
+    }
+}
+
+/* The generic-format JSON line of question number qi. */
+static void question_line(const struct world *w, int qi, const struct gen_question *g,
+                          const int *ctx, int n, struct sbuf *text, struct sbuf *line)
+{
+    sbuf_reset(line);
+    sbuf_addf(line, "{\"id\":\"demo-%05d\",\"question\":", qi);
+    json_str(line, g->q.p);
+    sbuf_adds(line, ",\"answers\":[");
+    json_str(line, g->answer);
+    sbuf_addf(line, "],\"type\":\"%s\",\"contexts\":[", g->type);
+    for (int k = 0; k < n; k++) {
+        passage(w, ctx[k], text);
+        sbuf_adds(line, k ? ",{\"title\":" : "{\"title\":");
+        json_str(line, w->e[ctx[k]].name);
+        sbuf_adds(line, ",\"text\":");
+        json_str(line, text->p);
+        sbuf_addf(line, ",\"is_gold\":%s}",
+                  ctx[k] == g->gold[0] || ctx[k] == g->gold[1] ? "true" : "false");
+    }
+    sbuf_adds(line, "]}\n");
+}
+
 int synth_questions(FILE *f, const struct synth_opts *o)
 {
     uint64_t s = o->seed;
-    int nq = o->n_questions;
     struct world w;
-    world_build(&w, &s, nq / 2 + 20, nq / 8 + 10, nq / 2 + 20);
-    int first_person = w.n_cities, first_work = w.n_cities + w.n_people;
-    struct sbuf line = {0}, text = {0}, q = {0};
-    int *ctx = xmalloc(sizeof(int) * (size_t)(o->n_context + 2));
+    world_build(&w, &s, o->n_questions / 2 + 20, o->n_questions / 8 + 10, o->n_questions / 2 + 20);
+    struct gen_question g = {0};
+    struct sbuf line = {0}, text = {0};
+    int n_ctx = o->n_context < 2 ? 2 : o->n_context;
+    int *ctx = xmalloc(sizeof(int) * (size_t)n_ctx);
     int rc = PARE_OK;
-    for (int qi = 0; qi < nq && rc == PARE_OK; qi++) {
-        int gold[2], n_gold = 2, kind = (int)pick(&s, 3);
-        const char *answer, *type;
-        sbuf_reset(&q);
-        if (kind == 0) { /* bridge: work -> creator -> birthplace */
-            int wk = first_work + (int)pick(&s, (uint64_t)w.n_works);
-            const struct entity *e = &w.e[wk];
-            gold[0] = wk;
-            gold[1] = e->creator;
-            sbuf_addf(&q, "In which city was the %s of %s born?",
-                      e->is_film ? "director" : "author", e->name);
-            answer = w.e[w.e[e->creator].city].name;
-            type = "bridge";
-        } else if (kind == 1) { /* comparison: who was born first */
-            gold[0] = first_person + (int)pick(&s, (uint64_t)w.n_people);
-            do gold[1] = first_person + (int)pick(&s, (uint64_t)w.n_people);
-            while (gold[1] == gold[0] || w.e[gold[1]].year == w.e[gold[0]].year);
-            sbuf_addf(&q, "Who was born first, %s or %s?", w.e[gold[0]].name, w.e[gold[1]].name);
-            answer = w.e[gold[0]].year < w.e[gold[1]].year ? w.e[gold[0]].name : w.e[gold[1]].name;
-            type = "comparison";
-        } else { /* yes/no comparison: same genre */
-            gold[0] = first_work + (int)pick(&s, (uint64_t)w.n_works);
-            do gold[1] = first_work + (int)pick(&s, (uint64_t)w.n_works);
-            while (gold[1] == gold[0]);
-            sbuf_addf(&q, "Are %s and %s of the same genre?", w.e[gold[0]].name, w.e[gold[1]].name);
-            answer = w.e[gold[0]].genre == w.e[gold[1]].genre ? "yes" : "no";
-            type = "comparison";
-        }
-        /* context: gold + distractors, then shuffled */
-        int n = 0;
-        for (int g = 0; g < n_gold; g++) ctx[n++] = gold[g];
-        while (n < o->n_context) {
-            int d = (int)pick(&s, (uint64_t)w.n), dup = 0;
-            for (int k = 0; k < n; k++) dup |= ctx[k] == d;
-            if (!dup) ctx[n++] = d;
-        }
-        for (int k = n - 1; k > 0; k--) {
-            int j = (int)pick(&s, (uint64_t)k + 1), t = ctx[k];
-            ctx[k] = ctx[j];
-            ctx[j] = t;
-        }
-        sbuf_reset(&line);
-        sbuf_addf(&line, "{\"id\":\"demo-%05d\",\"question\":", qi);
-        json_str(&line, q.p);
-        sbuf_adds(&line, ",\"answers\":[");
-        json_str(&line, answer);
-        sbuf_addf(&line, "],\"type\":\"%s\",\"contexts\":[", type);
-        for (int k = 0; k < n; k++) {
-            passage(&w, ctx[k], &text);
-            sbuf_adds(&line, k ? ",{\"title\":" : "{\"title\":");
-            json_str(&line, w.e[ctx[k]].name);
-            sbuf_adds(&line, ",\"text\":");
-            json_str(&line, text.p);
-            sbuf_addf(&line, ",\"is_gold\":%s}",
-                      ctx[k] == gold[0] || ctx[k] == gold[1] ? "true" : "false");
-        }
-        sbuf_adds(&line, "]}\n");
+    for (int qi = 0; qi < o->n_questions && rc == PARE_OK; qi++) {
+        draw_question(&w, &s, &g);
+        draw_context(&w, &s, g.gold, ctx, n_ctx);
+        question_line(&w, qi, &g, ctx, n_ctx, &text, &line);
         if (fwrite(line.p, 1, line.len, f) != line.len) rc = PARE_EFAIL;
     }
     free(ctx);
     sbuf_free(&line);
     sbuf_free(&text);
-    sbuf_free(&q);
+    sbuf_free(&g.q);
     world_free(&w);
     return rc;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pare needs to build, test and benchmark.
+# `scripts/install-deps.sh --bench` adds the benchmarks' packages.
 # Idempotent: when every package is present it prints nothing and calls no package manager.
 set -euo pipefail
 
@@ -9,6 +10,10 @@ pkgs=(
     libutf8proc-dev libxxhash-dev libfaiss-dev libopenblas-dev liblapack-dev
     libomp-dev libcmocka-dev
 )
+# `--bench`: also what the benchmarks need (the plain-Python pipeline pare is compared with).
+if [ "${1:-}" = "--bench" ]; then
+    pkgs+=(python3-faiss python3-numpy python3-zstandard python3-sklearn)
+fi
 # Node.js runs ajv, the JSON Schema validator the tests check exports with.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 

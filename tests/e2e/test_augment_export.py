@@ -96,6 +96,10 @@ class AugmentExport(PareTest):
                     self.assertTrue(filecmp.cmp(f, f.replace("/a_", "/b_"), shallow=False), "byte-identical")
                 n = self.validate(fmt, *files)
                 self.assertGreater(n, 0)
+                # the run records the rows it wrote
+                done = self.query("SELECT items_done FROM runs WHERE command = 'export' "
+                                  "ORDER BY id DESC LIMIT 1")[0][0]
+                self.assertEqual(done, n)
         # verl loads as JSON Lines; ground-truth evidence ids exist; the split is by question
         rows = []
         for part in ("train", "val"):

@@ -37,7 +37,7 @@ def write_fvecs(path, rows):
 
 class Retrieval(PareTest):
     def recall10(self, rid):
-        out = json.loads(self.pare("eval", "--retrieval", "--id", str(rid), "--json").stdout)
+        out = json.loads(self.pare("eval", "--recall", "--retrieval", str(rid), "--json").stdout)
         return [r for r in out["recall"] if r["k"] == 10][0]["recall"]
 
     def retrieve(self, *args, env=None):

@@ -1,0 +1,108 @@
+/* jcache.c - see jcache.h. */
+#include "pipeline/jcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int jcache_get(struct store *st, const unsigned char key[16], int *verdict)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT verdict FROM judge_calls WHERE key = ?1 AND "
+                                     "verdict IS NOT NULL");
+    int64_t v = 0;
+    if (!s || sqlite3_bind_blob(s, 1, key, 16, SQLITE_STATIC)) return -1;
+    int found = store_int(st, s, &v);
+    if (found == 1) *verdict = v ? JUDGE_SUFFICIENT : JUDGE_INSUFFICIENT;
+    return found;
+}
+
+int jcache_lookup(struct store *st, const char *fp, int64_t qid, const int64_t *ids, int n,
+                  int *verdict)
+{
+    unsigned char key[16];
+    judge_key(fp, qid, ids, n, key);
+    return jcache_get(st, key, verdict);
+}
+
+int jcache_load(struct store *st, const char *fp, int64_t qid, struct jcache_entry **arr, size_t *n,
+                size_t *cap, struct sbuf *err)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT key, verdict FROM judge_calls WHERE question_id = "
+                                     "?1 AND judge = ?2 AND verdict IS NOT NULL");
+    if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_bind_text(s, 2, fp, -1, SQLITE_STATIC))
+        return store_fail(st, err, "reading cached verdicts");
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(s, 0) != 16) continue;
+        xgrow((void **)arr, cap, *n + 1, sizeof **arr);
+        memcpy((*arr)[*n].key, sqlite3_column_blob(s, 0), 16);
+        (*arr)[*n].verdict = sqlite3_column_int(s, 1) ? JUDGE_SUFFICIENT : JUDGE_INSUFFICIENT;
+        (*n)++;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? PARE_OK : store_fail(st, err, "reading cached verdicts");
+}
+
+/* The subset as a JSON array of passage ids (owned by the caller), or NULL. */
+static char *subset_json(const int64_t *ids, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_integer(ids[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}
+
+int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
+               const int64_t *ids, int n, const struct jdone *d, struct sbuf *err)
+{
+    char *sub = subset_json(ids, n);
+    char ts[24];
+    now_iso8601(ts);
+    sqlite3_stmt *s = store_stmt(
+        st, "INSERT INTO judge_calls(key, judge, question_id, subset, verdict, answer, error, "
+            "latency_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+            "ON CONFLICT(key) DO UPDATE SET verdict = excluded.verdict, "
+            "answer = excluded.answer, error = excluded.error, "
+            "latency_ms = excluded.latency_ms, created_at = excluded.created_at");
+    int rc = PARE_OK;
+    if (!sub || !s || sqlite3_bind_blob(s, 1, key, 16, SQLITE_TRANSIENT) ||
+        sqlite3_bind_text(s, 2, fp, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 3, qid) ||
+        sqlite3_bind_text(s, 4, sub, -1, SQLITE_TRANSIENT) ||
+        (d->verdict == JUDGE_ERROR ? sqlite3_bind_null(s, 5)
+                                   : sqlite3_bind_int(s, 5, d->verdict)) ||
+        sqlite3_bind_text(s, 6, d->answer, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 7, d->error, -1, SQLITE_STATIC) ||
+        sqlite3_bind_int64(s, 8, (int64_t)(d->latency_ms + 0.5)) ||
+        sqlite3_bind_text(s, 9, ts, -1, SQLITE_TRANSIENT) || store_done(st, s))
+        rc = store_fail(st, err, "storing a judge call");
+    free(sub);
+    return rc;
+}
+
+int jcache_ask(struct store *st, struct judge *j, struct jquestion *q, uint64_t mask, int *verdict,
+               int *asked, struct sbuf *err)
+{
+    int64_t ids[JUDGE_MAX_CANDIDATES];
+    int n = 0;
+    for (int i = 0; i < q->n; i++)
+        if (mask >> i & 1) ids[n++] = q->p[i].id;
+    const char *fp = judge_fingerprint(j);
+    unsigned char key[16];
+    judge_key(fp, q->id, ids, n, key);
+    *asked = 0;
+    int found = jcache_get(st, key, verdict);
+    if (found < 0) return store_fail(st, err, "reading judge_calls");
+    if (found) return PARE_OK;
+    judge_submit(j, q, mask, q);
+    struct jdone *d = NULL;
+    while (!d) d = judge_poll(j, 1.0);
+    *asked = 1;
+    *verdict = d->verdict;
+    int rc = jcache_put(st, key, fp, q->id, ids, n, d, err);
+    jdone_free(d);
+    return rc;
+}

@@ -1,0 +1,304 @@
+/* mining.c - see mining.h. */
+#include "pipeline/mining.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/jcache.h"
+#include "pipeline/question.h"
+
+struct slot {
+    int used;
+    struct question qs;
+    struct minimizer *m;
+    struct jcache_entry *cache; /* this judge's verdicts on this question */
+    size_t n_cache, cap_cache;
+    uint64_t mask; /* the subset being judged */
+    unsigned char key[16];
+    int cached_calls, error;
+};
+
+struct mine {
+    struct store *st;
+    const struct mining_opts *o;
+    struct blob_codec *codec;
+    const char *fp;
+    const char *method;
+    int cheap;
+    struct slot *slots;
+    int n_slots;
+    struct mining_stats *stats;
+    int64_t uncommitted;
+    struct sbuf *warn, *err;
+};
+
+static void slot_clear(struct mine *mn, struct slot *s)
+{
+    if (s->qs.q.prep) judge_release(mn->o->judge, &s->qs.q);
+    question_clear(&s->qs);
+    minimizer_free(s->m);
+    s->m = NULL;
+    s->n_cache = 0;
+    s->used = 0;
+}
+
+/* Loads question qid with its candidates and cached verdicts into slot s. */
+static int slot_load(struct mine *mn, struct slot *s, int64_t qid)
+{
+    if (question_load(mn->st, mn->codec, qid, mn->o->retrieval_id, 0, &s->qs, mn->err) != PARE_OK)
+        return PARE_EFAIL;
+    if (s->qs.more && !mn->warn->len)
+        sbuf_setf(mn->warn, "questions have more than %d candidates; the best %d are used",
+                  JUDGE_MAX_CANDIDATES, JUDGE_MAX_CANDIDATES);
+    if (jcache_load(mn->st, mn->fp, qid, &s->cache, &s->n_cache, &s->cap_cache, mn->err) != PARE_OK)
+        return PARE_EFAIL;
+    int n = s->qs.q.n;
+    s->m = minimizer_new(mn->o->method, n > 0 ? n : 1);
+    s->cached_calls = s->error = 0;
+    s->used = 1;
+    if (n == 0) return PARE_OK;
+    return judge_prepare(mn->o->judge, &s->qs.q, mn->err);
+}
+
+/* The evidence_sets row of a finished slot; its id into *set_id. */
+static int store_set(struct mine *mn, struct slot *s, enum evidence_status status, uint64_t set,
+                     int64_t *set_id)
+{
+    char ts[24];
+    now_iso8601(ts);
+    sqlite3_stmt *st = store_stmt(
+        mn->st, "INSERT INTO evidence_sets(question_id, judge, method, status, size, judge_calls, "
+                "cached_calls, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                "ON CONFLICT(question_id, judge, method) DO UPDATE SET status = excluded.status, "
+                "size = excluded.size, judge_calls = excluded.judge_calls, "
+                "cached_calls = excluded.cached_calls, created_at = excluded.created_at "
+                "RETURNING id");
+    if (!st || sqlite3_bind_int64(st, 1, s->qs.q.id) ||
+        sqlite3_bind_text(st, 2, mn->fp, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 3, mn->method, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 4, evidence_status_name(status), -1, SQLITE_STATIC) ||
+        sqlite3_bind_int(st, 5, __builtin_popcountll(set)) ||
+        sqlite3_bind_int(st, 6, minimizer_calls(s->m)) ||
+        sqlite3_bind_int(st, 7, s->cached_calls) ||
+        sqlite3_bind_text(st, 8, ts, -1, SQLITE_TRANSIENT) || store_int(mn->st, st, set_id) != 1)
+        return store_fail(mn->st, mn->err, "storing an evidence set");
+    return PARE_OK;
+}
+
+/* Replaces the members of set_id with the candidates in `set`. */
+static int store_members(struct mine *mn, struct slot *s, int64_t set_id, uint64_t set)
+{
+    sqlite3_stmt *st = store_stmt(mn->st, "DELETE FROM evidence_members WHERE set_id = ?1");
+    if (!st || sqlite3_bind_int64(st, 1, set_id) || store_done(mn->st, st))
+        return store_fail(mn->st, mn->err, "storing an evidence set");
+    for (int i = 0; i < s->qs.q.n; i++) {
+        if (!(set >> i & 1)) continue;
+        st = store_stmt(mn->st, "INSERT INTO evidence_members(set_id, passage_id, rank) "
+                                "VALUES (?1, ?2, ?3)");
+        if (!st || sqlite3_bind_int64(st, 1, set_id) || sqlite3_bind_int64(st, 2, s->qs.p[i].id) ||
+            sqlite3_bind_int(st, 3, i + 1) || store_done(mn->st, st))
+            return store_fail(mn->st, mn->err, "storing evidence members");
+    }
+    return PARE_OK;
+}
+
+/* Writes the evidence set of a finished slot and frees the slot. */
+static int finalize(struct mine *mn, struct slot *s)
+{
+    enum mz_status ms = minimizer_status(s->m);
+    enum evidence_status status = s->error || s->qs.q.n == 0 ? EV_ERROR
+                                  : ms == MZ_MINIMAL         ? EV_MINIMAL
+                                                             : EV_FULL_INSUFFICIENT;
+    uint64_t set = status == EV_MINIMAL ? minimizer_result(s->m) : 0;
+    int64_t set_id = 0;
+    if (store_set(mn, s, status, set, &set_id) != PARE_OK ||
+        store_members(mn, s, set_id, set) != PARE_OK)
+        return PARE_EFAIL;
+    mn->stats->done++;
+    if (status == EV_MINIMAL)
+        mn->stats->minimal++;
+    else if (status == EV_FULL_INSUFFICIENT)
+        mn->stats->full_insufficient++;
+    else
+        mn->stats->errors++;
+    mn->uncommitted++;
+    slot_clear(mn, s);
+    return PARE_OK;
+}
+
+/* The cached verdict of this slot's judge on the subset under key, or -1. */
+static int cached_verdict(const struct slot *s, const unsigned char key[16])
+{
+    for (size_t i = 0; i < s->n_cache; i++)
+        if (memcmp(s->cache[i].key, key, 16) == 0) return s->cache[i].verdict;
+    return -1;
+}
+
+/* Runs a slot's minimiser until it needs the judge or finishes. */
+static int advance(struct mine *mn, struct slot *s)
+{
+    while (s->used) {
+        uint64_t mask;
+        if (s->error || s->qs.q.n == 0 || !minimizer_next(s->m, &mask)) return finalize(mn, s);
+        int64_t ids[JUDGE_MAX_CANDIDATES];
+        int n = question_ids(&s->qs, mask, ids);
+        judge_key(mn->fp, s->qs.q.id, ids, n, s->key);
+        int hit = cached_verdict(s, s->key);
+        if (hit >= 0) {
+            s->cached_calls++;
+            mn->stats->cached++;
+            minimizer_feed(s->m, hit);
+            continue;
+        }
+        s->mask = mask;
+        judge_submit(mn->o->judge, &s->qs.q, mask, s);
+        return PARE_OK;
+    }
+    return PARE_OK;
+}
+
+static int store_call(struct mine *mn, struct slot *s, const struct jdone *d)
+{
+    int64_t ids[JUDGE_MAX_CANDIDATES];
+    int n = question_ids(&s->qs, s->mask, ids);
+    return jcache_put(mn->st, s->key, mn->fp, s->qs.q.id, ids, n, d, mn->err);
+}
+
+/* The SQL of questions still to mine, shared by the next-question query and the count. */
+#define PENDING                                                                                    \
+    "FROM questions q JOIN datasets d ON d.id = q.dataset_id WHERE q.id > ?1 AND "                 \
+    "(?2 IS NULL OR d.name = ?2) AND EXISTS (SELECT 1 FROM candidates c WHERE "                    \
+    "c.retrieval_id = ?3 AND c.question_id = q.id) AND NOT EXISTS (SELECT 1 FROM "                 \
+    "evidence_sets e WHERE e.question_id = q.id AND e.judge = ?4 AND e.method = ?5 AND "           \
+    "e.status != 'error')"
+
+/* Binds the parameters of PENDING; after: questions after this id. */
+static int bind_pending(struct mine *mn, sqlite3_stmt *st, int64_t after)
+{
+    return !st || sqlite3_bind_int64(st, 1, after) ||
+           sqlite3_bind_text(st, 2, mn->o->dataset, -1, SQLITE_STATIC) ||
+           sqlite3_bind_int64(st, 3, mn->o->retrieval_id) ||
+           sqlite3_bind_text(st, 4, mn->fp, -1, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, 5, mn->method, -1, SQLITE_STATIC);
+}
+
+/* The next question to mine after `after`: 1 and *qid, 0 when none is left, -1 on error. */
+static int next_question(struct mine *mn, int64_t after, int64_t *qid)
+{
+    sqlite3_stmt *st = store_stmt(mn->st, "SELECT q.id " PENDING " ORDER BY q.id LIMIT 1");
+    if (bind_pending(mn, st, after)) return -1;
+    return store_int(mn->st, st, qid);
+}
+
+/* Questions this run will mine, for the progress line's ETA. */
+static int64_t count_pending(struct mine *mn)
+{
+    sqlite3_stmt *st = store_stmt(mn->st, "SELECT count(*) " PENDING);
+    int64_t n = 0;
+    if (bind_pending(mn, st, 0) || store_int(mn->st, st, &n) != 1)
+        return 0; /* only the ETA is lost */
+    int64_t limit = mn->o->limit;
+    return limit && limit < n ? limit : n;
+}
+
+static int commit_and_begin(struct mine *mn)
+{
+    if (store_commit(mn->st) != PARE_OK || store_begin(mn->st) != PARE_OK)
+        return store_fail(mn->st, mn->err, "committing");
+    mn->uncommitted = 0;
+    return PARE_OK;
+}
+
+/* Starts questions in free slots. *more becomes 0 when no question (or no --limit) is left. */
+static int fill_slots(struct mine *mn, int64_t *after, int64_t *started, int *more)
+{
+    for (int i = 0; i < mn->n_slots && *more; i++) {
+        if (mn->slots[i].used) continue;
+        if (mn->o->limit && *started >= mn->o->limit) {
+            *more = 0;
+            break;
+        }
+        int64_t qid;
+        int r = next_question(mn, *after, &qid);
+        if (r < 0) return store_fail(mn->st, mn->err, "finding questions");
+        if (r == 0) {
+            *more = 0;
+            break;
+        }
+        *after = qid;
+        (*started)++;
+        if (slot_load(mn, &mn->slots[i], qid) != PARE_OK || advance(mn, &mn->slots[i]) != PARE_OK)
+            return PARE_EFAIL;
+    }
+    return PARE_OK;
+}
+
+/* Finished calls: store them, commit (unless the judge is cheap), then feed the minimisers. */
+static int take_answers(struct mine *mn, struct jdone *d)
+{
+    int rc = PARE_OK;
+    for (struct jdone *x = d; x && rc == PARE_OK; x = x->next) {
+        rc = store_call(mn, x->tag, x);
+        mn->stats->calls++;
+        if (x->verdict == JUDGE_ERROR) mn->stats->call_errors++;
+    }
+    if (rc == PARE_OK && d && !mn->cheap) rc = commit_and_begin(mn);
+    for (struct jdone *x = d; x && rc == PARE_OK; x = x->next) {
+        struct slot *s = x->tag;
+        if (x->verdict == JUDGE_ERROR)
+            s->error = 1;
+        else
+            minimizer_feed(s->m, x->verdict);
+        rc = advance(mn, s);
+    }
+    if (rc == PARE_OK && mn->uncommitted >= 500) rc = commit_and_begin(mn);
+    return rc;
+}
+
+static int run(struct mine *mn, mining_progress_fn progress, void *ctx)
+{
+    int64_t total = count_pending(mn), after = 0, started = 0;
+    int more = 1, rc = store_begin(mn->st);
+    if (rc != PARE_OK) return store_fail(mn->st, mn->err, "BEGIN");
+    for (;;) {
+        rc = fill_slots(mn, &after, &started, &more);
+        if (rc != PARE_OK) break;
+        if (!more && judge_pending(mn->o->judge) == 0) break;
+        struct jdone *d = judge_poll(mn->o->judge, 0.2);
+        rc = take_answers(mn, d);
+        jdone_free(d);
+        if (rc != PARE_OK) break;
+        if (progress) progress(ctx, mn->stats, total);
+    }
+    if (rc == PARE_OK && store_commit(mn->st) != PARE_OK)
+        rc = store_fail(mn->st, mn->err, "COMMIT");
+    if (rc != PARE_OK) store_rollback(mn->st);
+    return rc;
+}
+
+int mining_run(struct store *st, const struct mining_opts *o, mining_progress_fn progress,
+               void *ctx, struct mining_stats *stats, struct sbuf *warn, struct sbuf *err)
+{
+    struct mine mn = {0};
+    mn.st = st;
+    mn.o = o;
+    mn.fp = judge_fingerprint(o->judge);
+    mn.method = minimizer_method_name(o->method);
+    mn.cheap = judge_is_cheap(o->judge);
+    mn.n_slots = o->slots > 0 ? o->slots : 1;
+    mn.slots = xcalloc((size_t)mn.n_slots, sizeof *mn.slots);
+    mn.codec = store_codec(st);
+    mn.stats = stats;
+    mn.warn = warn;
+    mn.err = err;
+    memset(stats, 0, sizeof *stats);
+    int rc = run(&mn, progress, ctx);
+    for (int i = 0; i < mn.n_slots; i++) {
+        slot_clear(&mn, &mn.slots[i]);
+        question_free(&mn.slots[i].qs);
+        free(mn.slots[i].cache);
+    }
+    free(mn.slots);
+    blob_codec_free(mn.codec);
+    return rc;
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Whole-pipeline comparison: pare against the plain-Python pipeline of ../shared/bench/baseline_py.py
+on the same scaled HotpotQA file, in the same run, stage by stage (ingest, index, retrieve in context
+scope, mine with the lexical judge and leave-one-out). Runs alternate (Python, pare, Python, pare ...)
+so that both see the same machine; the table gives the median of each stage and the spread.
+Figures, not a test.
+
+Usage: bench_compare.py BUILD_DIR [COPIES] [REPEAT]
+  COPIES  copies of hotpotqa/dev500_ircot.jsonl (default 20: 10,000 questions, 97,160 passages)
+  REPEAT  runs of each pipeline (default 3)
+The Python side needs Debian's python3-faiss, python3-numpy, python3-zstandard and python3-sklearn
+(`scripts/install-deps.sh --bench` installs them) and runs under /usr/bin/python3."""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.environ.get("PARE_SHARED", os.path.join(HERE, "../../../shared"))
+STAGES = ("ingest", "index", "retrieve", "mine")
+
+
+def pare_run(pare, work, src):
+    """Times each pare stage as a user runs it: one process per command, on a fresh database."""
+    db = os.path.join(work, "pare.db")
+    for f in os.listdir(work):
+        if f.startswith("pare.db"):
+            os.remove(os.path.join(work, f))
+    base = [pare, "--db", db, "--quiet"]
+    cmds = {
+        "ingest": ["ingest", "--format", "ircot", src],
+        "index": ["index"],
+        "retrieve": ["retrieve", "--scope", "context"],
+        "mine": ["mine", "--method", "loo", "--json"],
+    }
+    t = {}
+    out = {}
+    for stage in STAGES:
+        t0 = time.perf_counter()
+        p = subprocess.run(base + cmds[stage], capture_output=True, text=True)
+        t[stage] = time.perf_counter() - t0
+        if p.returncode != 0:
+            sys.exit("pare %s failed (%d):\n%s" % (stage, p.returncode, p.stderr[-2000:]))
+        out[stage] = p.stdout
+    t["total"] = sum(t[s] for s in STAGES)
+    mined = json.loads(out["mine"])
+    return t, mined
+
+
+def python_run(work, src):
+    db = os.path.join(work, "py.db")
+    for f in os.listdir(work):
+        if f.startswith("py.db"):
+            os.remove(os.path.join(work, f))
+    p = subprocess.run(["/usr/bin/python3", os.path.join(SHARED, "bench/baseline_py.py"), src, db],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("baseline_py.py failed (%d):\n%s" % (p.returncode, p.stderr[-2000:]))
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    t = {s: r[s] for s in STAGES}
+    t["total"] = sum(t[s] for s in STAGES)
+    return t, r
+
+
+def spread(xs):
+    return (max(xs) - min(xs)) / statistics.median(xs) * 100 if len(xs) > 1 else 0.0
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    copies = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    repeat = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    pare = os.path.join(build, "pare")
+    work = tempfile.mkdtemp(prefix="pare-compare-", dir=os.environ.get("TMPDIR", build))
+    src = os.path.join(work, "in.jsonl")
+    subprocess.run([sys.executable, os.path.join(SHARED, "bench/scale_ircot.py"),
+                    os.path.join(SHARED, "data/hotpotqa/dev500_ircot.jsonl"), str(copies), src],
+                   check=True)
+    py, pa = {k: [] for k in STAGES + ("total",)}, {k: [] for k in STAGES + ("total",)}
+    info = None
+    for _ in range(repeat):
+        t, info = python_run(work, src)
+        for k in t:
+            py[k].append(t[k])
+        t, mined = pare_run(pare, work, src)
+        for k in t:
+            pa[k].append(t[k])
+    print("pipeline comparison: %d questions, %d passages, %d runs each (alternating)"
+          % (info["questions"], info["passages"], repeat))
+    print("python: %d minimal sets; pare: %d minimal sets, %.2f judge calls per question"
+          % (info["sets"], mined.get("minimal", -1),
+             mined.get("judge_calls", 0) / max(1, info["questions"])))
+    print("%-10s %10s %8s %10s %8s %8s" % ("stage", "pare (s)", "spread", "python (s)", "spread",
+                                           "ratio"))
+    for k in STAGES + ("total",):
+        a, b = statistics.median(pa[k]), statistics.median(py[k])
+        print("%-10s %10.3f %7.0f%% %10.3f %7.0f%% %7.1fx"
+              % (k, a, spread(pa[k]), b, spread(py[k]), b / a if a > 0 else float("inf")))
+    print("(ratio = python / pare; spread = (max - min) / median over the runs)")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
