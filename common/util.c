@@ -125,6 +125,18 @@ void sbuf_addf(struct sbuf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+void sbuf_prependf(struct sbuf *b, const char *fmt, ...)
+{
+    struct sbuf head = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vaddf(&head, fmt, ap);
+    va_end(ap);
+    sbuf_add(&head, b->p, b->len);
+    sbuf_free(b);
+    *b = head;
+}
+
 void sbuf_setf(struct sbuf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -61,6 +61,9 @@ void sbuf_adds(struct sbuf *b, const char *s);
 void sbuf_addc(struct sbuf *b, char c);
 void sbuf_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Puts the formatted text before the contents, to give an error its context:
+ * sbuf_prependf(err, "passage %lld: ", id). */
+void sbuf_prependf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Replaces the contents with the formatted text. */
 void sbuf_setf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_reset(struct sbuf *b);

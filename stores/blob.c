@@ -111,7 +111,7 @@ static ZSTD_DDict *find_ddict(struct blob_codec *c, uint32_t id, struct sbuf *er
  * state it, within PARE_MAX_RECORD, and within what the frame's blocks can hold. Every block
  * spends at least a 3-byte header on at most ZSTD_BLOCKSIZE_MAX bytes of output, so an n-byte
  * frame yields at most (n / 3 + 1) blocks' worth; a header claiming more is corrupt (16 crafted
- * bytes once asked for 2^58 bytes).
+ * bytes once asked for 2^50 bytes).
  */
 static int declared_size(const void *src, size_t n, size_t *size, struct sbuf *err)
 {

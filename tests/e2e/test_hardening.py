@@ -10,7 +10,7 @@ import unittest
 
 from common import EXT, PareTest
 
-# A zstd frame header declaring 2^58 bytes of text (issue 15, defect 1).
+# A zstd frame header declaring 2^50 bytes of text (issue 15, defect 1).
 CRAFTED = "28b52ffde00000000000000400010000"
 
 
@@ -34,6 +34,25 @@ class CraftedBlobs(PareTest):
             lines.append("SELECT length(pare_text(X'28b52ffd%s'));" % body.hex())
         p = self.shell_script("\n".join(lines) + "\nSELECT 'alive';\n")
         self.assertTrue(p.stdout.rstrip().endswith("alive"), p.stderr[-2000:])
+
+    def test_mine_reports_a_corrupt_passage_and_stops_cleanly(self):
+        f = self.write("m.jsonl", "".join(json.dumps(
+            {"id": "q%d" % i, "question": "Who built tower %d?" % i, "answers": ["Ann"],
+             "contexts": [{"title": "T%d" % i, "text": "Ann built tower %d." % i, "is_gold": True},
+                          {"title": "U%d" % i, "text": "Bob lives near tower %d." % i}]}) + "\n"
+            for i in range(6)))
+        self.pare("ingest", "--format", "generic", f)
+        self.pare("index")
+        self.pare("retrieve", "--scope", "context")
+        bad = self.query("SELECT passage_id FROM candidates ORDER BY question_id DESC LIMIT 1")[0][0]
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE passages SET body = X'%s' WHERE id = ?" % CRAFTED, (bad,))
+        con.commit()
+        con.close()
+        p = self.pare("mine", expect=1)
+        self.assertIn("passage %d" % bad, p.stderr)
+        self.assertIn("corrupt zstd frame", p.stderr)
+        self.assertEqual(self.query("SELECT status FROM runs WHERE command = 'mine'"), [("failed",)])
 
 
 class ForeignDatabase(PareTest):

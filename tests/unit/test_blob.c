@@ -126,7 +126,7 @@ static void test_missing_dictionary(void **state)
 
 /*
  * Frames whose header declares more text than their blocks can produce: the codec must say so
- * without allocating what they declare (the first one, from issue 15, asked for 2^58 bytes and
+ * without allocating what they declare (the first one, from issue 15, asked for 2^50 bytes and
  * aborted the sqlite3 shell that had loaded the extension).
  */
 static void test_crafted_sizes(void **state)

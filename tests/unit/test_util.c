@@ -26,6 +26,15 @@ static void test_sbuf(void **state)
     assert_int_equal(strlen(d), 100000);
     free(d);
     sbuf_free(&b);
+    /* context goes in front of an error, on an empty buffer too */
+    struct sbuf e = {0};
+    sbuf_prependf(&e, "passage %d: ", 7);
+    assert_string_equal(e.p, "passage 7: ");
+    sbuf_setf(&e, "corrupt");
+    sbuf_prependf(&e, "passage %d: ", 8);
+    assert_string_equal(e.p, "passage 8: corrupt");
+    assert_int_equal(e.len, 18);
+    sbuf_free(&e);
 }
 
 static void test_grow(void **state)
