@@ -66,7 +66,8 @@ int reader_open(const char *path, struct reader **out, struct sbuf *err)
         return PARE_EINPUT;
     }
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    if (fstat(fileno(f), &sb) != 0) memset(&sb, 0, sizeof sb); /* size unknown */
+    if (S_ISDIR(sb.st_mode)) {
         sbuf_setf(err, "%s: is a directory", path);
         fclose(f);
         return PARE_EINPUT;
@@ -282,7 +283,8 @@ int reader_parse(const char *path, const char *text, size_t len, long line, json
 {
     json_error_t je;
     *rec = NULL;
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &je);
+    /* A key given twice is an error, not "last one wins": the two values may disagree. */
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
     if (!v) {
         explain_parse_error(path, text, len, line, &je, err);
         return READ_BAD;
@@ -297,6 +299,20 @@ int reader_parse(const char *path, const char *text, size_t len, long line, json
     }
     *rec = v;
     return READ_RECORD;
+}
+
+/*
+ * A record over PARE_MAX_RECORD: the rest of the file cannot be split into records reliably
+ * (a file of one endless line, such as /dev/zero or a decompression bomb, has no next one), so
+ * reading stops here instead of buffering without limit.
+ */
+static int too_long(struct reader *r, long first, struct sbuf *err)
+{
+    say(err, r, first, "record longer than %zu MiB, the most pare reads (%s)",
+        PARE_MAX_RECORD >> 20,
+        r->mode == MODE_LINES ? "a file without line breaks? JSON Lines hold one record per line"
+                              : "an element of the JSON array");
+    return READ_FATAL;
 }
 
 /* JSON Lines: the next non-blank line. */
@@ -314,6 +330,7 @@ static int next_line(struct reader *r, long *line, struct sbuf *err)
             size_t take = nl ? (size_t)(nl - s) : r->buf.len - r->pos;
             sbuf_add(&r->rec, s, take);
             r->pos += take;
+            if (r->rec.len > PARE_MAX_RECORD) return too_long(r, first, err);
             if (nl) {
                 r->pos++;
                 r->line++;
@@ -381,6 +398,7 @@ static int next_element(struct reader *r, long *line, struct sbuf *err)
         if (ch == '\n') r->line++;
         sbuf_addc(&r->rec, ch);
         r->pos++;
+        if (r->rec.len > PARE_MAX_RECORD) return too_long(r, first, err);
     }
     /* r->buf.p[r->pos] is ',' or ']' */
     if (r->buf.p[r->pos] == ']') r->array_open = 0;

@@ -4,11 +4,14 @@ supporting facts, secrets echoed by servers, terminal escapes in names."""
 import json
 import os
 import random
+import resource
 import sqlite3
 import subprocess
+import time
 import unittest
+import zlib
 
-from common import EXT, PareTest
+from common import BIN, EXT, PareTest
 
 # A zstd frame header declaring 2^50 bytes of text (issue 15, defect 1).
 CRAFTED = "28b52ffde00000000000000400010000"
@@ -74,6 +77,43 @@ class ForeignDatabase(PareTest):
             self.assertEqual(f.read(), before)
         self.assertFalse(os.path.exists(self.db + "-wal"))
         self.assertEqual(self.query("SELECT name FROM sqlite_master"), [("notes",)])
+
+
+def limit_memory():
+    """Runs in the child: 1 GiB of address space, so that a regression fails the test instead of
+    exhausting the machine (pare needs about 0.3 GiB for these inputs)."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+class Records(PareTest):
+    def ingest_bounded(self, path):
+        cmd = [BIN, "--db", self.db, "ingest", "--format", "generic", path]
+        t0 = time.monotonic()
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, preexec_fn=limit_memory)
+        return p, time.monotonic() - t0
+
+    def test_endless_line_is_an_error_not_a_memory_sink(self):
+        p, took = self.ingest_bounded("/dev/zero")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("/dev/zero:1: record longer than 64 MiB", p.stderr)
+        self.assertLess(took, 120)
+        self.assertFalse(os.path.exists(self.db) and self.query("SELECT count(*) FROM questions")[0][0])
+
+    def test_gzip_bomb_is_an_error(self):
+        z = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip wrapper
+        chunk = b"\0" * (1 << 20)
+        body = b"".join(z.compress(chunk) for _ in range(80)) + z.flush()
+        self.assertLess(len(body), 1 << 20)
+        f = self.write("bomb.jsonl.gz", body, "wb")
+        p, _ = self.ingest_bounded(f)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("bomb.jsonl.gz:1: record longer than 64 MiB", p.stderr)
+
+    def test_duplicate_keys_are_bad_input(self):
+        good = json.dumps({"id": "a", "question": "q?", "answers": ["x"]})
+        f = self.write("d.jsonl", good + "\n" + '{"id": "b", "question": "q?", "answers": ["x"], "id": "c"}\n')
+        p = self.pare("ingest", "--format", "generic", f, expect=3)
+        self.assertIn("d.jsonl:2: invalid JSON: duplicate object key", p.stderr)
 
 
 if __name__ == "__main__":
