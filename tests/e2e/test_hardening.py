@@ -115,6 +115,21 @@ class Records(PareTest):
         p = self.pare("ingest", "--format", "generic", f, expect=3)
         self.assertIn("d.jsonl:2: invalid JSON: duplicate object key", p.stderr)
 
+    def test_supporting_facts_must_point_into_the_context(self):
+        rec = {"_id": "w1", "question": "Q?", "answer": "a", "type": "compositional",
+               "context": [["A", ["x.", "y."]], ["B", ["z."]]], "evidences": []}
+        for sf, msg in (([["A", 999]], "supporting fact ['A', 999] points to no sentence"),
+                        ([["B", -1]], "supporting fact ['B', -1] points to no sentence")):
+            f = self.write("w.json", json.dumps([dict(rec, supporting_facts=sf)], indent=1))
+            p = self.pare("ingest", "--format", "2wiki", f, expect=3)
+            self.assertIn("w.json:2: " + msg, p.stderr)
+        hf = {"question": "Q?", "answer": "a", "supporting_facts": {"title": ["A", "B"], "sent_id": [0]},
+              "context": {"title": ["A", "B"], "sentences": [["x."], ["z."]]}}
+        f = self.write("hf.jsonl", json.dumps(hf) + "\n")
+        p = self.pare("ingest", "--format", "hotpotqa", f, expect=3)
+        self.assertIn("hf.jsonl:1: supporting_facts must hold arrays 'title' and 'sent_id' of equal length",
+                      p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
