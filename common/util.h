@@ -64,6 +64,25 @@ void sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap) __attribute__((form
 /* Puts the formatted text before the contents, to give an error its context:
  * sbuf_prependf(err, "passage %lld: ", id). */
 void sbuf_prependf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Appends s[0..n) so that it is safe to show on a terminal: control characters (C0, DEL and C1),
+ * bytes that are not UTF-8, and the Unicode bidirectional controls and line separators become
+ * escapes ("\n", "\x1b", "\u009b", "\u202e"), so that an id, name or title read from data can
+ * neither move the cursor, recolour, retitle the terminal nor hide text. Other text, backslashes
+ * included, is kept. At most max bytes of s are shown; a longer text ends in "...".
+ */
+void sbuf_add_visible(struct sbuf *b, const char *s, size_t n, size_t max);
+/*
+ * The C string s made safe for a terminal as sbuf_add_visible does, in scratch (replacing its
+ * contents); returns scratch's text. For printing: printf("%s\n", visible(&tmp, title)).
+ * NULL gives "".
+ */
+const char *visible(struct sbuf *scratch, const char *s);
+/*
+ * Replaces every occurrence of secret (an API key) in b with "[redacted]", for text that came
+ * back from a server and may echo what it was sent. NULL or empty secret: nothing to do.
+ */
+void sbuf_redact(struct sbuf *b, const char *secret);
 /* Replaces the contents with the formatted text. */
 void sbuf_setf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_reset(struct sbuf *b);

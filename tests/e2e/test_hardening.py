@@ -7,6 +7,7 @@ import random
 import resource
 import sqlite3
 import subprocess
+import sys
 import time
 import unittest
 import zlib
@@ -77,6 +78,88 @@ class ForeignDatabase(PareTest):
             self.assertEqual(f.read(), before)
         self.assertFalse(os.path.exists(self.db + "-wal"))
         self.assertEqual(self.query("SELECT name FROM sqlite_master"), [("notes",)])
+
+
+def alive(pid):
+    """True when process pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class ExecJudge(PareTest):
+    def prepare(self, n, text_len=200):
+        recs = [{"id": "q%d" % i, "question": "Who built tower %d?" % i, "answers": ["Ann"],
+                 "contexts": [{"title": "T%d" % i, "text": "Ann built tower %d. " % i + "x" * text_len,
+                               "is_gold": True},
+                              {"title": "U%d" % i, "text": "Bob lives near it. " + "y" * text_len}]}
+                for i in range(n)]
+        self.pare("ingest", "--format", "generic", self.write("q.jsonl", "".join(json.dumps(r) + "\n" for r in recs)))
+        self.pare("index")
+        self.pare("retrieve", "--scope", "context")
+
+    def judge(self, body, wrapper="%s"):
+        """An exec judge spec running Python `body`; every process started records its pid."""
+        pids = os.path.join(self.dir, "pids")
+        script = self.write("judge.py", "import os, signal, sys, time\n"
+                            "open(%r, 'a').write('%%d\\n' %% os.getpid())\n" % pids + body)
+        return "exec:" + wrapper % ("%s %s" % (sys.executable, script)), pids
+
+    def recorded(self, pids):
+        with open(pids) as f:
+            return [int(x) for x in f.read().split()]
+
+    def mine(self, spec, timeout):
+        cmd = [BIN, "--db", self.db, "mine", "--judge", spec, "--timeout", str(timeout), "--json"]
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
+        except subprocess.TimeoutExpired:
+            self.fail("pare mine still running after 150 s with --timeout %s" % timeout)
+        return p, time.monotonic() - t0
+
+    def test_timeout_covers_writing_the_request(self):
+        # a request of about 160 KB to a judge that never reads: the pipe fills after 64 KiB
+        self.prepare(2, text_len=80000)
+        spec, pids = self.judge("time.sleep(600)\n")
+        try:
+            p, took = self.mine(spec, 2)
+        finally:
+            for pid in self.recorded(pids):
+                if alive(pid):
+                    os.kill(pid, 9)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["failed_calls"], 2)
+        self.assertLess(took, 60)
+        errs = [e for (e,) in self.query("SELECT error FROM judge_calls")]
+        self.assertTrue(errs and all("did not read its request in time" in e for e in errs), errs)
+
+    def check_no_survivors(self, body, wrapper, n_questions):
+        self.prepare(n_questions)
+        spec, pids = self.judge(body, wrapper)
+        try:
+            p, took = self.mine(spec, 1)
+            started = self.recorded(pids)
+            left = [pid for pid in started if alive(pid)]
+        finally:
+            for pid in self.recorded(pids):
+                if alive(pid):
+                    os.kill(pid, 9)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(started), n_questions)  # one judge per failed call
+        self.assertEqual(left, [], "judge processes outlived pare mine")
+        return took
+
+    def test_timeouts_leave_no_judge_behind(self):
+        # behind a shell that cannot exec it ("; true"), the judge is the shell's child
+        self.check_no_survivors("time.sleep(600)\n", "%s; true", 4)
+
+    def test_a_judge_ignoring_sigterm_is_killed(self):
+        took = self.check_no_survivors("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                                       "time.sleep(600)\n", "%s; true", 2)
+        self.assertLess(took, 2 * (1 + 2) + 20)  # timeout plus grace period per call
 
 
 def limit_memory():
