@@ -1,4 +1,5 @@
 /* catalog.c - see catalog.h. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "index/catalog.h"
 
 #include <stdlib.h>
@@ -12,6 +13,7 @@ void catalog_free(struct pare_index *ix)
     vindex_free(ix->vx);
     embedder_free(ix->emb);
     free(ix->row_passage);
+    free(ix->passage_row);
     free(ix);
 }
 
@@ -83,9 +85,18 @@ dberr:
     return PARE_EFAIL;
 }
 
-int catalog_load(struct store *st, int64_t id, struct pare_index **out, struct sbuf *err)
+/* What the indexes row of an index says, before anything is checked. */
+struct index_row {
+    int dim;
+    json_t *desc;
+    int64_t n_vectors;
+    char *checksum;
+};
+
+/* Reads index `id`'s row (0: the newest) into ix and r. */
+static int read_row(struct store *st, int64_t id, struct pare_index *ix, struct index_row *r,
+                    struct sbuf *err)
 {
-    *out = NULL;
     sqlite3_stmt *s =
         id > 0 ? store_stmt(st, "SELECT id, path, factory, dim, embedder, n_vectors, checksum "
                                 "FROM indexes WHERE id = ?1")
@@ -104,65 +115,190 @@ int catalog_load(struct store *st, int64_t id, struct pare_index **out, struct s
             sbuf_setf(err, "no index %lld in the database", (long long)id);
         else
             sbuf_setf(err, "the database has no index yet: run pare index first");
-        return rc == SQLITE_DONE ? PARE_EUSAGE : PARE_EFAIL;
+        /* a wrong --index is a usage error; no index at all means a step is missing (exit 1) */
+        return rc == SQLITE_DONE && id > 0 ? PARE_EUSAGE : PARE_EFAIL;
     }
-    struct pare_index *ix = xcalloc(1, sizeof *ix);
     ix->id = sqlite3_column_int64(s, 0);
     ix->path = catalog_resolve(st, (const char *)sqlite3_column_text(s, 1));
     ix->factory = xstrdup((const char *)sqlite3_column_text(s, 2));
-    int dim = sqlite3_column_int(s, 3);
+    r->dim = sqlite3_column_int(s, 3);
     json_error_t je;
-    json_t *desc = json_loads((const char *)sqlite3_column_text(s, 4), 0, &je);
-    int64_t n_vectors = sqlite3_column_int64(s, 5);
-    char *checksum = xstrdup((const char *)sqlite3_column_text(s, 6));
+    r->desc = json_loads((const char *)sqlite3_column_text(s, 4), 0, &je);
+    r->n_vectors = sqlite3_column_int64(s, 5);
+    r->checksum = xstrdup((const char *)sqlite3_column_text(s, 6));
     sqlite3_reset(s);
-    int res = PARE_EFAIL;
-    if (!desc) {
+    if (!r->desc) {
         sbuf_setf(err, "index %lld: embedder description is not JSON: %s", (long long)ix->id,
                   je.text);
-        goto out;
+        return PARE_EFAIL;
     }
-    if (embedder_from_json(desc, &ix->emb, err) != PARE_OK) goto out;
-    if (embedder_kind(ix->emb) == EMBED_HASH && load_stats(st, ix, err) != PARE_OK) goto out;
-    if (vindex_read(ix->path, checksum, &ix->vx, err) != PARE_OK) goto out;
-    if (vindex_dim(ix->vx) != dim || embedder_dim(ix->emb) != dim) {
+    return PARE_OK;
+}
+
+/* The embedder with its statistics and the FAISS file, checked against the row. */
+static int open_parts(struct store *st, struct pare_index *ix, const struct index_row *r,
+                      struct sbuf *err)
+{
+    if (embedder_from_json(r->desc, &ix->emb, err) != PARE_OK) return PARE_EFAIL;
+    if (embedder_kind(ix->emb) == EMBED_HASH && load_stats(st, ix, err) != PARE_OK)
+        return PARE_EFAIL;
+    if (vindex_read(ix->path, r->checksum, &ix->vx, err) != PARE_OK) return PARE_EFAIL;
+    if (vindex_dim(ix->vx) != r->dim || embedder_dim(ix->emb) != r->dim) {
         sbuf_setf(err, "%s: index dimension %d does not match the database (%d)", ix->path,
-                  vindex_dim(ix->vx), dim);
-        goto out;
+                  vindex_dim(ix->vx), r->dim);
+        return PARE_EFAIL;
     }
-    if (vindex_ntotal(ix->vx) != n_vectors) {
+    if (vindex_ntotal(ix->vx) != r->n_vectors) {
         sbuf_setf(err, "%s: index holds %lld vectors, the database expects %lld", ix->path,
-                  (long long)vindex_ntotal(ix->vx), (long long)n_vectors);
-        goto out;
+                  (long long)vindex_ntotal(ix->vx), (long long)r->n_vectors);
+        return PARE_EFAIL;
     }
-    ix->n_rows = n_vectors;
-    ix->row_passage = xcalloc((size_t)n_vectors + 1, sizeof *ix->row_passage);
-    s = store_stmt(st, "SELECT row, passage_id FROM index_rows WHERE index_id = ?1");
+    return PARE_OK;
+}
+
+/* The passage of each of the index's n rows; every row must be mapped. */
+static int load_rows(struct store *st, struct pare_index *ix, int64_t n, struct sbuf *err)
+{
+    ix->n_rows = n;
+    ix->row_passage = xcalloc((size_t)n + 1, sizeof *ix->row_passage);
+    sqlite3_stmt *s = store_stmt(st, "SELECT row, passage_id FROM index_rows WHERE index_id = ?1");
     if (!s || sqlite3_bind_int64(s, 1, ix->id)) goto dberr;
     int64_t seen = 0;
+    int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t row = sqlite3_column_int64(s, 0);
-        if (row < 0 || row >= n_vectors) continue;
+        if (row < 0 || row >= n) continue;
         ix->row_passage[row] = sqlite3_column_int64(s, 1);
         seen++;
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) goto dberr;
-    if (seen != n_vectors) {
+    if (seen != n) {
         sbuf_setf(err, "index %lld: %lld rows mapped to passages, expected %lld", (long long)ix->id,
-                  (long long)seen, (long long)n_vectors);
-        goto out;
+                  (long long)seen, (long long)n);
+        return PARE_EFAIL;
     }
-    res = PARE_OK;
-    goto out;
+    return PARE_OK;
 dberr:
     sbuf_setf(err, "reading index rows: %s", store_errmsg(st));
-out:
-    json_decref(desc);
-    free(checksum);
-    if (res != PARE_OK)
+    return PARE_EFAIL;
+}
+
+int catalog_load(struct store *st, int64_t id, struct pare_index **out, struct sbuf *err)
+{
+    *out = NULL;
+    struct pare_index *ix = xcalloc(1, sizeof *ix);
+    struct index_row r = {0};
+    int rc = read_row(st, id, ix, &r, err);
+    if (rc == PARE_OK) rc = open_parts(st, ix, &r, err);
+    if (rc == PARE_OK) rc = load_rows(st, ix, r.n_vectors, err);
+    json_decref(r.desc);
+    free(r.checksum);
+    if (rc != PARE_OK) {
         catalog_free(ix);
-    else
-        *out = ix;
-    return res;
+        return rc;
+    }
+    *out = ix;
+    return PARE_OK;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void catalog_map_passages(struct pare_index *ix)
+{
+    int64_t n = ix->n_rows;
+    int64_t *pairs = xmalloc(sizeof *pairs * 2 * (size_t)(n + 1));
+    for (int64_t i = 0; i < n; i++) {
+        pairs[2 * i] = ix->row_passage[i];
+        pairs[2 * i + 1] = i;
+    }
+    qsort(pairs, (size_t)n, 2 * sizeof *pairs, cmp_pair); /* (passage, row) by passage */
+    free(ix->passage_row);
+    ix->passage_row = xmalloc(sizeof *ix->passage_row * 2 * (size_t)(n + 1));
+    for (int64_t i = 0; i < n; i++) {
+        ix->passage_row[i] = pairs[2 * i];
+        ix->passage_row[n + i] = pairs[2 * i + 1];
+    }
+    free(pairs);
+}
+
+int catalog_row_of(const struct pare_index *ix, int64_t pid, int64_t *row)
+{
+    int64_t lo = 0, hi = ix->n_rows - 1;
+    while (lo <= hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (ix->passage_row[mid] == pid) {
+            *row = ix->passage_row[ix->n_rows + mid];
+            return 1;
+        }
+        if (ix->passage_row[mid] < pid)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return 0;
+}
+
+char *catalog_record_path(struct store *st, const char *path, int beside_db)
+{
+    if (beside_db) {
+        const char *slash = strrchr(store_path(st), '/');
+        return xstrdup(path + (slash ? (size_t)(slash - store_path(st)) + 1 : 0));
+    }
+    char *abs = realpath(path, NULL);
+    return abs ? abs : xstrdup(path);
+}
+
+int catalog_begin(struct store *st, const char *factory, int64_t *id, struct sbuf *err)
+{
+    char ts[24];
+    now_iso8601(ts);
+    sqlite3_stmt *s = store_stmt(st, "INSERT INTO indexes(path, factory, metric, dim, embedder, "
+                                     "n_vectors, built_at, checksum) VALUES ('', ?1, "
+                                     "'inner_product', 0, '{}', 0, ?2, '')");
+    if (!s || sqlite3_bind_text(s, 1, factory, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 2, ts, -1, SQLITE_TRANSIENT) || store_done(st, s)) {
+        sbuf_setf(err, "%s", store_errmsg(st));
+        return PARE_EFAIL;
+    }
+    *id = sqlite3_last_insert_rowid(store_db(st));
+    return PARE_OK;
+}
+
+int catalog_add_rows(struct store *st, int64_t id, int64_t first, const int64_t *pids, int64_t n,
+                     struct sbuf *err)
+{
+    for (int64_t i = 0; i < n; i++) {
+        sqlite3_stmt *s = store_stmt(st, "INSERT INTO index_rows(index_id, row, passage_id) "
+                                         "VALUES (?1, ?2, ?3)");
+        if (!s || sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int64(s, 2, first + i) ||
+            sqlite3_bind_int64(s, 3, pids[i]) || store_done(st, s)) {
+            sbuf_setf(err, "storing index rows: %s", store_errmsg(st));
+            return PARE_EFAIL;
+        }
+    }
+    return PARE_OK;
+}
+
+int catalog_finish(struct store *st, int64_t id, const char *path, int dim, json_t *embedder,
+                   int64_t n_vectors, const char *checksum, struct sbuf *err)
+{
+    char *desc = json_dumps(embedder, JSON_COMPACT);
+    sqlite3_stmt *s = store_stmt(st, "UPDATE indexes SET path = ?1, dim = ?2, embedder = ?3, "
+                                     "n_vectors = ?4, checksum = ?5 WHERE id = ?6");
+    int rc = PARE_OK;
+    if (!desc || !s || sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT) ||
+        sqlite3_bind_int(s, 2, dim) || sqlite3_bind_text(s, 3, desc, -1, SQLITE_TRANSIENT) ||
+        sqlite3_bind_int64(s, 4, n_vectors) ||
+        sqlite3_bind_text(s, 5, checksum, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 6, id) ||
+        store_done(st, s)) {
+        sbuf_setf(err, "%s", store_errmsg(st));
+        rc = PARE_EFAIL;
+    }
+    free(desc);
+    return rc;
 }

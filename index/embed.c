@@ -16,6 +16,24 @@ struct embedder {
     double avg_len;
 };
 
+static const char *const kind_names[] = {"hash", "openai", "file"};
+
+const char *embed_kind_name(enum embed_kind k)
+{
+    return kind_names[k];
+}
+
+int embed_kind_parse(const char *name, enum embed_kind *out)
+{
+    for (int k = EMBED_HASH; k <= EMBED_FILE; k++) {
+        if (strcmp(name, kind_names[k]) == 0) {
+            *out = (enum embed_kind)k;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static json_t *hash_desc(const struct hash_params *p)
 {
     json_t *d = json_pack("{s:s, s:i, s:f, s:i, s:f, s:f, s:i}", "kind", "hash", "dim", p->dim,

@@ -23,6 +23,11 @@
 
 enum embed_kind { EMBED_HASH, EMBED_OPENAI, EMBED_FILE };
 
+/* The name of an embedder kind ("hash", "openai", "file"). */
+const char *embed_kind_name(enum embed_kind k);
+/* The kind named `name`: 0 and *out, or -1 when no kind has that name. */
+int embed_kind_parse(const char *name, enum embed_kind *out);
+
 /* Parameters of the hash embedder. */
 struct hash_params {
     int dim;              /* D, dimensions of the dense vector */
@@ -78,16 +83,6 @@ void hash_vector(const struct embedder *e, const struct hfeats *f, float *out);
 /* Exact BM25 of document d for query q (q's term counts times d's saturated, IDF-weighted tf). */
 double hash_bm25(const struct embedder *e, const struct hfeats *q, const struct hfeats *d);
 
-/* --- file embedder --- */
-
-/*
- * Loads precomputed vectors: `vectors` is .npy (float32, C order, 2-D) or .fvecs; `ids` has one
- * id per line. Checks that the counts agree and that every value is finite, and normalises
- * the rows. Returns PARE_OK, or PARE_EINPUT with "file:row: what is wrong".
- */
-int vectors_load(const char *vectors, const char *ids, float **out, int *dim, int64_t *rows,
-                 char ***id_list, struct sbuf *err);
-
 /* --- openai embedder --- */
 
 #include "common/http.h"
@@ -96,12 +91,30 @@ struct openai_cfg {
     const char *base_url; /* $OPENAI_BASE_URL, including /v1 */
     const char *api_key;  /* $OPENAI_API_KEY, may be NULL; never stored or logged */
     const char *model;
-    int request_size;     /* texts per request */
+    int request_size; /* texts per request */
     struct http_opts http;
 };
 
-/* Fills base_url and api_key from the environment. PARE_EUSAGE when OPENAI_BASE_URL is unset. */
-int openai_cfg_env(struct openai_cfg *c, struct sbuf *err);
+/* Retries of a failed request wait 0.5 s, doubling (jittered) up to 30 s; retry-after wins. */
+#define OPENAI_BACKOFF_BASE_S 0.5
+#define OPENAI_BACKOFF_MAX_S 30.0
+
+/* The openai embedder's options as the commands take them (--model, --request-size ...). */
+struct openai_opts {
+    const char *model;
+    int64_t request_size;    /* texts per request */
+    int64_t max_concurrency; /* requests in flight */
+    int64_t max_retries;     /* retries of a failed request */
+    double timeout_s;        /* seconds per request */
+    double rpm, tpm;         /* requests and tokens per minute (0: no limit) */
+};
+
+/*
+ * Fills c from the environment (OPENAI_BASE_URL, OPENAI_API_KEY) and the options o, with the
+ * backoff above: the one place commands configure the embedder. c keeps pointers into o and
+ * the environment. Returns PARE_OK, or PARE_EUSAGE when OPENAI_BASE_URL is unset.
+ */
+int openai_cfg_init(struct openai_cfg *c, const struct openai_opts *o, struct sbuf *err);
 
 /*
  * Embeds n texts through POST {base_url}/embeddings. *dim is the expected dimension, or 0 to

@@ -5,15 +5,25 @@
 
 #include "index/embed.h"
 
-int openai_cfg_env(struct openai_cfg *c, struct sbuf *err)
+int openai_cfg_init(struct openai_cfg *c, const struct openai_opts *o, struct sbuf *err)
 {
+    memset(c, 0, sizeof *c);
     c->base_url = getenv("OPENAI_BASE_URL");
     c->api_key = getenv("OPENAI_API_KEY");
     if (!c->base_url || !*c->base_url) {
         sbuf_setf(err, "set OPENAI_BASE_URL to the server's API root, e.g. http://host:8000/v1");
         return PARE_EUSAGE;
     }
+    c->model = o->model;
+    c->request_size = (int)o->request_size;
     c->http.api_key = c->api_key;
+    c->http.max_concurrency = (int)o->max_concurrency;
+    c->http.timeout_s = o->timeout_s;
+    c->http.max_retries = (int)o->max_retries;
+    c->http.rpm = o->rpm;
+    c->http.tpm = o->tpm;
+    c->http.backoff_base_s = OPENAI_BACKOFF_BASE_S;
+    c->http.backoff_max_s = OPENAI_BACKOFF_MAX_S;
     return PARE_OK;
 }
 

@@ -1,10 +1,12 @@
-/* vectors.c - precomputed vectors for the file embedder: .npy (float32) or .fvecs. */
+/* vectors.c - see vectors.h. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "index/vectors.h"
 
 #include "index/embed.h"
 
@@ -102,95 +104,127 @@ static int read_ids(const char *path, char ***out, int64_t *n, struct sbuf *err)
     return PARE_OK;
 }
 
+void vectors_free_ids(char **ids, int64_t n)
+{
+    if (!ids) return;
+    for (int64_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+}
+
+int vectors_numeric_id(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* The rows of a .npy file after its header; exactly n_ids of them. */
+static int load_npy(FILE *f, const char *path, int64_t n_ids, const char *ids, float **v,
+                    int64_t *r, int *d, struct sbuf *err)
+{
+    int rc = npy_header(f, path, r, d, err);
+    if (rc != PARE_OK) return rc;
+    if (*r != n_ids) {
+        sbuf_setf(err, "%s: %lld vectors but %s has %lld ids", path, (long long)*r, ids,
+                  (long long)n_ids);
+        return PARE_EINPUT;
+    }
+    *v = xmalloc(sizeof **v * (size_t)*r * (size_t)*d + 1);
+    size_t want = (size_t)*r * (size_t)*d;
+    if (fread(*v, sizeof **v, want, f) != want) {
+        sbuf_setf(err, "%s: truncated: fewer than %lld rows of %d floats", path, (long long)*r, *d);
+        return PARE_EINPUT;
+    }
+    if (fgetc(f) != EOF) {
+        sbuf_setf(err, "%s: more data than its header's shape (%lld, %d)", path, (long long)*r, *d);
+        return PARE_EINPUT;
+    }
+    return PARE_OK;
+}
+
+/* The rows of an .fvecs file: each a little-endian int32 dimension and that many floats. */
+static int load_fvecs(FILE *f, const char *path, float **v, int64_t *r, int *d, struct sbuf *err)
+{
+    size_t cap = 0;
+    for (;;) {
+        int32_t dd;
+        if (fread(&dd, sizeof dd, 1, f) == 0) break;
+        if (dd <= 0 || dd > 65536 || (*d && dd != *d)) {
+            sbuf_setf(err, "%s:%lld: bad dimension %d%s", path, (long long)*r + 1, dd,
+                      *d ? " (rows must all have the same)" : "");
+            return PARE_EINPUT;
+        }
+        *d = dd;
+        xgrow((void **)v, &cap, (size_t)(*r + 1) * (size_t)*d, sizeof **v);
+        if (fread(*v + (size_t)*r * (size_t)*d, sizeof **v, (size_t)*d, f) != (size_t)*d) {
+            sbuf_setf(err, "%s:%lld: truncated row", path, (long long)*r + 1);
+            return PARE_EINPUT;
+        }
+        (*r)++;
+    }
+    return PARE_OK;
+}
+
+/* Checks that every value is finite and scales each row to unit length. */
+static int finite_normalise(float *v, int64_t r, int d, const char *path, struct sbuf *err)
+{
+    for (int64_t i = 0; i < r; i++) {
+        float *row = v + (size_t)i * (size_t)d;
+        for (int k = 0; k < d; k++) {
+            if (!isfinite(row[k])) {
+                sbuf_setf(err, "%s:%lld: value %d is %s", path, (long long)i + 1, k,
+                          isnan(row[k]) ? "NaN" : "infinite");
+                return PARE_EINPUT;
+            }
+        }
+        l2_normalize(row, d);
+    }
+    return PARE_OK;
+}
+
+/* Reads the vectors of an open file by its kind (the name's extension). */
+static int load_rows(FILE *f, const char *vectors, const char *ids, int64_t n_ids, float **v,
+                     int64_t *r, int *d, struct sbuf *err)
+{
+    int rc;
+    if (ends_with(vectors, ".npy")) return load_npy(f, vectors, n_ids, ids, v, r, d, err);
+    if (!ends_with(vectors, ".fvecs")) {
+        sbuf_setf(err, "%s: vectors must be a .npy or .fvecs file", vectors);
+        return PARE_EINPUT;
+    }
+    if ((rc = load_fvecs(f, vectors, v, r, d, err)) != PARE_OK) return rc;
+    if (*r != n_ids) {
+        sbuf_setf(err, "%s: %lld vectors but %s has %lld ids", vectors, (long long)*r, ids,
+                  (long long)n_ids);
+        return PARE_EINPUT;
+    }
+    return PARE_OK;
+}
+
 int vectors_load(const char *vectors, const char *ids, float **out, int *dim, int64_t *rows,
                  char ***id_list, struct sbuf *err)
 {
     *out = NULL;
     *id_list = NULL;
-    int64_t n_ids = 0;
+    int64_t n_ids = 0, r = 0;
+    int d = 0, rc;
+    float *v = NULL;
     if (read_ids(ids, id_list, &n_ids, err) != PARE_OK) return PARE_EINPUT;
     FILE *f = fopen(vectors, "rb");
-    int rc = PARE_OK;
-    float *v = NULL;
-    int64_t r = 0;
-    int d = 0;
     if (!f) {
         sbuf_setf(err, "%s: cannot open: %s", vectors, strerror(errno));
         rc = PARE_EINPUT;
-        goto out;
-    }
-    if (ends_with(vectors, ".npy")) {
-        if ((rc = npy_header(f, vectors, &r, &d, err)) != PARE_OK) goto out;
-        if (r != n_ids) {
-            sbuf_setf(err, "%s: %lld vectors but %s has %lld ids", vectors, (long long)r, ids,
-                      (long long)n_ids);
-            rc = PARE_EINPUT;
-            goto out;
-        }
-        v = xmalloc(sizeof *v * (size_t)r * (size_t)d + 1);
-        size_t want = (size_t)r * (size_t)d;
-        if (fread(v, sizeof *v, want, f) != want) {
-            sbuf_setf(err, "%s: truncated: fewer than %lld rows of %d floats", vectors,
-                      (long long)r, d);
-            rc = PARE_EINPUT;
-            goto out;
-        }
-        if (fgetc(f) != EOF) {
-            sbuf_setf(err, "%s: more data than its header's shape (%lld, %d)", vectors,
-                      (long long)r, d);
-            rc = PARE_EINPUT;
-            goto out;
-        }
-    } else if (ends_with(vectors, ".fvecs")) {
-        size_t cap = 0;
-        for (;;) {
-            int32_t dd;
-            size_t got = fread(&dd, sizeof dd, 1, f);
-            if (got == 0) break;
-            if (dd <= 0 || dd > 65536 || (d && dd != d)) {
-                sbuf_setf(err, "%s:%lld: bad dimension %d%s", vectors, (long long)r + 1, dd,
-                          d ? " (rows must all have the same)" : "");
-                rc = PARE_EINPUT;
-                goto out;
-            }
-            d = dd;
-            xgrow((void **)&v, &cap, (size_t)(r + 1) * (size_t)d, sizeof *v);
-            if (fread(v + (size_t)r * (size_t)d, sizeof *v, (size_t)d, f) != (size_t)d) {
-                sbuf_setf(err, "%s:%lld: truncated row", vectors, (long long)r + 1);
-                rc = PARE_EINPUT;
-                goto out;
-            }
-            r++;
-        }
-        if (r != n_ids) {
-            sbuf_setf(err, "%s: %lld vectors but %s has %lld ids", vectors, (long long)r, ids,
-                      (long long)n_ids);
-            rc = PARE_EINPUT;
-            goto out;
-        }
     } else {
-        sbuf_setf(err, "%s: vectors must be a .npy or .fvecs file", vectors);
-        rc = PARE_EINPUT;
-        goto out;
+        rc = load_rows(f, vectors, ids, n_ids, &v, &r, &d, err);
+        fclose(f);
     }
-    for (int64_t i = 0; i < r; i++) {
-        float *row = v + (size_t)i * (size_t)d;
-        for (int k = 0; k < d; k++) {
-            if (!isfinite(row[k])) {
-                sbuf_setf(err, "%s:%lld: value %d is %s", vectors, (long long)i + 1, k,
-                          isnan(row[k]) ? "NaN" : "infinite");
-                rc = PARE_EINPUT;
-                goto out;
-            }
-        }
-        l2_normalize(row, d);
-    }
-out:
-    if (f) fclose(f);
+    if (rc == PARE_OK) rc = finite_normalise(v, r, d, vectors, err);
     if (rc != PARE_OK) {
         free(v);
-        for (int64_t i = 0; i < n_ids; i++) free((*id_list)[i]);
-        free(*id_list);
+        vectors_free_ids(*id_list, n_ids);
         *id_list = NULL;
         return rc;
     }
@@ -198,4 +232,33 @@ out:
     *dim = d;
     *rows = r;
     return PARE_OK;
+}
+
+int npy_write_header(FILE *f, int64_t rows, int dim)
+{
+    struct sbuf h = {0};
+    sbuf_addf(&h, "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %d), }",
+              (long long)rows, dim);
+    while ((10 + h.len + 1) % 64) sbuf_addc(&h, ' ');
+    sbuf_addc(&h, '\n');
+    unsigned char pre[10] = {0x93,
+                             'N',
+                             'U',
+                             'M',
+                             'P',
+                             'Y',
+                             1,
+                             0,
+                             (unsigned char)(h.len & 0xff),
+                             (unsigned char)(h.len >> 8)};
+    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(h.p, 1, h.len, f) == h.len;
+    sbuf_free(&h);
+    return ok ? 0 : -1;
+}
+
+int npy_skip_header(FILE *f)
+{
+    unsigned char pre[10];
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0 || pre[6] != 1) return -1;
+    return fseek(f, (long)((size_t)pre[8] | (size_t)pre[9] << 8), SEEK_CUR);
 }

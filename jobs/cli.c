@@ -169,3 +169,14 @@ int cli_options(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv
     if (*rc == CLI_HELP) *rc = PARE_OK;
     return 1;
 }
+
+int cli_files(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, char ***files,
+              int *nfiles, int *rc)
+{
+    *rc = cli_parse(c, ctx, argc, argv, files, nfiles);
+    if (*rc == PARE_OK) return 0;
+    free(*files);
+    *files = NULL;
+    if (*rc == CLI_HELP) *rc = PARE_OK;
+    return 1;
+}

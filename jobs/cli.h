@@ -63,6 +63,14 @@ int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, 
  */
 int cli_options(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, int *rc);
 
+/*
+ * cli_parse for commands that take file arguments: *files / *nfiles receive them (caller frees
+ * *files). Returns 0 when the command goes on, or 1 when it must return *rc at once (help
+ * printed: 0; usage error: PARE_EUSAGE), *files then freed and NULL.
+ */
+int cli_files(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, char ***files,
+              int *nfiles, int *rc);
+
 /* Prints the generated help of c to stdout. */
 void cli_help(const struct cli *c);
 

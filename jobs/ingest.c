@@ -67,8 +67,6 @@ struct ingest {
     int64_t total_done, total_rejected;
 };
 
-/* Trains the compression dictionary on the first passages of the input, unless the database
- * already has one, and stores it. Without enough text, frames go without a dictionary. */
 static int set_dict_all(struct ingest *in, const void *dict, size_t n, int level)
 {
     for (int i = 0; i < in->n_codecs; i++)
@@ -76,37 +74,29 @@ static int set_dict_all(struct ingest *in, const void *dict, size_t n, int level
     return PARE_OK;
 }
 
-static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
+/* The dictionary sample: the texts of the first passages of the input, up to DICT_MAX_SAMPLES
+ * and DICT_MAX_BYTES, laid end to end in samples with their lengths in *sizes. Unreadable and
+ * bad records are passed over here: the ingest itself reports them. */
+static size_t sample_passages(struct ingest *in, char **files, int nfiles, struct sbuf *samples,
+                              size_t **sizes)
 {
-    sqlite3_stmt *s = store_stmt(in->st, "SELECT dict FROM zstd_dicts ORDER BY rowid DESC LIMIT 1");
-    if (!s) return store_fail(in->st, &in->err, "reading zstd_dicts");
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        int r =
-            set_dict_all(in, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), level);
-        sqlite3_reset(s);
-        return r;
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) return store_fail(in->st, &in->err, "reading zstd_dicts");
-
-    struct sbuf samples = {0}, dict = {0}, ignore = {0};
-    size_t *sizes = NULL, n = 0, cap = 0;
+    struct sbuf ignore = {0};
+    size_t n = 0, cap = 0;
     struct qa_record rec = {0};
-    for (int f = 0; f < nfiles && n < DICT_MAX_SAMPLES && samples.len < DICT_MAX_BYTES; f++) {
+    for (int f = 0; f < nfiles && n < DICT_MAX_SAMPLES && samples->len < DICT_MAX_BYTES; f++) {
         struct reader *r;
         if (reader_open(files[f], &r, &ignore) != PARE_OK) continue;
         json_t *j;
         long line;
         int res;
-        while (n < DICT_MAX_SAMPLES && samples.len < DICT_MAX_BYTES &&
+        while (n < DICT_MAX_SAMPLES && samples->len < DICT_MAX_BYTES &&
                (res = reader_next(r, &j, &line, &ignore)) != READ_EOF && res != READ_FATAL) {
             if (res != READ_RECORD) continue;
             if (format_parse(in->fmt, &in->keys, j, &rec, &ignore) == PARE_OK) {
                 for (size_t k = 0; k < rec.n_ctx && n < DICT_MAX_SAMPLES; k++) {
-                    xgrow((void **)&sizes, &cap, n + 1, sizeof *sizes);
-                    sbuf_add(&samples, rec.ctx[k].text, rec.ctx[k].text_len);
-                    sizes[n++] = rec.ctx[k].text_len;
+                    xgrow((void **)sizes, &cap, n + 1, sizeof **sizes);
+                    sbuf_add(samples, rec.ctx[k].text, rec.ctx[k].text_len);
+                    (*sizes)[n++] = rec.ctx[k].text_len;
                 }
             }
             qa_record_reset(&rec);
@@ -115,13 +105,23 @@ static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
         reader_close(r);
     }
     qa_record_free(&rec);
+    sbuf_free(&ignore);
+    return n;
+}
+
+/* Trains a dictionary on the sample and stores it; without enough text, frames go without one. */
+static int train_dict(struct ingest *in, char **files, int nfiles, int level)
+{
+    struct sbuf samples = {0}, dict = {0}, ignore = {0};
+    size_t *sizes = NULL;
+    size_t n = sample_passages(in, files, nfiles, &samples, &sizes);
     uint32_t id = 0;
-    int out = PARE_OK;
+    int out;
     if (blob_train_dict(samples.p, sizes, n, BLOB_DICT_CAPACITY, &dict, &id, &ignore) == PARE_OK) {
         char ts[24];
         now_iso8601(ts);
-        s = store_stmt(in->st, "INSERT OR IGNORE INTO zstd_dicts(id, dict, samples, created_at) "
-                               "VALUES (?1, ?2, ?3, ?4)");
+        sqlite3_stmt *s = store_stmt(in->st, "INSERT OR IGNORE INTO zstd_dicts(id, dict, samples, "
+                                             "created_at) VALUES (?1, ?2, ?3, ?4)");
         if (!s || sqlite3_bind_int64(s, 1, id) ||
             sqlite3_bind_blob(s, 2, dict.p, (int)dict.len, SQLITE_STATIC) ||
             sqlite3_bind_int64(s, 3, (int64_t)n) ||
@@ -137,6 +137,24 @@ static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
     sbuf_free(&dict);
     sbuf_free(&ignore);
     return out;
+}
+
+/* The compression dictionary: the database's newest, else one trained on the first passages of
+ * the input (train_dict). */
+static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
+{
+    sqlite3_stmt *s = store_stmt(in->st, "SELECT dict FROM zstd_dicts ORDER BY rowid DESC LIMIT 1");
+    if (!s) return store_fail(in->st, &in->err, "reading zstd_dicts");
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        int r =
+            set_dict_all(in, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), level);
+        sqlite3_reset(s);
+        return r;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return store_fail(in->st, &in->err, "reading zstd_dicts");
+    return train_dict(in, files, nfiles, level);
 }
 
 /*
@@ -382,28 +400,16 @@ static void release_batch(struct slot *slots, int n)
     }
 }
 
-/* Ingests one file. On PARE_EINPUT / PARE_EFAIL, in->err holds the message. */
-static int ingest_file(struct ingest *in, const char *path, const char *dataset, json_t *summary)
+/*
+ * Parses, converts, hashes, compresses and stores every record of r in file order. Two batches
+ * are in flight: while thread 0 stores batch k, the other threads prepare batch k+1, and thread
+ * 0 joins them when it is done. (OpenMP tasks balanced this worse: a thread often sat idle at
+ * the end of the batch.)
+ */
+static int ingest_records(struct ingest *in, struct reader *r, const char *path, const char *source,
+                          int64_t dsid)
 {
-    struct reader *r = NULL;
-    int rc = reader_open(path, &r, &in->err);
-    if (rc != PARE_OK) return rc;
-    char *source = realpath(path, NULL);
-    if (!source) source = xstrdup(path);
-    int64_t dsid = 0;
-    in->n_records = in->n_questions = in->n_new_questions = 0;
-    in->n_passages = in->n_new_passages = in->n_rejected = 0;
-    sbuf_reset(&in->fatal);
-    if ((rc = dataset_id_for(in, dataset, source, &dsid)) != PARE_OK) goto out;
-    if (store_exec(in->st, "DELETE FROM temp.ingest_seen") != PARE_OK) {
-        rc = store_fail(in->st, &in->err, "resetting the id check");
-        goto out;
-    }
-    /*
-     * Two batches in flight: while thread 0 stores batch k in file order, the other threads
-     * parse, hash and compress batch k+1, and thread 0 joins them when it is done. (OpenMP tasks
-     * balanced this worse: a thread often sat idle at the end of the batch.)
-     */
+    int rc = PARE_OK;
     struct slot *cur = in->slots, *next = in->slots + BATCH;
     int ncur = read_batch(r, cur, &in->fatal);
 #pragma omp parallel for schedule(dynamic, 16) num_threads(in->n_codecs)
@@ -431,7 +437,7 @@ static int ingest_file(struct ingest *in, const char *path, const char *dataset,
         release_batch(cur, ncur);
         if (rc != PARE_OK) {
             release_batch(next, nnext);
-            goto out;
+            return rc;
         }
         if (cur_fatal) break;
         job_progress(&in->job, "records", (uint64_t)in->total_done, 0, reader_pos(r),
@@ -441,12 +447,12 @@ static int ingest_file(struct ingest *in, const char *path, const char *dataset,
         next = t;
         ncur = nnext;
     }
-    if (in->fatal.len) {
-        sbuf_setf(&in->err, "%s", in->fatal.p);
-        rc = PARE_EINPUT;
-        goto out;
-    }
-    rc = PARE_OK;
+    return PARE_OK;
+}
+
+/* Adds the file's counts to the summary and reports them. */
+static void file_done(struct ingest *in, const char *path, const char *dataset, json_t *summary)
+{
     in->total_rejected += in->n_rejected;
     json_t *fs = json_pack(
         "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "file", path, "dataset", dataset, "records",
@@ -458,27 +464,149 @@ static int ingest_file(struct ingest *in, const char *path, const char *dataset,
             "%s: %lld records, %lld questions (%lld new), %lld new passages, %lld rejected", path,
             (long long)in->n_records, (long long)in->n_questions, (long long)in->n_new_questions,
             (long long)in->n_new_passages, (long long)in->n_rejected);
-out:
+}
+
+/* Ingests one file. On PARE_EINPUT / PARE_EFAIL, in->err holds the message. */
+static int ingest_file(struct ingest *in, const char *path, const char *dataset, json_t *summary)
+{
+    struct reader *r = NULL;
+    int rc = reader_open(path, &r, &in->err);
+    if (rc != PARE_OK) return rc;
+    char *source = realpath(path, NULL);
+    if (!source) source = xstrdup(path);
+    int64_t dsid = 0;
+    in->n_records = in->n_questions = in->n_new_questions = 0;
+    in->n_passages = in->n_new_passages = in->n_rejected = 0;
+    sbuf_reset(&in->fatal);
+    rc = dataset_id_for(in, dataset, source, &dsid);
+    if (rc == PARE_OK && store_exec(in->st, "DELETE FROM temp.ingest_seen") != PARE_OK)
+        rc = store_fail(in->st, &in->err, "resetting the id check");
+    if (rc == PARE_OK) rc = ingest_records(in, r, path, source, dsid);
+    if (rc == PARE_OK && in->fatal.len) {
+        sbuf_setf(&in->err, "%s", in->fatal.p);
+        rc = PARE_EINPUT;
+    }
+    if (rc == PARE_OK) file_done(in, path, dataset, summary);
     free(source);
     reader_close(r);
     return rc;
 }
 
+struct ingest_opts {
+    const char *format, *dataset;
+    int skip_bad, json;
+    int64_t level;
+};
+
+/* Checks the option values into in; prints what is wrong. */
+static int check_options(const struct ingest_opts *o, struct ingest *in)
+{
+    if (!o->format) {
+        fprintf(stderr, "pare ingest: --format is required (one of: %s)\n", format_names());
+        return PARE_EUSAGE;
+    }
+    if (format_from_name(o->format, &in->fmt) != 0) {
+        fprintf(stderr, "pare ingest: unknown --format '%s' (known: %s)\n", o->format,
+                format_names());
+        return PARE_EINPUT;
+    }
+    if (o->level < 1 || o->level > 19) {
+        fprintf(stderr, "pare ingest: --zstd-level must be between 1 and 19\n");
+        return PARE_EUSAGE;
+    }
+    in->skip_bad = o->skip_bad;
+    return PARE_OK;
+}
+
+/* One codec per thread and the two batches of slots. */
+static void ingest_init(struct ingest *in)
+{
+    in->n_codecs = omp_get_max_threads();
+    if (in->n_codecs < 1) in->n_codecs = 1;
+    in->codecs = xcalloc((size_t)in->n_codecs, sizeof *in->codecs);
+    for (int i = 0; i < in->n_codecs; i++) in->codecs[i] = blob_codec_new(NULL, NULL);
+    in->slots = xcalloc(2 * BATCH, sizeof *in->slots);
+}
+
+static void ingest_free(struct ingest *in)
+{
+    for (int i = 0; i < in->n_codecs; i++) blob_codec_free(in->codecs[i]);
+    free(in->codecs);
+    for (int i = 0; in->slots && i < 2 * BATCH; i++) {
+        struct slot *sl = &in->slots[i];
+        for (size_t k = 0; k < sl->cap_pb; k++) sbuf_free(&sl->pb[k].body);
+        free(sl->pb);
+        sbuf_free(&sl->raw);
+        sbuf_free(&sl->msg);
+        qa_record_free(&sl->rec);
+    }
+    free(in->slots);
+    sbuf_free(&in->err);
+    sbuf_free(&in->fatal);
+}
+
+/* Every file, in one transaction (committed by the caller). */
+static int ingest_all(struct ingest *in, const struct ingest_opts *o, char **files, int nfiles,
+                      json_t *summary)
+{
+    int rc = store_exec(in->st, "CREATE TEMP TABLE IF NOT EXISTS ingest_seen("
+                                "ext_id TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID");
+    if (rc != PARE_OK) return store_fail(in->st, &in->err, "creating a temporary table");
+    if (store_begin(in->st) != PARE_OK) return store_fail(in->st, &in->err, "BEGIN");
+    rc = setup_dict(in, files, nfiles, (int)o->level);
+    for (int i = 0; i < nfiles && rc == PARE_OK; i++) {
+        /* default name: format/stem, so that musique/train and hotpotqa/train stay apart */
+        struct sbuf name = {0};
+        char *stem = path_stem(files[i]);
+        if (o->dataset)
+            sbuf_adds(&name, o->dataset);
+        else
+            sbuf_addf(&name, "%s/%s", format_name(in->fmt), stem);
+        rc = ingest_file(in, files[i], name.p, summary);
+        free(stem);
+        sbuf_free(&name);
+    }
+    if (rc == PARE_OK && store_commit(in->st) != PARE_OK)
+        rc = store_fail(in->st, &in->err, "COMMIT");
+    return rc;
+}
+
+/* Rolls back and explains a failure, or prints the --json summary. */
+static int report(struct ingest *in, const struct pare_ctx *ctx, const struct ingest_opts *o,
+                  int rc, json_t *summary)
+{
+    if (rc != PARE_OK) {
+        store_rollback(in->st);
+        fprintf(stderr, "%s\n", sbuf_str(&in->err));
+        if (rc == PARE_EINPUT && !ctx->quiet)
+            fprintf(stderr, "pare ingest: nothing was stored%s\n",
+                    o->skip_bad ? ""
+                                : " (use --skip-bad to store the good records and keep the "
+                                  "bad ones in `rejects`)");
+    } else if (o->json) {
+        json_t *out =
+            json_pack("{s:s, s:O, s:I, s:I}", "db", pare_db_path(ctx), "files", summary, "records",
+                      (json_int_t)in->total_done, "rejected", (json_int_t)in->total_rejected);
+        if (!out || json_dumpf(out, stdout, JSON_COMPACT) != 0) rc = PARE_EFAIL;
+        fputc('\n', stdout);
+        json_decref(out);
+    }
+    return rc;
+}
+
 int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
 {
-    const char *format = NULL, *dataset = NULL;
-    int skip_bad = 0, json_out = 0;
-    int64_t level = BLOB_DEFAULT_LEVEL;
+    struct ingest_opts o = {0};
     struct ingest in = {0};
     const struct opt opts[] = {
-        {"format", OPT_STRING, &format, NULL, "F",
+        {"format", OPT_STRING, &o.format, NULL, "F",
          "input format: hotpotqa, 2wikimultihopqa, musique, ircot, flashrag, generic (required)"},
-        {"dataset", OPT_STRING, &dataset, NULL, "NAME",
+        {"dataset", OPT_STRING, &o.dataset, NULL, "NAME",
          "dataset name (default: FORMAT/STEM, STEM being the file name without extensions)"},
-        {"skip-bad", OPT_FLAG, &skip_bad, NULL, NULL,
+        {"skip-bad", OPT_FLAG, &o.skip_bad, NULL, NULL,
          "store bad records in `rejects` and go on, instead of stopping"},
-        {"zstd-level", OPT_INT, &level, "3", "N", "zstd level for passage bodies (1-19)"},
-        {"json", OPT_FLAG, &json_out, NULL, NULL, "print a JSON summary on stdout"},
+        {"zstd-level", OPT_INT, &o.level, "3", "N", "zstd level for passage bodies (1-19)"},
+        {"json", OPT_FLAG, &o.json, NULL, NULL, "print a JSON summary on stdout"},
         {"id-key", OPT_STRING, &in.keys.id, "id", "KEY", "generic: question or passage id"},
         {"question-key", OPT_STRING, &in.keys.question, "question", "KEY", "generic: question"},
         {"answers-key", OPT_STRING, &in.keys.answers, "answers", "KEY",
@@ -505,96 +633,24 @@ int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
         1,
         -1};
     char **files;
-    int nfiles;
-    int rc = cli_parse(&cli, ctx, argc, argv, &files, &nfiles);
-    if (rc != PARE_OK) {
+    int nfiles, rc;
+    if (cli_files(&cli, ctx, argc, argv, &files, &nfiles, &rc)) return rc;
+    /* every file must be readable before anything is written */
+    if ((rc = check_options(&o, &in)) != PARE_OK || (rc = job_check_files(files, nfiles))) {
         free(files);
-        return rc == CLI_HELP ? PARE_OK : rc;
+        return rc;
     }
-    if (!format) {
-        fprintf(stderr, "pare ingest: --format is required (one of: %s)\n", format_names());
-        free(files);
-        return PARE_EUSAGE;
-    }
-    if (format_from_name(format, &in.fmt) != 0) {
-        fprintf(stderr, "pare ingest: unknown --format '%s' (known: %s)\n", format, format_names());
-        free(files);
-        return PARE_EINPUT;
-    }
-    if (level < 1 || level > 19) {
-        fprintf(stderr, "pare ingest: --zstd-level must be between 1 and 19\n");
-        free(files);
-        return PARE_EUSAGE;
-    }
-    in.skip_bad = skip_bad;
-    /* Every file must be readable before anything is written. */
-    if (reader_check_all(files, nfiles, &in.err) != PARE_OK) {
-        fprintf(stderr, "%s\n", sbuf_str(&in.err));
-        sbuf_free(&in.err);
-        free(files);
-        return PARE_EINPUT;
-    }
-    const char *db = pare_db_path(ctx);
     if (job_open(&in.job, ctx, "ingest", 1, argc, argv, &in.st) != PARE_OK) {
         free(files);
         return PARE_EFAIL;
     }
-    in.n_codecs = omp_get_max_threads();
-    if (in.n_codecs < 1) in.n_codecs = 1;
-    in.codecs = xcalloc((size_t)in.n_codecs, sizeof *in.codecs);
-    for (int i = 0; i < in.n_codecs; i++) in.codecs[i] = blob_codec_new(NULL, NULL);
-    in.slots = xcalloc(2 * BATCH, sizeof *in.slots);
+    ingest_init(&in);
     json_t *summary = json_array();
     if (!summary) abort();
-    rc = store_exec(in.st, "CREATE TEMP TABLE IF NOT EXISTS ingest_seen("
-                           "ext_id TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID");
-    if (rc != PARE_OK) store_fail(in.st, &in.err, "creating a temporary table");
-    if (rc == PARE_OK && (rc = store_begin(in.st)) != PARE_OK) store_fail(in.st, &in.err, "BEGIN");
-    if (rc == PARE_OK) rc = setup_dict(&in, files, nfiles, (int)level);
-    for (int i = 0; i < nfiles && rc == PARE_OK; i++) {
-        /* default name: format/stem, so that musique/train and hotpotqa/train stay apart */
-        struct sbuf name = {0};
-        char *stem = path_stem(files[i]);
-        if (dataset)
-            sbuf_adds(&name, dataset);
-        else
-            sbuf_addf(&name, "%s/%s", format_name(in.fmt), stem);
-        rc = ingest_file(&in, files[i], name.p, summary);
-        free(stem);
-        sbuf_free(&name);
-    }
-    if (rc == PARE_OK && store_commit(in.st) != PARE_OK) rc = store_fail(in.st, &in.err, "COMMIT");
-    if (rc != PARE_OK) {
-        store_rollback(in.st);
-        fprintf(stderr, "%s\n", sbuf_str(&in.err));
-        if (rc == PARE_EINPUT && !ctx->quiet)
-            fprintf(stderr, "pare ingest: nothing was stored%s\n",
-                    skip_bad ? ""
-                             : " (use --skip-bad to store the good records and keep the "
-                               "bad ones in `rejects`)");
-    } else if (json_out) {
-        json_t *out =
-            json_pack("{s:s, s:O, s:I, s:I}", "db", db, "files", summary, "records",
-                      (json_int_t)in.total_done, "rejected", (json_int_t)in.total_rejected);
-        if (!out || json_dumpf(out, stdout, JSON_COMPACT) != 0) rc = PARE_EFAIL;
-        fputc('\n', stdout);
-        json_decref(out);
-    }
+    rc = report(&in, ctx, &o, ingest_all(&in, &o, files, nfiles, summary), summary);
     rc = job_end(&in.job, rc, in.total_done - in.total_rejected, in.total_rejected,
                  rc == PARE_OK ? NULL : sbuf_str(&in.err), summary);
-    for (int i = 0; i < in.n_codecs; i++) blob_codec_free(in.codecs[i]);
-    free(in.codecs);
-    for (int i = 0; i < 2 * BATCH; i++) {
-        struct slot *sl = &in.slots[i];
-        for (size_t k = 0; k < sl->cap_pb; k++) sbuf_free(&sl->pb[k].body);
-        free(sl->pb);
-        sbuf_free(&sl->raw);
-        sbuf_free(&sl->msg);
-        qa_record_free(&sl->rec);
-    }
-    free(in.slots);
-    sbuf_free(&in.err);
-    sbuf_free(&in.fatal);
+    ingest_free(&in);
     store_close(in.st);
     free(files);
     return rc;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/reader.h"
+
 /* Seconds between progress lines when stderr is not a terminal (logs, CI). */
 #define LOG_INTERVAL 10.0
 #define TTY_INTERVAL 0.2
@@ -203,4 +205,16 @@ int job_reject(struct job *j, const char *source, long line, const char *error, 
         return PARE_EFAIL;
     }
     return PARE_OK;
+}
+
+int job_check_files(char **files, int nfiles)
+{
+    struct sbuf err = {0};
+    int rc = reader_check_all(files, nfiles, &err);
+    if (rc != PARE_OK) {
+        fprintf(stderr, "%s\n", sbuf_str(&err));
+        rc = PARE_EINPUT;
+    }
+    sbuf_free(&err);
+    return rc;
 }

@@ -62,6 +62,12 @@ int job_open(struct job *j, const struct pare_ctx *ctx, const char *command, int
 int job_reject(struct job *j, const char *source, long line, const char *error, const char *raw,
                size_t raw_len, struct sbuf *err);
 
+/*
+ * Checks that every input file opens, before anything is written: prints "path: cannot open:
+ * why" on stderr and returns PARE_EINPUT at the first that does not, PARE_OK when all do.
+ */
+int job_check_files(char **files, int nfiles);
+
 /* Prints a line for people on stderr unless --quiet, after clearing a progress line. */
 void job_say(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -141,15 +141,3 @@ int difficulty_bucket(double pass_rate)
     if (pass_rate >= 1.0 / 3.0 - 1e-12) return 1;
     return 2;
 }
-
-void decs_kappa(const double *R, const double *kappa0, size_t n, double beta, double *kappa)
-{
-    double k = 0.0, prev = 0.5;
-    for (size_t m = 0; m < n; m++) {
-        k = k + beta * (R[m] - prev);
-        if (k < 0) k = 0;
-        if (k > kappa0[m]) k = kappa0[m];
-        kappa[m] = k;
-        prev = R[m];
-    }
-}

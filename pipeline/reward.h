@@ -64,12 +64,7 @@ int64_t whitespace_tokens(const char *s);
 
 /* LASER-D difficulty bucket of a pass rate: 0 easy (>= 2/3), 1 medium ([1/3, 2/3)), 2 hard. */
 int difficulty_bucket(double pass_rate);
+/* The buckets' names as stored: "easy", "medium", "hard". */
 extern const char *const bucket_names[3];
-
-/*
- * DECS curriculum: kappa_m = clip(kappa_{m-1} + beta (R_m - R_{m-1}), 0, kappa0_m), with
- * kappa_0 = 0 and R_0 = 0.5. Given per-step R_m and kappa0_m (m = 1..n), fills kappa[0..n).
- */
-void decs_kappa(const double *R, const double *kappa0, size_t n, double beta, double *kappa);
 
 #endif

@@ -1,6 +1,7 @@
 """Index and retrieve on the shared data: recall@10 floors for the hash embedder (BM25 on the
 same pools minus 0.02), IVF and HNSW indexes, re-indexing from kept vectors, the file and openai
-embedders, and every index fault (database unchanged)."""
+embedders, every index fault (database unchanged), one message per bad option, and exit 1 for
+a missing step."""
 import json
 import os
 import random
@@ -80,6 +81,47 @@ class Retrieval(PareTest):
         self.assertGreater(r_hnsw, r_flat - 0.02)
         self.assertAlmostEqual(r_re, r_hnsw, delta=0.01)
         self.assertEqual(self.query("SELECT count(*) FROM index_rows WHERE index_id = ?", (re_,))[0][0], 4858)
+
+    def test_option_messages_name_their_condition(self):
+        """Each bad option value gets its own message, naming that option (exit 2)."""
+        cases = [
+            (("index", "--dim", "0"), "--dim must be between 1 and 65536"),
+            (("index", "--dim", "70000"), "--dim must be between 1 and 65536"),
+            (("index", "--batch", "0"), "--batch must be positive"),
+            (("index", "--train-size", "0"), "--train-size must be positive"),
+            (("index", "--title-repeat", "-1"), "--title-repeat must not be negative"),
+            (("index", "--bigram-weight", "-0.5"), "--bigram-weight must not be negative"),
+            (("index", "--ids-kind", "row"), "--ids-kind must be id or ext"),
+            (("index", "--embedder", "magic"), "unknown --embedder 'magic'"),
+            (("index", "--from-index", "1", "--keep-vectors"), "no --keep-vectors"),
+            (("index", "--from-index", "1", "--embedder", "file"), "no --embedder"),
+            (("index", "--from-index", "1", "--vectors", "v.npy"), "no --vectors"),
+            (("index", "--embedder", "file", "--keep-vectors", "--vectors", "v.npy", "--ids", "i"),
+             "not --embedder file"),
+            (("index", "--embedder", "file"), "needs --vectors FILE and --ids FILE"),
+            (("retrieve", "--k", "0"), "--k must be positive, or -1"),
+            (("retrieve", "--k", "-2"), "--k must be positive, or -1"),
+            (("retrieve", "--batch", "0"), "--batch must be positive"),
+            (("retrieve", "--rerank", "-1"), "--rerank must not be negative"),
+            (("retrieve", "--limit", "-1"), "--limit must not be negative"),
+            (("retrieve", "--scope", "world"), "--scope must be corpus or context"),
+            (("retrieve", "--embedder", "magic"), "--embedder must be hash, file or openai"),
+            (("retrieve", "--query-ids-kind", "row"), "--query-ids-kind must be id or ext"),
+        ]
+        for args, msg in cases:
+            with self.subTest(args):
+                p = self.pare(*args, expect=2)
+                self.assertIn(msg, p.stderr)
+                self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+    def test_missing_step_exits_1(self):
+        """'run pare X first' is exit 1, and nothing is stored."""
+        self.pare("init")
+        before = self.snapshot()
+        self.assertIn("no passages: run pare ingest first", self.pare("index", expect=1).stderr)
+        self.assertIn("no index yet: run pare index first", self.pare("retrieve", expect=1).stderr)
+        self.assertEqual(self.snapshot(), before)
+        self.assertIn("no index 7", self.pare("retrieve", "--index", "7", expect=2).stderr)
 
     def test_context_scope_ranks_own_passages(self):
         self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))

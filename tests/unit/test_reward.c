@@ -102,24 +102,6 @@ static void test_answers_and_tokens(void **state)
     assert_int_equal(difficulty_bucket(0.2), 2);
 }
 
-static void test_decs_kappa_worked_example(void **state)
-{
-    (void)state;
-    /* beta 0.2, kappa_0 = 0, R_0 = 0.5:
-     *   m1: 0 + 0.2 (0.6 - 0.5) = 0.02
-     *   m2: 0.02 + 0.2 (0.8 - 0.6) = 0.06
-     *   m3: 0.06 + 0.2 (0.7 - 0.8) = 0.04 (under kappa0 = 0.1)
-     *   m4: 0.04 + 0.2 (0.9 - 0.7) = 0.08
-     *   m5: 0.08 + 0.2 (0.4 - 0.9) = -0.02 -> 0
-     *   m6: 0 + 0.2 (1.0 - 0.4) = 0.12 -> clipped to kappa0 = 0.05 */
-    const double R[] = {0.6, 0.8, 0.7, 0.9, 0.4, 1.0};
-    const double k0[] = {0.5, 0.5, 0.1, 0.5, 0.5, 0.05};
-    const double want[] = {0.02, 0.06, 0.04, 0.08, 0.0, 0.05};
-    double k[6];
-    decs_kappa(R, k0, 6, 0.2, k);
-    for (int i = 0; i < 6; i++) NEAR(k[i], want[i]);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,7 +110,6 @@ int main(void)
         cmocka_unit_test(test_laser_d_targets),
         cmocka_unit_test(test_decs),
         cmocka_unit_test(test_answers_and_tokens),
-        cmocka_unit_test(test_decs_kappa_worked_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

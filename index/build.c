@@ -1,0 +1,470 @@
+/* build.c - see build.h. */
+#include "index/build.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index/catalog.h"
+#include "index/corpus.h"
+#include "index/vectors.h"
+
+void index_build_free(struct index_build *b)
+{
+    vindex_free(b->vx);
+    embedder_free(b->emb);
+    sbuf_free(&b->err);
+    b->vx = NULL;
+    b->emb = NULL;
+}
+
+static void progress(const struct index_build *b, const char *unit, int64_t done, int64_t total)
+{
+    if (b->progress) b->progress(b->ud, unit, done, total);
+}
+
+/* Every `stride`-th of n vectors, for training: the sample and its count. */
+static float *sample_every(const float *v, int64_t n, int dim, int64_t stride, int64_t *kept)
+{
+    float *sample = xmalloc(sizeof *sample * (size_t)(n / stride + 1) * (size_t)dim);
+    *kept = 0;
+    for (int64_t i = 0; i < n; i += stride)
+        memcpy(sample + (size_t)(*kept)++ * (size_t)dim, v + (size_t)i * (size_t)dim,
+               sizeof *v * (size_t)dim);
+    return sample;
+}
+
+/* Adds n vectors as rows first.. of the index, mapped to passages pids[0..n). */
+static int add_rows(struct index_build *b, int64_t first, int64_t n, const float *v,
+                    const int64_t *pids)
+{
+    int rc = vindex_add(b->vx, n, v, &b->err);
+    if (rc == PARE_OK) rc = catalog_add_rows(b->st, b->index_id, first, pids, n, &b->err);
+    return rc;
+}
+
+/* --- hash embedder --- */
+
+/* What the passes of build_hash share: a batch of passages, its vectors, per-thread scratch. */
+struct hash_pass {
+    struct corpus_batch pb;
+    float *vec;
+    struct hfeats *scratch; /* one per thread */
+    int n_threads, dim;
+};
+
+/* Embeds the batch with the hash embedder on every core. */
+static void embed_batch(const struct embedder *e, struct hash_pass *h)
+{
+#pragma omp parallel for schedule(dynamic, 32)
+    for (size_t i = 0; i < h->pb.n; i++) {
+        struct hfeats *f = &h->scratch[omp_get_thread_num()];
+        hash_features(e, h->pb.titles[i], h->pb.texts[i].p, h->pb.texts[i].len, f);
+        hash_vector(e, f, h->vec + i * (size_t)h->dim);
+    }
+}
+
+/* Pass 1: the document frequencies of every feature, and the mean document length. */
+static int fit_pass(struct index_build *b, struct hash_pass *h)
+{
+    double total_len = 0;
+    int64_t done = 0, n;
+    for (int64_t after = 0;
+         (n = corpus_next(b->st, b->codec, after, (size_t)b->batch, &h->pb, &b->err)) > 0;
+         after = h->pb.ids[n - 1]) {
+        double len = 0;
+#pragma omp parallel for schedule(dynamic, 32) reduction(+ : len)
+        for (int64_t i = 0; i < n; i++) {
+            struct hfeats *f = &h->scratch[omp_get_thread_num()];
+            hash_features(b->emb, h->pb.titles[i], h->pb.texts[i].p, h->pb.texts[i].len, f);
+            hash_fit_add(b->emb, f);
+            len += f->len;
+        }
+        total_len += len;
+        done += n;
+        progress(b, "passages counted", done, b->n_passages);
+    }
+    hash_fit_done(b->emb, done, total_len);
+    return n < 0 ? PARE_EFAIL : PARE_OK;
+}
+
+/* Pass 2, for indexes that learn from data: training on an evenly spread sample. */
+static int train_pass(struct index_build *b, struct hash_pass *h)
+{
+    int64_t stride = b->n_passages / b->train_size + 1, kept = 0, seen = 0, n;
+    float *sample = xmalloc(sizeof *sample * (size_t)(b->n_passages / stride + 1) * (size_t)h->dim);
+    int rc = PARE_OK;
+    for (int64_t after = 0;
+         (n = corpus_next(b->st, b->codec, after, (size_t)b->batch, &h->pb, &b->err)) > 0;
+         after = h->pb.ids[n - 1]) {
+        embed_batch(b->emb, h);
+        for (int64_t i = 0; i < n; i++, seen++)
+            if (seen % stride == 0)
+                memcpy(sample + (size_t)kept++ * (size_t)h->dim,
+                       h->vec + (size_t)i * (size_t)h->dim, sizeof *h->vec * (size_t)h->dim);
+    }
+    if (n < 0) rc = PARE_EFAIL;
+    if (b->say) {
+        struct sbuf line = {0};
+        sbuf_addf(&line, "index: training on %lld of %lld passages", (long long)kept,
+                  (long long)b->n_passages);
+        b->say(b->ud, line.p);
+        sbuf_free(&line);
+    }
+    if (rc == PARE_OK) rc = vindex_train(b->vx, kept, sample, &b->err);
+    free(sample);
+    return rc;
+}
+
+/* Pass 3: embed and add everything (and keep the vectors when asked). */
+static int add_pass(struct index_build *b, struct hash_pass *h, FILE *keep)
+{
+    int64_t row = 0, n;
+    int rc = PARE_OK;
+    for (int64_t after = 0;
+         rc == PARE_OK &&
+         (n = corpus_next(b->st, b->codec, after, (size_t)b->batch, &h->pb, &b->err)) > 0;
+         after = h->pb.ids[n - 1]) {
+        embed_batch(b->emb, h);
+        rc = vindex_add(b->vx, n, h->vec, &b->err);
+        if (rc == PARE_OK && keep &&
+            fwrite(h->vec, sizeof *h->vec * (size_t)h->dim, (size_t)n, keep) != (size_t)n) {
+            sbuf_setf(&b->err, "writing kept vectors: %s", strerror(errno));
+            rc = PARE_EFAIL;
+        }
+        if (rc == PARE_OK) rc = catalog_add_rows(b->st, b->index_id, row, h->pb.ids, n, &b->err);
+        row += n;
+        progress(b, "passages embedded", row, b->n_passages);
+    }
+    if (n < 0) rc = PARE_EFAIL;
+    return rc;
+}
+
+int build_hash(struct index_build *b, const struct hash_params *p, FILE *keep,
+               const char *keep_name)
+{
+    b->emb = embedder_hash_new(p);
+    int rc = vindex_create(b->factory, p->dim, &b->vx, &b->err);
+    if (rc == PARE_OK && keep && npy_write_header(keep, b->n_passages, p->dim) != 0) {
+        sbuf_setf(&b->err, "%s: write error", keep_name);
+        rc = PARE_EFAIL;
+    }
+    if (rc != PARE_OK) return rc;
+    struct hash_pass h = {.dim = p->dim, .n_threads = omp_get_max_threads()};
+    h.vec = xmalloc(sizeof *h.vec * (size_t)b->batch * (size_t)h.dim);
+    h.scratch = xcalloc((size_t)h.n_threads, sizeof *h.scratch);
+    rc = fit_pass(b, &h);
+    if (rc == PARE_OK && !vindex_is_trained(b->vx)) rc = train_pass(b, &h);
+    if (rc == PARE_OK) rc = add_pass(b, &h, keep);
+    for (int i = 0; i < h.n_threads; i++) hfeats_free(&h.scratch[i]);
+    free(h.scratch);
+    free(h.vec);
+    corpus_free(&h.pb);
+    return rc;
+}
+
+/* --- file embedder --- */
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, c = *(const int64_t *)y;
+    return a < c ? -1 : a > c;
+}
+
+/* The passage named on line `line` of the ids file: PARE_OK and *pid, PARE_EINPUT when there
+ * is none, PARE_EFAIL on a database error. */
+static int lookup_passage(struct index_build *b, const char *ids, int64_t line, const char *name,
+                          int by_ext, int64_t *pid)
+{
+    sqlite3_stmt *s;
+    if (by_ext) {
+        s = store_stmt(b->st, "SELECT id FROM passages WHERE ext_id = ?1 ORDER BY id LIMIT 1");
+        if (s && sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC)) s = NULL;
+    } else {
+        int64_t want;
+        if (vectors_numeric_id(name, &want) != 0) {
+            sbuf_setf(&b->err,
+                      "%s:%lld: '%s' is not a passage id (use --ids-kind ext for the source's "
+                      "ids)",
+                      ids, (long long)line, name);
+            return PARE_EINPUT;
+        }
+        s = store_stmt(b->st, "SELECT id FROM passages WHERE id = ?1");
+        if (s && sqlite3_bind_int64(s, 1, want)) s = NULL;
+    }
+    int found = s ? store_int(b->st, s, pid) : -1;
+    if (found < 0) {
+        sbuf_setf(&b->err, "looking up passages: %s", store_errmsg(b->st));
+        return PARE_EFAIL;
+    }
+    if (found == 0) {
+        sbuf_setf(&b->err, "%s:%lld: no passage with id '%s'", ids, (long long)line, name);
+        return PARE_EINPUT;
+    }
+    return PARE_OK;
+}
+
+/* The passage of every row: all rows name a passage, no passage twice (with as many rows as
+ * passages, that means every passage is covered). */
+static int map_rows(struct index_build *b, const char *vectors, const char *ids, char **idl,
+                    int64_t rows, int by_ext, int64_t *pids)
+{
+    if (rows != b->n_passages) {
+        sbuf_setf(&b->err, "%s: %lld vectors, but the database has %lld passages", vectors,
+                  (long long)rows, (long long)b->n_passages);
+        return PARE_EINPUT;
+    }
+    for (int64_t i = 0; i < rows; i++) {
+        int rc = lookup_passage(b, ids, i + 1, idl[i], by_ext, &pids[i]);
+        if (rc != PARE_OK) return rc;
+    }
+    int64_t *sorted = xmalloc(sizeof *sorted * (size_t)(rows + 1));
+    memcpy(sorted, pids, sizeof *sorted * (size_t)rows);
+    qsort(sorted, (size_t)rows, sizeof *sorted, cmp_i64);
+    int rc = PARE_OK;
+    for (int64_t i = 1; i < rows && rc == PARE_OK; i++) {
+        if (sorted[i] == sorted[i - 1]) {
+            sbuf_setf(&b->err, "%s: passage %lld appears twice", ids, (long long)sorted[i]);
+            rc = PARE_EINPUT;
+        }
+    }
+    free(sorted);
+    return rc;
+}
+
+static struct embedder *file_embedder(int dim, const char *vectors)
+{
+    json_t *d = json_pack("{s:s, s:i, s:s}", "kind", "file", "dim", dim, "vectors", vectors);
+    struct embedder *e = NULL;
+    struct sbuf err = {0};
+    if (!d || embedder_from_json(d, &e, &err) != PARE_OK) abort(); /* a description we made */
+    json_decref(d);
+    sbuf_free(&err);
+    return e;
+}
+
+/* Trains (when the index needs it) and adds rows x dim vectors in memory. */
+static int fill_from_memory(struct index_build *b, const float *v, int64_t rows, int dim,
+                            const int64_t *pids)
+{
+    int rc = PARE_OK;
+    if (!vindex_is_trained(b->vx)) {
+        int64_t kept;
+        float *sample = sample_every(v, rows, dim, rows / b->train_size + 1, &kept);
+        rc = vindex_train(b->vx, kept, sample, &b->err);
+        free(sample);
+    }
+    for (int64_t i = 0; i < rows && rc == PARE_OK; i += b->batch) {
+        int64_t n = rows - i < b->batch ? rows - i : b->batch;
+        rc = add_rows(b, i, n, v + (size_t)i * (size_t)dim, pids + i);
+    }
+    return rc;
+}
+
+int build_file(struct index_build *b, const char *vectors, const char *ids, int by_ext)
+{
+    float *v = NULL;
+    int dim = 0;
+    int64_t rows = 0;
+    char **idl = NULL;
+    int rc = vectors_load(vectors, ids, &v, &dim, &rows, &idl, &b->err);
+    if (rc != PARE_OK) return rc;
+    int64_t *pids = xcalloc((size_t)rows + 1, sizeof *pids);
+    rc = map_rows(b, vectors, ids, idl, rows, by_ext, pids);
+    if (rc == PARE_OK) rc = vindex_create(b->factory, dim, &b->vx, &b->err);
+    if (rc == PARE_OK) b->emb = file_embedder(dim, vectors);
+    if (rc == PARE_OK) rc = fill_from_memory(b, v, rows, dim, pids);
+    vectors_free_ids(idl, rows);
+    free(pids);
+    free(v);
+    return rc;
+}
+
+/* --- vectors in a .npy file: kept vectors and the openai embedder's --- */
+
+/* Training sample: every stride-th of `rows` rows of the file, whose data starts at `data`. */
+static int train_from_npy(struct index_build *b, FILE *f, const char *name, long data, int64_t rows,
+                          int dim)
+{
+    size_t row_bytes = sizeof(float) * (size_t)dim;
+    int64_t stride = rows / b->train_size + 1, k = 0;
+    float *sample = xmalloc(row_bytes * (size_t)(rows / stride + 1));
+    int rc = PARE_OK;
+    for (int64_t i = 0; i < rows && rc == PARE_OK; i += stride, k++) {
+        if (fseek(f, data + (long)(i * (int64_t)row_bytes), SEEK_SET) != 0 ||
+            fread(sample + (size_t)k * (size_t)dim, row_bytes, 1, f) != 1) {
+            sbuf_setf(&b->err, "%s: truncated at row %lld", name, (long long)i);
+            rc = PARE_EFAIL;
+        }
+    }
+    if (rc == PARE_OK) rc = vindex_train(b->vx, k, sample, &b->err);
+    free(sample);
+    return rc;
+}
+
+/*
+ * Trains (if needed) and fills b->vx from `rows` vectors of `dim` floats in an open .npy file,
+ * streaming them in batches; row i belongs to passage pids[i].
+ */
+static int add_from_npy(struct index_build *b, FILE *f, const char *name, int64_t rows, int dim,
+                        const int64_t *pids)
+{
+    long data = 0;
+    if (fseek(f, 0, SEEK_SET) != 0 || npy_skip_header(f) != 0 || (data = ftell(f)) < 0) {
+        sbuf_setf(&b->err, "%s: not a vectors file written by pare index", name);
+        return PARE_EFAIL;
+    }
+    int rc = PARE_OK;
+    if (!vindex_is_trained(b->vx)) rc = train_from_npy(b, f, name, data, rows, dim);
+    if (rc == PARE_OK && fseek(f, data, SEEK_SET) != 0) {
+        sbuf_setf(&b->err, "%s: cannot seek: %s", name, strerror(errno));
+        rc = PARE_EFAIL;
+    }
+    size_t row_bytes = sizeof(float) * (size_t)dim;
+    float *v = xmalloc(row_bytes * (size_t)b->batch);
+    for (int64_t i = 0; i < rows && rc == PARE_OK; i += b->batch) {
+        int64_t n = rows - i < b->batch ? rows - i : b->batch;
+        if (fread(v, row_bytes, (size_t)n, f) != (size_t)n) {
+            sbuf_setf(&b->err, "%s: truncated: fewer than %lld vectors", name, (long long)rows);
+            rc = PARE_EFAIL;
+            break;
+        }
+        rc = add_rows(b, i, n, v, pids + i);
+        progress(b, "vectors added", i + n, rows);
+    }
+    free(v);
+    return rc;
+}
+
+/* The embedder of the index the vectors came from, with its statistics, without the kept
+ * vectors (the new index keeps none). */
+static int copy_embedder(struct index_build *b, const struct embedder *old, json_t *desc)
+{
+    json_object_del(desc, "kept_vectors");
+    int rc = embedder_from_json(desc, &b->emb, &b->err);
+    if (rc == PARE_OK && embedder_kind(b->emb) == EMBED_HASH) {
+        int64_t nd;
+        double avg;
+        const uint32_t *df = hash_df(old, &nd, &avg);
+        rc = hash_set_stats(b->emb, df, HASH_DF_BUCKETS, nd, avg, &b->err);
+    }
+    return rc;
+}
+
+int build_from(struct index_build *b, int64_t from)
+{
+    struct pare_index *old = NULL;
+    int rc = catalog_load(b->st, from, &old, &b->err);
+    if (rc != PARE_OK) return rc;
+    json_t *desc = embedder_describe(old->emb);
+    const char *kept = json_string_value(json_object_get(desc, "kept_vectors"));
+    char *kept_path = kept ? catalog_resolve(b->st, kept) : NULL;
+    FILE *f = kept_path ? fopen(kept_path, "rb") : NULL;
+    int dim = embedder_dim(old->emb);
+    if (!kept) {
+        sbuf_setf(&b->err, "index %lld kept no vectors (build it with --keep-vectors)",
+                  (long long)from);
+        rc = PARE_EUSAGE;
+    } else if (!f) {
+        sbuf_setf(&b->err, "%s: cannot open: %s", kept_path, strerror(errno));
+        rc = PARE_EFAIL;
+    }
+    if (rc == PARE_OK) rc = vindex_create(b->factory, dim, &b->vx, &b->err);
+    if (rc == PARE_OK) rc = add_from_npy(b, f, kept_path, old->n_rows, dim, old->row_passage);
+    if (rc == PARE_OK) rc = copy_embedder(b, old->emb, desc);
+    if (f) fclose(f);
+    free(kept_path);
+    json_decref(desc);
+    catalog_free(old);
+    return rc;
+}
+
+/* --- openai embedder --- */
+
+/* What build_openai carries from batch to batch. */
+struct openai_pass {
+    FILE *f;
+    const char *npy;
+    struct corpus_batch pb;
+    int64_t *pids; /* passage of each row written */
+    int64_t rows;
+    int dim;
+    char **joined; /* "title\ntext" of the batch */
+};
+
+/* Embeds one batch and appends its vectors to the .npy file (its header before the first). */
+static int embed_openai_batch(struct index_build *b, const struct openai_cfg *oc,
+                              struct openai_pass *o)
+{
+    size_t n = o->pb.n;
+    if (o->rows + (int64_t)n > b->n_passages) { /* the store is locked: cannot happen */
+        sbuf_setf(&b->err, "passages changed while indexing (more than %lld)",
+                  (long long)b->n_passages);
+        return PARE_EFAIL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sbuf t = {0};
+        sbuf_addf(&t, "%s\n%s", o->pb.titles[i], o->pb.texts[i].p);
+        free(o->joined[i]);
+        o->joined[i] = sbuf_detach(&t);
+    }
+    float *v = NULL;
+    int rc = openai_embed(oc, n, (const char *const *)o->joined, &v, &o->dim, &b->err);
+    if (rc == PARE_OK && ((o->rows == 0 && npy_write_header(o->f, b->n_passages, o->dim) != 0) ||
+                          fwrite(v, sizeof *v * (size_t)o->dim, n, o->f) != n)) {
+        sbuf_setf(&b->err, "%s: write error", o->npy);
+        rc = PARE_EFAIL;
+    }
+    free(v);
+    for (size_t i = 0; i < n && rc == PARE_OK; i++) o->pids[o->rows++] = o->pb.ids[i];
+    return rc;
+}
+
+/* Embeds every passage into the .npy file. */
+static int embed_openai_all(struct index_build *b, const struct openai_cfg *oc,
+                            struct openai_pass *o)
+{
+    int rc = PARE_OK;
+    int64_t n;
+    for (int64_t after = 0;
+         rc == PARE_OK &&
+         (n = corpus_next(b->st, b->codec, after, (size_t)b->batch, &o->pb, &b->err)) > 0;
+         after = o->pb.ids[n - 1]) {
+        rc = embed_openai_batch(b, oc, o);
+        progress(b, "passages embedded", o->rows, b->n_passages);
+    }
+    if (rc == PARE_OK && n < 0) rc = PARE_EFAIL;
+    if (rc == PARE_OK && o->rows != b->n_passages) {
+        sbuf_setf(&b->err, "passages changed while indexing (%lld read, %lld expected)",
+                  (long long)o->rows, (long long)b->n_passages);
+        rc = PARE_EFAIL;
+    }
+    if (rc == PARE_OK && fflush(o->f) != 0) {
+        sbuf_setf(&b->err, "%s: write error", o->npy);
+        rc = PARE_EFAIL;
+    }
+    return rc;
+}
+
+int build_openai(struct index_build *b, const struct openai_cfg *oc, const char *npy)
+{
+    struct openai_pass o = {.npy = npy};
+    o.f = fopen(npy, "w+b");
+    if (!o.f) {
+        sbuf_setf(&b->err, "%s: cannot create: %s", npy, strerror(errno));
+        return PARE_EFAIL;
+    }
+    o.pids = xmalloc(sizeof *o.pids * (size_t)(b->n_passages + 1));
+    o.joined = xcalloc((size_t)b->batch, sizeof *o.joined);
+    int rc = embed_openai_all(b, oc, &o);
+    if (rc == PARE_OK) rc = vindex_create(b->factory, o.dim, &b->vx, &b->err);
+    if (rc == PARE_OK) rc = add_from_npy(b, o.f, npy, o.rows, o.dim, o.pids);
+    if (rc == PARE_OK) b->emb = embedder_openai_new(oc->model, o.dim);
+    for (int64_t i = 0; i < b->batch; i++) free(o.joined[i]);
+    free(o.joined);
+    free(o.pids);
+    corpus_free(&o.pb);
+    fclose(o.f);
+    return rc;
+}

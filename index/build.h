@@ -1,0 +1,75 @@
+/*
+ * build.h - building an index of the passages in batches: embed them, train the FAISS index on
+ * an evenly spread sample when it learns from data (IVF, PQ), add every vector, and map each
+ * FAISS row to its passage (index_rows, in the caller's transaction). Memory is the index plus
+ * one batch of passages and vectors (the file embedder holds its input file's vectors).
+ *
+ * Four sources of vectors:
+ *   build_hash    the hash embedder: a first pass counts document frequencies (the statistics
+ *                 stored with the index, so that queries are weighted like the passages), a
+ *                 second embeds; optionally the vectors are kept in a .npy file
+ *   build_file    precomputed vectors with one passage id per row (--embedder file)
+ *   build_openai  an embeddings server, batch by batch into a .npy file, then from that file
+ *   build_from    the vectors another index kept, with a new factory (re-indexing)
+ */
+#ifndef PARE_BUILD_H
+#define PARE_BUILD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "index/embed.h"
+#include "index/vindex.h"
+#include "stores/store.h"
+
+struct index_build {
+    /* set by the caller */
+    struct store *st;
+    struct blob_codec *codec; /* store_codec(st) */
+    int64_t index_id;         /* the indexes row (catalog_begin) the rows belong to */
+    const char *factory;      /* FAISS index_factory string */
+    int64_t n_passages;       /* corpus_count(st) */
+    int64_t batch;            /* passages embedded and added at a time */
+    int64_t train_size;       /* vectors to train on, at most */
+    /* progress: `done` of `total` items named `unit`; a line for people. Both may be NULL. */
+    void (*progress)(void *ud, const char *unit, int64_t done, int64_t total);
+    void (*say)(void *ud, const char *line);
+    void *ud;
+    /* results: the filled index and its embedder (freed by index_build_free), or the error */
+    struct vindex *vx;
+    struct embedder *emb;
+    struct sbuf err;
+};
+
+/* Frees the results of a build. */
+void index_build_free(struct index_build *b);
+
+/*
+ * Builds with the hash embedder of parameters p. When `keep` is not NULL, the vectors are also
+ * written to it as a .npy file (named keep_name in messages). Returns PARE_OK, or PARE_EFAIL /
+ * PARE_EUSAGE (bad factory) with b->err set.
+ */
+int build_hash(struct index_build *b, const struct hash_params *p, FILE *keep,
+               const char *keep_name);
+
+/*
+ * Builds from the vectors in `vectors` (.npy or .fvecs) whose rows belong to the passages named
+ * in `ids`, one per line: pare's passage ids, or the source's (ext_id) when `by_ext`. Every
+ * passage must have exactly one row. Returns PARE_OK, PARE_EINPUT ("file:line: what is
+ * wrong"), PARE_EFAIL or PARE_EUSAGE.
+ */
+int build_file(struct index_build *b, const char *vectors, const char *ids, int by_ext);
+
+/*
+ * Builds with the embeddings server of oc, writing the vectors to the .npy file `npy` (which
+ * the caller removes unless it keeps it). Returns PARE_OK or PARE_EFAIL / PARE_EUSAGE.
+ */
+int build_openai(struct index_build *b, const struct openai_cfg *oc, const char *npy);
+
+/*
+ * Builds from the vectors kept by index `from` (--keep-vectors), with its embedder and
+ * statistics. Returns PARE_OK, PARE_EUSAGE (no such index, no kept vectors) or PARE_EFAIL.
+ */
+int build_from(struct index_build *b, int64_t from);
+
+#endif

@@ -1,0 +1,89 @@
+/* candidates.c - see candidates.h. */
+#include "index/candidates.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Binds configuration c to the five parameters of s, from ?1. */
+static int bind_cfg(sqlite3_stmt *s, const struct retrieval_cfg *c)
+{
+    return sqlite3_bind_int64(s, 1, c->index_id) ||
+           sqlite3_bind_text(s, 2, c->corpus ? "corpus" : "context", -1, SQLITE_STATIC) ||
+           sqlite3_bind_int64(s, 3, c->k) || sqlite3_bind_int(s, 4, c->with_answer) ||
+           sqlite3_bind_int64(s, 5, c->rerank);
+}
+
+int candidates_retrieval(struct store *st, const struct retrieval_cfg *c, int64_t *id,
+                         struct sbuf *err)
+{
+    char ts[24];
+    now_iso8601(ts);
+    sqlite3_stmt *s = store_stmt(st, "INSERT INTO retrievals(index_id, scope, k, with_answer, "
+                                     "rerank, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                                     "ON CONFLICT DO NOTHING");
+    if (!s || bind_cfg(s, c) || sqlite3_bind_text(s, 6, ts, -1, SQLITE_TRANSIENT) ||
+        store_done(st, s))
+        return store_fail(st, err, "recording the retrieval");
+    s = store_stmt(st, "SELECT id FROM retrievals WHERE index_id = ?1 AND scope = ?2 AND "
+                       "k = ?3 AND with_answer = ?4 AND rerank = ?5");
+    if (!s || bind_cfg(s, c) || store_int(st, s, id) != 1)
+        return store_fail(st, err, "recording the retrieval");
+    return PARE_OK;
+}
+
+int candidates_next(struct store *st, int64_t id, int with_answer, const char *dataset,
+                    int64_t after, int64_t n, struct ranked *qs, int *nq, struct sbuf *err)
+{
+    sqlite3_stmt *s = store_stmt(
+        st, "SELECT q.id, q.question, json_extract(q.answers, '$[0]') FROM questions q "
+            "JOIN datasets d ON d.id = q.dataset_id "
+            "WHERE q.id > ?1 AND (?2 IS NULL OR d.name = ?2) AND NOT EXISTS "
+            "(SELECT 1 FROM candidates c WHERE c.retrieval_id = ?3 AND c.question_id = q.id) "
+            "ORDER BY q.id LIMIT ?4");
+    *nq = 0;
+    if (!s || sqlite3_bind_int64(s, 1, after) ||
+        sqlite3_bind_text(s, 2, dataset, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 3, id) ||
+        sqlite3_bind_int64(s, 4, n))
+        return store_fail(st, err, "reading questions");
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct ranked *q = &qs[(*nq)++];
+        memset(q, 0, sizeof *q);
+        q->qid = sqlite3_column_int64(s, 0);
+        struct sbuf t = {0};
+        sbuf_adds(&t, (const char *)sqlite3_column_text(s, 1));
+        if (with_answer && sqlite3_column_text(s, 2)) {
+            sbuf_addc(&t, ' ');
+            sbuf_adds(&t, (const char *)sqlite3_column_text(s, 2));
+        }
+        q->text = sbuf_detach(&t);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return store_fail(st, err, "reading questions");
+    return PARE_OK;
+}
+
+int candidates_store(struct store *st, int64_t id, int64_t k, const struct ranked *qs, int nq,
+                     struct sbuf *err)
+{
+    if (store_begin(st) != PARE_OK) goto fail;
+    for (int i = 0; i < nq; i++) {
+        int n = qs[i].n_cand;
+        if (k > 0 && n > k) n = (int)k;
+        for (int c = 0; c < n; c++) {
+            sqlite3_stmt *s = store_stmt(st, "INSERT INTO candidates(retrieval_id, "
+                                             "question_id, passage_id, rank, score) "
+                                             "VALUES (?1, ?2, ?3, ?4, ?5)");
+            if (!s || sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int64(s, 2, qs[i].qid) ||
+                sqlite3_bind_int64(s, 3, qs[i].cand[c]) || sqlite3_bind_int(s, 4, c + 1) ||
+                sqlite3_bind_double(s, 5, qs[i].score[c]) || store_done(st, s))
+                goto fail;
+        }
+    }
+    if (store_commit(st) != PARE_OK) goto fail;
+    return PARE_OK;
+fail:
+    store_fail(st, err, "storing candidates");
+    store_rollback(st);
+    return PARE_EFAIL;
+}

@@ -1,0 +1,45 @@
+/*
+ * corpus.h - passages' titles and texts read from the store in batches: in id order to build an
+ * index (memory is one batch, whatever the corpus size), or by id to re-rank candidates.
+ */
+#ifndef PARE_CORPUS_H
+#define PARE_CORPUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stores/store.h"
+
+/* A batch of passages, ascending by id. Zero-initialise; reuse across calls; corpus_free. */
+struct corpus_batch {
+    int64_t *ids;
+    char **titles;
+    struct sbuf *texts;
+    size_t n, cap;
+};
+
+void corpus_free(struct corpus_batch *b);
+
+/* The number of passages in the store, or -1 on a database error. */
+int64_t corpus_count(struct store *st);
+
+/*
+ * Reads up to `limit` passages with id > after, in id order, into b (replacing what it held),
+ * bodies decompressed with codec (store_codec). Returns how many (0 past the last passage), or
+ * -1 with err set (database error, corrupt body).
+ */
+int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, size_t limit,
+                    struct corpus_batch *b, struct sbuf *err);
+
+/*
+ * Reads the passages whose ids are ids[0..n) (any order, repeats allowed) into b. Sorts and
+ * deduplicates ids in place. Returns PARE_OK, or PARE_EFAIL with err set (no such passage,
+ * database error, corrupt body).
+ */
+int corpus_load(struct store *st, struct blob_codec *codec, int64_t *ids, size_t n,
+                struct corpus_batch *b, struct sbuf *err);
+
+/* The position of passage `id` in b, or -1 when b does not hold it. */
+int64_t corpus_find(const struct corpus_batch *b, int64_t id);
+
+#endif

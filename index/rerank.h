@@ -1,0 +1,52 @@
+/*
+ * rerank.h - ranking the candidate passages of questions.
+ *
+ * With the hash embedder a candidate's score is the exact BM25 of the embedder's features
+ * (hash_bm25): it re-ranks FAISS's best hits in corpus scope, which removes the collision
+ * noise of hashing, and ranks a question's own passages in context scope. With other embedders,
+ * context scope ranks by the inner product of the query vector with each passage's stored
+ * vector.
+ */
+#ifndef PARE_RERANK_H
+#define PARE_RERANK_H
+
+#include <stdint.h>
+
+#include "index/catalog.h"
+#include "index/embed.h"
+#include "stores/store.h"
+
+/* One question's query and candidates. */
+struct ranked {
+    int64_t qid;
+    char *text;    /* the query */
+    int64_t *cand; /* passage ids; best first once ranked */
+    double *score;
+    int n_cand;
+};
+
+/* Frees the query texts and candidates of qs[0..n) (not qs itself). */
+void ranked_free(struct ranked *qs, int n);
+
+/* Sorts a question's candidates by score, best first; ties by ascending passage id. */
+void ranked_sort(struct ranked *q);
+
+/*
+ * Scores every candidate of qs[0..nq) by the exact BM25 of hash embedder e against the
+ * candidate's title and text (read from the store with codec), then sorts each question's
+ * candidates. scratch holds two hfeats per OpenMP thread. Returns PARE_OK, or PARE_EFAIL with
+ * err set when a passage cannot be read.
+ */
+int rerank_bm25(struct store *st, struct blob_codec *codec, const struct embedder *e,
+                struct ranked *qs, int nq, struct hfeats *scratch, struct sbuf *err);
+
+/*
+ * Scores every candidate of qs[0..nq) by the inner product of the question's query vector
+ * (row i of qv, ix's dimension) with the candidate's vector stored in ix, then sorts. ix must
+ * have its passage map (catalog_map_passages). Returns PARE_OK, or PARE_EFAIL when a candidate
+ * is not in the index or FAISS cannot reconstruct its vector.
+ */
+int rank_dense(const struct pare_index *ix, const float *qv, struct ranked *qs, int nq,
+               struct sbuf *err);
+
+#endif

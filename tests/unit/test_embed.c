@@ -1,0 +1,231 @@
+/* test_embed.c - the hash embedder: features and their counts, the dense vector, the exact BM25
+ * against a hand computation, descriptions and statistics, kind names, openai configuration. */
+#define _POSIX_C_SOURCE 200809L
+#include "helpers.h"
+
+#include <math.h>
+
+#include "index/embed.h"
+
+static const struct hash_params P = {64, 0.5, 2, 0.9, 0.4};
+
+/* The tf of feature h in f, 0 when absent. */
+static uint32_t tf_of(const struct hfeats *f, uint64_t h)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->f[i].h == h) return f->f[i].tf;
+    return 0;
+}
+
+static uint64_t uni(const char *w)
+{
+    return text_token_hash(w) & ~1ULL;
+}
+
+static uint64_t bi(const char *a, const char *b)
+{
+    return text_bigram_hash(text_token_hash(a), text_token_hash(b)) | 1ULL;
+}
+
+static void test_features_counts(void **state)
+{
+    (void)state;
+    struct embedder *e = embedder_hash_new(&P);
+    struct hfeats f = {0};
+    hash_features(e, "Gamma", "alpha beta alpha", 16, &f);
+    /* title counted twice, text once; unigrams and bigrams of each stream */
+    assert_int_equal(tf_of(&f, uni("gamma")), 2);
+    assert_int_equal(tf_of(&f, uni("alpha")), 2);
+    assert_int_equal(tf_of(&f, uni("beta")), 1);
+    assert_int_equal(tf_of(&f, bi("alpha", "beta")), 1);
+    assert_int_equal(tf_of(&f, bi("beta", "alpha")), 1);
+    assert_int_equal(f.n, 5);
+    assert_int_equal(f.len, 2 + 3 + 2); /* 2 title unigrams, 3 text unigrams, 2 bigrams */
+    for (size_t i = 1; i < f.n; i++) assert_true(f.f[i - 1].h < f.f[i].h); /* sorted, distinct */
+    /* a query has no title; without bigram weight there are no bigrams */
+    struct hash_params p = P;
+    p.bigram_weight = 0;
+    struct embedder *u = embedder_hash_new(&p);
+    hash_features(u, NULL, "alpha beta alpha", 16, &f);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.len, 3);
+    hfeats_free(&f);
+    embedder_free(e);
+    embedder_free(u);
+}
+
+static double norm2(const float *v, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)v[i] * v[i];
+    return sqrt(s);
+}
+
+static void test_vector_normalised_and_deterministic(void **state)
+{
+    (void)state;
+    struct embedder *e = embedder_hash_new(&P);
+    struct hfeats f = {0};
+    hash_features(e, "Vorlen", "Vorlen is a city on the river Dra.", 35, &f);
+    hash_fit_add(e, &f);
+    hash_fit_done(e, 1, f.len);
+    float a[64], b[64];
+    hash_vector(e, &f, a);
+    hash_vector(e, &f, b);
+    assert_memory_equal(a, b, sizeof a);
+    assert_true(fabs(norm2(a, 64) - 1.0) < 1e-5);
+    /* nothing to hash: the zero vector, not NaN */
+    hash_features(e, NULL, "the of a", 8, &f);
+    assert_int_equal(f.n, 0);
+    hash_vector(e, &f, a);
+    assert_true(norm2(a, 64) == 0.0);
+    hfeats_free(&f);
+    embedder_free(e);
+}
+
+static double bm25_term(double n, double df, double qtf, double tf, double len, double avg,
+                        double w)
+{
+    double idf = log(1.0 + (n - df + 0.5) / (df + 0.5));
+    return qtf * idf * tf * (0.9 + 1.0) / (tf + 0.9 * (1.0 - 0.4 + 0.4 * len / avg)) * w;
+}
+
+static void test_bm25_by_hand(void **state)
+{
+    (void)state;
+    struct hash_params p = P;
+    p.title_repeat = 0;
+    struct embedder *e = embedder_hash_new(&p);
+    const char *docs[3] = {"copper mines", "copper copper markets", "river sea"};
+    struct hfeats d[3] = {{0}}, q = {0};
+    double total = 0;
+    for (int i = 0; i < 3; i++) {
+        hash_features(e, NULL, docs[i], strlen(docs[i]), &d[i]);
+        hash_fit_add(e, &d[i]);
+        total += d[i].len;
+    }
+    hash_fit_done(e, 3, total);
+    int64_t n_docs;
+    double avg;
+    hash_df(e, &n_docs, &avg);
+    assert_int_equal(n_docs, 3);
+    assert_true(fabs(avg - total / 3) < 1e-12);
+    hash_features(e, NULL, "copper markets", 14, &q);
+    /* doc 1 "copper copper markets": unigrams copper (tf 2, df 2) and markets (tf 1, df 1), the
+     * bigram "copper markets" (tf 1, df 1, weight 0.5); its length is 3 + 2 bigrams = 5 */
+    double want = bm25_term(3, 2, 1, 2, 5, avg, 1) + bm25_term(3, 1, 1, 1, 5, avg, 1) +
+                  bm25_term(3, 1, 1, 1, 5, avg, 0.5);
+    assert_true(fabs(hash_bm25(e, &q, &d[1]) - want) < 1e-9);
+    /* doc 0 shares only "copper" (tf 1, length 3) */
+    assert_true(fabs(hash_bm25(e, &q, &d[0]) - bm25_term(3, 2, 1, 1, 3, avg, 1)) < 1e-9);
+    assert_true(hash_bm25(e, &q, &d[2]) == 0.0);
+    for (int i = 0; i < 3; i++) hfeats_free(&d[i]);
+    hfeats_free(&q);
+    embedder_free(e);
+}
+
+static void test_describe_and_stats(void **state)
+{
+    (void)state;
+    struct embedder *e = embedder_hash_new(&P), *back = NULL;
+    struct sbuf err = {0};
+    json_t *d = embedder_describe(e);
+    assert_int_equal(embedder_from_json(d, &back, &err), PARE_OK);
+    assert_int_equal(embedder_kind(back), EMBED_HASH);
+    assert_int_equal(embedder_dim(back), 64);
+    json_t *d2 = embedder_describe(back);
+    assert_true(json_equal(d, d2));
+    json_decref(d2);
+    /* statistics: the exact bucket count, or an error */
+    uint32_t *df = calloc(HASH_DF_BUCKETS, sizeof *df);
+    df[7] = 3;
+    assert_int_equal(hash_set_stats(back, df, HASH_DF_BUCKETS, 10, 4.5, &err), PARE_OK);
+    int64_t n;
+    double avg;
+    assert_int_equal(hash_df(back, &n, &avg)[7], 3);
+    assert_int_equal(n, 10);
+    assert_true(avg == 4.5);
+    assert_int_equal(hash_set_stats(back, df, 12, 10, 4.5, &err), PARE_EFAIL);
+    assert_contains(err.p, "12 buckets");
+    free(df);
+    embedder_free(back);
+    /* other kinds and bad descriptions */
+    json_t *f = json_pack("{s:s, s:i}", "kind", "file", "dim", 3);
+    assert_int_equal(embedder_from_json(f, &back, &err), PARE_OK);
+    assert_int_equal(embedder_kind(back), EMBED_FILE);
+    assert_int_equal(embedder_dim(back), 3);
+    embedder_free(back);
+    json_object_set_new(f, "kind", json_string("magic"));
+    assert_int_equal(embedder_from_json(f, &back, &err), PARE_EFAIL);
+    assert_contains(err.p, "unknown embedder kind 'magic'");
+    json_object_del(f, "kind");
+    assert_int_equal(embedder_from_json(f, &back, &err), PARE_EFAIL);
+    assert_contains(err.p, "no kind");
+    json_t *h = json_pack("{s:s}", "kind", "hash");
+    assert_int_equal(embedder_from_json(h, &back, &err), PARE_EFAIL);
+    assert_contains(err.p, "no valid dim");
+    json_decref(h);
+    json_decref(f);
+    json_decref(d);
+    embedder_free(e);
+    sbuf_free(&err);
+}
+
+static void test_kind_names(void **state)
+{
+    (void)state;
+    enum embed_kind k;
+    for (int i = EMBED_HASH; i <= EMBED_FILE; i++) {
+        assert_int_equal(embed_kind_parse(embed_kind_name((enum embed_kind)i), &k), 0);
+        assert_int_equal(k, i);
+    }
+    assert_string_equal(embed_kind_name(EMBED_OPENAI), "openai");
+    assert_int_equal(embed_kind_parse("Hash", &k), -1);
+}
+
+static void test_l2_normalize(void **state)
+{
+    (void)state;
+    float v[3] = {3, 0, 4}, z[2] = {0, 0};
+    l2_normalize(v, 3);
+    assert_true(fabsf(v[0] - 0.6f) < 1e-6 && fabsf(v[2] - 0.8f) < 1e-6);
+    l2_normalize(z, 2);
+    assert_true(z[0] == 0 && z[1] == 0);
+}
+
+static void test_openai_cfg(void **state)
+{
+    (void)state;
+    struct openai_opts o = {"m1", 16, 4, 3, 12.5, 60, 1000};
+    struct openai_cfg c;
+    struct sbuf err = {0};
+    unsetenv("OPENAI_BASE_URL");
+    assert_int_equal(openai_cfg_init(&c, &o, &err), PARE_EUSAGE);
+    assert_contains(err.p, "OPENAI_BASE_URL");
+    setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1", 1);
+    setenv("OPENAI_API_KEY", "sk-unit", 1);
+    assert_int_equal(openai_cfg_init(&c, &o, &err), PARE_OK);
+    assert_string_equal(c.base_url, "http://127.0.0.1:9/v1");
+    assert_string_equal(c.http.api_key, "sk-unit");
+    assert_string_equal(c.model, "m1");
+    assert_int_equal(c.request_size, 16);
+    assert_int_equal(c.http.max_concurrency, 4);
+    assert_int_equal(c.http.max_retries, 3);
+    assert_true(c.http.timeout_s == 12.5 && c.http.rpm == 60 && c.http.tpm == 1000);
+    assert_true(c.http.backoff_base_s == 0.5 && c.http.backoff_max_s == 30);
+    sbuf_free(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_features_counts),
+        cmocka_unit_test(test_vector_normalised_and_deterministic),
+        cmocka_unit_test(test_bm25_by_hand),
+        cmocka_unit_test(test_describe_and_stats),
+        cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_l2_normalize),
+        cmocka_unit_test(test_openai_cfg),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
