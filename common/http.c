@@ -288,6 +288,9 @@ static int finish(struct http_client *c, struct http_req *r, CURLcode res)
     release_easy(r);
     free(r->error);
     r->error = NULL;
+    /* A server or proxy may echo the Authorization header: what it sent back never holds the
+     * key, so neither error messages nor anything parsed from the reply can store it. */
+    sbuf_redact(&r->resp, c->o.api_key);
     if (res == CURLE_OK && r->status >= 200 && r->status < 300) {
         r->ok = 1;
         return 1;
@@ -298,7 +301,7 @@ static int finish(struct http_client *c, struct http_req *r, CURLcode res)
         sbuf_addf(&m, "%s", curl_easy_strerror(res));
         retry = res != CURLE_URL_MALFORMAT && res != CURLE_UNSUPPORTED_PROTOCOL;
     } else {
-        /* the start of the server's message, never our request (it holds no key anyway) */
+        /* the start of the server's message (redacted above), never our request */
         sbuf_addf(&m, "HTTP %ld: %.200s", r->status, sbuf_str(&r->resp));
         retry = retryable_status(r->status);
     }

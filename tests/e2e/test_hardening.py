@@ -1,6 +1,7 @@
 """Issue 15: pare under an adversarial user. Each test here failed before its fix: crafted blobs,
 judges that misbehave, databases of other programs, unbounded records, duplicate keys, bad
 supporting facts, secrets echoed by servers, terminal escapes in names."""
+import http.server
 import json
 import os
 import random
@@ -8,6 +9,7 @@ import resource
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import zlib
@@ -160,6 +162,67 @@ class ExecJudge(PareTest):
         took = self.check_no_survivors("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                                        "time.sleep(600)\n", "%s; true", 2)
         self.assertLess(took, 2 * (1 + 2) + 20)  # timeout plus grace period per call
+
+
+class EchoServer:
+    """An OpenAI-compatible server that refuses every request with a body quoting the
+    Authorization header it got (as some servers and proxies do)."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = json.dumps({"error": {"message": "Incorrect API key provided: %s (header "
+                                             "was %r)" % (self.headers.get("Authorization", "")[7:],
+                                                          self.headers.get("Authorization"))}}).encode()
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = "http://127.0.0.1:%d/v1" % self.httpd.server_address[1]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Secrets(PareTest):
+    def test_a_key_echoed_by_the_server_is_not_stored_or_printed(self):
+        recs = [{"id": "q%d" % i, "question": "Who built tower %d?" % i, "answers": ["Ann"],
+                 "contexts": [{"title": "T%d" % i, "text": "Ann built tower %d." % i, "is_gold": True}]}
+                for i in range(3)]
+        self.pare("ingest", "--format", "generic", self.write("q.jsonl", "".join(json.dumps(r) + "\n" for r in recs)))
+        self.pare("index")
+        self.pare("retrieve", "--scope", "context")
+        key = "sk-secret-7f3a9c21e4b8d605"
+        srv = EchoServer()
+        try:
+            env = dict(os.environ, OPENAI_BASE_URL=srv.url, OPENAI_API_KEY=key)
+            p = self.pare("mine", "--judge", "openai", "--model", "m", "--max-retries", "0",
+                          env=env, expect=None)
+        finally:
+            srv.close()
+        errors = [e for (e,) in self.query("SELECT error FROM judge_calls")]
+        self.assertEqual(len(errors), 3)
+        for e in errors:
+            self.assertIn("HTTP 401", e)
+            self.assertIn("[redacted]", e)
+        with open(self.db, "rb") as f:
+            stored = f.read()
+        for suffix in ("-wal",):
+            if os.path.exists(self.db + suffix):
+                with open(self.db + suffix, "rb") as f:
+                    stored += f.read()
+        self.assertNotIn(key.encode(), stored)
+        self.assertNotIn(key, p.stdout + p.stderr)
 
 
 def limit_memory():
