@@ -48,7 +48,8 @@ static void say_at(struct sbuf *err, const char *path, long line, const char *fm
 {
     va_list ap;
     sbuf_reset(err);
-    sbuf_addf(err, "%s:%ld: ", path, line);
+    sbuf_add_visible(err, path, strlen(path), SIZE_MAX);
+    sbuf_addf(err, ":%ld: ", line);
     va_start(ap, fmt);
     sbuf_vaddf(err, fmt, ap);
     va_end(ap);
@@ -57,18 +58,19 @@ static void say_at(struct sbuf *err, const char *path, long line, const char *fm
 /* A message "path:line: ..." about the reader's file. */
 #define say(err, r, line, ...) say_at((err), (r)->path, (line), __VA_ARGS__)
 
-int reader_open(const char *path, struct reader **out, struct sbuf *err)
+/* reader_open, with `shown` a scratch buffer for the path as messages show it. */
+static int open_file(const char *path, struct reader **out, struct sbuf *shown, struct sbuf *err)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        sbuf_setf(err, "%s: cannot open: %s", path, strerror(errno));
+        sbuf_setf(err, "%s: cannot open: %s", visible(shown, path), strerror(errno));
         return PARE_EINPUT;
     }
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0) memset(&sb, 0, sizeof sb); /* size unknown */
     if (S_ISDIR(sb.st_mode)) {
-        sbuf_setf(err, "%s: is a directory", path);
+        sbuf_setf(err, "%s: is a directory", visible(shown, path));
         fclose(f);
         return PARE_EINPUT;
     }
@@ -82,7 +84,7 @@ int reader_open(const char *path, struct reader **out, struct sbuf *err)
     unsigned char m[4] = {0};
     size_t got = fread(m, 1, 4, f);
     if (ferror(f)) {
-        sbuf_setf(err, "%s: read error: %s", path, strerror(errno));
+        sbuf_setf(err, "%s: read error: %s", visible(shown, path), strerror(errno));
         reader_close(r);
         return PARE_EINPUT;
     }
@@ -93,7 +95,7 @@ int reader_open(const char *path, struct reader **out, struct sbuf *err)
         r->comp = COMP_GZIP;
         /* 15 + 16: gzip wrapper only; members are handled one after another. */
         if (inflateInit2(&r->zs, 15 + 16) != Z_OK) {
-            sbuf_setf(err, "%s: cannot start gzip decoder", path);
+            sbuf_setf(err, "%s: cannot start gzip decoder", visible(shown, path));
             reader_close(r);
             return PARE_EFAIL;
         }
@@ -101,13 +103,21 @@ int reader_open(const char *path, struct reader **out, struct sbuf *err)
         r->comp = COMP_ZSTD;
         r->zd = ZSTD_createDStream();
         if (!r->zd || ZSTD_isError(ZSTD_initDStream(r->zd))) {
-            sbuf_setf(err, "%s: cannot start zstd decoder", path);
+            sbuf_setf(err, "%s: cannot start zstd decoder", visible(shown, path));
             reader_close(r);
             return PARE_EFAIL;
         }
     }
     *out = r;
     return PARE_OK;
+}
+
+int reader_open(const char *path, struct reader **out, struct sbuf *err)
+{
+    struct sbuf shown = {0};
+    int rc = open_file(path, out, &shown, err);
+    sbuf_free(&shown);
+    return rc;
 }
 
 void reader_close(struct reader *r)

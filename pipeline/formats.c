@@ -231,7 +231,9 @@ static int begin_question(struct qa_record *r, json_t *rec, const char *id_key,
 static int end_question(struct qa_record *r, struct sbuf *err)
 {
     if (json_array_size(r->answers) == 0) {
-        sbuf_setf(err, "question '%s' has no answer", r->ext_id);
+        struct sbuf v = {0};
+        sbuf_setf(err, "question '%s' has no answer", visible(&v, r->ext_id));
+        sbuf_free(&v);
         return PARE_EINPUT;
     }
     return PARE_OK;
@@ -288,17 +290,16 @@ static int mark_gold(struct qa_record *r, const size_t *n_sent, const struct fac
             if (n_sent[k] > most) most = n_sent[k];
             if (facts[i].sent >= 0 && (size_t)facts[i].sent < n_sent[k]) in_range = 1;
         }
-        if (!found) {
+        struct sbuf v = {0};
+        if (!found)
             sbuf_setf(err, "supporting fact title '%s' is not in the question's context",
-                      facts[i].title);
-            return PARE_EINPUT;
-        }
-        if (!in_range) {
+                      visible(&v, facts[i].title));
+        else if (!in_range)
             sbuf_setf(err,
                       "supporting fact ['%s', %lld] points to no sentence: that paragraph has %zu",
-                      facts[i].title, (long long)facts[i].sent, most);
-            return PARE_EINPUT;
-        }
+                      visible(&v, facts[i].title), (long long)facts[i].sent, most);
+        sbuf_free(&v);
+        if (!found || !in_range) return PARE_EINPUT;
     }
     return PARE_OK;
 }

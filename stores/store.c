@@ -22,6 +22,7 @@ struct cached_stmt {
 struct store {
     sqlite3 *db;
     char *path;
+    struct sbuf shown; /* the path as messages show it (terminal escapes escaped) */
     struct cached_stmt *stmts;
     size_t n_stmts, cap_stmts;
     struct sbuf err; /* the store's own errors (migration ...) */
@@ -254,7 +255,7 @@ static int check_identity(struct store *st, int flags, struct sbuf *err)
     int version;
     int64_t objects;
     if (schema_state(st, &version, &objects) != PARE_OK) {
-        sbuf_setf(err, "%s: %s", st->path, store_errmsg(st));
+        sbuf_setf(err, "%s: %s", sbuf_str(&st->shown), store_errmsg(st));
         if (strstr(sbuf_str(err), "not a database")) sbuf_addf(err, " (is this a pare database?)");
         return PARE_EFAIL;
     }
@@ -263,12 +264,12 @@ static int check_identity(struct store *st, int flags, struct sbuf *err)
         sbuf_setf(err,
                   "%s: not a pare database (it holds %lld tables or indexes of another "
                   "program); pare leaves it alone",
-                  st->path, (long long)objects);
+                  sbuf_str(&st->shown), (long long)objects);
         return PARE_EFAIL;
     }
     if (!(flags & STORE_CREATE)) {
         sbuf_setf(err, "%s: not a pare database yet (create it with `pare init` or `pare ingest`)",
-                  st->path);
+                  sbuf_str(&st->shown));
         return PARE_EFAIL;
     }
     return PARE_OK;
@@ -283,17 +284,19 @@ static int check_identity(struct store *st, int flags, struct sbuf *err)
 static int migrate_step(struct store *st, int latest, struct sbuf *err)
 {
     if (store_begin(st) != PARE_OK) {
-        sbuf_setf(err, "%s: cannot begin a migration: %s", st->path, store_errmsg(st));
+        sbuf_setf(err, "%s: cannot begin a migration: %s", sbuf_str(&st->shown), store_errmsg(st));
         return PARE_EFAIL;
     }
     int have;
     int64_t objects;
     if (schema_state(st, &have, &objects) != PARE_OK) {
-        sbuf_setf(err, "%s: cannot read schema version: %s", st->path, store_errmsg(st));
+        sbuf_setf(err, "%s: cannot read schema version: %s", sbuf_str(&st->shown),
+                  store_errmsg(st));
     } else if (have == 0 && objects > 0) {
-        sbuf_setf(err, "%s: not a pare database (another program created tables in it)", st->path);
+        sbuf_setf(err, "%s: not a pare database (another program created tables in it)",
+                  sbuf_str(&st->shown));
     } else if (have >= latest) {
-        return store_commit(st) == PARE_OK ? PARE_OK : store_fail(st, err, st->path);
+        return store_commit(st) == PARE_OK ? PARE_OK : store_fail(st, err, sbuf_str(&st->shown));
     } else {
         const struct pare_embedded *m = find_migration(have + 1);
         if (!m) {
@@ -304,7 +307,8 @@ static int migrate_step(struct store *st, int latest, struct sbuf *err)
             int rc = store_exec(st, sql.p);
             sbuf_free(&sql);
             if (rc == PARE_OK && store_commit(st) == PARE_OK) return PARE_OK;
-            sbuf_setf(err, "%s: migration %s failed: %s", st->path, m->name, store_errmsg(st));
+            sbuf_setf(err, "%s: migration %s failed: %s", sbuf_str(&st->shown), m->name,
+                      store_errmsg(st));
         }
     }
     store_rollback(st);
@@ -318,14 +322,15 @@ static int migrate(struct store *st, struct sbuf *err)
     for (;;) {
         int have = store_schema_version(st);
         if (have < 0) {
-            sbuf_setf(err, "%s: cannot read schema version: %s", st->path, store_errmsg(st));
+            sbuf_setf(err, "%s: cannot read schema version: %s", sbuf_str(&st->shown),
+                      store_errmsg(st));
             return PARE_EFAIL;
         }
         if (have > latest) {
             sbuf_setf(err,
                       "%s: database schema version %d is newer than this pare supports (%d); "
                       "use a newer pare",
-                      st->path, have, latest);
+                      sbuf_str(&st->shown), have, latest);
             return PARE_EFAIL;
         }
         if (have == latest) return PARE_OK;
@@ -338,15 +343,19 @@ int store_open(const char *path, int flags, struct store **out, struct sbuf *err
     struct stat sb;
     *out = NULL;
     if (!(flags & STORE_CREATE) && stat(path, &sb) != 0) {
-        sbuf_setf(err, "%s: no such database (create it with `pare init` or `pare ingest`)", path);
+        struct sbuf shown = {0};
+        sbuf_setf(err, "%s: no such database (create it with `pare init` or `pare ingest`)",
+                  visible(&shown, path));
+        sbuf_free(&shown);
         return PARE_EFAIL;
     }
     struct store *st = xcalloc(1, sizeof *st);
     st->path = xstrdup(path);
+    visible(&st->shown, path);
     int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (flags & STORE_CREATE) oflags |= SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
-        sbuf_setf(err, "%s: cannot open database: %s", path,
+        sbuf_setf(err, "%s: cannot open database: %s", sbuf_str(&st->shown),
                   st->db ? sqlite3_errmsg(st->db) : "out of memory");
         store_close(st);
         return PARE_EFAIL;
@@ -354,13 +363,13 @@ int store_open(const char *path, int flags, struct store **out, struct sbuf *err
     sqlite3_extended_result_codes(st->db, 1);
     if (sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
         check_identity(st, flags, err)) {
-        if (!err->len) sbuf_setf(err, "%s: %s", path, store_errmsg(st));
+        if (!err->len) sbuf_setf(err, "%s: %s", sbuf_str(&st->shown), store_errmsg(st));
         store_close(st);
         return PARE_EFAIL;
     }
     if (exec_when_free(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
                            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536") != PARE_OK) {
-        sbuf_setf(err, "%s: %s", path, store_errmsg(st));
+        sbuf_setf(err, "%s: %s", sbuf_str(&st->shown), store_errmsg(st));
         store_close(st);
         return PARE_EFAIL;
     }
@@ -380,6 +389,7 @@ void store_close(struct store *st)
     if (st->db) sqlite3_close(st->db);
     sbuf_free(&st->err);
     free(st->path);
+    sbuf_free(&st->shown);
     free(st);
 }
 

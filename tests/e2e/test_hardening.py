@@ -164,6 +164,24 @@ class ExecJudge(PareTest):
         self.assertLess(took, 2 * (1 + 2) + 20)  # timeout plus grace period per call
 
 
+class TerminalEscapes(PareTest):
+    def test_titles_and_file_names_in_messages_are_escaped(self):
+        evil = "\x1b]0;pwned\x07\x1b[2J\u202eGhost"
+        rec = {"_id": "h", "question": "q", "answer": "a", "supporting_facts": [[evil, 0]],
+               "context": [["Real", ["text."]]]}
+        f = self.write("h.json", json.dumps([rec], indent=1))
+        p = self.pare("ingest", "--format", "hotpotqa", f, expect=3)
+        self.assertNotIn("\x1b", p.stderr)
+        self.assertNotIn("\u202e", p.stderr)
+        self.assertIn("h.json:2: supporting fact title "
+                      "'\\x1b]0;pwned\\x07\\x1b[2J\\u202eGhost' is not in", p.stderr)
+        # the reader's own messages name the file safely too
+        f = self.write("bad\x1b[31m.jsonl", '{"id": \n')
+        p = self.pare("ingest", "--format", "generic", f, expect=3)
+        self.assertNotIn("\x1b", p.stderr)
+        self.assertIn("bad\\x1b[31m.jsonl:1: invalid JSON", p.stderr)
+
+
 class EchoServer:
     """An OpenAI-compatible server that refuses every request with a body quoting the
     Authorization header it got (as some servers and proxies do)."""
