@@ -360,6 +360,47 @@ static int next_line(struct reader *r, long *line, struct sbuf *err)
     }
 }
 
+/* Where the scan of an array element stands: inside a string, after a backslash, how deep. */
+struct scan {
+    int in_str, esc;
+    long depth;
+};
+
+/*
+ * Scans the decompressed bytes at hand for the end of the current array element (a ',' or the
+ * array's ']' outside strings and brackets), appending what it passes to r->rec a run at a time
+ * and counting lines. Returns 1 with r->pos on that ',' or ']', or 0 when the bytes ran out.
+ */
+static int scan_element(struct reader *r, struct scan *sc)
+{
+    const char *p = r->buf.p + r->pos, *end = r->buf.p + r->buf.len, *q = p;
+    int ended = 0;
+    for (; q < end; q++) {
+        char ch = *q;
+        if (sc->in_str) {
+            if (sc->esc)
+                sc->esc = 0;
+            else if (ch == '\\')
+                sc->esc = 1;
+            else if (ch == '"')
+                sc->in_str = 0;
+        } else if (ch == '"') {
+            sc->in_str = 1;
+        } else if (ch == '{' || ch == '[') {
+            sc->depth++;
+        } else if ((ch == '}' || ch == ']') && sc->depth > 0) {
+            sc->depth--;
+        } else if (ch == '}' || ch == ']' || (ch == ',' && sc->depth == 0)) {
+            ended = 1; /* the element's ',' or the array's own ']' */
+            break;
+        }
+        if (ch == '\n') r->line++;
+    }
+    sbuf_add(&r->rec, p, (size_t)(q - p));
+    r->pos += (size_t)(q - p);
+    return ended;
+}
+
 /* JSON array: the next element, found by tracking strings and bracket depth. */
 static int next_element(struct reader *r, long *line, struct sbuf *err)
 {
@@ -379,7 +420,7 @@ static int next_element(struct reader *r, long *line, struct sbuf *err)
     long first = r->line;
     *line = first;
     sbuf_reset(&r->rec);
-    int depth = 0, in_str = 0, esc = 0;
+    struct scan sc = {0};
     for (;;) {
         int n = need(r, err);
         if (n < 0) return READ_FATAL;
@@ -387,28 +428,13 @@ static int next_element(struct reader *r, long *line, struct sbuf *err)
             say(err, r, first, "file ends inside the record that starts here (truncated?)");
             return READ_FATAL;
         }
-        char ch = r->buf.p[r->pos];
-        if (in_str) {
-            if (esc)
-                esc = 0;
-            else if (ch == '\\')
-                esc = 1;
-            else if (ch == '"')
-                in_str = 0;
-        } else if (ch == '"') {
-            in_str = 1;
-        } else if (ch == '{' || ch == '[') {
-            depth++;
-        } else if (ch == '}' || ch == ']') {
-            if (depth == 0) break; /* the array's own ']' */
-            depth--;
-        } else if (ch == ',' && depth == 0) {
-            break;
-        }
-        if (ch == '\n') r->line++;
-        sbuf_addc(&r->rec, ch);
-        r->pos++;
+        int ended = scan_element(r, &sc);
         if (r->rec.len > PARE_MAX_RECORD) return too_long(r, first, err);
+        if (ended) break;
+    }
+    if (r->buf.p[r->pos] == '}') {
+        say(err, r, r->line, "unexpected '}' between the elements of the JSON array");
+        return READ_FATAL;
     }
     /* r->buf.p[r->pos] is ',' or ']' */
     if (r->buf.p[r->pos] == ']') r->array_open = 0;

@@ -14,6 +14,7 @@
 #include "common/embedded.h"
 #include "common/http.h"
 #include "pipeline/judge_impl.h"
+#include "pipeline/judge_openai.h"
 #include "common/text.h"
 
 struct oa {
@@ -136,11 +137,10 @@ static void oa_submit(struct judge *j, struct jquestion *q, uint64_t mask, void 
     o->in_flight++;
 }
 
-/* The assistant's text from a chat completion, or NULL with err. */
-static char *chat_content(const struct http_req *r, struct sbuf *err)
+char *openai_chat_content(const char *body, size_t len, struct sbuf *err)
 {
     json_error_t je;
-    json_t *root = json_loadb(r->resp.p, r->resp.len, 0, &je);
+    json_t *root = json_loadb(body, len, 0, &je);
     json_t *choice = root ? json_array_get(json_object_get(root, "choices"), 0) : NULL;
     json_t *content =
         choice ? json_object_get(json_object_get(choice, "message"), "content") : NULL;
@@ -194,7 +194,7 @@ static struct jdone *oa_poll(struct judge *j, double wait_s)
             if (!r->ok) {
                 finish_call(o, c, JUDGE_ERROR, xstrdup(r->error ? r->error : "request failed"));
             } else {
-                char *text = chat_content(r, &err);
+                char *text = openai_chat_content(r->resp.p, r->resp.len, &err);
                 if (!text) {
                     finish_call(o, c, JUDGE_ERROR, sbuf_detach(&err));
                 } else if (!c->verifying) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages pare needs to build, test and benchmark.
+# Installs the Debian packages pare needs to build, test, fuzz (clang and its libFuzzer runtime)
+# and benchmark.
 # `scripts/install-deps.sh --bench` adds the benchmarks' packages.
 # Idempotent: when every package is present it prints nothing and calls no package manager.
 set -euo pipefail
@@ -9,6 +10,7 @@ pkgs=(
     libsqlite3-dev libzstd-dev zlib1g-dev libjansson-dev libcurl4-openssl-dev
     libutf8proc-dev libxxhash-dev libfaiss-dev libopenblas-dev liblapack-dev
     libomp-dev libcmocka-dev
+    clang libclang-rt-14-dev zstd
 )
 # `--bench`: also what the benchmarks need (the plain-Python pipeline pare is compared with).
 if [ "${1:-}" = "--bench" ]; then

@@ -147,6 +147,8 @@ static void test_fatal_inputs(void **state)
     expect_fatal("t1.json", "[{\"a\":1},{\"a\":", 14, "truncated");
     expect_fatal("t2.json", "[{\"a\":1}", 8, "truncated");
     expect_fatal("g.json", "[{\"a\":1}] x", 11, "unexpected text after");
+    /* a stray '}' is no separator (it was taken for a ',') */
+    expect_fatal("b.json", "[{\"a\":1}}{\"a\":2}]", 17, "unexpected '}' between the elements");
 }
 
 static void test_gzip_and_zstd(void **state)
