@@ -437,6 +437,7 @@ int store_text(struct store *st, struct blob_codec *codec, int64_t id, struct sb
     int rc = blob_decompress(codec, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
                              text, err);
     sqlite3_reset(s);
+    if (rc != PARE_OK) sbuf_prependf(err, "passage %lld: ", (long long)id);
     return rc;
 }
 

@@ -98,7 +98,7 @@ int store_meta_set(struct store *st, const char *key, const char *value);
 /*
  * The title and text of passage `id` into title and text (replacing their contents), the body
  * decompressed with codec (from store_codec). Returns PARE_OK, or PARE_EFAIL with err set (no
- * such passage, database error, corrupt body).
+ * such passage, database error, corrupt body: "passage ID: ...").
  */
 int store_text(struct store *st, struct blob_codec *codec, int64_t id, struct sbuf *title,
                struct sbuf *text, struct sbuf *err);

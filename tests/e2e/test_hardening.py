@@ -41,7 +41,7 @@ class CraftedBlobs(PareTest):
         p = self.shell_script("\n".join(lines) + "\nSELECT 'alive';\n")
         self.assertTrue(p.stdout.rstrip().endswith("alive"), p.stderr[-2000:])
 
-    def test_mine_reports_a_corrupt_passage_and_stops_cleanly(self):
+    def test_every_stage_reports_a_corrupt_passage_and_stops_cleanly(self):
         f = self.write("m.jsonl", "".join(json.dumps(
             {"id": "q%d" % i, "question": "Who built tower %d?" % i, "answers": ["Ann"],
              "contexts": [{"title": "T%d" % i, "text": "Ann built tower %d." % i, "is_gold": True},
@@ -50,15 +50,21 @@ class CraftedBlobs(PareTest):
         self.pare("ingest", "--format", "generic", f)
         self.pare("index")
         self.pare("retrieve", "--scope", "context")
-        bad = self.query("SELECT passage_id FROM candidates ORDER BY question_id DESC LIMIT 1")[0][0]
+        self.pare("mine")
+        bad = self.query("SELECT passage_id FROM candidates ORDER BY question_id DESC, rank LIMIT 1")[0][0]
         con = sqlite3.connect(self.db)
         con.execute("UPDATE passages SET body = X'%s' WHERE id = ?" % CRAFTED, (bad,))
         con.commit()
         con.close()
-        p = self.pare("mine", expect=1)
-        self.assertIn("passage %d" % bad, p.stderr)
-        self.assertIn("corrupt zstd frame", p.stderr)
-        self.assertEqual(self.query("SELECT status FROM runs WHERE command = 'mine'"), [("failed",)])
+        # (pare mine aborted with exit 134 here and left its run 'running')
+        for stage in (["mine", "--method", "ddmin"], ["index"], ["retrieve", "--scope", "corpus"],
+                      ["export", "--what", "sets", "--out", os.path.join(self.dir, "s.jsonl")]):
+            p = self.pare(*stage, expect=1)
+            self.assertIn("corrupt zstd frame", p.stderr, stage)
+            self.assertRegex(p.stderr, r"passage %d\b" % bad, stage)
+            self.assertEqual(self.query("SELECT status FROM runs ORDER BY id DESC LIMIT 1"),
+                             [("failed",)], stage)
+        self.assertEqual(self.query("SELECT count(*) FROM runs WHERE status = 'running'"), [(0,)])
 
 
 class ForeignDatabase(PareTest):
