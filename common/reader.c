@@ -169,6 +169,47 @@ static int fill_in(struct reader *r, struct sbuf *err)
     return 0;
 }
 
+/* Inflates what r->in holds into up to room bytes after r->buf's end. Returns 0 or -1. */
+static int gunzip_some(struct reader *r, size_t room, struct sbuf *err)
+{
+    if (r->zs_ended) { /* another gzip member follows */
+        if (inflateReset(&r->zs) != Z_OK) {
+            say(err, r, r->line, "gzip decoder error");
+            return -1;
+        }
+        r->zs_ended = 0;
+    }
+    r->zs.next_in = r->in + r->in_pos;
+    r->zs.avail_in = (uInt)(r->in_len - r->in_pos);
+    r->zs.next_out = (unsigned char *)r->buf.p + r->buf.len;
+    r->zs.avail_out = (uInt)room;
+    int zr = inflate(&r->zs, Z_NO_FLUSH);
+    if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+        say(err, r, r->line, "corrupt gzip data: %s", r->zs.msg ? r->zs.msg : "error");
+        return -1;
+    }
+    r->in_pos = r->in_len - r->zs.avail_in;
+    r->buf.len += room - r->zs.avail_out;
+    if (zr == Z_STREAM_END) r->zs_ended = 1;
+    return 0;
+}
+
+/* The same for zstd. */
+static int unzstd_some(struct reader *r, size_t room, struct sbuf *err)
+{
+    ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
+    ZSTD_outBuffer ob = {r->buf.p + r->buf.len, room, 0};
+    size_t zr = ZSTD_decompressStream(r->zd, &ob, &ib);
+    if (ZSTD_isError(zr)) {
+        say(err, r, r->line, "corrupt zstd data: %s", ZSTD_getErrorName(zr));
+        return -1;
+    }
+    r->zd_hint = zr;
+    r->in_pos = ib.pos;
+    r->buf.len += ob.pos;
+    return 0;
+}
+
 /*
  * Appends more decompressed bytes to r->buf (after dropping what has been consumed).
  * Returns 1 when bytes were added, 0 at the end of the data, -1 on error (err set).
@@ -202,38 +243,8 @@ static int fill(struct reader *r, struct sbuf *err)
         }
         sbuf_grow(&r->buf, IN_CHUNK * 4);
         size_t room = r->buf.cap - r->buf.len - 1;
-        if (r->comp == COMP_GZIP) {
-            if (r->zs_ended) { /* another gzip member follows */
-                if (inflateReset(&r->zs) != Z_OK) {
-                    say(err, r, r->line, "gzip decoder error");
-                    return -1;
-                }
-                r->zs_ended = 0;
-            }
-            r->zs.next_in = r->in + r->in_pos;
-            r->zs.avail_in = (uInt)(r->in_len - r->in_pos);
-            r->zs.next_out = (unsigned char *)r->buf.p + r->buf.len;
-            r->zs.avail_out = (uInt)room;
-            int zr = inflate(&r->zs, Z_NO_FLUSH);
-            if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-                say(err, r, r->line, "corrupt gzip data: %s", r->zs.msg ? r->zs.msg : "error");
-                return -1;
-            }
-            r->in_pos = r->in_len - r->zs.avail_in;
-            r->buf.len += room - r->zs.avail_out;
-            if (zr == Z_STREAM_END) r->zs_ended = 1;
-        } else {
-            ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
-            ZSTD_outBuffer ob = {r->buf.p + r->buf.len, room, 0};
-            size_t zr = ZSTD_decompressStream(r->zd, &ob, &ib);
-            if (ZSTD_isError(zr)) {
-                say(err, r, r->line, "corrupt zstd data: %s", ZSTD_getErrorName(zr));
-                return -1;
-            }
-            r->zd_hint = zr;
-            r->in_pos = ib.pos;
-            r->buf.len += ob.pos;
-        }
+        if ((r->comp == COMP_GZIP ? gunzip_some(r, room, err) : unzstd_some(r, room, err)) < 0)
+            return -1;
         r->buf.p[r->buf.len] = '\0';
     }
     if (r->buf.len == before) {
