@@ -221,13 +221,13 @@ static void print_recall(json_t *info, json_t *rows)
     }
 }
 
-static int eval_recall(struct store *st, int64_t rid, int json_out)
+static int eval_recall(struct store *st, int64_t rid, int json_out, struct sbuf *err)
 {
     int64_t maxk = 0, cuts[MAX_CUTS];
     json_t *info = retrieval_info(st, rid, &maxk);
-    if (!info) {
-        fprintf(stderr, "pare eval: no retrieval %lld\n", (long long)rid);
-        return PARE_EUSAGE;
+    if (!info) { /* it exists (store_retrieval said so), but not with its index */
+        sbuf_setf(err, "retrieval %lld: its index is missing", (long long)rid);
+        return PARE_EFAIL;
     }
     int ncuts = recall_cuts(maxk, cuts);
     struct ds_recall *d = NULL;
@@ -255,7 +255,7 @@ static int eval_recall(struct store *st, int64_t rid, int json_out)
 
 /* One evidence set to evaluate. */
 struct set_row {
-    int64_t set, q, calls, cached;
+    int64_t set, q, calls, cached, prior_calls, tokens; /* -1: no prior / no token count */
     char *judge, *method, *status, *ds, *qt;
 };
 
@@ -277,7 +277,8 @@ static int load_set_rows(struct store *st, int64_t rid, int by_type, struct set_
 {
     sqlite3_stmt *s = store_stmt(
         st, "SELECT e.id, e.question_id, e.judge, e.method, e.status, e.judge_calls, "
-            "e.cached_calls, d.name, CASE WHEN ?2 THEN coalesce(q.qtype, '') ELSE 'all' END "
+            "e.cached_calls, d.name, CASE WHEN ?2 THEN coalesce(q.qtype, '') ELSE 'all' END, "
+            "coalesce(e.prior_calls, -1), coalesce(e.prompt_tokens + e.completion_tokens, -1) "
             "FROM evidence_sets e "
             "JOIN questions q ON q.id = e.question_id JOIN datasets d ON d.id = q.dataset_id "
             "WHERE EXISTS (SELECT 1 FROM candidates c WHERE c.retrieval_id = ?1 AND "
@@ -297,6 +298,8 @@ static int load_set_rows(struct store *st, int64_t rid, int by_type, struct set_
         r->cached = sqlite3_column_int64(s, 6);
         r->ds = xstrdup((const char *)sqlite3_column_text(s, 7));
         r->qt = xstrdup((const char *)sqlite3_column_text(s, 8));
+        r->prior_calls = sqlite3_column_int64(s, 9);
+        r->tokens = sqlite3_column_int64(s, 10);
     }
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? PARE_OK : PARE_EFAIL;
@@ -331,6 +334,10 @@ static int eval_set(struct store *st, const struct set_row *r, const struct qbuf
     if (evidence_status_parse(r->status, &e.status) != 0) e.status = EV_ERROR;
     e.calls = r->calls;
     e.cached = r->cached;
+    e.has_prior = r->prior_calls >= 0;
+    e.prior_calls = r->prior_calls;
+    e.has_tokens = r->tokens >= 0;
+    e.tokens = r->tokens;
     if (e.status != EV_ERROR) {
         e.n_members = load_ids(st,
                                "SELECT passage_id FROM evidence_members WHERE set_id = ?1 AND "
@@ -358,6 +365,19 @@ static json_t *prf_json(int k, struct prf m)
              : json_pack("{s:f, s:f, s:f}", "precision", m.p, "recall", m.r, "f1", m.f1);
 }
 
+/* What a group's sets cost: the prior's calls per question (when mined with one), judge tokens
+ * per question and per minimal set (null when the judge counts none). */
+static void cost_json(json_t *g, const struct set_sums *s)
+{
+    double n = s->questions ? (double)s->questions : 1, per_q, per_set;
+    int counted = metrics_tokens(s, &per_q, &per_set) == 0;
+    json_object_set_new(g, "prior_calls_per_question",
+                        s->with_prior ? json_real((double)s->prior_calls / n) : json_null());
+    json_object_set_new(g, "tokens_per_question", counted ? json_real(per_q) : json_null());
+    json_object_set_new(g, "tokens_per_minimal_set",
+                        counted && s->minimal ? json_real(per_set) : json_null());
+}
+
 /* The report of one group: its first row r names it, s holds its sums. */
 static json_t *group_json(const struct set_row *r, const struct set_sums *s)
 {
@@ -377,6 +397,7 @@ static json_t *group_json(const struct set_row *r, const struct set_sums *s)
     json_object_set_new(g, "top_k", top);
     int best = metrics_best_k(s);
     json_object_set_new(g, "best_top_k", prf_json(best, metrics_mean(s, &s->topk[best - 1])));
+    cost_json(g, s);
     return g;
 }
 
@@ -402,20 +423,34 @@ static int set_groups(struct store *st, int64_t rid, const struct set_row *rows,
     return rc;
 }
 
+/* A figure of the table, or "-" when it is null. */
+static void print_figure(json_t *g, const char *key, int width, int decimals)
+{
+    json_t *v = json_object_get(g, key);
+    if (json_is_number(v))
+        printf(" %*.*f", width, decimals, json_number_value(v));
+    else
+        printf(" %*s", width, "-");
+}
+
 static void print_sets(json_t *groups)
 {
-    printf("%-22s %-5s %-24s %-11s %5s %6s %6s %6s %6s %7s  %s\n", "judge", "meth", "dataset",
-           "type", "n", "P", "R", "F1", "calls", "1-min", "top-K F1 (K=1..5)");
+    printf("%-22s %-11s %-24s %-11s %5s %6s %6s %6s %6s %6s %8s %8s %7s  %s\n", "judge", "method",
+           "dataset", "type", "n", "P", "R", "F1", "calls", "prior", "tok/q", "tok/set", "1-min",
+           "top-K F1 (K=1..5)");
     size_t gi;
     json_t *g;
     json_array_foreach(groups, gi, g)
     {
         json_t *top = json_object_get(g, "top_k");
-        printf("%-22.22s %-5s %-24.24s %-11.11s %5lld %6.3f %6.3f %6.3f %6.1f %3lld/%-3lld ",
+        printf("%-22.22s %-11.11s %-24.24s %-11.11s %5lld %6.3f %6.3f %6.3f %6.1f",
                str_of(g, "judge"), str_of(g, "method"), str_of(g, "dataset"), str_of(g, "qtype"),
                int_of(g, "questions"), real_of(g, "precision"), real_of(g, "recall"),
-               real_of(g, "f1"), real_of(g, "calls_per_question"), int_of(g, "proven_minimal"),
-               int_of(g, "minimal"));
+               real_of(g, "f1"), real_of(g, "calls_per_question"));
+        print_figure(g, "prior_calls_per_question", 6, 1);
+        print_figure(g, "tokens_per_question", 8, 0);
+        print_figure(g, "tokens_per_minimal_set", 8, 0);
+        printf(" %3lld/%-3lld ", int_of(g, "proven_minimal"), int_of(g, "minimal"));
         for (int k = 0; k < METRICS_TOPK; k++)
             printf(" %.3f", real_of(json_array_get(top, (size_t)k), "f1"));
         printf("\n");
@@ -474,8 +509,9 @@ int job_eval(struct pare_ctx *ctx, int argc, char **argv)
         store_close(st);
         return PARE_EFAIL;
     }
-    rc = recall ? eval_recall(st, rid, json_out) : eval_sets(st, rid, json_out, by_type);
-    if (rc == PARE_EFAIL) fprintf(stderr, "pare eval: %s\n", store_errmsg(st));
+    rc = recall ? eval_recall(st, rid, json_out, &err) : eval_sets(st, rid, json_out, by_type);
+    if (rc == PARE_EFAIL) fprintf(stderr, "pare eval: %s\n", err.len ? err.p : store_errmsg(st));
+    sbuf_free(&err);
     store_close(st);
     return rc;
 }

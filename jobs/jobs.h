@@ -21,5 +21,6 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv);
 int job_export(struct pare_ctx *ctx, int argc, char **argv);
 int job_score(struct pare_ctx *ctx, int argc, char **argv);
 int job_schedule(struct pare_ctx *ctx, int argc, char **argv);
+int job_report(struct pare_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -18,8 +18,8 @@
 
 /* The command line of pare mine. */
 struct mine_args {
-    const char *judge, *method, *dataset, *verify;
-    int64_t retrieval, limit, concurrency, retries, max_tokens;
+    const char *judge, *prior, *method, *dataset, *verify;
+    int64_t retrieval, limit, concurrency, retries, max_tokens, budget;
     int json;
     struct judge_opts jo;
 };
@@ -40,21 +40,24 @@ static int check_args(const struct mine_args *a, enum mz_method *method)
         bad = "--limit must be 0 (all) or more";
     else if (a->retries < 0)
         bad = "--max-retries must be 0 or more";
+    else if (a->budget < 0)
+        bad = "--budget-tokens must be 0 (no limit) or more";
     if (bad) fprintf(stderr, "pare mine: %s\n", bad);
     return bad ? PARE_EUSAGE : PARE_OK;
 }
 
-/* The judge of the command line. Returns PARE_OK, or PARE_EUSAGE after saying why. */
-static int open_judge(struct mine_args *a, struct judge **j)
+/* The judge `spec` with the command line's settings. Returns PARE_OK, or PARE_EUSAGE after
+ * saying why (what: "--judge" or "--prior"). */
+static int open_judge(struct mine_args *a, const char *spec, const char *what, struct judge **j)
 {
     struct sbuf err = {0};
-    a->jo.spec = a->judge;
+    a->jo.spec = spec;
     a->jo.verify = a->verify;
     a->jo.max_concurrency = (int)a->concurrency;
     a->jo.max_retries = (int)a->retries;
     a->jo.max_tokens = (int)a->max_tokens;
     int rc = judge_new(&a->jo, j, &err);
-    if (rc != PARE_OK) fprintf(stderr, "pare mine: %s\n", sbuf_str(&err));
+    if (rc != PARE_OK) fprintf(stderr, "pare mine: %s: %s\n", what, sbuf_str(&err));
     sbuf_free(&err);
     return rc == PARE_OK ? PARE_OK : PARE_EUSAGE;
 }
@@ -68,9 +71,9 @@ static void progress(void *ctx, const struct mining_stats *s, int64_t total)
     job_progress(job, unit, (uint64_t)s->done, (uint64_t)total, 0, 0);
 }
 
-/* The summary line and JSON of a run (the JSON is returned for the runs row). */
-static json_t *report(struct job *job, const char *fp, const char *method,
-                      const struct mining_stats *s, double dt, int json_out)
+/* The lines for people: the counts, then the prior's calls, tokens and a budget stop. */
+static void say(struct job *job, const struct mining_opts *mo, const struct mining_stats *s,
+                double dt)
 {
     job_say(job,
             "mine: %lld questions (%lld minimal, %lld full_insufficient, %lld error), %lld judge "
@@ -78,15 +81,37 @@ static json_t *report(struct job *job, const char *fp, const char *method,
             (long long)s->done, (long long)s->minimal, (long long)s->full_insufficient,
             (long long)s->errors, (long long)s->calls, (long long)s->call_errors,
             (long long)s->cached, dt > 0 ? (double)s->done / dt : 0);
-    json_t *sum =
-        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "judge", fp, "method",
-                  method, "questions", (json_int_t)s->done, "minimal", (json_int_t)s->minimal,
-                  "full_insufficient", (json_int_t)s->full_insufficient, "error",
-                  (json_int_t)s->errors, "judge_calls", (json_int_t)s->calls, "failed_calls",
-                  (json_int_t)s->call_errors, "cache_hits", (json_int_t)s->cached, "seconds", dt);
-    if (json_out && sum) {
-        json_dumpf(sum, stdout, JSON_COMPACT);
-        printf("\n");
+    if (mo->prior)
+        job_say(job, "mine: prior %s: %lld calls, %lld cache hits", judge_fingerprint(mo->prior),
+                (long long)s->prior_calls, (long long)s->prior_cached);
+    if (s->prompt_tokens + s->completion_tokens > 0)
+        job_say(job, "mine: %lld judge tokens (%lld prompt, %lld completion)",
+                (long long)(s->prompt_tokens + s->completion_tokens), (long long)s->prompt_tokens,
+                (long long)s->completion_tokens);
+    if (s->budget_reached)
+        job_say(job,
+                "mine: stopped at the token budget of %lld; %lld questions left in progress; run "
+                "pare mine again to go on from the cache",
+                (long long)mo->budget_tokens, (long long)s->left);
+}
+
+/* The JSON summary of a run (also kept in the runs row). */
+static json_t *summary(const struct mining_opts *mo, const char *method,
+                       const struct mining_stats *s, double dt)
+{
+    json_t *sum = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:b, s:I}", "judge",
+        judge_fingerprint(mo->judge), "method", method, "questions", (json_int_t)s->done, "minimal",
+        (json_int_t)s->minimal, "full_insufficient", (json_int_t)s->full_insufficient, "error",
+        (json_int_t)s->errors, "judge_calls", (json_int_t)s->calls, "failed_calls",
+        (json_int_t)s->call_errors, "cache_hits", (json_int_t)s->cached, "seconds", dt,
+        "prompt_tokens", (json_int_t)s->prompt_tokens, "completion_tokens",
+        (json_int_t)s->completion_tokens, "budget_reached", s->budget_reached, "left_in_progress",
+        (json_int_t)s->left);
+    if (sum && mo->prior) {
+        json_object_set_new(sum, "prior", json_string(judge_fingerprint(mo->prior)));
+        json_object_set_new(sum, "prior_calls", json_integer(s->prior_calls));
+        json_object_set_new(sum, "prior_cache_hits", json_integer(s->prior_cached));
     }
     return sum;
 }
@@ -105,9 +130,24 @@ static int mine(struct pare_ctx *ctx, int argc, char **argv, struct mine_args *a
     double t0 = now_monotonic();
     if (rc == PARE_OK) rc = mining_run(st, mo, progress, &job, &s, &warn, &err);
     double dt = now_monotonic() - t0;
+    if (rc == PARE_OK && s.call_errors > 0 && s.minimal + s.full_insufficient == 0) {
+        /* judge errors decided nothing: that is a failure, not a run with nothing to do */
+        sbuf_setf(&err,
+                  "no question could be decided: judge errors ended all %lld questions (%lld "
+                  "failed calls; first: %s)",
+                  (long long)s.errors, (long long)s.call_errors, s.first_error);
+        rc = PARE_EFAIL;
+    }
     if (warn.len) job_say(&job, "pare mine: %s", warn.p);
     if (rc != PARE_OK) fprintf(stderr, "pare mine: %s\n", sbuf_str(&err));
-    json_t *sum = report(&job, judge_fingerprint(mo->judge), a->method, &s, dt, a->json);
+    say(&job, mo, &s, dt);
+    const char *method =
+        mo->prior ? minimizer_prior_method_name(mo->method) : minimizer_method_name(mo->method);
+    json_t *sum = summary(mo, method, &s, dt);
+    if (a->json && sum) {
+        json_dumpf(sum, stdout, JSON_COMPACT);
+        printf("\n");
+    }
     rc = job_end(&job, rc, s.done - s.errors, s.errors, rc == PARE_OK ? NULL : sbuf_str(&err), sum);
     sbuf_free(&err);
     sbuf_free(&warn);
@@ -121,9 +161,14 @@ int job_mine(struct pare_ctx *ctx, int argc, char **argv)
     const struct opt opts[] = {
         {"judge", OPT_STRING, &a.judge, "lexical", "J", "lexical, openai or exec:COMMAND"},
         {"method", OPT_STRING, &a.method, "loo", "M", "loo (Context-Picker) or ddmin"},
+        {"prior", OPT_STRING, &a.prior, NULL, "P",
+         "a cheap judge whose minimal set J checks first (normally lexical; stored as "
+         "method M+prior)"},
         {"retrieval", OPT_INT, &a.retrieval, "0", "ID", "candidates of this retrieval (0: newest)"},
         {"dataset", OPT_STRING, &a.dataset, NULL, "NAME", "only this dataset's questions"},
         {"limit", OPT_INT, &a.limit, "0", "N", "at most N questions this run (0: all)"},
+        {"budget-tokens", OPT_INT, &a.budget, "0", "N",
+         "stop before the judge's tokens this run would pass N; rerun to go on (0: no limit)"},
         {"coverage", OPT_DOUBLE, &a.jo.coverage, "0.8", "X",
          "lexical: share of question coverage a subset must keep"},
         {"model", OPT_STRING, &a.jo.model, NULL, "NAME", "openai: generator model (required)"},
@@ -146,7 +191,8 @@ int job_mine(struct pare_ctx *ctx, int argc, char **argv)
                             "Mine a minimal sufficient evidence set for every question from its "
                             "retrieved candidates.",
                             "The openai judge reads OPENAI_BASE_URL (with /v1) and OPENAI_API_KEY "
-                            "from the environment;\nthe key is never logged or stored.",
+                            "from the environment;\nthe key is never logged or stored. Tokens "
+                            "are counted for the openai judge only.",
                             opts,
                             0,
                             0};
@@ -154,12 +200,18 @@ int job_mine(struct pare_ctx *ctx, int argc, char **argv)
     if (cli_options(&cli, ctx, argc, argv, &rc)) return rc;
     struct mining_opts mo = {0};
     if ((rc = check_args(&a, &mo.method)) != PARE_OK) return rc;
-    if ((rc = open_judge(&a, &mo.judge)) != PARE_OK) return rc;
+    if ((rc = open_judge(&a, a.judge, "--judge", &mo.judge)) != PARE_OK) return rc;
+    if (a.prior && (rc = open_judge(&a, a.prior, "--prior", &mo.prior)) != PARE_OK) {
+        judge_free(mo.judge);
+        return rc;
+    }
     mo.dataset = a.dataset;
     mo.limit = a.limit;
+    mo.budget_tokens = a.budget;
     /* one slot per request the judge can have in flight */
     mo.slots = strcmp(judge_kind(mo.judge), "openai") == 0 ? (int)a.concurrency : 1;
     rc = mine(ctx, argc, argv, &a, &mo);
+    judge_free(mo.prior);
     judge_free(mo.judge);
     return rc;
 }

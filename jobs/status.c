@@ -139,6 +139,13 @@ static const char *const ds_cols[] = {"name", "format", "questions", "context_pa
 static const char *const set_cols[] = {"judge", "method", "status", "count", "avg_size"};
 static const char *const neg_cols[] = {"kind", "count", "verified"};
 static const char *const diff_cols[] = {"bucket", "count", "source"};
+static const char *const cost_cols[] = {"judge",
+                                        "method",
+                                        "questions",
+                                        "calls_per_question",
+                                        "prior_calls_per_question",
+                                        "tokens_per_question",
+                                        "tokens_per_minimal_set"};
 
 static const struct section sections[] = {
     {"datasets",
@@ -152,6 +159,13 @@ static const struct section sections[] = {
      "SELECT judge, method, status, count(*), avg(size) FROM evidence_sets "
      "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
      set_cols, 5},
+    /* what the sets cost: the judge's calls and tokens (pare mine --prior, openai judge) */
+    {"judge_cost",
+     "SELECT judge, method, count(*), avg(judge_calls), avg(prior_calls), "
+     "sum(prompt_tokens + completion_tokens) * 1.0 / count(*), "
+     "sum(prompt_tokens + completion_tokens) * 1.0 / nullif(sum(status = 'minimal'), 0) "
+     "FROM evidence_sets GROUP BY 1, 2 ORDER BY 1, 2",
+     cost_cols, 7},
     {"negatives", "SELECT kind, count(*), sum(verified) FROM negatives GROUP BY kind ORDER BY kind",
      neg_cols, 3},
     {"difficulty",
@@ -206,6 +220,7 @@ static void print_database(json_t *r)
     if (*ext)
         printf("extension   %s\n            sqlite3 %s -cmd '.load %s'\n", ext, gets(db, "path"),
                ext);
+    printf("report      pare --db %s report --out report.html\n", gets(db, "path"));
 }
 
 static void print_datasets(json_t *r)
@@ -244,20 +259,45 @@ static void print_passages(json_t *r)
     printf("\n");
 }
 
+/* A number right-aligned in width, or "-" when it is null. */
+static void print_num(json_t *v, int width, int decimals)
+{
+    if (json_is_number(v))
+        printf(" %*.*f", width, decimals, json_number_value(v));
+    else
+        printf(" %*s", width, "-");
+}
+
 static void print_sets(json_t *r)
 {
     json_t *sets = json_object_get(r, "evidence_sets");
     size_t i;
     json_t *d;
     if (json_array_size(sets)) {
-        printf("\n%-28s %-6s %-18s %8s %9s\n", "evidence sets: judge", "method", "status", "count",
+        printf("\n%-28s %-11s %-18s %8s %9s\n", "evidence sets: judge", "method", "status", "count",
                "avg size");
         json_array_foreach(sets, i, d)
         {
-            printf("%-28.28s %-6s %-18s %8lld %9.2f\n", gets(d, "judge"), gets(d, "method"),
+            printf("%-28.28s %-11s %-18s %8lld %9.2f\n", gets(d, "judge"), gets(d, "method"),
                    gets(d, "status"), (long long)geti(d, "count"),
                    json_number_value(json_object_get(d, "avg_size")));
         }
+    }
+    int head = 0;
+    json_array_foreach(json_object_get(r, "judge_cost"), i, d)
+    {
+        json_t *tq = json_object_get(d, "tokens_per_question");
+        json_t *pc = json_object_get(d, "prior_calls_per_question");
+        if (json_is_null(tq) && json_is_null(pc)) continue; /* lexical and exec: nothing to add */
+        if (!head++)
+            printf("\n%-28s %-11s %9s %9s %9s %12s\n", "judge cost: judge", "method", "calls/q",
+                   "prior/q", "tokens/q", "tokens/set");
+        printf("%-28.28s %-11s %9.2f", gets(d, "judge"), gets(d, "method"),
+               json_number_value(json_object_get(d, "calls_per_question")));
+        print_num(pc, 9, 2);
+        print_num(tq, 9, 0);
+        print_num(json_object_get(d, "tokens_per_minimal_set"), 12, 0);
+        printf("\n");
     }
     json_t *negs = json_object_get(r, "negatives");
     if (json_array_size(negs)) {

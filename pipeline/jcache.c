@@ -26,8 +26,9 @@ int jcache_lookup(struct store *st, const char *fp, int64_t qid, const int64_t *
 int jcache_load(struct store *st, const char *fp, int64_t qid, struct jcache_entry **arr, size_t *n,
                 size_t *cap, struct sbuf *err)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT key, verdict FROM judge_calls WHERE question_id = "
-                                     "?1 AND judge = ?2 AND verdict IS NOT NULL");
+    sqlite3_stmt *s = store_stmt(st, "SELECT key, verdict, coalesce(prompt_tokens, -1), "
+                                     "coalesce(completion_tokens, -1) FROM judge_calls WHERE "
+                                     "question_id = ?1 AND judge = ?2 AND verdict IS NOT NULL");
     if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_bind_text(s, 2, fp, -1, SQLITE_STATIC))
         return store_fail(st, err, "reading cached verdicts");
     int rc;
@@ -36,6 +37,8 @@ int jcache_load(struct store *st, const char *fp, int64_t qid, struct jcache_ent
         xgrow((void **)arr, cap, *n + 1, sizeof **arr);
         memcpy((*arr)[*n].key, sqlite3_column_blob(s, 0), 16);
         (*arr)[*n].verdict = sqlite3_column_int(s, 1) ? JUDGE_SUFFICIENT : JUDGE_INSUFFICIENT;
+        (*arr)[*n].prompt_tokens = sqlite3_column_int64(s, 2);
+        (*arr)[*n].completion_tokens = sqlite3_column_int64(s, 3);
         (*n)++;
     }
     sqlite3_reset(s);
@@ -56,6 +59,12 @@ static char *subset_json(const int64_t *ids, int n)
     return text;
 }
 
+/* A token count, or NULL when it was not counted (< 0). */
+static int bind_count(sqlite3_stmt *s, int i, int64_t n)
+{
+    return n < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, n);
+}
+
 int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
                const int64_t *ids, int n, const struct jdone *d, struct sbuf *err)
 {
@@ -64,10 +73,11 @@ int jcache_put(struct store *st, const unsigned char key[16], const char *fp, in
     now_iso8601(ts);
     sqlite3_stmt *s = store_stmt(
         st, "INSERT INTO judge_calls(key, judge, question_id, subset, verdict, answer, error, "
-            "latency_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-            "ON CONFLICT(key) DO UPDATE SET verdict = excluded.verdict, "
-            "answer = excluded.answer, error = excluded.error, "
-            "latency_ms = excluded.latency_ms, created_at = excluded.created_at");
+            "latency_ms, created_at, prompt_tokens, completion_tokens) VALUES (?1, ?2, ?3, ?4, "
+            "?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(key) DO UPDATE SET verdict = "
+            "excluded.verdict, answer = excluded.answer, error = excluded.error, latency_ms = "
+            "excluded.latency_ms, created_at = excluded.created_at, prompt_tokens = "
+            "excluded.prompt_tokens, completion_tokens = excluded.completion_tokens");
     int rc = PARE_OK;
     if (!sub || !s || sqlite3_bind_blob(s, 1, key, 16, SQLITE_TRANSIENT) ||
         sqlite3_bind_text(s, 2, fp, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 3, qid) ||
@@ -77,7 +87,8 @@ int jcache_put(struct store *st, const unsigned char key[16], const char *fp, in
         sqlite3_bind_text(s, 6, d->answer, -1, SQLITE_STATIC) ||
         sqlite3_bind_text(s, 7, d->error, -1, SQLITE_STATIC) ||
         sqlite3_bind_int64(s, 8, (int64_t)(d->latency_ms + 0.5)) ||
-        sqlite3_bind_text(s, 9, ts, -1, SQLITE_TRANSIENT) || store_done(st, s))
+        sqlite3_bind_text(s, 9, ts, -1, SQLITE_TRANSIENT) || bind_count(s, 10, d->prompt_tokens) ||
+        bind_count(s, 11, d->completion_tokens) || store_done(st, s))
         rc = store_fail(st, err, "storing a judge call");
     free(sub);
     return rc;

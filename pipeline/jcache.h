@@ -18,7 +18,8 @@
 /* A cached verdict of one judge on one subset of one question. */
 struct jcache_entry {
     unsigned char key[16];
-    int verdict; /* JUDGE_SUFFICIENT or JUDGE_INSUFFICIENT */
+    int verdict;                              /* JUDGE_SUFFICIENT or JUDGE_INSUFFICIENT */
+    int64_t prompt_tokens, completion_tokens; /* -1: not counted */
 };
 
 /*
@@ -40,8 +41,8 @@ int jcache_load(struct store *st, const char *fp, int64_t qid, struct jcache_ent
 
 /*
  * Stores finished call d of judge fp on question qid's subset `ids` (n ids in rank order) under
- * key, replacing an earlier row of the same key (a failed call asked again). Returns PARE_OK,
- * or PARE_EFAIL with err set.
+ * key, with its tokens (NULL when not counted), replacing an earlier row of the same key (a
+ * failed call asked again). Returns PARE_OK, or PARE_EFAIL with err set.
  */
 int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
                const int64_t *ids, int n, const struct jdone *d, struct sbuf *err);

@@ -93,6 +93,7 @@ void judge_submit(struct judge *j, struct jquestion *q, uint64_t mask, void *tag
     }
     struct jdone *d = xcalloc(1, sizeof *d);
     d->tag = tag;
+    d->prompt_tokens = d->completion_tokens = -1; /* synchronous judges count no tokens */
     double t0 = now_monotonic();
     j->ops->decide(j, q, mask, d);
     d->latency_ms = (now_monotonic() - t0) * 1000.0;
@@ -108,6 +109,11 @@ struct jdone *judge_poll(struct judge *j, double wait_s)
     j->ready = NULL;
     j->n_ready = 0;
     return d;
+}
+
+int64_t judge_estimate_tokens(struct judge *j, const struct jquestion *q, uint64_t mask)
+{
+    return j->ops->estimate ? j->ops->estimate(j, q, mask) : 0;
 }
 
 int judge_pending(const struct judge *j)

@@ -49,6 +49,9 @@ struct jdone {
     char *answer; /* the answer the judge produced, or NULL (owned) */
     char *error;  /* when verdict is JUDGE_ERROR (owned) */
     double latency_ms;
+    /* tokens the server counted for the call (the verifier's call included): -1 for judges
+     * that count none (lexical, exec) and when the server sent no usage */
+    int64_t prompt_tokens, completion_tokens;
     struct jdone *next;
 };
 
@@ -88,6 +91,13 @@ void judge_submit(struct judge *j, struct jquestion *q, uint64_t mask, void *tag
 struct jdone *judge_poll(struct judge *j, double wait_s);
 int judge_pending(const struct judge *j);
 void jdone_free(struct jdone *d);
+
+/*
+ * An estimate of the tokens (prompt and completion, the verifier's call included) a call on
+ * subset `mask` of q would cost, meant not to fall short: for budgets (pare mine
+ * --budget-tokens). 0 for judges that count no tokens.
+ */
+int64_t judge_estimate_tokens(struct judge *j, const struct jquestion *q, uint64_t mask);
 
 /* 1 for judges whose calls cost nothing to repeat (lexical): the driver may batch commits. */
 int judge_is_cheap(const struct judge *j);

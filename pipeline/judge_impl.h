@@ -19,6 +19,8 @@ struct judge_kind_ops {
     void (*submit)(struct judge *j, struct jquestion *q, uint64_t mask, void *tag);
     struct jdone *(*poll)(struct judge *j, double wait_s);
     int (*pending)(const struct judge *j);
+    /* judges that count tokens: judge_estimate_tokens (NULL: they count none) */
+    int64_t (*estimate)(struct judge *j, const struct jquestion *q, uint64_t mask);
 };
 
 struct judge {

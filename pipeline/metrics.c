@@ -38,6 +38,14 @@ void metrics_add(struct set_sums *s, const struct set_eval *e)
     s->questions++;
     s->calls += e->calls;
     s->cached += e->cached;
+    if (e->has_prior) {
+        s->prior_calls += e->prior_calls;
+        s->with_prior++;
+    }
+    if (e->has_tokens) {
+        s->tokens += e->tokens;
+        s->with_tokens++;
+    }
     if (e->status == EV_ERROR) {
         s->errors++;
         return;
@@ -67,6 +75,15 @@ struct prf metrics_mean(const struct set_sums *s, const struct prf *sum)
         r.f1 = sum->f1 / m;
     }
     return r;
+}
+
+int metrics_tokens(const struct set_sums *s, double *per_question, double *per_set)
+{
+    *per_question = *per_set = 0;
+    if (!s->with_tokens) return -1;
+    *per_question = s->questions ? (double)s->tokens / (double)s->questions : 0;
+    *per_set = s->minimal ? (double)s->tokens / (double)s->minimal : 0;
+    return 0;
 }
 
 int metrics_best_k(const struct set_sums *s)

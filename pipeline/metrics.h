@@ -44,6 +44,10 @@ int metrics_hits_at(const int64_t *ranked, int n, const int64_t *gold, int ng, i
 struct set_sums {
     int64_t questions, minimal, full_insufficient, errors;
     int64_t calls, cached;    /* judge calls of the sets (cached: answered from the cache) */
+    int64_t prior_calls;      /* the prior judge's calls (pare mine --prior) */
+    int64_t with_prior;       /* sets mined with a prior */
+    int64_t tokens;           /* judge tokens of the sets (prompt and completion) ... */
+    int64_t with_tokens;      /* ... summed over the sets that have a count */
     int64_t proven, unproven; /* minimal sets whose 1-minimality the cache proves, or not */
     struct prf set;
     struct prf topk[METRICS_TOPK];
@@ -56,6 +60,10 @@ struct set_eval {
     int n_members, n_gold, n_cand;
     int proven; /* minimal and proven 1-minimal */
     int64_t calls, cached;
+    /* what it cost beyond calls; zero-initialised: no prior, no token count */
+    int has_prior, has_tokens;
+    int64_t prior_calls; /* the prior judge's calls, when has_prior */
+    int64_t tokens;      /* prompt + completion tokens, when has_tokens */
 };
 
 /* Adds one question to s. */
@@ -63,6 +71,13 @@ void metrics_add(struct set_sums *s, const struct set_eval *e);
 
 /* The mean over the decided questions of a sum in s (s->set, s->topk[k]); zeros when none. */
 struct prf metrics_mean(const struct set_sums *s, const struct prf *sum);
+
+/*
+ * What the sets cost: judge tokens per question (over all questions of s) and per minimal set.
+ * Returns 0 with the two figures, or -1 when no set has a token count (or, for the second,
+ * there is no minimal set: then *per_set is 0).
+ */
+int metrics_tokens(const struct set_sums *s, double *per_question, double *per_set);
 
 /* The K (1 .. METRICS_TOPK) whose top-K baseline has the best mean F1; ties go to the smaller K. */
 int metrics_best_k(const struct set_sums *s);

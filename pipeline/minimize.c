@@ -17,6 +17,7 @@
 struct minimizer {
     enum mz_method method;
     int n;
+    uint64_t prior;  /* the prior judge's proposal (minimizer_new_prior), 0: none */
     uint64_t *asked; /* subsets asked, in order */
     int *verdict;    /* their verdicts */
     int n_asked, n_fed;
@@ -44,6 +45,11 @@ const char *minimizer_method_name(enum mz_method m)
     return m == MZ_LOO ? "loo" : "ddmin";
 }
 
+const char *minimizer_prior_method_name(enum mz_method m)
+{
+    return m == MZ_LOO ? "loo+prior" : "ddmin+prior";
+}
+
 static const char *const status_names[] = {"minimal", "full_insufficient", "error"};
 
 const char *evidence_status_name(enum evidence_status s)
@@ -67,6 +73,13 @@ struct minimizer *minimizer_new(enum mz_method method, int n)
     struct minimizer *m = xcalloc(1, sizeof *m);
     m->method = method;
     m->n = n < 1 ? 1 : n > 64 ? 64 : n;
+    return m;
+}
+
+struct minimizer *minimizer_new_prior(enum mz_method method, int n, uint64_t prior)
+{
+    struct minimizer *m = minimizer_new(method, n);
+    m->prior = prior;
     return m;
 }
 
@@ -111,21 +124,30 @@ static uint64_t lowest_ranked(uint64_t x, int k)
     return g;
 }
 
-/* Removal passes, lowest-ranked first, until a pass removes nothing. Returns the final set. */
+/* One removal pass over the members of `which` still in *s, lowest-ranked first: a removal that
+ * leaves the set sufficient is kept (never the last member). *removed: whether one was. */
+static int removal_pass(struct minimizer *m, uint64_t *s, uint64_t which, int *removed)
+{
+    int v;
+    *removed = 0;
+    for (int i = 63; i >= 0; i--) {
+        if (!((*s & which) >> i & 1) || popcount(*s) == 1) continue;
+        uint64_t t = *s & ~(1ULL << i);
+        ASK(t, v);
+        if (v) {
+            *s = t;
+            *removed = 1;
+        }
+    }
+    return 0;
+}
+
+/* Removal passes over the whole set until a pass removes nothing. */
 static int removal_passes(struct minimizer *m, uint64_t *s)
 {
-    int removed, v;
+    int removed;
     do {
-        removed = 0;
-        for (int i = 63; i >= 0; i--) {
-            if (!(*s >> i & 1) || popcount(*s) == 1) continue;
-            uint64_t t = *s & ~(1ULL << i);
-            ASK(t, v);
-            if (v) {
-                *s = t;
-                removed = 1;
-            }
-        }
+        if (removal_pass(m, s, *s, &removed) == SUSPEND) return SUSPEND;
     } while (removed);
     return 0;
 }
@@ -145,22 +167,21 @@ static int run_loo(struct minimizer *m, uint64_t all)
     return 0;
 }
 
-static int run_ddmin(struct minimizer *m, uint64_t all)
+/*
+ * Delta debugging's reduction of *s over the candidates in `undecided` (a subset of *s, which
+ * is sufficient): remove the lowest-ranked half of the undecided at once; when that fails,
+ * halve the group until one necessary candidate is isolated.
+ */
+static int ddmin_reduce(struct minimizer *m, uint64_t *s, uint64_t undecided)
 {
     int v;
-    ASK(all, v);
-    if (!v) {
-        m->status = MZ_FULL_INSUFFICIENT;
-        return 0;
-    }
-    uint64_t s = all, undecided = all;
-    while (undecided && popcount(s) > 1) {
+    while (undecided && popcount(*s) > 1) {
         int u = popcount(undecided);
         uint64_t g = lowest_ranked(undecided, u > 1 ? u / 2 : 1);
-        if (g == s) g = lowest_ranked(undecided, popcount(s) - 1); /* never ask the empty set */
-        ASK(s & ~g, v);
+        if (g == *s) g = lowest_ranked(undecided, popcount(*s) - 1); /* never ask the empty set */
+        ASK(*s & ~g, v);
         if (v) { /* none of g was needed */
-            s &= ~g;
+            *s &= ~g;
             undecided &= ~g;
             continue;
         }
@@ -168,9 +189,9 @@ static int run_ddmin(struct minimizer *m, uint64_t all)
         int tested = popcount(g) == 1;
         while (popcount(g) > 1) {
             uint64_t g1 = lowest_ranked(g, (popcount(g) + 1) / 2);
-            ASK(s & ~g1, v);
+            ASK(*s & ~g1, v);
             if (v) {
-                s &= ~g1;
+                *s &= ~g1;
                 undecided &= ~g1;
                 g &= ~g1;
                 tested = 0;
@@ -180,17 +201,100 @@ static int run_ddmin(struct minimizer *m, uint64_t all)
             }
         }
         if (!tested) { /* isolated by elimination: confirm it */
-            ASK(s & ~g, v);
+            ASK(*s & ~g, v);
             if (v) {
-                s &= ~g;
+                *s &= ~g;
                 undecided &= ~g;
                 continue;
             }
         }
         undecided &= ~g; /* necessary (for now; the passes below check again) */
     }
+    return 0;
+}
+
+static int run_ddmin(struct minimizer *m, uint64_t all)
+{
+    int v;
+    ASK(all, v);
+    if (!v) {
+        m->status = MZ_FULL_INSUFFICIENT;
+        return 0;
+    }
+    uint64_t s = all;
+    if (ddmin_reduce(m, &s, all) == SUSPEND) return SUSPEND;
     /* 1-minimality on the final set itself */
     if (removal_passes(m, &s) == SUSPEND) return SUSPEND;
+    m->result = s;
+    m->status = MZ_MINIMAL;
+    return 0;
+}
+
+static int run_method(struct minimizer *m, uint64_t all)
+{
+    return m->method == MZ_LOO ? run_loo(m, all) : run_ddmin(m, all);
+}
+
+/*
+ * Adds to the insufficient proposal *s what it misses, by bisection over the candidates `a`
+ * not in it: of a's two halves, the one that with *s is sufficient is kept, the lower-ranked
+ * half asked first, until one candidate is left or neither half is sufficient alone (then a
+ * is reduced by ddmin). Ends with *ok 1 and *s sufficient, or *ok 0 when even the full set is
+ * insufficient.
+ *
+ * Bisection because a proposal usually misses one or two passages, found in log2 |a| calls
+ * instead of |a|; the lower-ranked half first because what a lexical prior misses is what
+ * shares few words with the question, which a retriever ranks low.
+ */
+static int grow(struct minimizer *m, uint64_t all, uint64_t *s, int *ok)
+{
+    uint64_t p = *s, a = all & ~p;
+    int v = 0, known = 0; /* known: p | a was found sufficient */
+    while (popcount(a) > 1) {
+        uint64_t lo = lowest_ranked(a, (popcount(a) + 1) / 2), hi = a & ~lo;
+        ASK(p | lo, v);
+        if (!v) {
+            ASK(p | hi, v);
+            lo = hi;
+        }
+        if (!v) break;
+        a = lo;
+        known = 1;
+    }
+    if (!known) { /* p | a is the full set: can the question be answered at all? */
+        ASK(p | a, v);
+        if (!v) {
+            *ok = 0;
+            return 0;
+        }
+    }
+    *s = p | a;
+    *ok = 1;
+    return ddmin_reduce(m, s, a); /* what of a is not needed, when more than one is left */
+}
+
+/*
+ * The cascade: the prior's proposal P is asked first. When it is insufficient, what it misses
+ * is added (grow). Then one pass checks each member's necessity, lowest-ranked first. If that pass
+ * removes nothing, every member was found necessary on the final set itself: done. Otherwise the
+ * search goes on with the method from the set reached, and the replay answers every subset asked so
+ * far from the log, so nothing is asked twice.
+ */
+static int run_prior(struct minimizer *m, uint64_t all)
+{
+    uint64_t s = m->prior & all;
+    int v, removed;
+    if (!s) return run_method(m, all); /* no proposal: the method alone */
+    ASK(s, v);
+    if (!v) {
+        if (grow(m, all, &s, &v) == SUSPEND) return SUSPEND;
+        if (!v) {
+            m->status = MZ_FULL_INSUFFICIENT;
+            return 0;
+        }
+    }
+    if (removal_pass(m, &s, s, &removed) == SUSPEND) return SUSPEND;
+    if (removed) return run_method(m, s);
     m->result = s;
     m->status = MZ_MINIMAL;
     return 0;
@@ -200,7 +304,7 @@ int minimizer_next(struct minimizer *m, uint64_t *probe)
 {
     if (m->status != MZ_RUNNING) return 0;
     uint64_t all = m->n == 64 ? ~0ULL : (1ULL << m->n) - 1;
-    int r = m->method == MZ_LOO ? run_loo(m, all) : run_ddmin(m, all);
+    int r = m->prior ? run_prior(m, all) : run_method(m, all);
     if (r != SUSPEND) return 0;
     xgrow((void **)&m->asked, &m->cap, (size_t)m->n_asked + 1, sizeof *m->asked);
     m->verdict = xrealloc(m->verdict, m->cap * sizeof *m->verdict);

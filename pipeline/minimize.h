@@ -12,6 +12,16 @@
  *          turn: the result is 1-minimal by verdicts on the final set itself, whether the judge
  *          is monotone or not.
  *
+ *   prior  (minimizer_new_prior, for pare mine --prior) a cheap judge's minimal set P is asked
+ *          first. If it is insufficient, what it misses is found by bisection over the other
+ *          candidates (of two halves, the one that with P is sufficient is kept, the
+ *          lower-ranked half asked first; when neither is, the full set is asked and ddmin
+ *          reduces what was added); if even the full set is insufficient the question is
+ *          full_insufficient. Then each member's necessity is checked once, lowest-ranked
+ *          first; when a member turns out unnecessary the search goes on with the method (loo
+ *          or ddmin) from the set reached. Same guarantee: 1-minimal by verdicts on the final
+ *          set itself, for any judge; with a good proposal |P| + 1 calls instead of loo's ~n.
+ *
  * Use: while (minimizer_next(m, &probe)) { verdict = ask(probe); minimizer_feed(m, verdict); }
  * A subset already answered for this question is never asked twice.
  */
@@ -40,8 +50,14 @@ struct minimizer;
 int minimizer_method(const char *name, enum mz_method *out);
 const char *minimizer_method_name(enum mz_method m);
 
+/* The name stored in evidence_sets.method for sets mined with a prior: "loo+prior" ... */
+const char *minimizer_prior_method_name(enum mz_method m);
+
 /* A minimiser over n candidates (1 <= n <= 64). */
 struct minimizer *minimizer_new(enum mz_method method, int n);
+/* The cascade over n candidates from the prior's proposal `prior` (a mask; 0: none, then it is
+ * minimizer_new's search). */
+struct minimizer *minimizer_new_prior(enum mz_method method, int n, uint64_t prior);
 void minimizer_free(struct minimizer *m);
 
 /* 1: *probe is the next subset to judge; 0: finished (see minimizer_status). */

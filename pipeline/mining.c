@@ -1,6 +1,7 @@
 /* mining.c - see mining.h. */
 #include "pipeline/mining.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,11 @@ struct slot {
     uint64_t mask; /* the subset being judged */
     unsigned char key[16];
     int cached_calls, error;
+    int64_t ptok, ctok; /* tokens of the calls asked, cached or not ... */
+    int counted;        /* ... when at least one was counted */
+    int prior_calls;    /* subsets the prior judged for its proposal */
+    int64_t est;        /* tokens reserved for the call in flight (budget) */
+    int parked;         /* stopped by the budget: left for the next run */
 };
 
 struct mine {
@@ -29,6 +35,8 @@ struct mine {
     int n_slots;
     struct mining_stats *stats;
     int64_t uncommitted;
+    int64_t spent, reserved; /* budget: tokens of finished calls, estimates of those in flight */
+    int budget_hit;
     struct sbuf *warn, *err;
 };
 
@@ -39,7 +47,90 @@ static void slot_clear(struct mine *mn, struct slot *s)
     minimizer_free(s->m);
     s->m = NULL;
     s->n_cache = 0;
-    s->used = 0;
+    s->used = s->parked = 0;
+}
+
+/* The index of passage pid among s's candidates, or -1. */
+static int candidate_of(const struct slot *s, int64_t pid)
+{
+    for (int i = 0; i < s->qs.q.n; i++)
+        if (s->qs.p[i].id == pid) return i;
+    return -1;
+}
+
+/* The members of set_id as a mask over s's candidates. */
+static int set_mask(struct mine *mn, const struct slot *s, int64_t set_id, uint64_t *mask)
+{
+    sqlite3_stmt *st = store_stmt(mn->st, "SELECT passage_id FROM evidence_members WHERE "
+                                          "set_id = ?1");
+    if (!st || sqlite3_bind_int64(st, 1, set_id)) return -1;
+    int rc;
+    *mask = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int i = candidate_of(s, sqlite3_column_int64(st, 0));
+        if (i >= 0) *mask |= 1ULL << i;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The prior's stored set for s's question and method: 1 with *mask (0: it found the full set
+ * insufficient), 0 when it has none, -1 on error. */
+static int stored_proposal(struct mine *mn, struct slot *s, uint64_t *mask)
+{
+    sqlite3_stmt *st = store_stmt(mn->st, "SELECT id, status = 'minimal', judge_calls FROM "
+                                          "evidence_sets WHERE question_id = ?1 AND judge = ?2 "
+                                          "AND method = ?3 AND status != 'error'");
+    if (!st || sqlite3_bind_int64(st, 1, s->qs.q.id) ||
+        sqlite3_bind_text(st, 2, judge_fingerprint(mn->o->prior), -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 3, minimizer_method_name(mn->o->method), -1, SQLITE_STATIC))
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? 0 : -1;
+    }
+    int64_t set_id = sqlite3_column_int64(st, 0);
+    int minimal = sqlite3_column_int(st, 1);
+    s->prior_calls = sqlite3_column_int(st, 2);
+    sqlite3_reset(st);
+    *mask = 0;
+    return minimal && set_mask(mn, s, set_id, mask) != 0 ? -1 : 1;
+}
+
+/* The prior's minimal set for s, mined now through its cache (0 when it finds none). */
+static int mined_proposal(struct mine *mn, struct slot *s, uint64_t *mask)
+{
+    struct judge *p = mn->o->prior;
+    struct jquestion pq = s->qs.q; /* the prior's own per-question state */
+    pq.prep = NULL;
+    *mask = 0;
+    if (judge_prepare(p, &pq, mn->err) != PARE_OK) return PARE_EFAIL;
+    struct minimizer *m = minimizer_new(mn->o->method, pq.n);
+    uint64_t probe;
+    int v = JUDGE_SUFFICIENT, asked, rc = PARE_OK;
+    while (rc == PARE_OK && v != JUDGE_ERROR && minimizer_next(m, &probe)) {
+        rc = jcache_ask(mn->st, p, &pq, probe, &v, &asked, mn->err);
+        mn->stats->prior_calls += asked;
+        mn->stats->prior_cached += !asked;
+        if (rc == PARE_OK && v != JUDGE_ERROR) minimizer_feed(m, v);
+    }
+    if (rc == PARE_OK && minimizer_status(m) == MZ_MINIMAL) *mask = minimizer_result(m);
+    s->prior_calls = minimizer_calls(m);
+    minimizer_free(m);
+    judge_release(p, &pq);
+    return rc;
+}
+
+/* The cascade's minimiser for s, from the prior's proposal. */
+static int prior_minimizer(struct mine *mn, struct slot *s)
+{
+    uint64_t mask = 0;
+    int r = stored_proposal(mn, s, &mask);
+    if (r < 0) return store_fail(mn->st, mn->err, "reading the prior's sets");
+    if (r == 0 && mined_proposal(mn, s, &mask) != PARE_OK) return PARE_EFAIL;
+    s->m = minimizer_new_prior(mn->o->method, s->qs.q.n, mask);
+    return PARE_OK;
 }
 
 /* Loads question qid with its candidates and cached verdicts into slot s. */
@@ -53,9 +144,14 @@ static int slot_load(struct mine *mn, struct slot *s, int64_t qid)
     if (jcache_load(mn->st, mn->fp, qid, &s->cache, &s->n_cache, &s->cap_cache, mn->err) != PARE_OK)
         return PARE_EFAIL;
     int n = s->qs.q.n;
-    s->m = minimizer_new(mn->o->method, n > 0 ? n : 1);
-    s->cached_calls = s->error = 0;
+    s->cached_calls = s->error = s->counted = s->prior_calls = 0;
+    s->ptok = s->ctok = s->est = 0;
     s->used = 1;
+    if (n > 0 && mn->o->prior) {
+        if (prior_minimizer(mn, s) != PARE_OK) return PARE_EFAIL;
+    } else {
+        s->m = minimizer_new(mn->o->method, n > 0 ? n : 1);
+    }
     if (n == 0) return PARE_OK;
     return judge_prepare(mn->o->judge, &s->qs.q, mn->err);
 }
@@ -68,11 +164,15 @@ static int store_set(struct mine *mn, struct slot *s, enum evidence_status statu
     now_iso8601(ts);
     sqlite3_stmt *st = store_stmt(
         mn->st, "INSERT INTO evidence_sets(question_id, judge, method, status, size, judge_calls, "
-                "cached_calls, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                "cached_calls, created_at, prior, prior_calls, prompt_tokens, completion_tokens) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                 "ON CONFLICT(question_id, judge, method) DO UPDATE SET status = excluded.status, "
                 "size = excluded.size, judge_calls = excluded.judge_calls, "
-                "cached_calls = excluded.cached_calls, created_at = excluded.created_at "
+                "cached_calls = excluded.cached_calls, created_at = excluded.created_at, "
+                "prior = excluded.prior, prior_calls = excluded.prior_calls, prompt_tokens = "
+                "excluded.prompt_tokens, completion_tokens = excluded.completion_tokens "
                 "RETURNING id");
+    const char *prior = mn->o->prior ? judge_fingerprint(mn->o->prior) : NULL;
     if (!st || sqlite3_bind_int64(st, 1, s->qs.q.id) ||
         sqlite3_bind_text(st, 2, mn->fp, -1, SQLITE_STATIC) ||
         sqlite3_bind_text(st, 3, mn->method, -1, SQLITE_STATIC) ||
@@ -80,7 +180,12 @@ static int store_set(struct mine *mn, struct slot *s, enum evidence_status statu
         sqlite3_bind_int(st, 5, __builtin_popcountll(set)) ||
         sqlite3_bind_int(st, 6, minimizer_calls(s->m)) ||
         sqlite3_bind_int(st, 7, s->cached_calls) ||
-        sqlite3_bind_text(st, 8, ts, -1, SQLITE_TRANSIENT) || store_int(mn->st, st, set_id) != 1)
+        sqlite3_bind_text(st, 8, ts, -1, SQLITE_TRANSIENT) ||
+        sqlite3_bind_text(st, 9, prior, -1, SQLITE_STATIC) ||
+        (prior ? sqlite3_bind_int(st, 10, s->prior_calls) : sqlite3_bind_null(st, 10)) ||
+        (s->counted ? sqlite3_bind_int64(st, 11, s->ptok) : sqlite3_bind_null(st, 11)) ||
+        (s->counted ? sqlite3_bind_int64(st, 12, s->ctok) : sqlite3_bind_null(st, 12)) ||
+        store_int(mn->st, st, set_id) != 1)
         return store_fail(mn->st, mn->err, "storing an evidence set");
     return PARE_OK;
 }
@@ -126,12 +231,36 @@ static int finalize(struct mine *mn, struct slot *s)
     return PARE_OK;
 }
 
-/* The cached verdict of this slot's judge on the subset under key, or -1. */
-static int cached_verdict(const struct slot *s, const unsigned char key[16])
+/* This slot's judge's cached call on the subset under key, or NULL. */
+static const struct jcache_entry *cached_call(const struct slot *s, const unsigned char key[16])
 {
     for (size_t i = 0; i < s->n_cache; i++)
-        if (memcmp(s->cache[i].key, key, 16) == 0) return s->cache[i].verdict;
-    return -1;
+        if (memcmp(s->cache[i].key, key, 16) == 0) return &s->cache[i];
+    return NULL;
+}
+
+/* Counts a call's tokens in the slot's set (-1: not counted). */
+static void add_tokens(struct slot *s, int64_t prompt, int64_t completion)
+{
+    if (prompt < 0 || completion < 0) return;
+    s->ptok += prompt;
+    s->ctok += completion;
+    s->counted = 1;
+}
+
+/* Whether the call on s->mask fits in the token budget; if it does, its estimate is reserved.
+ * Once one call does not fit, none is started any more. */
+static int within_budget(struct mine *mn, struct slot *s)
+{
+    if (!mn->o->budget_tokens) return 1;
+    int64_t est = judge_estimate_tokens(mn->o->judge, &s->qs.q, s->mask);
+    if (mn->budget_hit || mn->spent + mn->reserved + est > mn->o->budget_tokens) {
+        mn->budget_hit = 1;
+        return 0;
+    }
+    s->est = est;
+    mn->reserved += est;
+    return 1;
 }
 
 /* Runs a slot's minimiser until it needs the judge or finishes. */
@@ -143,14 +272,19 @@ static int advance(struct mine *mn, struct slot *s)
         int64_t ids[JUDGE_MAX_CANDIDATES];
         int n = question_ids(&s->qs, mask, ids);
         judge_key(mn->fp, s->qs.q.id, ids, n, s->key);
-        int hit = cached_verdict(s, s->key);
-        if (hit >= 0) {
+        const struct jcache_entry *hit = cached_call(s, s->key);
+        if (hit) {
             s->cached_calls++;
             mn->stats->cached++;
-            minimizer_feed(s->m, hit);
+            add_tokens(s, hit->prompt_tokens, hit->completion_tokens);
+            minimizer_feed(s->m, hit->verdict);
             continue;
         }
         s->mask = mask;
+        if (!within_budget(mn, s)) {
+            s->parked = 1; /* its answered calls are cached: the next run goes on from there */
+            return PARE_OK;
+        }
         judge_submit(mn->o->judge, &s->qs.q, mask, s);
         return PARE_OK;
     }
@@ -212,6 +346,7 @@ static int commit_and_begin(struct mine *mn)
 /* Starts questions in free slots. *more becomes 0 when no question (or no --limit) is left. */
 static int fill_slots(struct mine *mn, int64_t *after, int64_t *started, int *more)
 {
+    if (mn->budget_hit) *more = 0;
     for (int i = 0; i < mn->n_slots && *more; i++) {
         if (mn->slots[i].used) continue;
         if (mn->o->limit && *started >= mn->o->limit) {
@@ -233,14 +368,31 @@ static int fill_slots(struct mine *mn, int64_t *after, int64_t *started, int *mo
     return PARE_OK;
 }
 
+/* Counts a finished call: tokens of the run, the budget, the slot's set. */
+static void count_call(struct mine *mn, struct slot *s, const struct jdone *d)
+{
+    int counted = d->prompt_tokens >= 0 && d->completion_tokens >= 0;
+    mn->reserved -= s->est;
+    mn->spent += counted ? d->prompt_tokens + d->completion_tokens : s->est;
+    s->est = 0;
+    if (counted) {
+        mn->stats->prompt_tokens += d->prompt_tokens;
+        mn->stats->completion_tokens += d->completion_tokens;
+    }
+    add_tokens(s, d->prompt_tokens, d->completion_tokens);
+}
+
 /* Finished calls: store them, commit (unless the judge is cheap), then feed the minimisers. */
 static int take_answers(struct mine *mn, struct jdone *d)
 {
     int rc = PARE_OK;
     for (struct jdone *x = d; x && rc == PARE_OK; x = x->next) {
         rc = store_call(mn, x->tag, x);
+        count_call(mn, x->tag, x);
         mn->stats->calls++;
-        if (x->verdict == JUDGE_ERROR) mn->stats->call_errors++;
+        if (x->verdict == JUDGE_ERROR && mn->stats->call_errors++ == 0)
+            snprintf(mn->stats->first_error, sizeof mn->stats->first_error, "%s",
+                     x->error ? x->error : "no reason given");
     }
     if (rc == PARE_OK && d && !mn->cheap) rc = commit_and_begin(mn);
     for (struct jdone *x = d; x && rc == PARE_OK; x = x->next) {
@@ -273,6 +425,8 @@ static int run(struct mine *mn, mining_progress_fn progress, void *ctx)
     if (rc == PARE_OK && store_commit(mn->st) != PARE_OK)
         rc = store_fail(mn->st, mn->err, "COMMIT");
     if (rc != PARE_OK) store_rollback(mn->st);
+    mn->stats->budget_reached = mn->budget_hit;
+    for (int i = 0; i < mn->n_slots; i++) mn->stats->left += mn->slots[i].parked;
     return rc;
 }
 
@@ -283,7 +437,8 @@ int mining_run(struct store *st, const struct mining_opts *o, mining_progress_fn
     mn.st = st;
     mn.o = o;
     mn.fp = judge_fingerprint(o->judge);
-    mn.method = minimizer_method_name(o->method);
+    mn.method =
+        o->prior ? minimizer_prior_method_name(o->method) : minimizer_method_name(o->method);
     mn.cheap = judge_is_cheap(o->judge);
     mn.n_slots = o->slots > 0 ? o->slots : 1;
     mn.slots = xcalloc((size_t)mn.n_slots, sizeof *mn.slots);

@@ -11,6 +11,17 @@
  * nothing already answered. A failed call is stored with verdict NULL, ends its question with
  * status 'error', and is asked again on the next run. The lexical judge costs nothing to
  * repeat, so its work is committed in batches.
+ *
+ * With a prior judge (pare mine --prior P) each question starts from P's minimal set: the set
+ * P stored for the question and method (pare mine --judge P), else one mined at once through
+ * P's own cache (P should answer at once: lexical, or exec). The judge then runs the cascade of
+ * minimize.h from it; the sets are stored under method "loo+prior" / "ddmin+prior" with P's
+ * fingerprint and call count in evidence_sets.prior and prior_calls.
+ *
+ * Tokens: each set records the tokens of the judge calls its search asked (cached ones too). A
+ * token budget stops the run before a call whose estimate (judge_estimate_tokens) would take
+ * this run's tokens past it: calls in flight finish and are stored, questions in progress stay
+ * without a set, and the next run goes on from the cache, as after kill.
  */
 #ifndef PARE_MINING_H
 #define PARE_MINING_H
@@ -23,11 +34,13 @@
 
 struct mining_opts {
     struct judge *judge;
+    struct judge *prior; /* the cheap judge that proposes (NULL: none) */
     enum mz_method method;
-    int64_t retrieval_id; /* an existing retrieval */
-    const char *dataset;  /* only this dataset's questions (NULL: all) */
-    int64_t limit;        /* at most this many questions (0: all) */
-    int slots;            /* questions in progress at once (>= 1) */
+    int64_t retrieval_id;  /* an existing retrieval */
+    const char *dataset;   /* only this dataset's questions (NULL: all) */
+    int64_t limit;         /* at most this many questions (0: all) */
+    int slots;             /* questions in progress at once (>= 1) */
+    int64_t budget_tokens; /* the judge's tokens this run may spend (0: no limit) */
 };
 
 /* What a run did. */
@@ -36,6 +49,13 @@ struct mining_stats {
     int64_t minimal, full_insufficient, errors;
     int64_t calls, call_errors; /* judge calls made, and those that failed */
     int64_t cached;             /* subsets answered from judge_calls */
+    int64_t prior_calls;        /* the prior's calls made ... */
+    int64_t prior_cached;       /* ... and its subsets answered from judge_calls */
+    int64_t prompt_tokens;      /* the judge's tokens this run, as counted (estimates for */
+    int64_t completion_tokens;  /* calls the server sent no usage for are not included) */
+    int budget_reached;         /* the token budget stopped the run */
+    int64_t left;               /* questions left in progress by that stop */
+    char first_error[160];      /* the first failed call's error, cut to fit ("" when none) */
 };
 
 /* Called after each round of judge answers (for a progress line); total: questions to do. */

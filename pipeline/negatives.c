@@ -265,31 +265,111 @@ static char *mask_json(const struct jquestion *q, uint64_t mask)
     return text;
 }
 
-static int insert_negative(struct store *st, int64_t qid, int64_t set_id, const struct jquestion *q,
-                           const struct negative *x, struct sbuf *err)
+/* A negative stored by an earlier run. */
+struct stored {
+    int64_t id;
+    char *kind, *passages, *answer; /* answer may be NULL */
+    int kept;
+};
+
+/* The negatives stored for question qid, in id order. */
+static int load_stored(struct store *st, int64_t qid, struct stored **out, size_t *n,
+                       struct sbuf *err)
 {
-    char *ps = mask_json(q, x->mask);
-    sqlite3_stmt *s = store_stmt(st, "INSERT INTO negatives(question_id, kind, passages, answer, "
-                                     "label, verified, source_set_id) VALUES "
-                                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    int bad = !ps || !s || sqlite3_bind_int64(s, 1, qid) ||
+    sqlite3_stmt *s = store_stmt(st, "SELECT id, kind, passages, answer FROM negatives WHERE "
+                                     "question_id = ?1 ORDER BY id");
+    if (!s || sqlite3_bind_int64(s, 1, qid)) return store_fail(st, err, "reading negatives");
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        xgrow((void **)out, &cap, *n + 1, sizeof **out);
+        struct stored *x = &(*out)[(*n)++];
+        const char *ans = (const char *)sqlite3_column_text(s, 3);
+        x->id = sqlite3_column_int64(s, 0);
+        x->kind = xstrdup((const char *)sqlite3_column_text(s, 1));
+        x->passages = xstrdup((const char *)sqlite3_column_text(s, 2));
+        x->answer = ans ? xstrdup(ans) : NULL;
+        x->kept = 0;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? PARE_OK : store_fail(st, err, "reading negatives");
+}
+
+static void free_stored(struct stored *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].kind);
+        free(a[i].passages);
+        free(a[i].answer);
+    }
+    free(a);
+}
+
+/* The first stored negative not kept yet that is the same negative (kind, passages, answer). */
+static struct stored *same_stored(struct stored *a, size_t n, const char *kind, const char *ps,
+                                  const char *answer)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct stored *x = &a[i];
+        if (x->kept || strcmp(x->kind, kind) != 0 || strcmp(x->passages, ps) != 0) continue;
+        if ((x->answer == NULL) != (answer == NULL)) continue;
+        if (answer && strcmp(x->answer, answer) != 0) continue;
+        return x;
+    }
+    return NULL;
+}
+
+/* Writes negative x with passages ps: over stored row `old` (keeping its id), or as a new row. */
+static int put_negative(struct store *st, int64_t qid, int64_t set_id, const struct negative *x,
+                        const char *ps, const struct stored *old, struct sbuf *err)
+{
+    sqlite3_stmt *s =
+        old ? store_stmt(st, "UPDATE negatives SET label = ?5, verified = ?6, source_set_id = ?7 "
+                             "WHERE id = ?8 AND question_id = ?1 AND kind = ?2 AND passages = ?3 "
+                             "AND answer IS ?4")
+            : store_stmt(st, "INSERT INTO negatives(question_id, kind, passages, answer, label, "
+                             "verified, source_set_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    int bad = !s || sqlite3_bind_int64(s, 1, qid) ||
               sqlite3_bind_text(s, 2, negative_kind_name(x->kind), -1, SQLITE_STATIC) ||
-              sqlite3_bind_text(s, 3, ps, -1, SQLITE_TRANSIENT) ||
-              sqlite3_bind_text(s, 4, x->answer, -1, SQLITE_TRANSIENT) ||
+              sqlite3_bind_text(s, 3, ps, -1, SQLITE_STATIC) ||
+              sqlite3_bind_text(s, 4, x->answer, -1, SQLITE_STATIC) ||
               sqlite3_bind_text(s, 5, x->label, -1, SQLITE_STATIC) ||
               sqlite3_bind_int(s, 6, x->verified) || sqlite3_bind_int64(s, 7, set_id) ||
-              store_done(st, s);
-    free(ps);
+              (old && sqlite3_bind_int64(s, 8, old->id)) || store_done(st, s);
     return bad ? store_fail(st, err, "storing a negative") : PARE_OK;
 }
 
+/* Deletes the stored negatives no new negative kept. */
+static int drop_unkept(struct store *st, const struct stored *a, size_t n, struct sbuf *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].kept) continue;
+        sqlite3_stmt *s = store_stmt(st, "DELETE FROM negatives WHERE id = ?1");
+        if (!s || sqlite3_bind_int64(s, 1, a[i].id) || store_done(st, s))
+            return store_fail(st, err, "replacing earlier negatives");
+    }
+    return PARE_OK;
+}
+
+/* A negative that an earlier run stored too (same question, kind, passages and answer) keeps
+ * its row and id, so that ids exported and referred to elsewhere stay valid across reruns. */
 int negatives_store(struct store *st, int64_t qid, int64_t set_id, const struct jquestion *q,
                     const struct negative *negs, int n, struct sbuf *err)
 {
-    sqlite3_stmt *s = store_stmt(st, "DELETE FROM negatives WHERE question_id = ?1");
-    if (!s || sqlite3_bind_int64(s, 1, qid) || store_done(st, s))
-        return store_fail(st, err, "replacing earlier augmentation");
-    for (int i = 0; i < n; i++)
-        if (insert_negative(st, qid, set_id, q, &negs[i], err) != PARE_OK) return PARE_EFAIL;
-    return PARE_OK;
+    struct stored *old = NULL;
+    size_t n_old = 0;
+    int rc = load_stored(st, qid, &old, &n_old, err);
+    for (int i = 0; i < n && rc == PARE_OK; i++) {
+        char *ps = mask_json(q, negs[i].mask);
+        struct stored *x =
+            ps ? same_stored(old, n_old, negative_kind_name(negs[i].kind), ps, negs[i].answer)
+               : NULL;
+        rc = ps ? put_negative(st, qid, set_id, &negs[i], ps, x, err) : PARE_EFAIL;
+        if (!ps) sbuf_setf(err, "out of memory building a negative");
+        if (x) x->kept = 1;
+        free(ps);
+    }
+    if (rc == PARE_OK) rc = drop_unkept(st, old, n_old, err);
+    free_stored(old, n_old);
+    return rc;
 }

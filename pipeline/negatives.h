@@ -17,7 +17,7 @@
  *     ungrounded        the right answer with no cited evidence: a miracle step.
  *
  * Building is pure (verdicts come from a function the caller gives); storing replaces what an
- * earlier run stored for the question.
+ * earlier run stored for the question, keeping the ids of negatives that did not change.
  */
 #ifndef PARE_NEGATIVES_H
 #define PARE_NEGATIVES_H
@@ -139,8 +139,10 @@ int rubric_store(struct store *st, int64_t qid, const struct rubric_item *items,
                  struct sbuf *err);
 
 /*
- * Replaces question qid's negatives with negs (from evidence set set_id; passage ids from q).
- * Returns PARE_OK, or PARE_EFAIL with err set.
+ * Makes negs question qid's negatives (from evidence set set_id; passage ids from q). A negative
+ * an earlier run stored too (same kind, passages and answer) keeps its row and id, its label
+ * and verification updated; new ones are added; stored ones not in negs are deleted. Returns
+ * PARE_OK, or PARE_EFAIL with err set.
  */
 int negatives_store(struct store *st, int64_t qid, int64_t set_id, const struct jquestion *q,
                     const struct negative *negs, int n, struct sbuf *err);

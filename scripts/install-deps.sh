@@ -10,7 +10,10 @@ pkgs=(
     libsqlite3-dev libzstd-dev zlib1g-dev libjansson-dev libcurl4-openssl-dev
     libutf8proc-dev libxxhash-dev libfaiss-dev libopenblas-dev liblapack-dev
     libomp-dev libcmocka-dev
+    # clang and its libFuzzer runtime build the fuzz harnesses (scripts/fuzz-ci.sh)
     clang libclang-rt-14-dev zstd
+    # headless Chromium renders the page of pare report in its test; DejaVu gives it a font
+    chromium fonts-dejavu-core
 )
 # `--bench`: also what the benchmarks need (the plain-Python pipeline pare is compared with).
 if [ "${1:-}" = "--bench" ]; then

@@ -12,7 +12,9 @@ requests, decided by a hash of the request body so that a retry of the same body
   (malformed JSON), length (finish_reason "length"), drop (closes the connection), count (wrong
   number of vectors), nan (a NaN component).
 --always FAULT applies one fault to every request. The server logs one line per request
-(method, path, status, fault) to --log, and the Authorization header it saw to --seen-keys.
+(method, path, status, fault) to --log, the Authorization header it saw to --seen-keys, and the
+messages of each chat completion request, in the order they arrived, as JSON lines to --prompts.
+Chat completions report usage: prompt_tokens = len(user message) // 4, completion_tokens = 3.
 Prints its port on stdout, then serves until killed.
 """
 import argparse
@@ -141,6 +143,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, raw=raw.replace(b"NaN", b"NaN"))
         if self.path.endswith("/chat/completions"):
             user = req["messages"][-1]["content"]
+            if self.server.args.prompts:
+                with STATE["lock"], open(self.server.args.prompts, "a") as f:
+                    f.write(json.dumps([m["content"] for m in req["messages"]]) + "\n")
             if "Candidate answer:" in user:  # the verification prompt
                 golds = json.loads(re.search(r"Reference answers: (.*)", user).group(1))
                 cand = re.search(r"Candidate answer: (.*)", user).group(1)
@@ -178,6 +183,7 @@ def main():
     ap.add_argument("--seen-keys", default="")
     ap.add_argument("--answers", default="", help="JSON object: question -> gold answers")
     ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    ap.add_argument("--prompts", default="", help="log each chat request's messages here")
     a = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
     srv.args, srv.log, srv.seen_keys = a, a.log, a.seen_keys

@@ -6,6 +6,7 @@ import filecmp
 import json
 import os
 import re
+import sqlite3
 import string
 import subprocess
 import unittest
@@ -81,6 +82,33 @@ class AugmentExport(PareTest):
                     self.assertNotIn(normalize_answer(ans), {normalize_answer(g) for g in json.loads(golds)})
                 print("\n%s: %d rubrics, negatives %s, augment judge calls %d (mine made %d)"
                       % (rel, len(sums), kinds, summary["judge_calls"], first["judge_calls"]))
+
+    def test_rerun_keeps_negative_ids(self):
+        """Issue 15: a rerun of augment renumbered every negative. Now a negative built again keeps
+        its id; one whose label changes keeps its id with the new label."""
+        self.mined("musique/train100.json", "musique")
+        self.pare("--quiet", "augment")
+        rows = "SELECT id, question_id, kind, passages, answer, label, verified, source_set_id " \
+               "FROM negatives ORDER BY id"
+        first = self.query(rows)
+        self.assertGreater(len(first), 100)
+        self.pare("--quiet", "augment")
+        self.assertEqual(self.query(rows), first)
+        # a drop_one whose mining verdict is gone is no longer verified: same row, same id
+        nid, q, ps = self.query("SELECT id, question_id, passages FROM negatives WHERE kind = "
+                                "'drop_one' AND verified = 1 ORDER BY id LIMIT 1")[0]
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE judge_calls SET verdict = NULL, error = 'gone' WHERE question_id = ? "
+                    "AND subset = ?", (q, ps))
+        con.commit()
+        con.close()
+        self.pare("--quiet", "augment")
+        again = self.query(rows)
+        self.assertEqual([r[0] for r in again], [r[0] for r in first])
+        changed = [(a, b) for a, b in zip(first, again) if a != b]
+        self.assertEqual(len(changed), 1)
+        self.assertEqual(changed[0][1][0], nid)
+        self.assertEqual(changed[0][1][6], 0)
 
     def test_exports_validate_and_are_deterministic(self):
         self.mined("hotpotqa/dev500_ircot.jsonl", "ircot")

@@ -11,7 +11,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sbuf err = {0};
-    char *a = openai_chat_content((const char *)data, size, &err);
+    int64_t ptok, ctok;
+    char *a = openai_chat_content((const char *)data, size, &ptok, &ctok, &err);
+    CHECK((ptok < 0 && ctok < 0) || (ptok >= 0 && ctok >= 0));
     if (a) {
         size_t n = strlen(a);
         CHECK(n == 0 || (a[0] != ' ' && a[n - 1] != ' ' && a[n - 1] != '\n'));

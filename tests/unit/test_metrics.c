@@ -56,14 +56,14 @@ static void test_sums_top_k_and_best_k(void **state)
     struct set_sums s = {0};
     /* q1: minimal {2,3} = gold; candidates 9 2 3 7 8 */
     const int64_t m1[] = {2, 3}, g1[] = {2, 3}, c1[] = {9, 2, 3, 7, 8};
-    struct set_eval e = {EV_MINIMAL, m1, g1, c1, 2, 2, 5, 1, 12, 2};
+    struct set_eval e = {EV_MINIMAL, m1, g1, c1, 2, 2, 5, 1, 12, 2, 1, 1, 4, 1000};
     metrics_add(&s, &e);
     /* q2: full_insufficient, gold {5}, candidates 5 6 */
     const int64_t g2[] = {5}, c2[] = {5, 6};
-    struct set_eval f = {EV_FULL_INSUFFICIENT, NULL, g2, c2, 0, 1, 2, 0, 1, 0};
+    struct set_eval f = {EV_FULL_INSUFFICIENT, NULL, g2, c2, 0, 1, 2, 0, 1, 0, 1, 1, 2, 500};
     metrics_add(&s, &f);
     /* q3: error: counted, not scored */
-    struct set_eval x = {EV_ERROR, NULL, g2, c2, 0, 1, 2, 0, 3, 1};
+    struct set_eval x = {EV_ERROR, NULL, g2, c2, 0, 1, 2, 0, 3, 1, 0, 0, 7, 9}; /* no counts */
     metrics_add(&s, &x);
     assert_int_equal(s.questions, 3);
     assert_int_equal(s.minimal, 1);
@@ -73,6 +73,15 @@ static void test_sums_top_k_and_best_k(void **state)
     assert_int_equal(s.cached, 3);
     assert_int_equal(s.proven, 1);
     assert_int_equal(s.unproven, 0);
+    /* cost: the prior's calls and tokens of the sets that have them */
+    assert_int_equal(s.prior_calls, 6);
+    assert_int_equal(s.with_prior, 2);
+    assert_int_equal(s.tokens, 1500);
+    assert_int_equal(s.with_tokens, 2);
+    double per_q, per_set;
+    assert_int_equal(metrics_tokens(&s, &per_q, &per_set), 0);
+    assert_double_equal(per_q, 500, 1e-12);    /* 1500 tokens over 3 questions */
+    assert_double_equal(per_set, 1500, 1e-12); /* over the 1 minimal set */
     /* the mean is over the 2 decided questions: (1 + 0) / 2 */
     struct prf m = metrics_mean(&s, &s.set);
     assert_double_equal(m.p, 0.5, 1e-12);
@@ -89,6 +98,7 @@ static void test_sums_top_k_and_best_k(void **state)
     struct set_sums z = {0};
     assert_double_equal(metrics_mean(&z, &z.set).f1, 0, 0);
     assert_int_equal(metrics_best_k(&z), 1);
+    assert_int_equal(metrics_tokens(&z, &per_q, &per_set), -1);
 }
 
 /* A table of cached verdicts: subsets written as sorted ids. */

@@ -21,10 +21,20 @@ struct trace {
     int n;
 };
 
-static uint64_t run(enum mz_method m, int n, uint64_t need, int (*judge)(uint64_t, uint64_t),
-                    struct trace *t, enum mz_status *st)
+/* A deterministic judge that is neither monotone nor exact: the superset rule with about one
+ * verdict in ten flipped by a hash of the subset and the need. */
+static int flip_judge(uint64_t s, uint64_t need)
 {
-    struct minimizer *mz = minimizer_new(m, n);
+    uint64_t h = (s ^ (need * 0x9E3779B97F4A7C15ULL)) * 0xBF58476D1CE4E5B9ULL;
+    return ((s & need) == need) ^ ((h >> 40) % 10 == 0);
+}
+
+/* Runs a minimiser (the cascade from `prior` when it is not 0) against judge; every probe is
+ * checked to be new and not empty. */
+static uint64_t run_from(enum mz_method m, int n, uint64_t need, uint64_t prior,
+                         int (*judge)(uint64_t, uint64_t), struct trace *t, enum mz_status *st)
+{
+    struct minimizer *mz = prior ? minimizer_new_prior(m, n, prior) : minimizer_new(m, n);
     uint64_t probe;
     t->n = 0;
     while (minimizer_next(mz, &probe)) {
@@ -40,6 +50,12 @@ static uint64_t run(enum mz_method m, int n, uint64_t need, int (*judge)(uint64_
     assert_int_equal(minimizer_calls(mz), t->n);
     minimizer_free(mz);
     return r;
+}
+
+static uint64_t run(enum mz_method m, int n, uint64_t need, int (*judge)(uint64_t, uint64_t),
+                    struct trace *t, enum mz_status *st)
+{
+    return run_from(m, n, need, 0, judge, t, st);
 }
 
 static int verdict_of(const struct trace *t, uint64_t s)
@@ -151,6 +167,117 @@ static void test_single_candidate(void **state)
     assert_int_equal(minimizer_method("bisect", &m), -1);
 }
 
+static void test_prior_exact_proposal(void **state)
+{
+    (void)state;
+    struct trace t;
+    enum mz_status st;
+    uint64_t need = (1u << 0) | (1u << 7);
+    for (int m = 0; m < 2; m++) {
+        uint64_t r = run_from(m ? MZ_DDMIN : MZ_LOO, 10, need, need, superset_judge, &t, &st);
+        assert_int_equal(st, MZ_MINIMAL);
+        assert_int_equal(r, need);
+        assert_proven(&t, r);
+        /* the proposal, then each member's necessity, lowest-ranked first: 3 calls, not 12 */
+        assert_int_equal(t.n, 3);
+        assert_int_equal(t.asked[0], need);
+        assert_int_equal(t.asked[1], 1u << 0);
+        assert_int_equal(t.asked[2], 1u << 7);
+    }
+}
+
+static void test_prior_with_an_extra_member(void **state)
+{
+    (void)state;
+    struct trace t;
+    enum mz_status st;
+    uint64_t need = (1u << 0) | (1u << 7);
+    uint64_t r = run_from(MZ_LOO, 10, need, need | (1u << 3), superset_judge, &t, &st);
+    assert_int_equal(st, MZ_MINIMAL);
+    assert_int_equal(r, need);
+    assert_proven(&t, r);
+    /* {0,3,7}; the pass asks {0,3} no, {0,7} yes, {7} no; loo on {0,7} adds {0} only */
+    assert_int_equal(t.n, 5);
+}
+
+static void test_prior_missing_a_member(void **state)
+{
+    (void)state;
+    struct trace t;
+    enum mz_status st;
+    /* the lowest-ranked candidate is missing: bisection, the lower-ranked half first, finds it
+     * in log2(9) steps: {0,5..9} {0,7..9} {0,8,9} {0,9}, then only {9} is new to prove it */
+    uint64_t need = (1u << 0) | (1u << 9);
+    uint64_t r = run_from(MZ_LOO, 10, need, 0x1, superset_judge, &t, &st);
+    assert_int_equal(r, need);
+    assert_proven(&t, r);
+    const uint64_t seq[] = {0x1, 0x3e1, 0x381, 0x301, 0x201, 0x200};
+    assert_int_equal(t.n, 6);
+    for (int i = 0; i < 6; i++) assert_int_equal(t.asked[i], seq[i]);
+    /* in the better-ranked half: each step asks both halves */
+    r = run_from(MZ_LOO, 10, 0x3, 0x1, superset_judge, &t, &st);
+    assert_int_equal(r, 0x3);
+    assert_proven(&t, r);
+    assert_int_equal(t.n, 8);
+    /* two missing, one in each half: neither half alone; the full set, then ddmin over them */
+    need = (1u << 0) | (1u << 2) | (1u << 8);
+    for (int m = 0; m < 2; m++) {
+        r = run_from(m ? MZ_DDMIN : MZ_LOO, 10, need, 0x1, superset_judge, &t, &st);
+        assert_int_equal(r, need);
+        assert_proven(&t, r);
+        assert_int_equal(verdict_of(&t, 0x3ff), 1);
+    }
+    /* a needed candidate that is not there: both halves, then the full set settle it */
+    run_from(MZ_DDMIN, 10, (1u << 0) | (1u << 12), 0x1, superset_judge, &t, &st);
+    assert_int_equal(st, MZ_FULL_INSUFFICIENT);
+    assert_int_equal(t.n, 4);
+    assert_int_equal(verdict_of(&t, 0x3ff), 0);
+}
+
+static void test_prior_never_twice_always_proven(void **state)
+{
+    (void)state;
+    int (*judges[])(uint64_t, uint64_t) = {superset_judge, odd_judge, flip_judge};
+    uint64_t x = 88172645463325252ULL; /* xorshift: proposals of every shape */
+    for (int j = 0; j < 3; j++) {
+        for (uint64_t need = 1; need < (1u << 9); need += 5) {
+            for (int k = 0; k < 4; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                uint64_t prior = x & 0x3ff;
+                for (int m = 0; m < 2; m++) {
+                    struct trace t;
+                    enum mz_status st;
+                    uint64_t r =
+                        run_from(m ? MZ_DDMIN : MZ_LOO, 10, need, prior, judges[j], &t, &st);
+                    if (st == MZ_MINIMAL)
+                        assert_proven(&t, r);
+                    else
+                        assert_int_equal(verdict_of(&t, 0x3ff), 0);
+                }
+            }
+        }
+    }
+}
+
+static void test_prior_saves_calls(void **state)
+{
+    (void)state;
+    /* every gold pair among the best 5 of 10: exact proposals cost 3 calls, loo about 12 */
+    long loo = 0, cas = 0;
+    for (int a = 0; a < 5; a++) {
+        for (int b = a + 1; b < 5; b++) {
+            uint64_t need = (1ULL << a) | (1ULL << b);
+            struct trace t;
+            enum mz_status st;
+            run(MZ_LOO, 10, need, superset_judge, &t, &st);
+            loo += t.n;
+            assert_int_equal(run_from(MZ_LOO, 10, need, need, superset_judge, &t, &st), need);
+            cas += t.n;
+        }
+    }
+    assert_true(cas * 100 <= loo * 30);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +286,11 @@ int main(void)
         cmocka_unit_test(test_ddmin_same_result_fewer_calls),
         cmocka_unit_test(test_non_monotone_judge_still_one_minimal),
         cmocka_unit_test(test_single_candidate),
+        cmocka_unit_test(test_prior_exact_proposal),
+        cmocka_unit_test(test_prior_with_an_extra_member),
+        cmocka_unit_test(test_prior_missing_a_member),
+        cmocka_unit_test(test_prior_never_twice_always_proven),
+        cmocka_unit_test(test_prior_saves_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -344,7 +344,8 @@ static const char *const world =
     "  (2, NULL, 'Paris', x'00', 1, 1, x'02'), (3, NULL, 'Lyon', x'00', 1, 1, x'03'),"
     "  (4, NULL, 'Other', x'00', 1, 1, x'04');"
     "INSERT INTO question_passages VALUES (1, 1, 0, 1), (1, 2, 1, 1), (1, 3, 2, 0);"
-    "INSERT INTO evidence_sets VALUES (1, 1, 'j', 'loo', 'minimal', 2, 5, 0, 't');"
+    "INSERT INTO evidence_sets(id, question_id, judge, method, status, size, judge_calls,"
+    " cached_calls, created_at) VALUES (1, 1, 'j', 'loo', 'minimal', 2, 5, 0, 't');"
     "INSERT INTO evidence_members VALUES (1, 1, 0), (1, 2, 1);";
 
 static int take(struct traj_scorer *s, const char *line, struct sbuf *err)
