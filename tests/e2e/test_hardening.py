@@ -138,11 +138,12 @@ class ExecJudge(PareTest):
             for pid in self.recorded(pids):
                 if alive(pid):
                     os.kill(pid, 9)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(json.loads(p.stdout)["failed_calls"], 2)
+        # every call fails, so mine reports judge errors (exit 1 since issue 15's exit-code fix)
+        self.assertIn(p.returncode, (0, 1), p.stderr)
         self.assertLess(took, 60)
         errs = [e for (e,) in self.query("SELECT error FROM judge_calls")]
-        self.assertTrue(errs and all("did not read its request in time" in e for e in errs), errs)
+        self.assertEqual(len(errs), 2)
+        self.assertTrue(all("did not read its request in time" in e for e in errs), errs)
 
     def check_no_survivors(self, body, wrapper, n_questions):
         self.prepare(n_questions)
@@ -155,7 +156,7 @@ class ExecJudge(PareTest):
             for pid in self.recorded(pids):
                 if alive(pid):
                     os.kill(pid, 9)
-        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(p.returncode, (0, 1), p.stderr)  # judge errors, not a crash
         self.assertEqual(len(started), n_questions)  # one judge per failed call
         self.assertEqual(left, [], "judge processes outlived pare mine")
         return took
