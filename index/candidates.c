@@ -37,9 +37,9 @@ int candidates_next(struct store *st, int64_t id, int with_answer, const char *d
     sqlite3_stmt *s = store_stmt(
         st, "SELECT q.id, q.question, json_extract(q.answers, '$[0]') FROM questions q "
             "JOIN datasets d ON d.id = q.dataset_id "
-            "WHERE q.id > ?1 AND (?2 IS NULL OR d.name = ?2) AND NOT EXISTS "
-            "(SELECT 1 FROM candidates c WHERE c.retrieval_id = ?3 AND c.question_id = q.id) "
-            "ORDER BY q.id LIMIT ?4");
+            "WHERE q.id > ?1 AND (?2 IS NULL OR d.name = ?2) AND pare_in_shard(q.id) AND NOT "
+            "EXISTS (SELECT 1 FROM candidates c WHERE c.retrieval_id = ?3 AND c.question_id = "
+            "q.id) ORDER BY q.id LIMIT ?4");
     *nq = 0;
     if (!s || sqlite3_bind_int64(s, 1, after) ||
         sqlite3_bind_text(s, 2, dataset, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 3, id) ||

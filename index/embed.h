@@ -88,8 +88,6 @@ double hash_bm25(const struct embedder *e, const struct hfeats *q, const struct 
 #include "common/http.h"
 
 struct openai_cfg {
-    const char *base_url; /* $OPENAI_BASE_URL, including /v1 */
-    const char *api_key;  /* $OPENAI_API_KEY, may be NULL; never stored or logged */
     const char *model;
     int request_size; /* texts per request */
     struct http_opts http;
@@ -103,24 +101,25 @@ struct openai_cfg {
 struct openai_opts {
     const char *model;
     int64_t request_size;    /* texts per request */
-    int64_t max_concurrency; /* requests in flight */
+    int64_t max_concurrency; /* requests in flight per endpoint */
     int64_t max_retries;     /* retries of a failed request */
     double timeout_s;        /* seconds per request */
     double rpm, tpm;         /* requests and tokens per minute (0: no limit) */
 };
 
 /*
- * Fills c from the environment (OPENAI_BASE_URL, OPENAI_API_KEY) and the options o, with the
- * backoff above: the one place commands configure the embedder. c keeps pointers into o and
- * the environment. Returns PARE_OK, or PARE_EUSAGE when OPENAI_BASE_URL is unset.
+ * Fills c from the options o and the endpoint pool with its key (common/endpoint.h: --endpoint,
+ * else OPENAI_BASE_URL, else the default), with the backoff above: the one place commands
+ * configure the embedder. c keeps pointers into o, argv and the environment. Returns PARE_OK, or
+ * PARE_EUSAGE with a message in err when the pool does not resolve or lacks a key it needs.
  */
 int openai_cfg_init(struct openai_cfg *c, const struct openai_opts *o, struct sbuf *err);
 
 /*
- * Embeds n texts through POST {base_url}/embeddings. *dim is the expected dimension, or 0 to
- * take the server's (then set). On success *out holds n x dim normalised floats (caller frees).
- * A server that keeps failing or answers with anything but n finite vectors of one dimension
- * is an error (PARE_EFAIL) naming what was wrong.
+ * Embeds n texts through POST {endpoint}/embeddings, spread over the pool. *dim is the expected
+ * dimension, or 0 to take the server's (then set). On success *out holds n x dim normalised floats
+ * (caller frees). A server that keeps failing or answers with anything but n finite vectors of one
+ * dimension is an error (PARE_EFAIL) naming what was wrong.
  */
 int openai_embed(const struct openai_cfg *c, size_t n, const char *const *texts, float **out,
                  int *dim, struct sbuf *err);

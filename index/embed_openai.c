@@ -1,4 +1,4 @@
-/* embed_openai.c - the openai embedder: POST {OPENAI_BASE_URL}/embeddings. */
+/* embed_openai.c - the openai embedder: POST {endpoint}/embeddings over the endpoint pool. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,15 +8,10 @@
 int openai_cfg_init(struct openai_cfg *c, const struct openai_opts *o, struct sbuf *err)
 {
     memset(c, 0, sizeof *c);
-    c->base_url = getenv("OPENAI_BASE_URL");
-    c->api_key = getenv("OPENAI_API_KEY");
-    if (!c->base_url || !*c->base_url) {
-        sbuf_setf(err, "set OPENAI_BASE_URL to the server's API root, e.g. http://host:8000/v1");
-        return PARE_EUSAGE;
-    }
+    int rc = endpoint_cfg_load(&c->http.endpoints, NULL, 0, err);
+    if (rc != PARE_OK) return rc;
     c->model = o->model;
     c->request_size = (int)o->request_size;
-    c->http.api_key = c->api_key;
     c->http.max_concurrency = (int)o->max_concurrency;
     c->http.timeout_s = o->timeout_s;
     c->http.max_retries = (int)o->max_retries;
@@ -102,9 +97,8 @@ int openai_embed(const struct openai_cfg *c, size_t n, const char *const *texts,
 {
     *out = NULL;
     struct http_client *cl;
-    if (http_client_new(&c->http, &cl, err) != PARE_OK) return PARE_EFAIL;
-    struct sbuf url = {0};
-    sbuf_addf(&url, "%s/embeddings", c->base_url);
+    int rc = http_client_new(&c->http, &cl, err);
+    if (rc != PARE_OK) return rc;
     size_t per = c->request_size > 0 ? (size_t)c->request_size : 64;
     size_t n_parts = (n + per - 1) / per;
     struct part *parts = xcalloc(n_parts + 1, sizeof *parts);
@@ -122,10 +116,9 @@ int openai_embed(const struct openai_cfg *c, size_t n, const char *const *texts,
         char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
         if (!text) abort();
         json_decref(body);
-        http_submit(cl, http_req_new(url.p, text, tokens, &parts[i]));
+        http_submit(cl, http_req_new("/embeddings", text, tokens, &parts[i]));
         free(text);
     }
-    int rc = PARE_OK;
     while (http_pending(cl) > 0) {
         struct http_req *r = http_poll(cl, 1.0);
         while (r) {
@@ -145,7 +138,6 @@ int openai_embed(const struct openai_cfg *c, size_t n, const char *const *texts,
     }
     http_client_free(cl);
     free(parts);
-    sbuf_free(&url);
     if (rc != PARE_OK) {
         free(*out);
         *out = NULL;

@@ -186,6 +186,8 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv)
         {"coverage", OPT_DOUBLE, &jo.coverage, "0.8", "X", "lexical judge: as for pare mine"},
         {"model", OPT_STRING, &jo.model, NULL, "NAME", "openai judge: model"},
         {"timeout", OPT_DOUBLE, &jo.timeout_s, "60", "S", "openai, exec: seconds per call"},
+        CLI_OPT_ENDPOINT,
+        CLI_OPT_SHARD,
         {NULL},
     };
     const struct cli cli = {

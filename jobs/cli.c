@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/endpoint.h"
 #include "common/util.h"
+#include "stores/shard.h"
 
 static const char *g_db_default = "./pare.db (or $PARE_DB)";
 
@@ -77,8 +79,30 @@ static int set_value(const struct cli *c, const struct opt *o, const char *v)
         if (cli_parse_double(v, (double *)o->dst) == 0) return 0;
         fprintf(stderr, "pare %s: --%s: expected a number, got '%s'\n", c->command, o->name, v);
         return -1;
+    case OPT_ENDPOINT:
+        endpoint_flag_add(v);
+        return 0;
+    case OPT_SHARD:
+    case OPT_SHARD_DB:
+        return 0; /* cli_parse keeps them in the context */
     }
     return -1;
+}
+
+/* --shard I/N (checked here, so that a bad one is a usage error) and --shard-db FILE. */
+static int set_shard(const struct cli *c, struct pare_ctx *ctx, const struct opt *o, const char *v)
+{
+    if (o->kind == OPT_SHARD_DB) {
+        ctx->shard_db = v;
+        return 0;
+    }
+    struct shard_spec sp;
+    struct sbuf err = {0};
+    int bad = shard_parse(v, &sp, &err) != PARE_OK;
+    if (bad) fprintf(stderr, "pare %s: %s\n", c->command, sbuf_str(&err));
+    sbuf_free(&err);
+    ctx->shard = v;
+    return bad ? -1 : 0;
 }
 
 int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, char ***args,
@@ -86,8 +110,9 @@ int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, 
 {
     *args = xcalloc((size_t)argc + 1, sizeof(char *));
     *nargs = 0;
+    endpoint_flags_reset(); /* a command's endpoints are its own command line's */
     for (const struct opt *o = c->opts; o && o->name; o++)
-        if (o->def && set_value(c, o, o->def) != 0) return PARE_EUSAGE;
+        if (o->def && o->kind != OPT_ENDPOINT && set_value(c, o, o->def) != 0) return PARE_EUSAGE;
 
     int only_args = 0;
     for (int i = 1; i < argc; i++) {
@@ -140,10 +165,18 @@ int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, 
             if (i + 1 >= argc) goto missing;
             value = argv[++i];
         }
+        if (o->kind == OPT_SHARD || o->kind == OPT_SHARD_DB) {
+            if (set_shard(c, ctx, o, value) != 0) return PARE_EUSAGE;
+            continue;
+        }
         if (set_value(c, o, value) != 0) return PARE_EUSAGE;
         continue;
     missing:
         fprintf(stderr, "pare %s: option '%s' needs a value\n", c->command, a);
+        return PARE_EUSAGE;
+    }
+    if (!ctx->shard != !ctx->shard_db) {
+        fprintf(stderr, "pare %s: --shard and --shard-db go together\n", c->command);
         return PARE_EUSAGE;
     }
     if (*nargs < c->min_args || (c->max_args >= 0 && *nargs > c->max_args)) {

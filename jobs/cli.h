@@ -10,11 +10,15 @@
 
 #include <stdint.h>
 
+#include "common/endpoint.h"
+
 /* What every job receives from main(). */
 struct pare_ctx {
-    const char *db_path; /* --db, else $PARE_DB, else ./pare.db */
-    int quiet;           /* --quiet: no progress or summaries on stderr */
-    int nested;          /* run by another job (demo): no ids printed for scripts */
+    const char *db_path;  /* --db, else $PARE_DB, else ./pare.db */
+    int quiet;            /* --quiet: no progress or summaries on stderr */
+    int nested;           /* run by another job (demo): no ids printed for scripts */
+    const char *shard;    /* --shard I/N (OPT_SHARD): work on shard I of N (stores/shard.h) */
+    const char *shard_db; /* --shard-db FILE (OPT_SHARD_DB): the shard's database */
 };
 
 enum opt_kind {
@@ -22,6 +26,13 @@ enum opt_kind {
     OPT_STRING, /* const char **: the argument (points into argv or def) */
     OPT_INT,    /* int64_t *: a whole number */
     OPT_DOUBLE, /* double *: a number */
+    /* no dst: each value (a URL or a comma list) joins the endpoint pool of the openai judge and
+     * embedder (common/endpoint.h); repeatable */
+    OPT_ENDPOINT,
+    /* no dst: --shard I/N and --shard-db FILE go to ctx->shard and ctx->shard_db (checked: both
+     * or neither), and job_open then opens the shard database (stores/shard.h) */
+    OPT_SHARD,
+    OPT_SHARD_DB,
 };
 
 struct opt {
@@ -32,6 +43,19 @@ struct opt {
     const char *meta; /* argument name in the help, e.g. "FILE" */
     const char *help; /* one line */
 };
+
+/* The option-table lines of the openai endpoint pool and of shards, the same in every command. */
+#define CLI_OPT_ENDPOINT                                                                           \
+    {                                                                                              \
+        "endpoint", OPT_ENDPOINT, NULL, "$OPENAI_BASE_URL, else " ENDPOINT_DEFAULT_URL, "URL",     \
+            "openai: an endpoint of the pool (repeatable, or a comma list)"                        \
+    }
+#define CLI_OPT_SHARD                                                                              \
+    {"shard", OPT_SHARD, NULL, NULL, "I/N", "work on shard I of N of the questions"},              \
+    {                                                                                              \
+        "shard-db", OPT_SHARD_DB, NULL, NULL, "FILE",                                              \
+            "with --shard: write here, only read the main database"                                \
+    }
 
 struct cli {
     const char *command; /* "ingest" */

@@ -45,7 +45,7 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
         {"model", OPT_STRING, &a->oa.model, "text-embedding-3-small", "NAME", "openai: model"},
         {"request-size", OPT_INT, &a->oa.request_size, "64", "N", "openai: texts per request"},
         {"max-concurrency", OPT_INT, &a->oa.max_concurrency, "8", "N",
-         "openai: requests in flight"},
+         "openai: requests in flight per endpoint"},
         {"timeout", OPT_DOUBLE, &a->oa.timeout_s, "60", "S", "openai: seconds per request"},
         {"max-retries", OPT_INT, &a->oa.max_retries, "5", "N",
          "openai: retries of a failed request"},
@@ -59,6 +59,7 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
         {"from-index", OPT_INT, &a->from, "0", "ID",
          "build from the vectors kept by index ID (--keep-vectors), with a new --factory"},
         {"out", OPT_STRING, &a->out, NULL, "PATH", "index file (default: DB.indexN.faiss)"},
+        CLI_OPT_ENDPOINT,
         {NULL},
     };
     const struct cli cli = {"index",

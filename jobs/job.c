@@ -2,6 +2,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "jobs/job.h"
 
+#include "common/http.h"
+#include "stores/shard.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -52,6 +55,7 @@ int job_begin(struct job *j, const struct pare_ctx *ctx, struct store *st, const
     j->command = command;
     j->t0 = j->last_print = now_monotonic();
     j->tty = isatty(STDERR_FILENO);
+    http_endpoints_reset(); /* the run reports its own calls (pare run makes several jobs) */
     if (mark_interrupted(st) != PARE_OK) {
         fprintf(stderr, "pare %s: %s\n", command, store_errmsg(st));
         return PARE_EFAIL;
@@ -138,6 +142,37 @@ void job_say(struct job *j, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/*
+ * Adds the figures of the OpenAI-compatible endpoints this process used (calls, errors, latency;
+ * see http.h) to the run's summary and says them, one line per endpoint: the one place every
+ * command that talks to a pool reports it.
+ */
+static json_t *add_endpoints(struct job *j, json_t *summary)
+{
+    json_t *eps = http_endpoints_json();
+    if (!eps) return summary;
+    size_t i;
+    json_t *e;
+    json_array_foreach(eps, i, e)
+    {
+        job_say(j,
+                "%s: endpoint %s: %lld calls, %lld errors, taken out %lld times, latency "
+                "mean %.0f ms, p50 %.0f ms, p95 %.0f ms (%s)",
+                j->command, json_string_value(json_object_get(e, "url")),
+                (long long)json_integer_value(json_object_get(e, "calls")),
+                (long long)json_integer_value(json_object_get(e, "errors")),
+                (long long)json_integer_value(json_object_get(e, "taken_out")),
+                json_real_value(json_object_get(e, "mean_ms")),
+                json_real_value(json_object_get(e, "p50_ms")),
+                json_real_value(json_object_get(e, "p95_ms")),
+                json_string_value(json_object_get(e, "state")));
+    }
+    if (!summary) summary = json_object();
+    if (!json_is_object(summary) || json_object_set_new(summary, "endpoints", eps) != 0)
+        json_decref(eps); /* a summary that is not an object keeps its shape */
+    return summary;
+}
+
 int job_end(struct job *j, int rc, int64_t done, int64_t failed, const char *error, json_t *summary)
 {
     if (j->line_open) {
@@ -145,6 +180,7 @@ int job_end(struct job *j, int rc, int64_t done, int64_t failed, const char *err
         j->line_open = 0;
     }
     if (store_in_tx(j->st)) store_rollback(j->st);
+    summary = add_endpoints(j, summary);
     char *sum = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
     json_decref(summary);
     char ts[24];
@@ -171,13 +207,28 @@ int job_end(struct job *j, int rc, int64_t done, int64_t failed, const char *err
     return rc;
 }
 
+/*
+ * The command's store: the database, or with --shard the shard database beside the main one
+ * read-only (stores/shard.h), where pare_in_shard() selects the shard's questions.
+ */
+static int open_store(const struct pare_ctx *ctx, const char *db, int create, struct store **st,
+                      struct sbuf *err)
+{
+    if (ctx->shard) {
+        struct shard_spec sp;
+        if (shard_parse(ctx->shard, &sp, err) != PARE_OK) return PARE_EFAIL; /* cli checked it */
+        return shard_open(ctx->shard_db, db, &sp, st, err);
+    }
+    return store_open(db, create ? STORE_CREATE : 0, st, err);
+}
+
 int job_open(struct job *j, const struct pare_ctx *ctx, const char *command, int create, int argc,
              char **argv, struct store **st)
 {
     struct sbuf err = {0};
     const char *db = pare_db_path(ctx);
     *st = NULL;
-    if (store_open(db, create ? STORE_CREATE : 0, st, &err) != PARE_OK) {
+    if (open_store(ctx, db, create, st, &err) != PARE_OK) {
         fprintf(stderr, "pare %s: %s\n", command, sbuf_str(&err));
         sbuf_free(&err);
         return PARE_EFAIL;

@@ -21,6 +21,8 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv);
 int job_export(struct pare_ctx *ctx, int argc, char **argv);
 int job_score(struct pare_ctx *ctx, int argc, char **argv);
 int job_schedule(struct pare_ctx *ctx, int argc, char **argv);
+int job_run(struct pare_ctx *ctx, int argc, char **argv);
+int job_merge(struct pare_ctx *ctx, int argc, char **argv);
 int job_report(struct pare_ctx *ctx, int argc, char **argv);
 
 #endif

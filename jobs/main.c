@@ -27,6 +27,8 @@ static const struct command commands[] = {
     {"schedule", job_schedule,
      "rate difficulty and plan a curriculum (sorted, buckets, decs, dapo)"},
     {"eval", job_eval, "measure candidates and evidence sets against gold passages"},
+    {"merge", job_merge, "add shard databases (--shard-db) to the main database"},
+    {"run", job_run, "run the stages of a pipeline file, skipping work already done"},
     {"report", job_report, "write an HTML page with charts of what the database holds"},
     {"status", job_status, "what the database holds, what ran and how it ended"},
     {"demo", job_demo, "run the pipeline on a generated multi-hop world"},

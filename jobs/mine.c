@@ -177,13 +177,16 @@ int job_mine(struct pare_ctx *ctx, int argc, char **argv)
          "openai: model of the llm check (default: --model)"},
         {"f1-threshold", OPT_DOUBLE, &a.jo.f1_threshold, "0.8", "X",
          "openai: an answer with SQuAD F1 >= X is right"},
-        {"max-concurrency", OPT_INT, &a.concurrency, "64", "N", "openai: requests in flight"},
+        {"max-concurrency", OPT_INT, &a.concurrency, "64", "N",
+         "openai: requests in flight per endpoint"},
         {"rpm", OPT_DOUBLE, &a.jo.rpm, "0", "N", "openai: requests per minute (0: no limit)"},
         {"tpm", OPT_DOUBLE, &a.jo.tpm, "0", "N", "openai: tokens per minute (0: no limit)"},
         {"timeout", OPT_DOUBLE, &a.jo.timeout_s, "60", "S", "openai, exec: seconds per call"},
         {"max-retries", OPT_INT, &a.retries, "5", "N", "openai: retries of a failed request"},
         {"max-tokens", OPT_INT, &a.max_tokens, "64", "N", "openai: answer length limit"},
         {"json", OPT_FLAG, &a.json, NULL, NULL, "print a JSON summary on stdout"},
+        CLI_OPT_ENDPOINT,
+        CLI_OPT_SHARD,
         {NULL},
     };
     const struct cli cli = {"mine",
@@ -208,8 +211,9 @@ int job_mine(struct pare_ctx *ctx, int argc, char **argv)
     mo.dataset = a.dataset;
     mo.limit = a.limit;
     mo.budget_tokens = a.budget;
-    /* one slot per request the judge can have in flight */
-    mo.slots = strcmp(judge_kind(mo.judge), "openai") == 0 ? (int)a.concurrency : 1;
+    /* one slot per request the judge can have in flight: --max-concurrency per endpoint */
+    mo.slots =
+        strcmp(judge_kind(mo.judge), "openai") == 0 ? (int)a.concurrency * endpoint_pool_size() : 1;
     rc = mine(ctx, argc, argv, &a, &mo);
     judge_free(mo.prior);
     judge_free(mo.judge);

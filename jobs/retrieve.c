@@ -44,7 +44,7 @@ static int parse_args(struct retrieve_args *a, struct pare_ctx *ctx, int argc, c
         {"limit", OPT_INT, &a->limit, "0", "N", "at most N questions this run (0: all)"},
         {"batch", OPT_INT, &a->batch, "256", "N", "questions searched and stored at a time"},
         {"max-concurrency", OPT_INT, &a->oa.max_concurrency, "8", "N",
-         "openai: requests in flight"},
+         "openai: requests in flight per endpoint"},
         {"timeout", OPT_DOUBLE, &a->oa.timeout_s, "60", "S", "openai: seconds per request"},
         {"max-retries", OPT_INT, &a->oa.max_retries, "5", "N",
          "openai: retries of a failed request"},
@@ -54,6 +54,8 @@ static int parse_args(struct retrieve_args *a, struct pare_ctx *ctx, int argc, c
          "file embedder: one question id per line"},
         {"query-ids-kind", OPT_STRING, &a->qids_kind, "id", "KIND",
          "question ids are pare's (id) or the dataset's (ext)"},
+        CLI_OPT_ENDPOINT,
+        CLI_OPT_SHARD,
         {NULL},
     };
     const struct cli cli = {

@@ -146,6 +146,8 @@ static const char *const cost_cols[] = {"judge",
                                         "prior_calls_per_question",
                                         "tokens_per_question",
                                         "tokens_per_minimal_set"};
+static const char *const ep_cols[] = {"run",    "command",   "url",     "calls",
+                                      "errors", "taken_out", "mean_ms", "p95_ms"};
 
 static const struct section sections[] = {
     {"datasets",
@@ -172,6 +174,14 @@ static const struct section sections[] = {
      "SELECT bucket, count(*), min(source) FROM difficulty GROUP BY bucket "
      "ORDER BY CASE bucket WHEN 'easy' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END",
      diff_cols, 3},
+    /* the inference endpoints of the newest run that used any (http.h keeps their figures) */
+    {"endpoints",
+     "SELECT r.id, r.command, json_extract(e.value, '$.url'), json_extract(e.value, '$.calls'), "
+     "json_extract(e.value, '$.errors'), json_extract(e.value, '$.taken_out'), "
+     "json_extract(e.value, '$.mean_ms'), json_extract(e.value, '$.p95_ms') "
+     "FROM runs r, json_each(r.summary, '$.endpoints') e WHERE r.id = (SELECT max(id) FROM runs "
+     "WHERE json_valid(summary) AND json_type(summary, '$.endpoints') = 'array') ORDER BY e.key",
+     ep_cols, 8},
 };
 
 static json_t *gather_runs(struct store *st, int64_t n_runs)
@@ -318,6 +328,25 @@ static void print_sets(json_t *r)
     }
 }
 
+static void print_endpoints(json_t *r)
+{
+    json_t *eps = json_object_get(r, "endpoints");
+    if (json_array_size(eps) == 0) return;
+    json_t *first = json_array_get(eps, 0);
+    printf("\nendpoints of run %lld (%s)\n%-40s %9s %8s %9s %9s %9s\n",
+           (long long)geti(first, "run"), gets(first, "command"), "url", "calls", "errors",
+           "taken out", "mean ms", "p95 ms");
+    size_t i;
+    json_t *e;
+    json_array_foreach(eps, i, e)
+    {
+        printf("%-40.40s %9lld %8lld %9lld %9.0f %9.0f\n", gets(e, "url"),
+               (long long)geti(e, "calls"), (long long)geti(e, "errors"),
+               (long long)geti(e, "taken_out"), json_number_value(json_object_get(e, "mean_ms")),
+               json_number_value(json_object_get(e, "p95_ms")));
+    }
+}
+
 static void print_runs(json_t *r)
 {
     json_t *runs = json_object_get(r, "runs");
@@ -369,6 +398,7 @@ int job_status(struct pare_ctx *ctx, int argc, char **argv)
         print_datasets(r);
         print_passages(r);
         print_sets(r);
+        print_endpoints(r);
         print_runs(r);
     }
     json_decref(r);

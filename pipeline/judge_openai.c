@@ -1,6 +1,7 @@
 /*
  * judge_openai.c - Context-Picker's judge against any OpenAI-compatible server: a generator call
- * (POST {OPENAI_BASE_URL}/chat/completions, prompt schemas/judge_answer.txt) answers the
+ * (POST {endpoint}/chat/completions over the endpoint pool of common/endpoint.h, prompt
+ * schemas/judge_answer.txt) answers the
  * question from the subset; the answer is then checked against the gold answers, by SQuAD F1
  * at a threshold (--verify f1) or by a second call (--verify llm, prompt judge_verify.txt,
  * possibly another model, to avoid self-preference). A call that fails after its retries, an
@@ -24,9 +25,7 @@
 
 struct oa {
     struct http_client *http;
-    const char *base_url, *api_key;
     const char *answer_prompt, *verify_prompt;
-    struct sbuf url;
     struct jdone *done; /* finished calls waiting for poll */
     int in_flight;      /* calls submitted and not finished */
     double ratio;       /* most prompt tokens per prompt byte seen (0: none yet) */
@@ -47,14 +46,10 @@ struct call {
 
 static int oa_init(struct judge *j, struct sbuf *err)
 {
+    struct http_opts h = {0};
+    int rc = endpoint_cfg_load(&h.endpoints, NULL, 0, err);
+    if (rc != PARE_OK) return rc;
     struct oa *o = xcalloc(1, sizeof *o);
-    o->base_url = getenv("OPENAI_BASE_URL");
-    o->api_key = getenv("OPENAI_API_KEY");
-    if (!o->base_url || !*o->base_url) {
-        free(o);
-        sbuf_setf(err, "set OPENAI_BASE_URL to the server's API root, e.g. http://host:8000/v1");
-        return PARE_EUSAGE;
-    }
     if (!j->o.model || !*j->o.model) {
         free(o);
         sbuf_setf(err, "the openai judge needs --model");
@@ -71,13 +66,18 @@ static int oa_init(struct judge *j, struct sbuf *err)
     if (!a || !v) abort(); /* compiled in */
     o->answer_prompt = a->data;
     o->verify_prompt = v->data;
-    struct http_opts h = {j->o.max_concurrency, j->o.rpm, j->o.tpm, j->o.timeout_s,
-                          j->o.max_retries,     0.5,      30.0,     o->api_key};
-    if (http_client_new(&h, &o->http, err) != PARE_OK) {
+    h.max_concurrency = j->o.max_concurrency;
+    h.rpm = j->o.rpm;
+    h.tpm = j->o.tpm;
+    h.timeout_s = j->o.timeout_s;
+    h.max_retries = j->o.max_retries;
+    h.backoff_base_s = 0.5;
+    h.backoff_max_s = 30.0;
+    rc = http_client_new(&h, &o->http, err);
+    if (rc != PARE_OK) {
         free(o);
-        return PARE_EFAIL;
+        return rc;
     }
-    sbuf_addf(&o->url, "%s/chat/completions", o->base_url);
     sbuf_addf(&j->fingerprint, "openai:%s:p=%016llx:", j->o.model,
               (unsigned long long)XXH3_64bits(a->data, a->len));
     if (llm)
@@ -97,7 +97,6 @@ static void oa_fini(struct judge *j)
     /* calls still on the wire are dropped with the client; their call states go with them */
     http_client_free(o->http);
     jdone_free(o->done);
-    sbuf_free(&o->url);
     free(o);
 }
 
@@ -121,7 +120,7 @@ static void send_chat(struct judge *j, struct call *c, const char *model, const 
     if (!text) abort();
     c->prompt_bytes += strlen(system) + strlen(user);
     int64_t tokens = (int64_t)(strlen(text) / 4) + j->o.max_tokens;
-    http_submit(o->http, http_req_new(o->url.p, text, tokens, c));
+    http_submit(o->http, http_req_new("/chat/completions", text, tokens, c));
     free(text);
 }
 

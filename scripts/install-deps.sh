@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pare needs to build, test, fuzz (clang and its libFuzzer runtime)
 # and benchmark.
-# `scripts/install-deps.sh --bench` adds the benchmarks' packages.
+# `scripts/install-deps.sh --bench` adds the benchmarks' packages, `--slurm` Slurm and munge for
+# the Slurm test (tests/slurm/run.sh).
 # Idempotent: when every package is present it prints nothing and calls no package manager.
 set -euo pipefail
 
@@ -9,7 +10,7 @@ pkgs=(
     build-essential cmake pkg-config python3 sqlite3
     libsqlite3-dev libzstd-dev zlib1g-dev libjansson-dev libcurl4-openssl-dev
     libutf8proc-dev libxxhash-dev libfaiss-dev libopenblas-dev liblapack-dev
-    libomp-dev libcmocka-dev
+    libomp-dev libcmocka-dev libyaml-dev
     # clang and its libFuzzer runtime build the fuzz harnesses (scripts/fuzz-ci.sh)
     clang libclang-rt-14-dev zstd
     # headless Chromium renders the page of pare report in its test; DejaVu gives it a font
@@ -19,7 +20,12 @@ pkgs=(
 if [ "${1:-}" = "--bench" ]; then
     pkgs+=(python3-faiss python3-numpy python3-zstandard python3-sklearn)
 fi
-# Node.js runs ajv, the JSON Schema validator the tests check exports with.
+# `--slurm`: a one-node Slurm cluster for tests/slurm/run.sh (slurmctld, slurmd, munged).
+if [ "${1:-}" = "--slurm" ]; then
+    pkgs+=(slurm-wlm munge)
+fi
+# Node.js runs ajv, the JSON Schema validator the tests check exports with, and
+# kubernetes-models (with yaml), which validates deploy/k8s against the Kubernetes API schemas.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
@@ -30,9 +36,11 @@ for p in "${pkgs[@]}"; do
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
 install_ajv() {
-    [ -d "$root/.tools/node_modules/ajv" ] && return 0
-    echo "install-deps: installing ajv (npm) into .tools/" >&2
-    npm install --prefix "$root/.tools" --no-audit --no-fund --silent ajv@8 >/dev/null
+    [ -d "$root/.tools/node_modules/ajv" ] && [ -d "$root/.tools/node_modules/kubernetes-models" ] &&
+        [ -d "$root/.tools/node_modules/yaml" ] && return 0
+    echo "install-deps: installing ajv, kubernetes-models and yaml (npm) into .tools/" >&2
+    npm install --prefix "$root/.tools" --no-audit --no-fund --silent ajv@8 kubernetes-models@4 \
+        yaml@2 >/dev/null
 }
 if [ ${#missing[@]} -eq 0 ]; then
     install_ajv
@@ -47,5 +55,5 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 install_ajv

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "common/embedded.h"
+#include "stores/shard.h"
 #include "stores/sqlfuncs.h"
 
 /* How long a statement waits for another process's lock before it fails with "locked". */
@@ -373,7 +374,9 @@ int store_open(const char *path, int flags, struct store **out, struct sbuf *err
         store_close(st);
         return PARE_EFAIL;
     }
-    if (sqlfuncs_register(st->db, err) != PARE_OK || migrate(st, err) != PARE_OK) {
+    /* pare_in_shard() is 1 for every question here; shard_open narrows it (stores/shard.h) */
+    if (sqlfuncs_register(st->db, err) != PARE_OK || shard_register_all(st, err) != PARE_OK ||
+        migrate(st, err) != PARE_OK) {
         store_close(st);
         return PARE_EFAIL;
     }

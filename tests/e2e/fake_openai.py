@@ -8,7 +8,7 @@ answers pare's verification prompt with yes or no.
 
 Faults are chosen with --fault (comma-separated, each applied to a share --fault-rate of
 requests, decided by a hash of the request body so that a retry of the same body may pass):
-  500, 429 (with retry-after: 1), timeout (sleeps past the client's timeout), garbage
+  500, 503, 429 (with retry-after: 1), timeout (sleeps past the client's timeout), garbage
   (malformed JSON), length (finish_reason "length"), drop (closes the connection), count (wrong
   number of vectors), nan (a NaN component).
 --always FAULT applies one fault to every request. The server logs one line per request
@@ -119,6 +119,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "500":
             self.note(500, fault)
             return self.reply(500, {"error": {"message": "injected server error"}})
+        if fault == "503":
+            self.note(503, fault)
+            return self.reply(503, {"error": {"message": "injected: overloaded"}})
         if fault == "429":
             self.note(429, fault)
             return self.reply(429, {"error": {"message": "slow down"}}, headers=[("retry-after", "1")])

@@ -13,8 +13,8 @@
 
 /* The server: one thread per connection, "Connection: close" after each response. */
 struct server {
-    int fd;
-    int port;
+    int fd, fd2; /* two listening sockets, for pools of two endpoints */
+    int port, port2;
     pthread_mutex_t mu;
     int flaky_seen;    /* requests to /flaky so far */
     int limited_seen;  /* requests to /limited so far */
@@ -101,9 +101,9 @@ static void *serve_one(void *arg)
 
 static void *accept_loop(void *arg)
 {
-    (void)arg;
+    int lfd = (int)(intptr_t)arg;
     for (;;) {
-        int fd = accept(srv.fd, NULL, NULL);
+        int fd = accept(lfd, NULL, NULL);
         if (fd < 0) return NULL;
         pthread_t t;
         if (pthread_create(&t, NULL, serve_one, (void *)(intptr_t)fd) != 0) {
@@ -114,32 +114,42 @@ static void *accept_loop(void *arg)
     }
 }
 
+static int listen_on(int *fd, int *port)
+{
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof a;
+    if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(*fd, 128) != 0 ||
+        getsockname(*fd, (struct sockaddr *)&a, &n) != 0)
+        return -1;
+    *port = ntohs(a.sin_port);
+    pthread_t t;
+    if (pthread_create(&t, NULL, accept_loop, (void *)(intptr_t)*fd) != 0) return -1;
+    pthread_detach(t);
+    return 0;
+}
+
 static int server_start(void **state)
 {
     (void)state;
     memset(&srv, 0, sizeof srv);
     pthread_mutex_init(&srv.mu, NULL);
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof a;
-    if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(srv.fd, 128) != 0 || getsockname(srv.fd, (struct sockaddr *)&a, &n) != 0)
-        return -1;
-    srv.port = ntohs(a.sin_port);
-    pthread_t t;
-    if (pthread_create(&t, NULL, accept_loop, NULL) != 0) return -1;
-    pthread_detach(t);
-    return 0;
+    return listen_on(&srv.fd, &srv.port) || listen_on(&srv.fd2, &srv.port2) ? -1 : 0;
 }
 
-static struct http_client *client(int concurrency, int retries, const char *key)
+/* A client of a pool of n endpoints (urls), or of the test server alone when urls is NULL. */
+static struct http_client *pool(int concurrency, int retries, const char *key,
+                                const char *const *urls, int n)
 {
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", srv.port);
+    const char *one[] = {url};
     struct http_opts o = {.max_concurrency = concurrency,
                           .timeout_s = 10,
                           .max_retries = retries,
                           .backoff_base_s = 0.01,
                           .backoff_max_s = 0.05,
-                          .api_key = key};
+                          .endpoints = {urls ? urls : one, urls ? n : 1, key}};
     struct http_client *c;
     struct sbuf err = {0};
     assert_int_equal(http_client_new(&o, &c, &err), PARE_OK);
@@ -147,11 +157,14 @@ static struct http_client *client(int concurrency, int retries, const char *key)
     return c;
 }
 
+static struct http_client *client(int concurrency, int retries, const char *key)
+{
+    return pool(concurrency, retries, key, NULL, 0);
+}
+
 static struct http_req *req(const char *path)
 {
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", srv.port, path);
-    return http_req_new(url, "{\"q\":1}", 10, NULL);
+    return http_req_new(path, "{\"q\":1}", 10, NULL);
 }
 
 /* Submits one request and waits for it. */
@@ -224,9 +237,10 @@ static void test_connection_refused_is_an_error(void **state)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &n), 0);
     close(fd);
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", ntohs(a.sin_port));
-    struct http_client *c = client(1, 1, NULL);
-    http_submit(c, http_req_new(url, "{}", 1, NULL));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    const char *urls[] = {url};
+    struct http_client *c = pool(1, 1, NULL, urls, 1);
+    http_submit(c, http_req_new("/x", "{}", 1, NULL));
     struct http_req *r = NULL;
     for (int i = 0; i < 2000 && !r; i++) r = http_poll(c, 0.05);
     assert_non_null(r);
@@ -275,6 +289,121 @@ static void test_key_in_header_only(void **state)
     http_client_free(c);
 }
 
+/* A port nobody listens on: bind one, learn it, close it. */
+static int dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &n), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* The figures http_endpoints_json gives for url (asserts it is there). */
+static json_int_t figure(const char *url, const char *key)
+{
+    json_t *all = http_endpoints_json();
+    size_t i;
+    json_t *e;
+    json_int_t v = -1;
+    json_array_foreach(all, i, e) if (strcmp(json_string_value(json_object_get(e, "url")), url) ==
+                                      0) v = json_integer_value(json_object_get(e, key));
+    json_decref(all);
+    if (v < 0) fail_msg("no figures for %s", url);
+    return v;
+}
+
+/* Drives c until n requests completed; every one must have succeeded on endpoint `only` (-1:
+ * any). Returns the most attempts a request took. */
+static int drain(struct http_client *c, int n, int only)
+{
+    int done = 0, most = 0;
+    for (int i = 0; i < 4000 && done < n; i++) {
+        for (struct http_req *r = http_poll(c, 0.05), *next; r; r = next) {
+            next = r->next;
+            if (!r->ok) fail_msg("a request failed: %s", r->error);
+            if (only >= 0) assert_int_equal(r->endpoint, only);
+            if (r->attempts > most) most = r->attempts;
+            http_req_free(r);
+            done++;
+        }
+    }
+    assert_int_equal(done, n);
+    return most;
+}
+
+/* A pool with a dead endpoint: it is taken out at its first refusal, and the requests it
+ * refused go to the live one without being charged (max_retries is 0). */
+static void test_pool_dead_endpoint_is_taken_out(void **state)
+{
+    (void)state;
+    char dead[64], live[64];
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d/v1", dead_port());
+    snprintf(live, sizeof live, "http://127.0.0.1:%d", srv.port2);
+    const char *urls[] = {dead, live};
+    struct http_client *c = pool(2, 0, NULL, urls, 2);
+    assert_int_equal(http_capacity(c), 4);
+    for (int i = 0; i < 20; i++) http_submit(c, req("/ok"));
+    int most = drain(c, 20, 1);
+    assert_true(most <= 2); /* one refusal at most, then the live endpoint */
+    assert_true(figure(dead, "taken_out") >= 1);
+    assert_int_equal(figure(dead, "ok"), 0);
+    assert_true(figure(dead, "errors") <= 2); /* only what was on its way when it was refused */
+    assert_true(figure(live, "ok") >= 20);
+    http_client_free(c);
+}
+
+/* --max-concurrency is per endpoint: two endpoints of 3 have up to 6 on the wire, and the least
+ * busy endpoint gets each request, so both take a share. */
+static void test_pool_concurrency_is_per_endpoint(void **state)
+{
+    (void)state;
+    char a[64], b[64];
+    snprintf(a, sizeof a, "http://127.0.0.1:%d", srv.port);
+    snprintf(b, sizeof b, "http://127.0.0.1:%d/", srv.port2); /* normalised: no double slash */
+    const char *urls[] = {a, b};
+    json_int_t a0 = figure(a, "calls");
+    pthread_mutex_lock(&srv.mu);
+    srv.max_in_flight = 0;
+    pthread_mutex_unlock(&srv.mu);
+    struct http_client *c = pool(3, 0, NULL, urls, 2);
+    for (int i = 0; i < 36; i++) http_submit(c, req("/slow"));
+    drain(c, 36, -1);
+    pthread_mutex_lock(&srv.mu);
+    int most = srv.max_in_flight;
+    pthread_mutex_unlock(&srv.mu);
+    if (most > 6) fail_msg("%d requests were in flight at once, the limit is 2 x 3", most);
+    assert_true(most > 3);
+    assert_true(figure(a, "calls") - a0 >= 12);
+    http_client_free(c);
+}
+
+/* When every endpoint fails, taking them out must not queue all requests behind one probe each
+ * back-off period: each request fails after its own retries, in about its own backoff time. */
+static void test_all_failing_fails_fast(void **state)
+{
+    (void)state;
+    struct http_client *c = client(2, 1, NULL);
+    for (int i = 0; i < 30; i++) http_submit(c, req("/fail"));
+    double t0 = now_monotonic();
+    int done = 0;
+    for (int i = 0; i < 400 && done < 30; i++) {
+        for (struct http_req *r = http_poll(c, 0.05), *next; r; r = next) {
+            next = r->next;
+            assert_false(r->ok);
+            assert_int_equal(r->attempts, 2);
+            http_req_free(r);
+            done++;
+        }
+    }
+    assert_int_equal(done, 30);
+    double took = now_monotonic() - t0;
+    if (took > 5) fail_msg("30 failing requests took %.1f s", took);
+    http_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +413,9 @@ int main(void)
         cmocka_unit_test(test_connection_refused_is_an_error),
         cmocka_unit_test(test_concurrency_limit),
         cmocka_unit_test(test_key_in_header_only),
+        cmocka_unit_test(test_pool_dead_endpoint_is_taken_out),
+        cmocka_unit_test(test_pool_concurrency_is_per_endpoint),
+        cmocka_unit_test(test_all_failing_fails_fast),
     };
     return cmocka_run_group_tests(tests, server_start, NULL);
 }
