@@ -6,6 +6,9 @@
 #include <string.h>
 #include <utf8proc.h>
 #include <jansson.h>
+/* xxh3 inlined: the tokeniser hashes every word, and a library call per word costs more than
+ * the hash (the values are the library's) */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 int64_t text_utf8_chars(const char *s, size_t n, size_t *bad)
@@ -44,7 +47,10 @@ static const char *const stopwords[] = {
     "up",   "was",   "we",     "were",   "what",    "when",  "where", "which", "while", "who",
     "whom", "whose", "why",    "will",   "with",    "would", "you",   "your"};
 
-static uint64_t stop_hashes[ARRAY_SIZE(stopwords)];
+/* Stop-word hashes in an open-addressing table (a power of two at least twice their number,
+ * 0 marks an empty slot): one or two probes per word. */
+#define STOP_SLOTS 256
+static uint64_t stop_table[STOP_SLOTS];
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -68,14 +74,20 @@ static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
 
 static void init_stops(void)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(stopwords); i++)
-        stop_hashes[i] = text_token_hash(stopwords[i]);
-    qsort(stop_hashes, ARRAY_SIZE(stop_hashes), sizeof stop_hashes[0], cmp_u64);
+    _Static_assert(ARRAY_SIZE(stopwords) * 2 <= STOP_SLOTS, "stop table too small");
+    for (size_t i = 0; i < ARRAY_SIZE(stopwords); i++) {
+        uint64_t h = text_token_hash(stopwords[i]);
+        size_t k = h & (STOP_SLOTS - 1);
+        while (stop_table[k]) k = (k + 1) & (STOP_SLOTS - 1);
+        stop_table[k] = h;
+    }
 }
 
 static int is_stop(uint64_t h)
 {
-    return bsearch(&h, stop_hashes, ARRAY_SIZE(stop_hashes), sizeof h, cmp_u64) != NULL;
+    for (size_t k = h & (STOP_SLOTS - 1); stop_table[k]; k = (k + 1) & (STOP_SLOTS - 1))
+        if (stop_table[k] == h) return 1;
+    return 0;
 }
 
 void tokens_reset(struct tokens *t)
@@ -87,19 +99,42 @@ void tokens_reset(struct tokens *t)
 void tokens_free(struct tokens *t)
 {
     free(t->h);
+    free(t->attr);
     memset(t, 0, sizeof *t);
 }
 
-static void flush_word(struct tokens *t, const char *w, size_t n, int flags, int cap, size_t chars)
+/* Appends word h to t when it passes the filters of `flags` (with its attributes when asked). */
+static inline void keep_word(struct tokens *t, int flags, uint64_t h, unsigned attr)
+{
+    t->n_words++;
+    if (!(flags & TEXT_KEEP_STOP) && (attr & TOKEN_STOP)) return;
+    if ((flags & TEXT_CAPITALIZED) && !(attr & TOKEN_CAP)) return;
+    if ((flags & TEXT_MIN3) && !(attr & TOKEN_MIN3)) return;
+    if (t->n == t->cap) xgrow((void **)&t->h, &t->cap, t->n + 1, sizeof *t->h);
+    if (flags & TEXT_ATTRS) {
+        if (t->n >= t->cap_attr) xgrow((void **)&t->attr, &t->cap_attr, t->n + 1, 1);
+        t->attr[t->n] = (unsigned char)attr;
+    }
+    t->h[t->n++] = h;
+}
+
+/* Where the words of one pass go: list a with flags fa, and list b (when not NULL) with fb. */
+struct word_sink {
+    struct tokens *a, *b;
+    int fa, fb;
+};
+
+/* A finished word w[0..n): its first letter is upper case (cap), it has `chars` code points,
+ * and only spaces separate it from the word before (spaced). */
+static inline void flush_word(const struct word_sink *k, const char *w, size_t n, int cap,
+                              size_t chars, int spaced)
 {
     if (!n) return;
     uint64_t h = XXH3_64bits(w, n);
-    t->n_words++;
-    if (!(flags & TEXT_KEEP_STOP) && is_stop(h)) return;
-    if ((flags & TEXT_CAPITALIZED) && !cap) return;
-    if ((flags & TEXT_MIN3) && chars < 3) return;
-    xgrow((void **)&t->h, &t->cap, t->n + 1, sizeof *t->h);
-    t->h[t->n++] = h;
+    unsigned attr = (is_stop(h) ? TOKEN_STOP : 0) | (cap ? TOKEN_CAP : 0) |
+                    (chars >= 3 ? TOKEN_MIN3 : 0) | (spaced ? TOKEN_SPACED : 0);
+    keep_word(k->a, k->fa, h, attr);
+    if (k->b) keep_word(k->b, k->fb, h, attr);
 }
 
 /* Appends the case-folded, accent-stripped UTF-8 of code point cp if it is a letter or digit.
@@ -129,59 +164,26 @@ void text_tokenize(const char *s, size_t n, struct tokens *t)
     text_words(s, n, 0, t);
 }
 
-void text_words(const char *s, size_t n, int flags, struct tokens *t)
-{
-    pthread_once(&stop_once, init_stops);
-    /* words longer than this are cut (never overflowed): no real word is this long */
-    char word[256];
-    size_t wl = 0, chars = 0;
-    int cap = 0; /* the word's first letter is upper case */
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-#define END_WORD()                                                                                 \
-    do {                                                                                           \
-        flush_word(t, word, wl, flags, cap, chars);                                                \
-        wl = chars = 0;                                                                            \
-    } while (0)
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c < 0x80) {
-            i++;
-            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-                if (!chars) cap = 0;
-                if (wl < sizeof word) word[wl++] = (char)c;
-                chars++;
-            } else if (c >= 'A' && c <= 'Z') {
-                if (!chars) cap = 1;
-                if (wl < sizeof word) word[wl++] = (char)(c - 'A' + 'a');
-                chars++;
-            } else {
-                END_WORD();
-            }
-            continue;
-        }
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
-        if (k < 0) { /* invalid byte: a separator */
-            i++;
-            END_WORD();
-            continue;
-        }
-        i += (size_t)k;
-        int first = chars == 0;
-        if (!fold_char(cp, word, &wl, sizeof word)) {
-            END_WORD();
-        } else {
-            if (first) {
-                utf8proc_category_t cat = utf8proc_category(cp);
-                cap = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
-            }
-            chars++;
-        }
-    }
-    END_WORD();
-#undef END_WORD
-}
+/* The word being built: at most sizeof w bytes are kept (never overflowed: no real word is
+ * that long), chars counts its code points, cap says its first letter is upper case. */
+struct word {
+    char w[256];
+    size_t len, chars;
+    int cap, spaced;
+};
+
+/* An ASCII letter or digit, lower-cased; 0 for every other byte. */
+static const unsigned char alnum_lower[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+    ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k',
+    ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r',
+    ['s'] = 's', ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y',
+    ['z'] = 'z', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f',
+    ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm',
+    ['N'] = 'n', ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+    ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+};
 
 static int is_ascii_punct(utf8proc_int32_t c)
 {
@@ -207,112 +209,288 @@ static int is_py_word(utf8proc_int32_t c)
            (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
 }
 
-/* text_squad_normalize for pure ASCII text: the same steps, byte by byte, with no decoding. */
-static void squad_normalize_ascii(const char *s, size_t n, struct sbuf *out)
+/* What a (lower-cased) character is to the normalisation. */
+enum norm_class { N_PUNCT, N_WORD, N_SPACE, N_OTHER };
+
+static enum norm_class ascii_class(unsigned c)
 {
-    sbuf_reset(out);
-    sbuf_grow(out, n);
-    char *o = out->p;
-    size_t m = 0, word_start = 0;
-    int in_word = 0, pending_space = 0;
-    for (size_t i = 0; i <= n; i++) {
-        unsigned char c = i < n ? (unsigned char)s[i] : ' ';
-        if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
-        if (i < n && is_ascii_punct(c) && c != '_') continue; /* '_' is punctuation too */
-        if (i < n && c == '_') continue;
-        int word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        int space = c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-        if (word) {
-            if (!in_word) {
-                if (pending_space && m) o[m++] = ' ';
-                pending_space = 0;
-                word_start = m;
-                in_word = 1;
-            }
-            o[m++] = (char)c;
-            continue;
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return N_WORD;
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return N_SPACE;
+    if (is_ascii_punct((utf8proc_int32_t)c)) return N_PUNCT; /* '_' too: string.punctuation */
+    return N_OTHER;                                          /* control characters */
+}
+
+static enum norm_class code_class(utf8proc_int32_t c)
+{
+    if (c < 0x80) return ascii_class((unsigned)c);
+    if (is_py_word(c)) return N_WORD;
+    return is_py_space(c) ? N_SPACE : N_OTHER;
+}
+
+/* The output of text_squad_normalize as it is written. */
+struct norm_out {
+    char *o;
+    size_t m, word_start;
+    int in_word, pending_space;
+};
+
+static void norm_put(struct norm_out *w, utf8proc_int32_t c)
+{
+    if (c < 0x80)
+        w->o[w->m++] = (char)c;
+    else
+        w->m += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)w->o + w->m);
+}
+
+/* A word ended: it goes if it is an article, with the space before it (a separator stays). */
+static void norm_end_word(struct norm_out *w)
+{
+    size_t len = w->m - w->word_start;
+    const char *s = w->o + w->word_start;
+    if ((len == 1 && s[0] == 'a') || (len == 2 && s[0] == 'a' && s[1] == 'n') ||
+        (len == 3 && s[0] == 't' && s[1] == 'h' && s[2] == 'e')) {
+        w->m = w->word_start;
+        if (w->m && w->o[w->m - 1] == ' ') w->m--;
+        w->pending_space = w->m > 0;
+    }
+    w->in_word = 0;
+}
+
+/* One lower-cased character of the input. */
+static void norm_char(struct norm_out *w, utf8proc_int32_t c, enum norm_class k)
+{
+    if (k == N_PUNCT) return;
+    if (k == N_WORD) {
+        if (!w->in_word) {
+            if (w->pending_space && w->m) w->o[w->m++] = ' ';
+            w->pending_space = 0;
+            w->word_start = w->m;
+            w->in_word = 1;
         }
-        if (in_word) { /* a word ended: drop it if it is an article */
-            size_t len = m - word_start;
-            const char *w = o + word_start;
-            if ((len == 1 && w[0] == 'a') || (len == 2 && w[0] == 'a' && w[1] == 'n') ||
-                (len == 3 && w[0] == 't' && w[1] == 'h' && w[2] == 'e')) {
-                m = word_start;
-                if (m && o[m - 1] == ' ') m--; /* the space before it goes with it */
-                pending_space = m > 0;
-            }
-            in_word = 0;
+        norm_put(w, c);
+        return;
+    }
+    if (w->in_word) norm_end_word(w);
+    if (k == N_SPACE) {
+        w->pending_space = w->m > 0 || w->pending_space;
+    } else { /* another character: part of the text, not of a word */
+        if (w->pending_space && w->m) w->o[w->m++] = ' ';
+        w->pending_space = 0;
+        norm_put(w, c);
+    }
+}
+
+/* A normalised word starts (the space owed before it is written). */
+static void norm_word_start(struct norm_out *w)
+{
+    if (w->pending_space && w->m) w->o[w->m++] = ' ';
+    w->pending_space = 0;
+    w->word_start = w->m;
+    w->in_word = 1;
+}
+
+/*
+ * One pass that normalises (when `norm` is set: the official steps of text_squad_normalize)
+ * and tokenises (when `k` is set) at once. The steps of the normalisation (lower case, drop
+ * punctuation, replace \b(a|an|the)\b by a space, split on white space and join with single
+ * spaces) are done as the code points go by: an article is a \w run that is exactly a, an or
+ * the once punctuation is gone, so it is known when the run ends. Runs of ASCII letters and
+ * digits, most of any text, are copied lower-cased without decoding, and the token hashed from
+ * the normalised copy. Invalid UTF-8 bytes are skipped by the normalisation and separate
+ * tokens.
+ */
+struct scanner {
+    struct norm_out no;
+    int norm;
+    struct word w;
+    int gap; /* a word ended and only spaces have come since */
+    const struct word_sink *k;
+};
+
+/* The word ends (at a space: the gap stays clean until another separator). */
+static void scan_flush(struct scanner *sc)
+{
+    if (sc->w.len) {
+        flush_word(sc->k, sc->w.w, sc->w.len, sc->w.cap, sc->w.chars, sc->w.spaced);
+        sc->gap = 1;
+    }
+    sc->w.len = sc->w.chars = 0;
+}
+
+/* The word ends at a separator other than a space. */
+static void scan_break(struct scanner *sc)
+{
+    scan_flush(sc);
+    sc->gap = 0;
+}
+
+/* The run of ASCII letters and digits at p[i..): normalised (copied lower-cased) and added to
+ * the token; returns where it ends. With both, a run that is a whole token is hashed from the
+ * normalised copy. */
+static inline __attribute__((always_inline)) size_t scan_run(struct scanner *sc,
+                                                             const unsigned char *p, size_t i,
+                                                             size_t n, const int norm,
+                                                             const int tok)
+{
+    struct word *w = &sc->w;
+    size_t j = i;
+    unsigned l;
+    if (tok && !w->chars) {
+        w->cap = (unsigned)p[i] - 'A' < 26u;
+        w->spaced = sc->gap;
+    }
+    if (!norm) {
+        for (; j < n && (l = alnum_lower[p[j]]); j++)
+            if (w->len < sizeof w->w) w->w[w->len++] = (char)l;
+        w->chars += j - i;
+        return j;
+    }
+    if (!sc->no.in_word) norm_word_start(&sc->no);
+    char *low = sc->no.o + sc->no.m;
+    for (; j < n && (l = alnum_lower[p[j]]); j++) low[j - i] = (char)l;
+    sc->no.m += j - i;
+    if (!tok) return j;
+    if ((j == n || p[j] < 0x80) && !w->len && j - i <= sizeof w->w) {
+        flush_word(sc->k, low, j - i, w->cap, j - i, w->spaced); /* the whole token */
+        sc->gap = 1;
+        return j;
+    }
+    size_t take = j - i < sizeof w->w - w->len ? j - i : sizeof w->w - w->len;
+    memcpy(w->w + w->len, low, take);
+    w->len += take;
+    w->chars += j - i;
+    return j;
+}
+
+/* The code point at p[0..n) (n >= 1, p[0] >= 0x80); returns the bytes used. */
+static size_t scan_utf8(struct scanner *sc, const unsigned char *p, size_t n)
+{
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t used = utf8proc_iterate(p, (utf8proc_ssize_t)n, &cp);
+    if (used <= 0) {
+        if (sc->k) scan_break(sc);
+        return 1;
+    }
+    if (sc->norm) {
+        utf8proc_int32_t low = utf8proc_tolower(cp);
+        norm_char(&sc->no, low, code_class(low));
+    }
+    if (!sc->k) return (size_t)used;
+    struct word *w = &sc->w;
+    int first = w->chars == 0;
+    if (!fold_char(cp, w->w, &w->len, sizeof w->w)) {
+        scan_break(sc);
+    } else {
+        if (first) {
+            utf8proc_category_t cat = utf8proc_category(cp);
+            w->cap = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
+            w->spaced = sc->gap;
         }
-        if (space) {
-            pending_space = m > 0 || pending_space;
-        } else if (i < n) { /* another character (control): part of the text, not a word */
-            if (pending_space && m) o[m++] = ' ';
-            pending_space = 0;
-            o[m++] = (char)c;
+        w->chars++;
+    }
+    return (size_t)used;
+}
+
+/* The pass, compiled once for each use (normalise, tokenise, or both) so that the checks of
+ * what is wanted fold away. */
+static inline __attribute__((always_inline)) void scan_with(struct scanner *sc, const char *s,
+                                                            size_t n, const int norm, const int tok)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (alnum_lower[c]) {
+            i = scan_run(sc, p, i, n, norm, tok);
+        } else if (c == ' ') { /* the most common separator */
+            i++;
+            if (norm) {
+                if (sc->no.in_word) norm_end_word(&sc->no);
+                sc->no.pending_space |= sc->no.m > 0;
+            }
+            if (tok) scan_flush(sc);
+        } else if (c < 0x80) {
+            i++;
+            if (norm) norm_char(&sc->no, (utf8proc_int32_t)c, ascii_class(c));
+            if (tok) scan_break(sc);
+        } else {
+            i += scan_utf8(sc, p + i, n - i);
         }
     }
-    out->len = m;
-    o[m] = '\0';
+    if (tok) scan_flush(sc);
+    if (norm && sc->no.in_word) norm_end_word(&sc->no);
+}
+
+static void scan(struct scanner *sc, const char *s, size_t n)
+{
+    if (sc->norm && sc->k)
+        scan_with(sc, s, n, 1, 1);
+    else if (sc->norm)
+        scan_with(sc, s, n, 1, 0);
+    else
+        scan_with(sc, s, n, 0, 1);
+}
+
+/* Starts a pass; out (when not NULL) gets room for the normalised text: at most 1.5 times the
+ * input (a lower-case letter takes at most one byte more than its upper case, in a character
+ * of two bytes or more; a space stands for at least one byte of input). */
+static void scan_begin(struct scanner *sc, size_t n, struct sbuf *out, const struct word_sink *k)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->k = k;
+    if (k) pthread_once(&stop_once, init_stops);
+    if (!out) return;
+    sbuf_reset(out);
+    sbuf_grow(out, n + n / 2 + 8);
+    sc->norm = 1;
+    sc->no.o = out->p;
+}
+
+static void scan_end(struct scanner *sc, struct sbuf *out)
+{
+    if (!out) return;
+    out->len = sc->no.m;
+    out->p[sc->no.m] = '\0';
+}
+
+void text_words(const char *s, size_t n, int flags, struct tokens *t)
+{
+    const struct word_sink k = {t, NULL, flags, 0};
+    struct scanner sc;
+    scan_begin(&sc, n, NULL, &k);
+    scan(&sc, s, n);
+}
+
+void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b)
+{
+    const struct word_sink k = {a, b, fa, fb};
+    struct scanner sc;
+    scan_begin(&sc, n, NULL, &k);
+    scan(&sc, s, n);
 }
 
 void text_squad_normalize(const char *s, struct sbuf *out)
 {
-    size_t slen = strlen(s), ascii = 0;
-    while (ascii < slen && (unsigned char)s[ascii] < 0x80) ascii++;
-    if (ascii == slen) {
-        squad_normalize_ascii(s, slen, out);
+    size_t n = strlen(s);
+    struct scanner sc;
+    scan_begin(&sc, n, out, NULL);
+    scan(&sc, s, n);
+    scan_end(&sc, out);
+}
+
+void text_scan(const char *s, size_t n, struct sbuf *norm, int fa, struct tokens *a, int fb,
+               struct tokens *b)
+{
+    if (memchr(s, '\0', n)) { /* the normalisation reads a C string: it stops at the NUL */
+        text_squad_normalize(s, norm);
+        text_words_pair(s, n, fa, a, fb, b);
         return;
     }
-    /* 1-2: lower case, drop ASCII punctuation (code points kept for the next steps) */
-    size_t n = strlen(s), m = 0, cap = 0;
-    utf8proc_int32_t *cp = NULL;
-    for (size_t i = 0; i < n;) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k =
-            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
-        if (k <= 0) { /* invalid byte: skipped */
-            i++;
-            continue;
-        }
-        i += (size_t)k;
-        c = utf8proc_tolower(c);
-        if (is_ascii_punct(c)) continue;
-        xgrow((void **)&cp, &cap, m + 1, sizeof *cp);
-        cp[m++] = c;
-    }
-    /* 3: articles: a \w run that is exactly a, an or the becomes a space */
-    for (size_t i = 0; i < m;) {
-        if (!is_py_word(cp[i])) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < m && is_py_word(cp[j])) j++;
-        size_t len = j - i;
-        if ((len == 1 && cp[i] == 'a') || (len == 2 && cp[i] == 'a' && cp[i + 1] == 'n') ||
-            (len == 3 && cp[i] == 't' && cp[i + 1] == 'h' && cp[i + 2] == 'e')) {
-            cp[i] = ' ';
-            for (size_t k = i + 1; k < j; k++) cp[k] = 0; /* removed */
-        }
-        i = j;
-    }
-    /* 4: split on white space, join with single spaces */
-    sbuf_reset(out);
-    int pending_space = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (cp[i] == 0) continue;
-        if (is_py_space(cp[i])) {
-            pending_space = out->len > 0;
-            continue;
-        }
-        if (pending_space) sbuf_addc(out, ' ');
-        pending_space = 0;
-        utf8proc_uint8_t buf[4];
-        utf8proc_ssize_t k = utf8proc_encode_char(cp[i], buf);
-        sbuf_add(out, buf, (size_t)k);
-    }
-    if (!out->p) sbuf_add(out, "", 0);
-    free(cp);
+    const struct word_sink k = {a, b, fa, fb};
+    struct scanner sc;
+    scan_begin(&sc, n, norm, &k);
+    scan(&sc, s, n);
+    scan_end(&sc, norm);
 }
 
 static int is_special(const char *norm)

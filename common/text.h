@@ -15,8 +15,6 @@
  */
 int64_t text_utf8_chars(const char *s, size_t n, size_t *bad);
 
-#endif
-
 /*
  * Tokens: maximal runs of letters and digits after Unicode case folding and accent stripping
  * (utf8proc), with English stop words dropped. Each token is kept as the xxh3-64 hash of its
@@ -25,7 +23,17 @@ int64_t text_utf8_chars(const char *s, size_t n, size_t *bad);
 struct tokens {
     uint64_t *h; /* token hashes in text order */
     size_t n, cap;
-    size_t n_words; /* tokens before stop-word removal (a length measure) */
+    size_t n_words;      /* tokens before stop-word removal (a length measure) */
+    unsigned char *attr; /* with TEXT_ATTRS: each kept token's enum token_attr bits */
+    size_t cap_attr;
+};
+
+/* What is known of a token besides its hash (TEXT_ATTRS). */
+enum token_attr {
+    TOKEN_STOP = 1,  /* a stop word */
+    TOKEN_CAP = 2,   /* its first letter is upper case in the text */
+    TOKEN_MIN3 = 4,  /* it has at least 3 characters */
+    TOKEN_SPACED = 8 /* a word comes before it with only spaces (' ') between them */
 };
 
 /* Appends the tokens of s[0..n) to t (call tokens_reset first for a fresh list). Invalid UTF-8
@@ -33,9 +41,20 @@ struct tokens {
 void text_tokenize(const char *s, size_t n, struct tokens *t);
 
 /* text_tokenize with choices: keep stop words, keep only capitalised words (first letter upper
- * case in the original text), keep only words of at least 3 characters. */
-enum text_word_flags { TEXT_KEEP_STOP = 1, TEXT_CAPITALIZED = 2, TEXT_MIN3 = 4 };
+ * case in the original text), keep only words of at least 3 characters, record each kept
+ * token's attributes in t->attr. */
+enum text_word_flags { TEXT_KEEP_STOP = 1, TEXT_CAPITALIZED = 2, TEXT_MIN3 = 4, TEXT_ATTRS = 8 };
 void text_words(const char *s, size_t n, int flags, struct tokens *t);
+
+/* text_words into two lists at once, each with its own flags (one pass over the text): the same
+ * lists as text_words(s, n, fa, a) and text_words(s, n, fb, b). */
+void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b);
+
+/* text_squad_normalize and text_words_pair in one pass over s[0..n): norm gets what
+ * text_squad_normalize(s) gives (s read up to its first NUL), a and b what text_words_pair
+ * gives (b may be NULL). */
+void text_scan(const char *s, size_t n, struct sbuf *norm, int fa, struct tokens *a, int fb,
+               struct tokens *b);
 void tokens_reset(struct tokens *t);
 void tokens_free(struct tokens *t);
 
@@ -63,3 +82,5 @@ double text_f1_any(const char *pred, const void *answers_json_array);
 
 /* 1 when the normalised answer occurs in the normalised text as whole words. */
 int text_contains_answer(const char *norm_text, const char *norm_answer);
+
+#endif

@@ -301,28 +301,6 @@ int read_file(const char *path, struct sbuf *out, struct sbuf *err)
     return PARE_OK;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t n, struct sbuf *err)
-{
-    struct sbuf tmp = {0};
-    sbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp.p, "wb");
-    if (!f) {
-        sbuf_setf(err, "%s: cannot create: %s", tmp.p, strerror(errno));
-        sbuf_free(&tmp);
-        return PARE_EFAIL;
-    }
-    int ok = fwrite(data, 1, n, f) == n;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp.p, path) != 0) {
-        sbuf_setf(err, "%s: cannot write: %s", path, strerror(errno));
-        remove(tmp.p);
-        sbuf_free(&tmp);
-        return PARE_EFAIL;
-    }
-    sbuf_free(&tmp);
-    return PARE_OK;
-}
-
 char *exe_dir(void)
 {
     struct sbuf b = {0};

@@ -99,8 +99,6 @@ void now_iso8601(char out[static 24]);
 
 /* Reads a whole file into memory. Returns PARE_OK or PARE_EFAIL with a message in err. */
 int read_file(const char *path, struct sbuf *out, struct sbuf *err);
-/* Writes data to path atomically (temp file + rename). */
-int write_file_atomic(const char *path, const void *data, size_t n, struct sbuf *err);
 /* The directory holding the running executable, or "." when unknown. Caller frees. */
 char *exe_dir(void);
 /* Joins dir and name with one '/'. Caller frees. */

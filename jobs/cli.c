@@ -105,6 +105,70 @@ static int set_shard(const struct cli *c, struct pare_ctx *ctx, const struct opt
     return bad ? -1 : 0;
 }
 
+/* The option table's entry named name[0..nlen), or NULL. */
+static const struct opt *find_opt(const struct cli *c, const char *name, size_t nlen)
+{
+    for (const struct opt *o = c->opts; o && o->name; o++)
+        if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) return o;
+    return NULL;
+}
+
+/*
+ * Parses the long option argv[*i] ("--name", "--name=value" or "--name value", which advances
+ * *i). Returns 0, or -1 after printing what is wrong.
+ */
+static int parse_long(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *name = a + 2;
+    const char *eq = strchr(name, '=');
+    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    const char *value = eq ? eq + 1 : NULL;
+    if (nlen == 5 && strncmp(name, "quiet", 5) == 0 && !value) {
+        ctx->quiet = 1;
+        return 0;
+    }
+    int is_db = nlen == 2 && strncmp(name, "db", 2) == 0; /* --db, which every command takes */
+    const struct opt *o = is_db ? NULL : find_opt(c, name, nlen);
+    if (!o && !is_db) {
+        fprintf(stderr, "pare %s: unknown option '--%.*s' (see pare %s --help)\n", c->command,
+                (int)nlen, name, c->command);
+        return -1;
+    }
+    if (o && o->kind == OPT_FLAG) {
+        if (!value) return set_value(c, o, NULL);
+        fprintf(stderr, "pare %s: --%s takes no value\n", c->command, o->name);
+        return -1;
+    }
+    if (!value) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "pare %s: option '%s' needs a value\n", c->command, a);
+            return -1;
+        }
+        value = argv[++*i];
+    }
+    if (is_db) {
+        ctx->db_path = value;
+        return 0;
+    }
+    if (o->kind == OPT_SHARD || o->kind == OPT_SHARD_DB) return set_shard(c, ctx, o, value);
+    return set_value(c, o, value);
+}
+
+/* What must hold once every argument is read. Returns PARE_OK or PARE_EUSAGE (printed). */
+static int check_parsed(const struct cli *c, const struct pare_ctx *ctx, int nargs)
+{
+    if (!ctx->shard != !ctx->shard_db) {
+        fprintf(stderr, "pare %s: --shard and --shard-db go together\n", c->command);
+        return PARE_EUSAGE;
+    }
+    if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args)) {
+        fprintf(stderr, "usage: pare %s [options]%s%s\n(see pare %s --help)\n", c->command,
+                c->args ? " " : "", c->args ? c->args : "", c->command);
+        return PARE_EUSAGE;
+    }
+    return PARE_OK;
+}
+
 int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, char ***args,
               int *nargs)
 {
@@ -113,78 +177,25 @@ int cli_parse(const struct cli *c, struct pare_ctx *ctx, int argc, char **argv, 
     endpoint_flags_reset(); /* a command's endpoints are its own command line's */
     for (const struct opt *o = c->opts; o && o->name; o++)
         if (o->def && o->kind != OPT_ENDPOINT && set_value(c, o, o->def) != 0) return PARE_EUSAGE;
-
     int only_args = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (only_args || a[0] != '-' || a[1] == '\0') {
             (*args)[(*nargs)++] = argv[i];
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
+        } else if (strcmp(a, "--") == 0) {
             only_args = 1;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             cli_help(c);
             return CLI_HELP;
-        }
-        if (a[1] != '-') {
+        } else if (a[1] != '-') {
             fprintf(stderr, "pare %s: unknown option '%s' (see pare %s --help)\n", c->command, a,
                     c->command);
             return PARE_EUSAGE;
-        }
-        const char *name = a + 2;
-        const char *eq = strchr(name, '=');
-        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-        const char *value = eq ? eq + 1 : NULL;
-
-        if (nlen == 5 && strncmp(name, "quiet", 5) == 0 && !value) {
-            ctx->quiet = 1;
-            continue;
-        }
-        if (nlen == 2 && strncmp(name, "db", 2) == 0) {
-            if (!value && i + 1 >= argc) goto missing;
-            ctx->db_path = value ? value : argv[++i];
-            continue;
-        }
-        const struct opt *o = c->opts;
-        for (; o && o->name; o++)
-            if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) break;
-        if (!o || !o->name) {
-            fprintf(stderr, "pare %s: unknown option '--%.*s' (see pare %s --help)\n", c->command,
-                    (int)nlen, name, c->command);
+        } else if (parse_long(c, ctx, argc, argv, &i) != 0) {
             return PARE_EUSAGE;
         }
-        if (o->kind == OPT_FLAG) {
-            if (value) {
-                fprintf(stderr, "pare %s: --%s takes no value\n", c->command, o->name);
-                return PARE_EUSAGE;
-            }
-        } else if (!value) {
-            if (i + 1 >= argc) goto missing;
-            value = argv[++i];
-        }
-        if (o->kind == OPT_SHARD || o->kind == OPT_SHARD_DB) {
-            if (set_shard(c, ctx, o, value) != 0) return PARE_EUSAGE;
-            continue;
-        }
-        if (set_value(c, o, value) != 0) return PARE_EUSAGE;
-        continue;
-    missing:
-        fprintf(stderr, "pare %s: option '%s' needs a value\n", c->command, a);
-        return PARE_EUSAGE;
     }
-    if (!ctx->shard != !ctx->shard_db) {
-        fprintf(stderr, "pare %s: --shard and --shard-db go together\n", c->command);
-        return PARE_EUSAGE;
-    }
-    if (*nargs < c->min_args || (c->max_args >= 0 && *nargs > c->max_args)) {
-        fprintf(stderr, "usage: pare %s [options]%s%s\n(see pare %s --help)\n", c->command,
-                c->args ? " " : "", c->args ? c->args : "", c->command);
-        return PARE_EUSAGE;
-    }
-    return PARE_OK;
+    return check_parsed(c, ctx, *nargs);
 }
 
 const char *pare_db_path(const struct pare_ctx *ctx)

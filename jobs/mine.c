@@ -65,6 +65,9 @@ static int open_judge(struct mine_args *a, const char *spec, const char *what, s
 static void progress(void *ctx, const struct mining_stats *s, int64_t total)
 {
     struct job *job = ctx;
+    /* called after every judge call: format only when job_progress may print (never more
+     * often than every 0.2 s) */
+    if (job->ctx->quiet || now_monotonic() - job->last_print < 0.2) return;
     char unit[160];
     snprintf(unit, sizeof unit, "questions (%lld judge calls, %lld cache hits, %lld errors)",
              (long long)s->calls, (long long)s->cached, (long long)s->call_errors);

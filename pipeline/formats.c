@@ -564,13 +564,33 @@ static int parse_ircot(json_t *rec, struct qa_record *r, struct sbuf *err)
     return end_question(r, err);
 }
 
+/* A FlashRAG corpus record {id, title?, text}. */
+static int flashrag_title_text(json_t *rec, struct qa_record *r, struct sbuf *err)
+{
+    struct qa_passage *p = add_passage(r);
+    if (get_str(rec, "title", 0, &p->title, "", err) || get_str(rec, "text", 1, &p->text, "", err))
+        return PARE_EINPUT;
+    if (!p->title) p->title = "";
+    p->text_len = strlen(p->text);
+    json_t *id = json_object_get(rec, "id");
+    if (json_is_string(id)) p->ext_id = json_string_value(id);
+    if (json_is_integer(id)) {
+        struct sbuf b = {0};
+        sbuf_addf(&b, "%lld", (long long)json_integer_value(id));
+        p->ext_id = own(r, sbuf_detach(&b));
+    }
+    return PARE_OK;
+}
+
 static int parse_flashrag(json_t *rec, struct qa_record *r, struct sbuf *err)
 {
     json_t *contents = json_object_get(rec, "contents");
-    if (contents && !json_object_get(rec, "question")) {
-        /* corpus record: contents = "title\ntext" (the title sometimes quoted) */
+    if ((contents || json_object_get(rec, "text")) && !json_object_get(rec, "question")) {
+        /* corpus record: contents = "title\ntext" (the title sometimes quoted), or, as FlashRAG
+         * reads it when contents is missing, {id, title, text} */
         r->kind = QA_PASSAGE;
         const char *c;
+        if (!contents) return flashrag_title_text(rec, r, err);
         if (get_str(rec, "contents", 1, &c, "", err)) return PARE_EINPUT;
         struct qa_passage *p = add_passage(r);
         json_t *id = json_object_get(rec, "id");

@@ -45,18 +45,29 @@ int jcache_load(struct store *st, const char *fp, int64_t qid, struct jcache_ent
     return rc == SQLITE_DONE ? PARE_OK : store_fail(st, err, "reading cached verdicts");
 }
 
-/* The subset as a JSON array of passage ids (owned by the caller), or NULL. */
-static char *subset_json(const int64_t *ids, int n)
+/* Room for the JSON array of up to JUDGE_MAX_CANDIDATES int64 ids: '[', ']', the NUL, and for
+ * each id at most 20 characters and a comma. */
+#define SUBSET_JSON_MAX (3 + 21 * JUDGE_MAX_CANDIDATES)
+
+/* The subset (n <= JUDGE_MAX_CANDIDATES ids) as a JSON array of passage ids, as
+ * json_dumps(JSON_COMPACT) writes it ("[3,17]"), written directly into out: jansson's tree and
+ * dump cost more than the row insert. */
+static void subset_json(const int64_t *ids, int n, char out[SUBSET_JSON_MAX])
 {
-    json_t *a = json_array();
-    for (int i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_integer(ids[i])) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
-    json_decref(a);
-    return text;
+    size_t m = 0;
+    out[m++] = '[';
+    for (int i = 0; i < n; i++) {
+        char d[20]; /* the decimal digits of an int64, last first */
+        size_t k = 0;
+        uint64_t u = ids[i] < 0 ? 0 - (uint64_t)ids[i] : (uint64_t)ids[i];
+        do d[k++] = (char)('0' + u % 10);
+        while ((u /= 10) != 0);
+        if (i) out[m++] = ',';
+        if (ids[i] < 0) out[m++] = '-';
+        while (k) out[m++] = d[--k];
+    }
+    out[m++] = ']';
+    out[m] = '\0';
 }
 
 /* A token count, or NULL when it was not counted (< 0). */
@@ -68,7 +79,8 @@ static int bind_count(sqlite3_stmt *s, int i, int64_t n)
 int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
                const int64_t *ids, int n, const struct jdone *d, struct sbuf *err)
 {
-    char *sub = subset_json(ids, n);
+    char sub[SUBSET_JSON_MAX];
+    subset_json(ids, n < JUDGE_MAX_CANDIDATES ? n : JUDGE_MAX_CANDIDATES, sub);
     char ts[24];
     now_iso8601(ts);
     sqlite3_stmt *s = store_stmt(
@@ -79,7 +91,7 @@ int jcache_put(struct store *st, const unsigned char key[16], const char *fp, in
             "excluded.latency_ms, created_at = excluded.created_at, prompt_tokens = "
             "excluded.prompt_tokens, completion_tokens = excluded.completion_tokens");
     int rc = PARE_OK;
-    if (!sub || !s || sqlite3_bind_blob(s, 1, key, 16, SQLITE_TRANSIENT) ||
+    if (!s || sqlite3_bind_blob(s, 1, key, 16, SQLITE_TRANSIENT) ||
         sqlite3_bind_text(s, 2, fp, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 3, qid) ||
         sqlite3_bind_text(s, 4, sub, -1, SQLITE_TRANSIENT) ||
         (d->verdict == JUDGE_ERROR ? sqlite3_bind_null(s, 5)
@@ -90,7 +102,6 @@ int jcache_put(struct store *st, const unsigned char key[16], const char *fp, in
         sqlite3_bind_text(s, 9, ts, -1, SQLITE_TRANSIENT) || bind_count(s, 10, d->prompt_tokens) ||
         bind_count(s, 11, d->completion_tokens) || store_done(st, s))
         rc = store_fail(st, err, "storing a judge call");
-    free(sub);
     return rc;
 }
 

@@ -65,8 +65,10 @@ class PareTest(unittest.TestCase):
                 "SELECT name FROM sqlite_master WHERE type='table' AND name != 'runs' ORDER BY name")]
             snap = {}
             for t in tables:
-                # timestamps (columns *_at) say when, not what: leave them out of the comparison
-                cols = [r[1] for r in con.execute("PRAGMA table_info(%s)" % t) if not r[1].endswith("_at")]
+                # timestamps (columns *_at) and measured latencies (*latency_ms) say when and how
+                # fast, not what: leave them out of the comparison
+                cols = [r[1] for r in con.execute("PRAGMA table_info(%s)" % t)
+                        if not r[1].endswith("_at") and not r[1].endswith("latency_ms")]
                 rows = con.execute("SELECT %s FROM %s" % (", ".join(cols), t)).fetchall()
                 snap[t] = sorted(rows, key=repr)
             return snap

@@ -58,18 +58,19 @@ class AugmentExport(PareTest):
                 status = json.loads(self.pare("status", "--json").stdout)
                 self.assertEqual({n["kind"]: n["count"] for n in status["negatives"]}, kinds)
                 # drop_one: no judge call; every label agrees with a cached INSUFFICIENT verdict
-                new_calls = self.query("SELECT subset FROM judge_calls")[calls_before:]
+                new_calls = self.query("SELECT question_id, subset FROM judge_calls")[calls_before:]
                 self.assertEqual(len(new_calls), summary["judge_calls"])
                 drop = self.query("SELECT n.question_id, n.passages, n.verified, n.label FROM negatives n "
                                   "WHERE kind = 'drop_one'")
                 cached = {(q, tuple(sorted(json.loads(s)))): v for q, s, v in
                           self.query("SELECT question_id, subset, verdict FROM judge_calls")}
-                new_subsets = {tuple(sorted(json.loads(s))) for (s,) in new_calls}
+                # per question: passages are shared, so another question may ask the same ids
+                new_subsets = {(q, tuple(sorted(json.loads(s)))) for q, s in new_calls}
                 for q, ps, verified, label in drop:
                     key = (q, tuple(sorted(json.loads(ps))))
                     self.assertEqual(cached.get(key), 0, "drop_one label from an INSUFFICIENT verdict")
                     self.assertEqual((verified, label), (1, "insufficient"))
-                    self.assertNotIn(key[1], new_subsets, "no judge call for a drop_one subset")
+                    self.assertNotIn(key, new_subsets, "no judge call for a drop_one subset")
                 # a rerun asks nothing: everything it needs is cached
                 self.pare("--quiet", "augment")
                 again = json.loads(self.query("SELECT summary FROM runs WHERE command = 'augment' "

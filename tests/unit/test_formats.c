@@ -199,6 +199,20 @@ static void test_flashrag(void **state)
     assert_int_equal(r.kind, QA_PASSAGE);
     assert_string_equal(r.ctx[0].title, "Ed Wood");
     assert_string_equal(r.ctx[0].text, "Ed was.");
+    /* {id, title, text}: FlashRAG reads text when contents is missing */
+    assert_int_equal(
+        parse(FMT_FLASHRAG, "{\"id\":8,\"title\":\"Ed Wood\",\"text\":\"Ed was.\"}", &r, &err),
+        PARE_OK);
+    assert_int_equal(r.kind, QA_PASSAGE);
+    assert_string_equal(r.ctx[0].ext_id, "8");
+    assert_string_equal(r.ctx[0].title, "Ed Wood");
+    assert_string_equal(r.ctx[0].text, "Ed was.");
+    assert_int_equal(parse(FMT_FLASHRAG, "{\"id\":\"9\",\"text\":\"No title.\"}", &r, &err),
+                     PARE_OK);
+    assert_string_equal(r.ctx[0].title, "");
+    assert_int_equal(parse(FMT_FLASHRAG, "{\"id\":\"9\",\"title\":\"T\",\"text\":3}", &r, &err),
+                     PARE_EINPUT);
+    assert_string_equal(err.p, "field 'text' must be a string, got an integer");
     assert_int_equal(parse(FMT_FLASHRAG,
                            "{\"id\":\"q\",\"question\":\"Q\",\"golden_answers\":[\"a\",\"b\"],"
                            "\"metadata\":{\"type\":\"comparison\"}}",

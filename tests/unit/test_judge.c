@@ -90,6 +90,70 @@ static void test_comparison_yes_no(void **state)
     sbuf_free(&err);
 }
 
+static void test_comparison_needs_both_bridges(void **state)
+{
+    (void)state;
+    /* a comparison through a related entity: both films and both directors' pages */
+    const struct jpassage p[] = {
+        P(1, "Heinz in the Moon",
+          "Heinz in the Moon is a 1934 German comedy film directed by Robert A. Stemmle."),
+        P(2, "Gold for the Caesars",
+          "Gold for the Caesars is a 1963 peplum film directed by Andre DeToth."),
+        P(3, "Robert A. Stemmle",
+          "Robert Adolf Stemmle (10 June 1903 - 24 February 1974) was a German film director."),
+        P(4, "Andre DeToth",
+          "Andre DeToth (May 15, 1913 - October 27, 2002) was a Hungarian-American film director."),
+        P(5, "Moon", "The Moon is an astronomical body orbiting Earth."),
+    };
+    struct jquestion q = {12,
+                          "Which film has the director who died earlier, Gold For The Caesars or "
+                          "Heinz In The Moon?",
+                          json_pack("[s]", "Heinz In The Moon"),
+                          p,
+                          5,
+                          NULL};
+    struct judge *j = lexical();
+    struct sbuf err = {0};
+    assert_int_equal(judge_prepare(j, &q, &err), PARE_OK);
+    assert_int_equal(ask(j, &q, 0xf), JUDGE_SUFFICIENT);   /* films and directors */
+    assert_int_equal(ask(j, &q, 0x7), JUDGE_INSUFFICIENT); /* one director missing */
+    assert_int_equal(ask(j, &q, 0xb), JUDGE_INSUFFICIENT); /* the other one missing */
+    assert_int_equal(ask(j, &q, 0xd), JUDGE_INSUFFICIENT); /* a film missing */
+    judge_release(j, &q);
+    json_decref(q.answers);
+    judge_free(j);
+    sbuf_free(&err);
+}
+
+static void test_answer_own_page(void **state)
+{
+    (void)state;
+    /* the answer is a title: its own page is the answer passage */
+    const struct jpassage p[] = {
+        P(1, "Andrew Jaspan",
+          "Andrew Jaspan is a British-Australian journalist, the co-founder of The Conversation."),
+        P(2, "The Conversation (website)",
+          "The Conversation is an independent, not-for-profit media outlet."),
+        P(3, "Melbourne", "Melbourne is home to The Conversation and other news outlets."),
+    };
+    struct jquestion q = {13,
+                          "Andrew Jaspan was the co-founder of what not-for-profit media outlet?",
+                          json_pack("[s]", "The Conversation"),
+                          p,
+                          3,
+                          NULL};
+    struct judge *j = lexical();
+    struct sbuf err = {0};
+    assert_int_equal(judge_prepare(j, &q, &err), PARE_OK);
+    assert_int_equal(ask(j, &q, 0x3), JUDGE_SUFFICIENT);
+    assert_int_equal(ask(j, &q, 0x1), JUDGE_INSUFFICIENT); /* names it, but not its page */
+    assert_int_equal(ask(j, &q, 0x5), JUDGE_INSUFFICIENT); /* another passage naming it */
+    judge_release(j, &q);
+    json_decref(q.answers);
+    judge_free(j);
+    sbuf_free(&err);
+}
+
 static void test_keys_and_specs(void **state)
 {
     (void)state;
@@ -115,6 +179,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bridge),
         cmocka_unit_test(test_comparison_yes_no),
+        cmocka_unit_test(test_comparison_needs_both_bridges),
+        cmocka_unit_test(test_answer_own_page),
         cmocka_unit_test(test_keys_and_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

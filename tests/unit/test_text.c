@@ -2,7 +2,10 @@
 #include "helpers.h"
 
 #include <jansson.h>
+#include <ctype.h>
 #include <math.h>
+#include <utf8proc.h>
+#include <xxhash.h>
 
 #include "common/text.h"
 
@@ -127,6 +130,331 @@ static void test_tokens(void **state)
     tokens_free(&t);
 }
 
+/*
+ * Differential tests of the one-pass normaliser and tokeniser against the plain code they
+ * replaced (kept here, verbatim in substance): the official normalisation steps over decoded
+ * code points, and a tokeniser that collects words then filters them.
+ */
+static int ref_punct(utf8proc_int32_t c)
+{
+    return c < 0x80 && c > 0x20 && c != 0x7f &&
+           !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+}
+
+static int ref_space(utf8proc_int32_t c)
+{
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) || c == 0x85 ||
+        c == 0x2028 || c == 0x2029)
+        return 1;
+    return c > 0x7f && utf8proc_category(c) == UTF8PROC_CATEGORY_ZS;
+}
+
+static int ref_word(utf8proc_int32_t c)
+{
+    if (c == '_') return 1;
+    utf8proc_category_t k = utf8proc_category(c);
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) ||
+           (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
+}
+
+/* lower, drop punctuation; \b(a|an|the)\b -> ' '; split and join */
+static void ref_normalize(const char *s, struct sbuf *out)
+{
+    size_t n = strlen(s), m = 0;
+    utf8proc_int32_t *cp = calloc(n + 1, sizeof *cp);
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+        if (k <= 0) {
+            i++;
+            continue;
+        }
+        i += (size_t)k;
+        c = utf8proc_tolower(c);
+        if (!ref_punct(c)) cp[m++] = c;
+    }
+    for (size_t i = 0; i < m;) {
+        if (!ref_word(cp[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < m && ref_word(cp[j])) j++;
+        size_t len = j - i;
+        if ((len == 1 && cp[i] == 'a') || (len == 2 && cp[i] == 'a' && cp[i + 1] == 'n') ||
+            (len == 3 && cp[i] == 't' && cp[i + 1] == 'h' && cp[i + 2] == 'e')) {
+            cp[i] = ' ';
+            for (size_t k = i + 1; k < j; k++) cp[k] = 0;
+        }
+        i = j;
+    }
+    sbuf_reset(out);
+    sbuf_add(out, "", 0);
+    int pending = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (cp[i] == 0) continue;
+        if (ref_space(cp[i])) {
+            pending = out->len > 0;
+            continue;
+        }
+        if (pending) sbuf_addc(out, ' ');
+        pending = 0;
+        utf8proc_uint8_t b[4];
+        sbuf_add(out, b, (size_t)utf8proc_encode_char(cp[i], b));
+    }
+    free(cp);
+}
+
+static const char *const ref_stops[] = {
+    "a",    "about", "after",  "also",   "an",      "and",   "any",   "are",   "as",    "at",
+    "be",   "been",  "before", "being",  "between", "both",  "but",   "by",    "can",   "could",
+    "did",  "do",    "does",   "during", "each",    "for",   "from",  "had",   "has",   "have",
+    "he",   "her",   "hers",   "him",    "his",     "how",   "i",     "if",    "in",    "into",
+    "is",   "it",    "its",    "me",     "my",      "no",    "nor",   "not",   "of",    "on",
+    "or",   "our",   "over",   "she",    "so",      "such",  "than",  "that",  "the",   "their",
+    "them", "then",  "there",  "these",  "they",    "this",  "those", "to",    "under", "until",
+    "up",   "was",   "we",     "were",   "what",    "when",  "where", "which", "while", "who",
+    "whom", "whose", "why",    "will",   "with",    "would", "you",   "your"};
+
+/* Folds one code point into word; 1 if it was a letter or digit. */
+static int ref_fold(utf8proc_int32_t cp, char *word, size_t *len, size_t cap)
+{
+    utf8proc_int32_t out[8];
+    utf8proc_ssize_t k = utf8proc_decompose_char(
+        cp, out, 8, UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE,
+        NULL);
+    if (k < 0 || k > 8) return 0;
+    int any = 0;
+    for (utf8proc_ssize_t i = 0; i < k; i++) {
+        utf8proc_category_t c = utf8proc_category(out[i]);
+        if (!((c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
+              (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO)))
+            continue;
+        if (*len + 4 > cap) return 1;
+        *len += (size_t)utf8proc_encode_char(out[i], (utf8proc_uint8_t *)word + *len);
+        any = 1;
+    }
+    return any;
+}
+
+/* The words of s as the plain tokeniser saw them, with each word's byte span for the spacing
+ * attribute: a word is spaced when the bytes between it and the word before are all ' '. */
+struct ref_state {
+    const unsigned char *p;
+    char word[256];
+    size_t wl, chars, start, prev_end;
+    int cap, have_prev;
+};
+
+static void ref_flush(struct ref_state *r, struct tokens *t, int flags, size_t end)
+{
+    if (!r->wl) return;
+    int stop = 0, spaced = r->have_prev;
+    for (size_t i = 0; i < ARRAY_SIZE(ref_stops); i++)
+        if (strlen(ref_stops[i]) == r->wl && memcmp(ref_stops[i], r->word, r->wl) == 0) stop = 1;
+    for (size_t i = r->prev_end; spaced && i < r->start; i++) spaced = r->p[i] == ' ';
+    r->have_prev = 1;
+    r->prev_end = end;
+    unsigned attr = (stop ? TOKEN_STOP : 0) | (r->cap ? TOKEN_CAP : 0) |
+                    (r->chars >= 3 ? TOKEN_MIN3 : 0) | (spaced ? TOKEN_SPACED : 0);
+    size_t wl = r->wl;
+    r->wl = r->chars = 0;
+    t->n_words++;
+    if ((!(flags & TEXT_KEEP_STOP) && stop) ||
+        ((flags & TEXT_CAPITALIZED) && !(attr & TOKEN_CAP)) ||
+        ((flags & TEXT_MIN3) && !(attr & TOKEN_MIN3)))
+        return;
+    t->h = realloc(t->h, (t->n + 1) * sizeof *t->h);
+    t->attr = realloc(t->attr, t->n + 1);
+    t->attr[t->n] = (unsigned char)attr;
+    t->h[t->n++] = XXH3_64bits(r->word, wl);
+}
+
+static void ref_words(const char *s, size_t n, int flags, struct tokens *t)
+{
+    struct ref_state r = {(const unsigned char *)s};
+    size_t i = 0;
+    while (i < n) {
+        size_t at = i;
+        utf8proc_int32_t cp = r.p[i];
+        utf8proc_ssize_t k = 1;
+        if (r.p[i] >= 0x80) k = utf8proc_iterate(r.p + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k < 0) {
+            i++;
+            ref_flush(&r, t, flags, at);
+            continue;
+        }
+        i += (size_t)k;
+        int first = r.chars == 0;
+        if (cp < 0x80 && !isalnum(cp)) {
+            ref_flush(&r, t, flags, at);
+        } else if (cp < 0x80) {
+            if (first) {
+                r.cap = cp >= 'A' && cp <= 'Z';
+                r.start = at;
+            }
+            if (r.wl < sizeof r.word) r.word[r.wl++] = (char)tolower(cp);
+            r.chars++;
+        } else if (!ref_fold(cp, r.word, &r.wl, sizeof r.word)) {
+            ref_flush(&r, t, flags, at);
+        } else {
+            if (first) {
+                utf8proc_category_t c = utf8proc_category(cp);
+                r.cap = c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LT;
+                r.start = at;
+            }
+            r.chars++;
+        }
+    }
+    ref_flush(&r, t, flags, n);
+}
+
+/* Pieces that exercise every branch: articles, punctuation inside words, ASCII and Unicode
+ * white space, control characters, letters whose lower case changes length or is ASCII,
+ * accents, digits of other scripts, an en dash, invalid and cut UTF-8. */
+static const char *const pieces[] = {
+    "a",
+    "an",
+    "the",
+    "The",
+    "THE",
+    "ant",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\x1c",
+    "\x01",
+    "\x7f",
+    ".",
+    ",",
+    "'",
+    "_",
+    "-",
+    "U.S.",
+    "x",
+    "Q",
+    "42",
+    "caf\xc3\xa9",
+    "\xc3\x89",     /* E acute */
+    "\xc4\xb0",     /* I with dot: lower case is ASCII i */
+    "\xe2\x84\xaa", /* Kelvin sign: lower case is ASCII k */
+    "\xc8\xba",     /* A with stroke: lower case takes 3 bytes */
+    "\xc2\xa0",     /* no-break space */
+    "\xe2\x80\xa8", /* line separator */
+    "\xc2\x85",     /* next line */
+    "\xe2\x80\x93", /* en dash */
+    "\xd9\xa3",     /* Arabic-Indic digit three */
+    "\xef\xac\x81", /* fi ligature */
+    "Wikipedia",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "abcdefghijklmnopqrstuvwxyz0123456789",
+    "@[`{/:",
+    "Zz09Aa",
+    "\xff",
+    "\xc3",
+    "Stra\xc3\x9f"
+    "e",
+    "\xe6\x9d\xb1\xe4\xba\xac",
+};
+
+static void random_text(char *buf, size_t cap, unsigned *seed)
+{
+    size_t len = 0, k = (size_t)(rand_r(seed) % 12);
+    buf[0] = '\0';
+    for (size_t i = 0; i < k; i++) {
+        const char *p = pieces[(size_t)rand_r(seed) % ARRAY_SIZE(pieces)];
+        size_t pl = strlen(p);
+        if (len + pl + 1 >= cap) break;
+        memcpy(buf + len, p, pl + 1);
+        len += pl;
+    }
+}
+
+static void test_normalize_differential(void **state)
+{
+    (void)state;
+    unsigned seed = 12345;
+    char buf[256];
+    struct sbuf a = {0}, b = {0};
+    for (int it = 0; it < 200000; it++) {
+        random_text(buf, sizeof buf, &seed);
+        text_squad_normalize(buf, &a);
+        ref_normalize(buf, &b);
+        if (strcmp(a.p, b.p) != 0 || a.len != strlen(a.p))
+            fail_msg("normalize(\"%s\") = \"%s\", plain code gives \"%s\"", buf, a.p, b.p);
+    }
+    sbuf_free(&a);
+    sbuf_free(&b);
+}
+
+/* a and b hold the same tokens (and attributes, when flags asked for them). */
+static void assert_same_tokens(const struct tokens *a, const struct tokens *b, const char *s,
+                               int flags)
+{
+    if (a->n != b->n || a->n_words != b->n_words ||
+        (a->n && memcmp(a->h, b->h, a->n * sizeof *a->h) != 0))
+        fail_msg("tokens of \"%s\" differ (%zu/%zu words, %zu/%zu kept)", s, a->n_words, b->n_words,
+                 a->n, b->n);
+    if ((flags & TEXT_ATTRS) && a->n && memcmp(a->attr, b->attr, a->n) != 0)
+        fail_msg("token attributes of \"%s\" differ", s);
+}
+
+static void test_tokens_differential(void **state)
+{
+    (void)state;
+    static const int flags[] = {0,
+                                TEXT_KEEP_STOP | TEXT_ATTRS,
+                                TEXT_CAPITALIZED | TEXT_MIN3,
+                                TEXT_KEEP_STOP | TEXT_CAPITALIZED | TEXT_ATTRS,
+                                TEXT_MIN3 | TEXT_ATTRS,
+                                TEXT_ATTRS};
+    unsigned seed = 777;
+    char buf[256];
+    struct tokens a = {0}, b = {0}, c = {0};
+    struct sbuf norm = {0}, ref = {0};
+    for (int it = 0; it < 100000; it++) {
+        random_text(buf, sizeof buf, &seed);
+        size_t n = strlen(buf);
+        int f = flags[it % ARRAY_SIZE(flags)], g = flags[(it / 5) % ARRAY_SIZE(flags)];
+        tokens_reset(&a);
+        tokens_reset(&b);
+        tokens_reset(&c);
+        text_words(buf, n, f, &a);
+        ref_words(buf, n, f, &b);
+        assert_same_tokens(&a, &b, buf, f);
+        /* the pair gives what two separate passes give */
+        tokens_reset(&a);
+        text_words_pair(buf, n, f, &a, g, &c);
+        assert_same_tokens(&a, &b, buf, f);
+        tokens_reset(&b);
+        ref_words(buf, n, g, &b);
+        assert_same_tokens(&c, &b, buf, g);
+        /* one pass for the normalisation and both lists */
+        tokens_reset(&a);
+        tokens_reset(&c);
+        text_scan(buf, n, &norm, f, &a, g, &c);
+        ref_normalize(buf, &ref);
+        assert_string_equal(norm.p, ref.p);
+        assert_same_tokens(&c, &b, buf, g);
+        tokens_reset(&b);
+        ref_words(buf, n, f, &b);
+        assert_same_tokens(&a, &b, buf, f);
+    }
+    /* a NUL inside: the normalisation stops there, the tokens go on */
+    tokens_reset(&a);
+    text_scan("The Cat\0 Dog", 12, &norm, 0, &a, 0, NULL);
+    assert_string_equal(norm.p, "cat");
+    assert_int_equal(a.n, 2);
+    sbuf_free(&norm);
+    sbuf_free(&ref);
+    tokens_free(&a);
+    free(b.h);
+    free(b.attr);
+    tokens_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +462,8 @@ int main(void)
         cmocka_unit_test(test_squad_official_table),
         cmocka_unit_test(test_aliases_and_containment),
         cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_normalize_differential),
+        cmocka_unit_test(test_tokens_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
