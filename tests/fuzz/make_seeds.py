@@ -102,6 +102,14 @@ def line_seeds(out, ircot):
             traj["n_tokens"] = 40 + i
         if i % 5 == 0:
             traj["answer"] = a
+        if i % 4 == 1:  # a verl rollout dump: ground truth under gts, selection in a tag
+            traj = {"input": r["question_text"], "output": traj["response"].replace(
+                        "<answer>", "<evidence>[12], 14</evidence> <answer>"),
+                    "gts": {"question_id": traj["question_id"], "dataset": "hotpotqa/dev"},
+                    "score": 0.5, "step": i}
+        elif i % 4 == 2:  # OpenRLHF: the label is JSON text
+            traj = {"response": traj["response"] + " <evidence>12 13</evidence>",
+                    "label": json.dumps({"question_id": traj["question_id"]})}
         out.put("trajectory", "t%03d.jsonl" % i, json.dumps(traj))
         out.put("exec_reply", "r%03d.jsonl" % i, json.dumps(
             {"id": "7:00000000000000ff:3", "sufficient": i % 2 == 0, "answer": a}))
