@@ -155,7 +155,7 @@ static int write_within(int fd, const char *p, size_t n, double deadline, struct
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            sbuf_setf(err, "cannot write to the judge command (it exited?)");
+            sbuf_setf(err, "judge command exited before reading its request");
             return -1;
         }
         int ms = ms_left(deadline);
