@@ -62,7 +62,7 @@ static int load_candidate(sqlite3_stmt *s, struct blob_codec *codec, struct ques
     qs->title[n] = xstrdup((const char *)sqlite3_column_text(s, 1));
     if (blob_decompress(codec, sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2),
                         &qs->body[n], err) != PARE_OK)
-        return PARE_EFAIL;
+        return sbuf_prependf(err, "passage %lld: ", (long long)qs->p[n].id), PARE_EFAIL;
     qs->p[n].title = qs->title[n];
     qs->p[n].text = qs->body[n].p;
     qs->p[n].len = qs->body[n].len;
