@@ -6,7 +6,9 @@
  * computed once all files are read (LASER-D's targets depend on all the run's rollouts). A bad
  * line stops the command with `file:line: what is wrong` and nothing stored, or with --skip-bad
  * goes to `rejects`. Trajectories are keyed by (question, trajectory id) and rewards by
- * (trajectory, scheme): rerunning a file adds nothing twice.
+ * (trajectory, scheme): rerunning a file adds nothing twice. With --shard I/N every worker reads
+ * every file and keeps the lines of its shard's questions (pare merge joins them); laser-d is
+ * refused there (check_shard).
  */
 #define _XOPEN_SOURCE 700
 #include <stdio.h>
@@ -36,25 +38,50 @@ struct score {
     struct traj_scorer *scorer;
     int skip_bad;
     int64_t rejected;
-    struct sbuf err;
+    struct sbuf err, other; /* other: ", N of other shards" under --shard */
 };
 
-/* Parses --schemes; prints the first unknown name. PARE_OK or PARE_EINPUT. */
+/* Parses --schemes. An unknown name is a usage error (PARE_EUSAGE, printed with the valid
+ * names), as is a list naming none. */
 static int parse_schemes(struct score_opts *o)
 {
     char *list = xstrdup(o->schemes);
-    int rc = PARE_OK;
-    for (char *tok = strtok(list, ","); tok && rc == PARE_OK; tok = strtok(NULL, ",")) {
+    int rc = PARE_OK, any = 0;
+    for (char *tok = strtok(list, ", "); tok && rc == PARE_OK; tok = strtok(NULL, ", ")) {
         enum reward_scheme k;
         if (reward_scheme_from_name(tok, &k) == 0) {
-            o->on[k] = 1;
+            o->on[k] = any = 1;
             continue;
         }
-        fprintf(stderr, "pare score: unknown scheme '%s' (" REWARD_SCHEME_LIST ")\n", tok);
-        rc = PARE_EINPUT;
+        fprintf(stderr,
+                "pare score: unknown scheme '%s' in --schemes (valid: " REWARD_SCHEME_LIST ")\n",
+                tok);
+        rc = PARE_EUSAGE;
     }
     free(list);
+    if (rc == PARE_OK && !any) {
+        fprintf(stderr, "pare score: --schemes names no scheme (valid: " REWARD_SCHEME_LIST ")\n");
+        rc = PARE_EUSAGE;
+    }
     return rc;
+}
+
+/*
+ * LASER-D's target lengths are quantiles over every trajectory of the run in a difficulty
+ * bucket, across questions, so a shard, which sees only its questions' trajectories, cannot
+ * compute them; recomputing them at merge would mean storing every shard's lengths and
+ * rescoring at merge. Refused instead: the other schemes shard, and one unsharded
+ * `pare score --schemes laser-d` after the merge adds LASER-D (its trajectories are already
+ * stored, measured the same).
+ */
+static int check_shard(const struct pare_ctx *ctx, const struct score_opts *o)
+{
+    if (!ctx->shard || !o->on[SCHEME_LASER_D]) return PARE_OK;
+    fprintf(stderr, "pare score: laser-d cannot be scored in shards (its target lengths depend "
+                    "on every trajectory of the run): give --schemes without it (e.g. "
+                    "cp1,cp2,laser,decs,rubric), then after pare merge run pare score "
+                    "--schemes laser-d on the same files without --shard\n");
+    return PARE_EUSAGE;
 }
 
 /* Checks the option values and fills in the schemes' defaults. Prints what is wrong. */
@@ -145,6 +172,9 @@ static int score_files(struct score *s, struct score_opts *o, char **files, int 
     if (store_begin(s->st) != PARE_OK) return store_fail(s->st, &s->err, "BEGIN");
     for (int i = 0; i < nfiles && rc == PARE_OK; i++) rc = read_trajectories(s, files[i]);
     if (rc == PARE_OK) rc = traj_scorer_rewards(s->scorer, &s->err);
+    if (rc == PARE_OK && s->job.ctx->shard)
+        sbuf_addf(&s->other, ", %lld of other shards' questions left to them",
+                  (long long)traj_scorer_other_count(s->scorer));
     if (rc == PARE_OK && store_commit(s->st) != PARE_OK)
         rc = store_fail(s->st, &s->err, "cannot commit");
     if (rc != PARE_OK) store_rollback(s->st);
@@ -161,8 +191,9 @@ static int finish(struct score *s, int rc)
         fprintf(stderr, "pare score: %s%s\n", sbuf_str(&s->err),
                 s->scorer ? "; nothing was stored" : "");
     else
-        job_say(&s->job, "score: %zu trajectories (%lld new), %lld rejected", n,
-                (long long)traj_scorer_new_count(s->scorer), (long long)s->rejected);
+        job_say(&s->job, "score: %zu trajectories (%lld new), %lld rejected%s", n,
+                (long long)traj_scorer_new_count(s->scorer), (long long)s->rejected,
+                sbuf_str(&s->other));
     return job_end(&s->job, rc, (int64_t)n, s->rejected, rc == PARE_OK ? NULL : sbuf_str(&s->err),
                    NULL);
 }
@@ -188,6 +219,7 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
          "candidates of this retrieval (0: newest)"},
         {"dataset", OPT_STRING, &o.scope.dataset, NULL, "NAME", "the dataset of the question ids"},
         {"skip-bad", OPT_FLAG, &o.skip_bad, NULL, NULL, "store bad lines in `rejects` and go on"},
+        CLI_OPT_SHARD,
         {NULL},
     };
     const struct cli cli = {
@@ -203,7 +235,8 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
     int nfiles, rc;
     if (cli_files(&cli, ctx, argc, argv, &files, &nfiles, &rc)) return rc;
     struct score s = {.skip_bad = o.skip_bad};
-    if ((rc = check_options(&o)) != PARE_OK || (rc = job_check_files(files, nfiles)) != PARE_OK) {
+    if ((rc = check_options(&o)) != PARE_OK || (rc = check_shard(ctx, &o)) != PARE_OK ||
+        (rc = job_check_files(files, nfiles)) != PARE_OK) {
         free(files);
         return rc;
     }
@@ -216,6 +249,7 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
     free(o.method);
     free(o.judge);
     sbuf_free(&s.err);
+    sbuf_free(&s.other);
     store_close(s.st);
     free(files);
     return rc;

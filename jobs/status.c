@@ -121,7 +121,10 @@ static json_t *gather_tables(struct store *st)
                      "(SELECT count(*) FROM candidates), (SELECT count(*) FROM judge_calls), "
                      "(SELECT count(*) FROM evidence_sets), (SELECT count(*) FROM rubric_items), "
                      "(SELECT count(*) FROM negatives), (SELECT count(*) FROM trajectories), "
-                     "(SELECT count(*) FROM rewards), (SELECT count(*) FROM schedule), "
+                     /* the rows of the rewards view, counted without building them */
+                     "(SELECT count(cp1) + count(cp2) + count(laser) + count(laser_d) + "
+                     "count(decs) + count(rubric) FROM trajectory_rewards) + (SELECT count(*) "
+                     "FROM rewards_extra), (SELECT count(*) FROM schedule), "
                      "(SELECT count(*) FROM rejects)",
                      cols, 10);
 }

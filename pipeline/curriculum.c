@@ -235,6 +235,17 @@ void cur_plan_free(struct cur_plan *pl)
 
 /* ---- the store ---- */
 
+/*
+ * What a scored trajectory measured (its components) as a table (trajectory_id, components):
+ * its trajectory_rewards row (schemas/004), else, for a trajectory whose rewards are all kept
+ * whole in rewards_extra, the first of them.
+ */
+#define TRAJ_COMPONENTS                                                                            \
+    "(SELECT trajectory_id, components FROM trajectory_rewards UNION ALL SELECT e.trajectory_id, " \
+    "e.components FROM rewards_extra e WHERE e.rowid = (SELECT min(x.rowid) FROM rewards_extra x " \
+    "WHERE x.trajectory_id = e.trajectory_id) AND NOT EXISTS (SELECT 1 FROM trajectory_rewards r " \
+    "WHERE r.trajectory_id = e.trajectory_id))"
+
 /* Appends one prompt to *p. */
 static void push(struct cur_prompt **p, size_t *n, size_t *cap, struct cur_prompt x)
 {
@@ -247,8 +258,7 @@ static int load_rollouts(struct store *st, struct cur_prompt **p, size_t *n, siz
 {
     sqlite3_stmt *s = store_stmt(
         st, "SELECT t.question_id, count(*), sum(json_extract(r.components, '$.correct')) "
-            "FROM trajectories t JOIN rewards r ON r.trajectory_id = t.id AND r.rowid = "
-            "(SELECT min(rowid) FROM rewards WHERE trajectory_id = t.id) "
+            "FROM trajectories t JOIN " TRAJ_COMPONENTS " r ON r.trajectory_id = t.id "
             "GROUP BY t.question_id ORDER BY t.question_id");
     if (!s) return store_fail(st, err, "reading rollouts");
     int rc;
@@ -345,10 +355,11 @@ int curriculum_load_decs(struct store *st, const struct cur_prompt *p, size_t np
                          struct cur_step **steps, size_t *n_steps, struct sbuf *err)
 {
     sqlite3_stmt *s = store_stmt(
-        st, "SELECT t.step, t.question_id, json_extract(r.components, '$.correct'), "
-            "json_extract(r.components, '$.prefix_fraction') FROM trajectories t JOIN rewards "
-            "r ON r.trajectory_id = t.id AND r.rowid = (SELECT min(rowid) FROM rewards WHERE "
-            "trajectory_id = t.id) WHERE t.step IS NOT NULL ORDER BY t.step, t.question_id");
+        st,
+        "SELECT t.step, t.question_id, json_extract(r.components, '$.correct'), "
+        "json_extract(r.components, '$.prefix_fraction') FROM trajectories t JOIN " TRAJ_COMPONENTS
+        " r ON r.trajectory_id = t.id WHERE t.step IS NOT NULL "
+        "ORDER BY t.step, t.question_id");
     *steps = NULL;
     *n_steps = 0;
     if (!s) return store_fail(st, err, "reading rollouts");

@@ -97,7 +97,9 @@ static int overview(struct gather *g)
     sqlite3_stmt *s = store_stmt(
         g->st, "SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM questions), "
                "(SELECT count(*) FROM judge_calls), (SELECT count(*) FROM evidence_sets), "
-               "(SELECT count(*) FROM trajectories), (SELECT count(*) FROM rewards), "
+               "(SELECT count(*) FROM trajectories), (SELECT count(cp1) + count(cp2) + "
+               "count(laser) + count(laser_d) + count(decs) + count(rubric) FROM "
+               "trajectory_rewards) + (SELECT count(*) FROM rewards_extra), " /* rewards' rows */
                "(SELECT count(*) FROM negatives), (SELECT coalesce(max(id), 0) FROM questions)");
     if (!s || sqlite3_step(s) != SQLITE_ROW) {
         if (s) sqlite3_reset(s);

@@ -44,6 +44,7 @@ struct traj_question {
     char *norm_gold; /* SQuAD-normalised first answer, for DECS */
     struct reward_rubric_item *rubric;
     int n_rubric;
+    int in_shard; /* pare_in_shard(qid): 1 unless a shard's store leaves it to another shard */
 };
 
 /* The question's ground truth as the reward functions read it (borrowing q's arrays). */
@@ -132,9 +133,10 @@ void traj_scorer_free(struct traj_scorer *s);
 
 /*
  * Takes one trajectory line: checks it, measures it and stores the trajectory (its response
- * compressed). A trajectory already stored by an earlier run is kept as it was and scored
- * again; the same trajectory id twice in this run is bad input. Returns PARE_OK, PARE_EINPUT
- * (err says what is wrong with the line) or PARE_EFAIL.
+ * compressed); a line of another shard's question is checked, then left alone. A trajectory already
+ * stored by an earlier run is kept as it was and scored again; the same trajectory id twice in this
+ * run is bad input. Returns PARE_OK, PARE_EINPUT (err says what is wrong with the line) or
+ * PARE_EFAIL.
  */
 int traj_scorer_take(struct traj_scorer *s, json_t *rec, const char *raw, size_t raw_len,
                      struct sbuf *err);
@@ -146,5 +148,8 @@ int traj_scorer_rewards(struct traj_scorer *s, struct sbuf *err);
 /* Trajectories taken so far, and how many of them were new to the database. */
 size_t traj_scorer_count(const struct traj_scorer *s);
 int64_t traj_scorer_new_count(const struct traj_scorer *s);
+/* Lines checked but left alone because their question is another shard's (pare_in_shard, see
+ * stores/shard.h): every shard checks every line, so bad input stops every shard alike. */
+int64_t traj_scorer_other_count(const struct traj_scorer *s);
 
 #endif

@@ -64,9 +64,9 @@ struct traj_scorer {
     size_t qc_cap, qc_n;
     struct traj_item *items;
     size_t n, cap;
-    int64_t new_traj;
-    struct idset seen;    /* trajectory rows taken in this run */
-    struct idset repeats; /* hashes of lines without an id, with how often each came */
+    int64_t new_traj, other; /* other: lines of another shard's questions */
+    struct idset seen;       /* trajectory rows taken in this run */
+    struct idset repeats;    /* hashes of lines without an id, with how often each came */
     struct sbuf body, meta, key;
 };
 
@@ -244,6 +244,11 @@ static int load_question(struct traj_scorer *s, struct traj_question *q, const c
     struct sbuf norm = {0};
     text_squad_normalize(first ? first : "", &norm);
     q->norm_gold = sbuf_detach(&norm);
+    sqlite3_stmt *st = store_stmt(s->st, "SELECT pare_in_shard(?1)");
+    int64_t in = 0;
+    if (!st || sqlite3_bind_int64(st, 1, qid) || store_int(s->st, st, &in) != 1)
+        return store_fail(s->st, err, "looking up questions");
+    q->in_shard = in != 0;
     if (load_candidates(s, q) != PARE_OK || load_members(s, q) != PARE_OK ||
         load_rubric(s, q) != PARE_OK)
         return store_fail(s->st, err, "looking up questions");
@@ -329,6 +334,11 @@ size_t traj_scorer_count(const struct traj_scorer *s)
 int64_t traj_scorer_new_count(const struct traj_scorer *s)
 {
     return s->new_traj;
+}
+
+int64_t traj_scorer_other_count(const struct traj_scorer *s)
+{
+    return s->other;
 }
 
 /* Binds the columns of a trajectory row to the INSERT statement st. Returns nonzero on error. */
@@ -442,77 +452,154 @@ int traj_scorer_take(struct traj_scorer *s, json_t *rec, const char *raw, size_t
     if (rc == PARE_OK) rc = traj_selection(&l, &ids, &ns, &stated, err);
     if (rc == PARE_OK) {
         name_repeat(s, &l);
-        rc = keep(s, q, &l, ids, ns, stated, err);
+        if (q->in_shard)
+            rc = keep(s, q, &l, ids, ns, stated, err);
+        else
+            s->other++;
     }
     free(ids);
     traj_line_free(&l);
     return rc;
 }
 
-/* Stores one reward: a plain INSERT for a trajectory this run stored (nothing to replace),
- * else replacing the row an earlier run left. */
-static int store_reward(struct traj_scorer *s, const struct traj_item *it, enum reward_scheme k,
-                        double v, const struct sbuf *comp, struct sbuf *err)
+/*
+ * A trajectory's rewards are one trajectory_rewards row (schemas/004): its components once, and
+ * per scheme the value and the id of the parameters it was computed with; `rewards` is a view
+ * giving the old (trajectory, scheme, value, components) rows. A scheme this run gives no value
+ * (not requested, or rubric without a rubric) is NULL in the new row and keeps its old value
+ * when the trajectory is measured as before; an earlier reward whose components are no longer
+ * the row's is moved to rewards_extra whole (reward_keep_old), so the view's rows are what the
+ * old table held.
+ */
+static const char upsert_sql[] =
+    "INSERT INTO trajectory_rewards(trajectory_id, components, cp1, cp1_params, cp2, cp2_params, "
+    "laser, laser_params, laser_d, laser_d_params, decs, decs_params, rubric, rubric_params) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+    "ON CONFLICT(trajectory_id) DO UPDATE SET components = excluded.components, "
+    "cp1 = CASE WHEN excluded.cp1 IS NOT NULL THEN excluded.cp1 "
+    "WHEN components IS excluded.components THEN cp1 END, "
+    "cp1_params = CASE WHEN excluded.cp1 IS NOT NULL THEN excluded.cp1_params "
+    "WHEN components IS excluded.components THEN cp1_params END, "
+    "cp2 = CASE WHEN excluded.cp2 IS NOT NULL THEN excluded.cp2 "
+    "WHEN components IS excluded.components THEN cp2 END, "
+    "cp2_params = CASE WHEN excluded.cp2 IS NOT NULL THEN excluded.cp2_params "
+    "WHEN components IS excluded.components THEN cp2_params END, "
+    "laser = CASE WHEN excluded.laser IS NOT NULL THEN excluded.laser "
+    "WHEN components IS excluded.components THEN laser END, "
+    "laser_params = CASE WHEN excluded.laser IS NOT NULL THEN excluded.laser_params "
+    "WHEN components IS excluded.components THEN laser_params END, "
+    "laser_d = CASE WHEN excluded.laser_d IS NOT NULL THEN excluded.laser_d "
+    "WHEN components IS excluded.components THEN laser_d END, "
+    "laser_d_params = CASE WHEN excluded.laser_d IS NOT NULL THEN excluded.laser_d_params "
+    "WHEN components IS excluded.components THEN laser_d_params END, "
+    "decs = CASE WHEN excluded.decs IS NOT NULL THEN excluded.decs "
+    "WHEN components IS excluded.components THEN decs END, "
+    "decs_params = CASE WHEN excluded.decs IS NOT NULL THEN excluded.decs_params "
+    "WHEN components IS excluded.components THEN decs_params END, "
+    "rubric = CASE WHEN excluded.rubric IS NOT NULL THEN excluded.rubric "
+    "WHEN components IS excluded.components THEN rubric END, "
+    "rubric_params = CASE WHEN excluded.rubric IS NOT NULL THEN excluded.rubric_params "
+    "WHEN components IS excluded.components THEN rubric_params END";
+
+/* What a run's rewards share: the parameters' ids per scheme and LASER-D bucket. */
+struct reward_texts {
+    int64_t params[N_SCHEMES][3];
+    double target[3];
+};
+
+/* The id of a scheme's parameters (given as the JSON members reward_value appends), added to
+ * reward_params when new. */
+static int params_id(struct traj_scorer *s, enum reward_scheme k, const struct sbuf *members,
+                     int64_t *id, struct sbuf *err)
 {
-    sqlite3_stmt *st = it->fresh
-                           ? store_stmt(s->st, "INSERT INTO rewards(trajectory_id, scheme, value, "
-                                               "components) VALUES (?1, ?2, ?3, ?4)")
-                           : store_stmt(s->st, "INSERT INTO rewards(trajectory_id, scheme, value, "
-                                               "components) VALUES (?1, ?2, ?3, ?4) ON "
-                                               "CONFLICT(trajectory_id, scheme) DO UPDATE SET "
-                                               "value = excluded.value, "
-                                               "components = excluded.components");
-    if (!st || sqlite3_bind_int64(st, 1, it->traj_id) ||
-        sqlite3_bind_text(st, 2, reward_scheme_names[k], -1, SQLITE_STATIC) ||
-        sqlite3_bind_double(st, 3, v) ||
-        sqlite3_bind_text(st, 4, comp->p, (int)comp->len, SQLITE_STATIC) || store_done(s->st, st))
+    struct sbuf obj = {0};
+    sbuf_addc(&obj, '{');
+    if (members->len > 1) sbuf_add(&obj, members->p + 1, members->len - 1); /* after the ',' */
+    sbuf_addc(&obj, '}');
+    const char *name = reward_scheme_names[k];
+    sqlite3_stmt *st = store_stmt(s->st, "INSERT INTO reward_params(scheme, params) VALUES (?1, "
+                                         "?2) ON CONFLICT(scheme, params) DO NOTHING");
+    int bad = !st || sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) ||
+              sqlite3_bind_text(st, 2, obj.p, (int)obj.len, SQLITE_STATIC) || store_done(s->st, st);
+    if (!bad) {
+        st = store_stmt(s->st, "SELECT id FROM reward_params WHERE scheme = ?1 AND params = ?2");
+        bad = !st || sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) ||
+              sqlite3_bind_text(st, 2, obj.p, (int)obj.len, SQLITE_STATIC) ||
+              store_int(s->st, st, id) != 1;
+    }
+    sbuf_free(&obj);
+    return bad ? store_fail(s->st, err, "storing reward parameters") : PARE_OK;
+}
+
+/* The parameters of every requested scheme, per bucket (only LASER-D's differ by bucket). */
+static int texts_init(struct traj_scorer *s, struct reward_texts *t, struct sbuf *err)
+{
+    struct reward_item any = {.has_rubric = 1};
+    struct sbuf members = {0};
+    int rc = PARE_OK;
+    for (int k = 0; k < N_SCHEMES && rc == PARE_OK; k++) {
+        for (int b = 0; b < 3 && rc == PARE_OK && s->schemes[k]; b++) {
+            double v;
+            sbuf_reset(&members);
+            reward_value((enum reward_scheme)k, &any, &s->params, t->target[b], &v, &members);
+            rc = params_id(s, (enum reward_scheme)k, &members, &t->params[k][b], err);
+        }
+    }
+    sbuf_free(&members);
+    return rc;
+}
+
+/*
+ * Before a trajectory stored by an earlier run is scored again: the rewards this run replaces
+ * leave rewards_extra, and when its components changed (other minimal sets), the schemes this
+ * run does not give keep their old rows there, whole. written: ",cp1,laser," and so on.
+ */
+static int reward_keep_old(struct traj_scorer *s, int64_t tid, const char *written,
+                           const struct sbuf *comp, struct sbuf *err)
+{
+    sqlite3_stmt *st = store_stmt(s->st, "DELETE FROM rewards_extra WHERE trajectory_id = ?1 AND "
+                                         "instr(?2, ',' || scheme || ',') > 0");
+    if (!st || sqlite3_bind_int64(st, 1, tid) ||
+        sqlite3_bind_text(st, 2, written, -1, SQLITE_STATIC) || store_done(s->st, st))
+        return store_fail(s->st, err, "storing a reward");
+    st = store_stmt(s->st, "INSERT INTO rewards_extra(trajectory_id, scheme, value, components) "
+                           "SELECT v.trajectory_id, v.scheme, v.value, v.components FROM rewards v "
+                           "WHERE v.trajectory_id = ?1 AND instr(?2, ',' || v.scheme || ',') = 0 "
+                           "AND EXISTS (SELECT 1 FROM trajectory_rewards r WHERE "
+                           "r.trajectory_id = ?1 AND r.components IS NOT ?3) "
+                           "ON CONFLICT(trajectory_id, scheme) DO NOTHING");
+    if (!st || sqlite3_bind_int64(st, 1, tid) ||
+        sqlite3_bind_text(st, 2, written, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 3, comp->p, (int)comp->len, SQLITE_STATIC) || store_done(s->st, st))
         return store_fail(s->st, err, "storing a reward");
     return PARE_OK;
 }
 
-/* What a run's rewards share: each scheme's parameters as JSON members, per LASER-D bucket. */
-struct reward_texts {
-    struct sbuf params[N_SCHEMES][3];
-    double target[3];
-};
-
-static void texts_init(struct traj_scorer *s, struct reward_texts *t)
-{
-    struct reward_item any = {.has_rubric = 1};
-    for (int k = 0; k < N_SCHEMES; k++) {
-        for (int b = 0; b < 3; b++) {
-            double v;
-            reward_value((enum reward_scheme)k, &any, &s->params, t->target[b], &v,
-                         &t->params[k][b]);
-        }
-    }
-}
-
-static void texts_free(struct reward_texts *t)
-{
-    for (int k = 0; k < N_SCHEMES; k++)
-        for (int b = 0; b < 3; b++) sbuf_free(&t->params[k][b]);
-}
-
-/* Every requested scheme's reward of one item. */
+/* Every requested scheme's reward of one item, on its row. */
 static int item_rewards(struct traj_scorer *s, const struct traj_item *it, int bucket,
-                        const struct reward_texts *t, struct sbuf *base, struct sbuf *ct,
-                        struct sbuf *err)
+                        const struct reward_texts *t, struct sbuf *comp, struct sbuf *err)
 {
-    sbuf_reset(base);
-    reward_components(&it->m, bucket, base);
+    char written[64] = ","; /* the names of all N_SCHEMES schemes fit */
+    double v[N_SCHEMES];
+    int has[N_SCHEMES];
+    sbuf_reset(comp);
+    reward_components(&it->m, bucket, comp);
+    sbuf_addc(comp, '}');
     for (int k = 0; k < N_SCHEMES; k++) {
-        double v;
-        if (!s->schemes[k] ||
-            reward_value((enum reward_scheme)k, &it->m, &s->params, t->target[bucket], &v, NULL))
-            continue;
-        const struct sbuf *p = &t->params[k][bucket];
-        sbuf_reset(ct);
-        sbuf_add(ct, base->p, base->len);
-        sbuf_add(ct, p->p, p->len);
-        sbuf_addc(ct, '}');
-        if (store_reward(s, it, (enum reward_scheme)k, v, ct, err) != PARE_OK) return PARE_EFAIL;
+        has[k] = s->schemes[k] && reward_value((enum reward_scheme)k, &it->m, &s->params,
+                                               t->target[bucket], &v[k], NULL) == 0;
+        if (has[k]) strcat(strcat(written, reward_scheme_names[k]), ",");
     }
+    if (!written[1]) return PARE_OK; /* no reward from this run: nothing changes */
+    if (!it->fresh && reward_keep_old(s, it->traj_id, written, comp, err) != PARE_OK)
+        return PARE_EFAIL;
+    sqlite3_stmt *st = store_stmt(s->st, upsert_sql);
+    int bad = !st || sqlite3_bind_int64(st, 1, it->traj_id) ||
+              sqlite3_bind_text(st, 2, comp->p, (int)comp->len, SQLITE_STATIC);
+    for (int k = 0; k < N_SCHEMES && !bad; k++) /* unbound parameters are NULL */
+        bad = has[k] && (sqlite3_bind_double(st, 3 + 2 * k, v[k]) ||
+                         sqlite3_bind_int64(st, 4 + 2 * k, t->params[k][bucket]));
+    if (bad || store_done(s->st, st)) return store_fail(s->st, err, "storing a reward");
     return PARE_OK;
 }
 
@@ -522,14 +609,11 @@ int traj_scorer_rewards(struct traj_scorer *s, struct sbuf *err)
     struct reward_texts t = {0};
     traj_buckets(s->items, s->n, bucket);
     traj_laser_d_targets(s->items, s->n, bucket, t.target);
-    texts_init(s, &t);
-    struct sbuf base = {0}, ct = {0};
-    int rc = PARE_OK;
+    struct sbuf comp = {0};
+    int rc = texts_init(s, &t, err);
     for (size_t i = 0; i < s->n && rc == PARE_OK; i++)
-        rc = item_rewards(s, &s->items[i], bucket[i], &t, &base, &ct, err);
-    sbuf_free(&base);
-    sbuf_free(&ct);
-    texts_free(&t);
+        rc = item_rewards(s, &s->items[i], bucket[i], &t, &comp, err);
+    sbuf_free(&comp);
     free(bucket);
     return rc;
 }

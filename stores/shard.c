@@ -197,8 +197,12 @@ static const char *const seed_sql[] = {
     "INSERT INTO main.negatives SELECT * FROM base.negatives WHERE pare_in_shard(question_id)",
     "INSERT INTO main.trajectories SELECT * FROM base.trajectories "
     "WHERE pare_in_shard(question_id)",
-    "INSERT INTO main.rewards SELECT r.* FROM base.rewards r JOIN base.trajectories t "
-    "ON t.id = r.trajectory_id WHERE pare_in_shard(t.question_id)",
+    /* rewards (schemas/004): the parameters keep their ids, the rows follow the trajectories */
+    "INSERT INTO main.reward_params SELECT * FROM base.reward_params",
+    "INSERT INTO main.trajectory_rewards SELECT r.* FROM base.trajectory_rewards r "
+    "JOIN base.trajectories t ON t.id = r.trajectory_id WHERE pare_in_shard(t.question_id)",
+    "INSERT INTO main.rewards_extra SELECT r.* FROM base.rewards_extra r "
+    "JOIN base.trajectories t ON t.id = r.trajectory_id WHERE pare_in_shard(t.question_id)",
 };
 
 /* The tables a shard reads from the main database; indexes is made apart (absolute paths). */
@@ -360,10 +364,24 @@ static const struct {
     const char *table;
     int columns;
 } merge_tables[] = {
-    {"retrievals", 7},       {"candidates", 5},   {"judge_calls", 11}, {"evidence_sets", 13},
-    {"evidence_members", 3}, {"rubric_items", 7}, {"negatives", 8},    {"trajectories", 10},
-    {"rewards", 4},          {"rejects", 5},
+    {"retrievals", 7},          {"candidates", 5},       {"judge_calls", 11},
+    {"evidence_sets", 13},      {"evidence_members", 3}, {"rubric_items", 7},
+    {"negatives", 8},           {"trajectories", 10},    {"reward_params", 3},
+    {"trajectory_rewards", 14}, {"rewards_extra", 4},    {"rejects", 5},
 };
+
+/* A scheme's column col (named name in `rewards`) filled in from the shard where the main
+ * database's row was measured the same and has no such reward, in its column or whole. */
+#define MERGE_SCHEME(col, name)                                                                    \
+    {                                                                                              \
+        C_REW, "UPDATE main.trajectory_rewards AS m SET " col " = r." col ", " col                 \
+               "_params = p.new FROM shard.trajectory_rewards r JOIN temp.merge_map x ON x.kind "  \
+               "= 't' AND x.old = r.trajectory_id JOIN temp.merge_map p ON p.kind = 'p' AND "      \
+               "p.old = r." col "_params WHERE m.trajectory_id = x.new AND r." col                 \
+               " IS NOT NULL AND m." col " IS NULL AND m.components = r.components AND NOT "       \
+               "EXISTS (SELECT 1 FROM main.rewards_extra e WHERE e.trajectory_id = x.new AND "     \
+               "e.scheme = '" name "')"                                                            \
+    }
 
 /* The merge, in order; `count` says which figure a statement's changes add to (-1: none). */
 enum { C_NONE = -1, C_RET, C_CAND, C_CALLS, C_SETS, C_MEMB, C_RUB, C_NEG, C_TRAJ, C_REW };
@@ -434,9 +452,39 @@ static const struct {
              "id"},
     {C_NONE, "INSERT INTO temp.merge_map SELECT 't', s.id, m.id FROM shard.trajectories s JOIN "
              "main.trajectories m ON m.question_id = s.question_id AND m.ext_id = s.ext_id"},
-    {C_REW, "INSERT OR IGNORE INTO main.rewards(trajectory_id, scheme, value, components) SELECT "
-            "x.new, r.scheme, r.value, r.components FROM shard.rewards r JOIN temp.merge_map x ON "
-            "x.kind = 't' AND x.old = r.trajectory_id"},
+    /*
+     * Rewards (schemas/004): a (trajectory, scheme) of the shard's `rewards` view that the main
+     * database lacks is added, as before the view. Parameters are matched by their text. A
+     * trajectory without any reward gets the shard's row (its components, its values filled
+     * below); a scheme missing from a row measured the same is filled in; the shard's rewards
+     * of a trajectory measured otherwise, and its rewards_extra rows, go to rewards_extra whole.
+     */
+    {C_NONE, "INSERT INTO main.reward_params(scheme, params) SELECT scheme, params FROM "
+             "shard.reward_params WHERE true ORDER BY id ON CONFLICT(scheme, params) DO NOTHING"},
+    {C_NONE, "INSERT INTO temp.merge_map SELECT 'p', s.id, m.id FROM shard.reward_params s JOIN "
+             "main.reward_params m ON m.scheme = s.scheme AND m.params = s.params"},
+    {C_NONE, "INSERT INTO main.trajectory_rewards(trajectory_id, components) SELECT x.new, "
+             "r.components FROM shard.trajectory_rewards r JOIN temp.merge_map x ON x.kind = 't' "
+             "AND x.old = r.trajectory_id WHERE NOT EXISTS (SELECT 1 FROM main.rewards v WHERE "
+             "v.trajectory_id = x.new) ORDER BY x.new ON CONFLICT(trajectory_id) DO NOTHING"},
+    MERGE_SCHEME("cp1", "cp1"),
+    MERGE_SCHEME("cp2", "cp2"),
+    MERGE_SCHEME("laser", "laser"),
+    MERGE_SCHEME("laser_d", "laser-d"),
+    MERGE_SCHEME("decs", "decs"),
+    MERGE_SCHEME("rubric", "rubric"),
+    {C_REW, "INSERT INTO main.rewards_extra(trajectory_id, scheme, value, components) SELECT "
+            "x.new, v.scheme, v.value, v.components FROM shard.rewards v JOIN temp.merge_map x ON "
+            "x.kind = 't' AND x.old = v.trajectory_id JOIN shard.trajectory_rewards r ON "
+            "r.trajectory_id = v.trajectory_id JOIN main.trajectory_rewards m ON "
+            "m.trajectory_id = x.new WHERE m.components IS NOT r.components AND NOT EXISTS "
+            "(SELECT 1 FROM main.rewards w WHERE w.trajectory_id = x.new AND w.scheme = v.scheme) "
+            "ORDER BY x.new, v.scheme ON CONFLICT(trajectory_id, scheme) DO NOTHING"},
+    {C_REW, "INSERT INTO main.rewards_extra(trajectory_id, scheme, value, components) SELECT "
+            "x.new, e.scheme, e.value, e.components FROM shard.rewards_extra e JOIN "
+            "temp.merge_map x ON x.kind = 't' AND x.old = e.trajectory_id WHERE NOT EXISTS "
+            "(SELECT 1 FROM main.rewards w WHERE w.trajectory_id = x.new AND w.scheme = e.scheme) "
+            "ORDER BY x.new, e.scheme ON CONFLICT(trajectory_id, scheme) DO NOTHING"},
 };
 
 static int check_columns(struct store *st, struct sbuf *err)

@@ -1,7 +1,7 @@
 /*
  * shard.h - shards of the per-question stages (DESIGN.md, "Scale").
  *
- * A worker of shard I of N (retrieve, mine, augment with --shard I/N --shard-db FILE)
+ * A worker of shard I of N (retrieve, mine, augment, score with --shard I/N --shard-db FILE)
  * works on the questions whose stable hash, xxh64 of "dataset name NUL external id", is I
  * modulo N. It opens FILE, a pare database of its own, as its store, and the main database
  * attached read-only beside it (immutable when the main database has no write-ahead log, so a
@@ -11,7 +11,8 @@
  *     zstd_dicts, indexes, index_rows, index_stats) are temporary views of the main database's,
  *     so every query the commands make reads them unchanged (index paths are made absolute);
  *   - the tables the sharded stages write (retrievals, candidates, judge_calls, evidence_sets,
- *     evidence_members, rubric_items, negatives, trajectories, rewards, runs, rejects) are the
+ *     evidence_members, rubric_items, negatives, trajectories, the rewards' tables
+ *     trajectory_rewards, reward_params and rewards_extra, runs, rejects) are the
  *     shard file's own; when the shard file is made, it is seeded with the main database's rows
  *     of its questions (all retrievals), so a sharded stage sees the work done before it as a
  *     one-process run would, and each job's own resume works per shard;

@@ -186,7 +186,11 @@ class ScoreSchedule(PareTest):
         self.assertIn("u.jsonl:2: invalid UTF-8", self.pare("score", f, expect=3).stderr)
         dup = self.write_rollouts([good[0], good[0]], "dup.jsonl")
         self.assertIn("dup.jsonl:2: duplicate trajectory", self.pare("score", dup, expect=3).stderr)
-        self.assertIn("unknown scheme 'grpo'", self.pare("score", "--schemes", "laser,grpo", dup, expect=3).stderr)
+        # an unknown scheme is a usage error (issue 13) naming the valid ones
+        err = self.pare("score", "--schemes", "laser,grpo", dup, expect=2).stderr
+        self.assertIn("unknown scheme 'grpo'", err)
+        self.assertIn("cp1, cp2, laser, laser-d, decs, rubric", err)
+        self.assertIn("--schemes names no scheme", self.pare("score", "--schemes", ",", dup, expect=2).stderr)
         self.assertEqual(self.snapshot(), before)
         # --skip-bad: the good lines are scored, the bad ones kept in rejects
         f = self.write_rollouts(good[:2] + [bad[0][0], bad[1][0]] + good[2:4], "mixed.jsonl")

@@ -354,6 +354,97 @@ static double reward_of(struct store *st, const char *ext, const char *scheme)
     return v;
 }
 
+/* Scores the line with the given schemes in one transaction; the scorer's count of lines of
+ * other shards' questions goes to *other. */
+static void score_once(struct store *st, const int on[N_SCHEMES], const char *line, int64_t *other)
+{
+    const struct traj_scope scope = {"loo", NULL, NULL, 0};
+    struct sbuf err = {0};
+    struct traj_scorer *s = traj_scorer_new(st, &scope, &reward_defaults, on);
+    assert_int_equal(store_begin(st), PARE_OK);
+    assert_int_equal(take(s, line, &err), PARE_OK);
+    assert_int_equal(traj_scorer_rewards(s, &err), PARE_OK);
+    assert_int_equal(store_commit(st), PARE_OK);
+    *other = traj_scorer_other_count(s);
+    traj_scorer_free(s);
+    sbuf_free(&err);
+}
+
+static int64_t count_of(struct store *st, const char *sql)
+{
+    sqlite3_stmt *s = store_stmt(st, sql);
+    int64_t n = -1;
+    assert_non_null(s);
+    assert_int_equal(store_int(st, s, &n), 1);
+    return n;
+}
+
+static void no_shard(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    sqlite3_result_int(ctx, 0);
+}
+
+/* A trajectory scored again after its minimal set changed: the schemes scored again take the
+ * new measure on the row, the others keep their old rows whole in rewards_extra until they are
+ * scored again. A line of another shard's question is checked and left alone. */
+static void test_scorer_rescore_and_shard(void **state)
+{
+    (void)state;
+    char *path = tmp_path("rescore.db");
+    struct store *st;
+    struct sbuf err = {0};
+    assert_int_equal(store_open(path, STORE_CREATE, &st, &err), PARE_OK);
+    assert_int_equal(store_exec(st, world), PARE_OK);
+    const char *line = "{\"question_id\": \"q1\", \"trajectory_id\": \"a\", \"selected\": [1, 2],"
+                       " \"response\": \"<answer>Paris</answer>\"}";
+    const int all[N_SCHEMES] = {1, 1, 1, 1, 1, 1}, cp1[N_SCHEMES] = {1};
+    int64_t other;
+    score_once(st, all, line, &other);
+    assert_int_equal(other, 0);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM rewards"), 5); /* no rubric */
+    assert_int_equal(count_of(st, "SELECT count(*) FROM trajectory_rewards"), 1);
+    NEAR(reward_of(st, "a", "cp1"), 1.0);
+    /* the minimal set loses passage 2: a redundant pick now */
+    assert_int_equal(store_exec(st, "DELETE FROM evidence_members WHERE passage_id = 2"), PARE_OK);
+    score_once(st, cp1, line, &other);
+    NEAR(reward_of(st, "a", "cp1"), 1.0 - 0.3 * 1 / 4.0);
+    NEAR(reward_of(st, "a", "cp2"), 1.0);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM rewards_extra"), 4);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM rewards WHERE scheme = 'cp2' AND "
+                                  "json_extract(components, '$.minimal') = 2"),
+                     1);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM rewards WHERE scheme = 'cp1' AND "
+                                  "json_extract(components, '$.minimal') = 1 AND "
+                                  "json_extract(components, '$.red') = 3"),
+                     1);
+    score_once(st, all, line, &other); /* every scheme again: all on the row */
+    assert_int_equal(count_of(st, "SELECT count(*) FROM rewards_extra"), 0);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM rewards"), 5);
+    NEAR(reward_of(st, "a", "cp2"), 1.0 - 0.6 * 1 / 2.0);
+    /* under a shard that does not hold q1: checked, counted, not stored */
+    assert_int_equal(sqlite3_create_function(store_db(st), "pare_in_shard", 1, SQLITE_UTF8, NULL,
+                                             no_shard, NULL, NULL),
+                     SQLITE_OK);
+    score_once(st, all,
+               "{\"question_id\": \"q1\", \"trajectory_id\": \"z\", \"selected\": [1],"
+               " \"response\": \"<answer>Paris</answer>\"}",
+               &other);
+    assert_int_equal(other, 1);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM trajectories WHERE ext_id = 'z'"), 0);
+    store_close(st);
+    sbuf_free(&err);
+    const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        struct sbuf f = {0};
+        sbuf_addf(&f, "%s%s", path, suffix[i]);
+        unlink(f.p);
+        sbuf_free(&f);
+    }
+    free(path);
+}
+
 static void test_scorer_run(void **state)
 {
     (void)state;
@@ -468,7 +559,7 @@ int main(void)
         cmocka_unit_test(test_parse_line),    cmocka_unit_test(test_parse_line_errors),
         cmocka_unit_test(test_trainer_lines), cmocka_unit_test(test_selection),
         cmocka_unit_test(test_measure),       cmocka_unit_test(test_buckets_and_targets),
-        cmocka_unit_test(test_scorer_run),
+        cmocka_unit_test(test_scorer_run),    cmocka_unit_test(test_scorer_rescore_and_shard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
