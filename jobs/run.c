@@ -6,7 +6,7 @@
  * 'ok'. Once one stage runs, every later stage runs too (its input may have changed; the jobs
  * themselves skip the items they already hold, so that costs little). --stage, --from and
  * --until choose stages; --shard I/N and --shard-db FILE are passed to each chosen stage, which
- * must then be one that shards (retrieve, mine, augment): that is what a Slurm array task
+ * must then be one that shards (retrieve, mine, augment, score): that is what a Slurm array task
  * or a Kubernetes Indexed Job runs, so one recipe serves a laptop and a cluster.
  *
  * `pare run` works in the pipeline file's folder, so relative paths in the file are relative to
@@ -37,7 +37,7 @@ struct stage_cmd {
 static const struct stage_cmd stage_cmds[] = {
     {"init", job_init, 0},         {"ingest", job_ingest, 0}, {"index", job_index, 0},
     {"retrieve", job_retrieve, 1}, {"mine", job_mine, 1},     {"eval", job_eval, 0},
-    {"augment", job_augment, 1},   {"export", job_export, 0}, {"score", job_score, 0},
+    {"augment", job_augment, 1},   {"export", job_export, 0}, {"score", job_score, 1},
     {"schedule", job_schedule, 0}, {"status", job_status, 0},
 };
 
@@ -194,7 +194,7 @@ static int choose(const struct runner *rn, const struct recipe *r, const char *s
         if (!find_cmd(r->stages[i].command)->shards) {
             fprintf(stderr,
                     "pare run: --shard: stage '%s' (%s) does not shard; shard workers run "
-                    "retrieve, mine and augment (choose them with --stage or "
+                    "retrieve, mine, augment and score (choose them with --stage or "
                     "--from/--until)\n",
                     r->stages[i].name, r->stages[i].command);
             return PARE_EUSAGE;
