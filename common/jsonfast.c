@@ -77,7 +77,7 @@ static int skip_string(const unsigned char *p, size_t len, size_t *i)
                     !is_hex(p[j + 5]) || memcmp(p + j + 2, "0000", 4) == 0)
                     return -1;
                 j += 6;
-            } else if (strchr("\"\\/bfnrt", e) && e) {
+            } else if (e && strchr("\"\\/bfnrt", e)) {
                 j += 2;
             } else {
                 return -1;
@@ -149,7 +149,7 @@ static int scan(const unsigned char *p, size_t len, struct nums *ns)
         } else if (c == '-' || is_digit(c)) {
             struct num x = {0};
             if (read_number(p, len, &i, &x) || push(ns, x)) return -1;
-        } else if (is_blank(c) || strchr("{}[],:", c) || (c >= 'a' && c <= 'z')) {
+        } else if (is_blank(c) || (c && strchr("{}[],:", c)) || (c >= 'a' && c <= 'z')) {
             i++; /* structure and literals: cJSON checks them */
         } else {
             return -1; /* a control character, a BOM, a byte JSON never has outside strings */
