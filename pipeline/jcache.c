@@ -77,12 +77,15 @@ static int bind_count(sqlite3_stmt *s, int i, int64_t n)
 }
 
 int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
-               const int64_t *ids, int n, const struct jdone *d, struct sbuf *err)
+               const int64_t *ids, int n, const struct jdone *d, const char *ts, struct sbuf *err)
 {
     char sub[SUBSET_JSON_MAX];
     subset_json(ids, n < JUDGE_MAX_CANDIDATES ? n : JUDGE_MAX_CANDIDATES, sub);
-    char ts[24];
-    now_iso8601(ts);
+    char now[24];
+    if (!ts) {
+        now_iso8601(now);
+        ts = now;
+    }
     sqlite3_stmt *s = store_stmt(
         st, "INSERT INTO judge_calls(key, judge, question_id, subset, verdict, answer, error, "
             "latency_ms, created_at, prompt_tokens, completion_tokens) VALUES (?1, ?2, ?3, ?4, "
@@ -124,7 +127,7 @@ int jcache_ask(struct store *st, struct judge *j, struct jquestion *q, uint64_t 
     while (!d) d = judge_poll(j, 1.0);
     *asked = 1;
     *verdict = d->verdict;
-    int rc = jcache_put(st, key, fp, q->id, ids, n, d, err);
+    int rc = jcache_put(st, key, fp, q->id, ids, n, d, NULL, err);
     jdone_free(d);
     return rc;
 }

@@ -131,21 +131,66 @@ class Mining(PareTest):
                 self.assertEqual(again["questions"], 0)
         print("\ngold judge with 3% flips, context scope:\n" + "\n".join(report))
 
-    def test_cache_rerun_asks_nothing(self):
-        self.prepare("musique/train100.json", "musique")
-        first = json.loads(self.pare("mine", "--json").stdout)
+    def mine_delete_remine(self, *judge):
+        """Mines, deletes the sets (the cache stays), mines again: the two summaries."""
+        first = json.loads(self.pare("mine", *judge, "--json").stdout)
         self.assertGreater(first["judge_calls"], 0)
-        again = json.loads(self.pare("mine", "--json").stdout)
+        again = json.loads(self.pare("mine", *judge, "--json").stdout)
         self.assertEqual(again["questions"], 0)  # all done: nothing to do
+        self.sets_before = self.query("SELECT question_id, status, size, judge_calls FROM "
+                                      "evidence_sets ORDER BY 1")
         con = sqlite3.connect(self.db)
         con.execute("DELETE FROM evidence_members")
         con.execute("DELETE FROM evidence_sets")
         con.commit()
         con.close()
-        redo = json.loads(self.pare("mine", "--json").stdout)
+        redo = json.loads(self.pare("mine", *judge, "--json").stdout)
         self.assertEqual(redo["questions"], 100)
+        self.assertEqual(self.query("SELECT question_id, status, size, judge_calls FROM "
+                                    "evidence_sets ORDER BY 1"), self.sets_before)
+        return first, redo
+
+    def test_cache_rerun_asks_nothing(self):
+        """A judge that costs something (exec: any model) has every call stored before it is
+        used, so mining again asks it nothing."""
+        self.prepare("musique/train100.json", "musique")
+        first, redo = self.mine_delete_remine("--judge", self.gold_judge("musique", "0"))
         self.assertEqual(redo["judge_calls"], 0)  # every subset answered from judge_calls
         self.assertEqual(redo["cache_hits"], first["judge_calls"])
+        self.assertEqual(self.query("SELECT count(*) FROM judge_calls"), [(first["judge_calls"],)])
+
+    def test_cheap_judge_stores_the_proof(self):
+        """The lexical judge costs nothing to ask again: mine stores the verdicts that prove
+        each result (the full set's, the final set's and each single removal's from it), which
+        pare eval reads to prove every set 1-minimal; mining again asks the judge the rest and
+        finds the proof in the cache."""
+        self.prepare("musique/train100.json", "musique")
+        first, redo = self.mine_delete_remine()
+        cands = {}
+        for q, pid in self.query("SELECT question_id, passage_id FROM candidates ORDER BY "
+                                 "question_id, rank"):
+            cands.setdefault(q, []).append(pid)
+        want = set()
+        for q, status, sid in self.query("SELECT question_id, status, id FROM evidence_sets"):
+            want.add((q, tuple(cands[q])))
+            if status != "minimal":
+                continue
+            m = [p for (p,) in self.query("SELECT passage_id FROM evidence_members WHERE "
+                                          "set_id = ? ORDER BY rank", (sid,))]
+            want.add((q, tuple(m)))
+            for i in range(len(m)):
+                if len(m) > 1:
+                    want.add((q, tuple(m[:i] + m[i + 1:])))
+        rows = self.query("SELECT question_id, subset, verdict FROM judge_calls")
+        self.assertEqual({(q, tuple(json.loads(s))) for q, s, _ in rows}, want)
+        self.assertEqual(len(rows), len(want))
+        # the rerun found every stored verdict again and asked the judge the rest
+        self.assertEqual(redo["cache_hits"], len(rows))
+        self.assertEqual(redo["judge_calls"] + redo["cache_hits"], first["judge_calls"])
+        self.assertEqual(self.query("SELECT count(*) FROM judge_calls"), [(len(rows),)])
+        g = self.sets()["loo"]
+        self.assertEqual(g["proven_minimal"], g["minimal"])
+        self.assertGreater(g["minimal"], 50)
 
     def test_exec_judge(self):
         self.prepare("musique/train100.json", "musique")
