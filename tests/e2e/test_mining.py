@@ -192,6 +192,27 @@ class Mining(PareTest):
         self.assertEqual(g["proven_minimal"], g["minimal"])
         self.assertGreater(g["minimal"], 50)
 
+    def test_error_sets_mined_again_in_place(self):
+        """A set left in 'error' is mined again by the next run and replaced in place: same id,
+        its old members gone, the rows of an uninterrupted run."""
+        self.prepare("musique/train100.json", "musique")
+        self.pare("--quiet", "mine")
+        sets = "SELECT id, question_id, status, size, judge_calls FROM evidence_sets ORDER BY id"
+        members = "SELECT set_id, passage_id, rank FROM evidence_members ORDER BY 1, 2"
+        ref_sets, ref_members = self.query(sets), self.query(members)
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE evidence_sets SET status = 'error', size = 0 WHERE id IN (3, 40, 77)")
+        con.execute("DELETE FROM evidence_members WHERE set_id = 40")
+        con.execute("INSERT OR IGNORE INTO evidence_members(set_id, passage_id, rank) SELECT 77, "
+                    "passage_id, rank FROM candidates WHERE question_id = (SELECT question_id FROM "
+                    "evidence_sets WHERE id = 77) AND rank > 3")
+        con.commit()
+        con.close()
+        out = json.loads(self.pare("mine", "--json").stdout)
+        self.assertEqual(out["questions"], 3)
+        self.assertEqual(self.query(sets), ref_sets)
+        self.assertEqual(self.query(members), ref_members)
+
     def test_exec_judge(self):
         self.prepare("musique/train100.json", "musique")
         script = self.write("judge.py", r'''
