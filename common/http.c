@@ -706,6 +706,9 @@ static void finish(struct http_client *c, struct http_req *r, CURLcode res)
     r->easy = NULL;
     free(r->error);
     r->error = NULL;
+    /* A server or proxy may echo the Authorization header: what it sent back never holds the
+     * key, so neither error messages nor anything parsed from the reply can store it. */
+    sbuf_redact(&r->resp, c->o.endpoints.api_key);
     if (res == CURLE_OK && r->status >= 200 && r->status < 300) {
         health_ok(e->s, r->started, r->latency_ms);
         r->ok = 1;
@@ -720,7 +723,7 @@ static void finish(struct http_client *c, struct http_req *r, CURLcode res)
         retry = res != CURLE_URL_MALFORMAT && res != CURLE_UNSUPPORTED_PROTOCOL;
         hard = res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST;
     } else {
-        /* the start of the server's message, never our request (it holds no key anyway) */
+        /* the start of the server's message (redacted above), never our request */
         sbuf_addf(&m, "%s: HTTP %ld: %.200s", shown, r->status, sbuf_str(&r->resp));
         retry = retryable_status(r->status);
     }

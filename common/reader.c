@@ -48,7 +48,8 @@ static void say_at(struct sbuf *err, const char *path, long line, const char *fm
 {
     va_list ap;
     sbuf_reset(err);
-    sbuf_addf(err, "%s:%ld: ", path, line);
+    sbuf_add_visible(err, path, strlen(path), SIZE_MAX);
+    sbuf_addf(err, ":%ld: ", line);
     va_start(ap, fmt);
     sbuf_vaddf(err, fmt, ap);
     va_end(ap);
@@ -57,17 +58,19 @@ static void say_at(struct sbuf *err, const char *path, long line, const char *fm
 /* A message "path:line: ..." about the reader's file. */
 #define say(err, r, line, ...) say_at((err), (r)->path, (line), __VA_ARGS__)
 
-int reader_open(const char *path, struct reader **out, struct sbuf *err)
+/* reader_open, with `shown` a scratch buffer for the path as messages show it. */
+static int open_file(const char *path, struct reader **out, struct sbuf *shown, struct sbuf *err)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        sbuf_setf(err, "%s: cannot open: %s", path, strerror(errno));
+        sbuf_setf(err, "%s: cannot open: %s", visible(shown, path), strerror(errno));
         return PARE_EINPUT;
     }
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        sbuf_setf(err, "%s: is a directory", path);
+    if (fstat(fileno(f), &sb) != 0) memset(&sb, 0, sizeof sb); /* size unknown */
+    if (S_ISDIR(sb.st_mode)) {
+        sbuf_setf(err, "%s: is a directory", visible(shown, path));
         fclose(f);
         return PARE_EINPUT;
     }
@@ -81,7 +84,7 @@ int reader_open(const char *path, struct reader **out, struct sbuf *err)
     unsigned char m[4] = {0};
     size_t got = fread(m, 1, 4, f);
     if (ferror(f)) {
-        sbuf_setf(err, "%s: read error: %s", path, strerror(errno));
+        sbuf_setf(err, "%s: read error: %s", visible(shown, path), strerror(errno));
         reader_close(r);
         return PARE_EINPUT;
     }
@@ -92,7 +95,7 @@ int reader_open(const char *path, struct reader **out, struct sbuf *err)
         r->comp = COMP_GZIP;
         /* 15 + 16: gzip wrapper only; members are handled one after another. */
         if (inflateInit2(&r->zs, 15 + 16) != Z_OK) {
-            sbuf_setf(err, "%s: cannot start gzip decoder", path);
+            sbuf_setf(err, "%s: cannot start gzip decoder", visible(shown, path));
             reader_close(r);
             return PARE_EFAIL;
         }
@@ -100,13 +103,21 @@ int reader_open(const char *path, struct reader **out, struct sbuf *err)
         r->comp = COMP_ZSTD;
         r->zd = ZSTD_createDStream();
         if (!r->zd || ZSTD_isError(ZSTD_initDStream(r->zd))) {
-            sbuf_setf(err, "%s: cannot start zstd decoder", path);
+            sbuf_setf(err, "%s: cannot start zstd decoder", visible(shown, path));
             reader_close(r);
             return PARE_EFAIL;
         }
     }
     *out = r;
     return PARE_OK;
+}
+
+int reader_open(const char *path, struct reader **out, struct sbuf *err)
+{
+    struct sbuf shown = {0};
+    int rc = open_file(path, out, &shown, err);
+    sbuf_free(&shown);
+    return rc;
 }
 
 void reader_close(struct reader *r)
@@ -158,6 +169,47 @@ static int fill_in(struct reader *r, struct sbuf *err)
     return 0;
 }
 
+/* Inflates what r->in holds into up to room bytes after r->buf's end. Returns 0 or -1. */
+static int gunzip_some(struct reader *r, size_t room, struct sbuf *err)
+{
+    if (r->zs_ended) { /* another gzip member follows */
+        if (inflateReset(&r->zs) != Z_OK) {
+            say(err, r, r->line, "gzip decoder error");
+            return -1;
+        }
+        r->zs_ended = 0;
+    }
+    r->zs.next_in = r->in + r->in_pos;
+    r->zs.avail_in = (uInt)(r->in_len - r->in_pos);
+    r->zs.next_out = (unsigned char *)r->buf.p + r->buf.len;
+    r->zs.avail_out = (uInt)room;
+    int zr = inflate(&r->zs, Z_NO_FLUSH);
+    if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+        say(err, r, r->line, "corrupt gzip data: %s", r->zs.msg ? r->zs.msg : "error");
+        return -1;
+    }
+    r->in_pos = r->in_len - r->zs.avail_in;
+    r->buf.len += room - r->zs.avail_out;
+    if (zr == Z_STREAM_END) r->zs_ended = 1;
+    return 0;
+}
+
+/* The same for zstd. */
+static int unzstd_some(struct reader *r, size_t room, struct sbuf *err)
+{
+    ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
+    ZSTD_outBuffer ob = {r->buf.p + r->buf.len, room, 0};
+    size_t zr = ZSTD_decompressStream(r->zd, &ob, &ib);
+    if (ZSTD_isError(zr)) {
+        say(err, r, r->line, "corrupt zstd data: %s", ZSTD_getErrorName(zr));
+        return -1;
+    }
+    r->zd_hint = zr;
+    r->in_pos = ib.pos;
+    r->buf.len += ob.pos;
+    return 0;
+}
+
 /*
  * Appends more decompressed bytes to r->buf (after dropping what has been consumed).
  * Returns 1 when bytes were added, 0 at the end of the data, -1 on error (err set).
@@ -191,38 +243,8 @@ static int fill(struct reader *r, struct sbuf *err)
         }
         sbuf_grow(&r->buf, IN_CHUNK * 4);
         size_t room = r->buf.cap - r->buf.len - 1;
-        if (r->comp == COMP_GZIP) {
-            if (r->zs_ended) { /* another gzip member follows */
-                if (inflateReset(&r->zs) != Z_OK) {
-                    say(err, r, r->line, "gzip decoder error");
-                    return -1;
-                }
-                r->zs_ended = 0;
-            }
-            r->zs.next_in = r->in + r->in_pos;
-            r->zs.avail_in = (uInt)(r->in_len - r->in_pos);
-            r->zs.next_out = (unsigned char *)r->buf.p + r->buf.len;
-            r->zs.avail_out = (uInt)room;
-            int zr = inflate(&r->zs, Z_NO_FLUSH);
-            if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-                say(err, r, r->line, "corrupt gzip data: %s", r->zs.msg ? r->zs.msg : "error");
-                return -1;
-            }
-            r->in_pos = r->in_len - r->zs.avail_in;
-            r->buf.len += room - r->zs.avail_out;
-            if (zr == Z_STREAM_END) r->zs_ended = 1;
-        } else {
-            ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
-            ZSTD_outBuffer ob = {r->buf.p + r->buf.len, room, 0};
-            size_t zr = ZSTD_decompressStream(r->zd, &ob, &ib);
-            if (ZSTD_isError(zr)) {
-                say(err, r, r->line, "corrupt zstd data: %s", ZSTD_getErrorName(zr));
-                return -1;
-            }
-            r->zd_hint = zr;
-            r->in_pos = ib.pos;
-            r->buf.len += ob.pos;
-        }
+        if ((r->comp == COMP_GZIP ? gunzip_some(r, room, err) : unzstd_some(r, room, err)) < 0)
+            return -1;
         r->buf.p[r->buf.len] = '\0';
     }
     if (r->buf.len == before) {
@@ -282,7 +304,8 @@ int reader_parse(const char *path, const char *text, size_t len, long line, json
 {
     json_error_t je;
     *rec = NULL;
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &je);
+    /* A key given twice is an error, not "last one wins": the two values may disagree. */
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
     if (!v) {
         explain_parse_error(path, text, len, line, &je, err);
         return READ_BAD;
@@ -297,6 +320,20 @@ int reader_parse(const char *path, const char *text, size_t len, long line, json
     }
     *rec = v;
     return READ_RECORD;
+}
+
+/*
+ * A record over PARE_MAX_RECORD: the rest of the file cannot be split into records reliably
+ * (a file of one endless line, such as /dev/zero or a decompression bomb, has no next one), so
+ * reading stops here instead of buffering without limit.
+ */
+static int too_long(struct reader *r, long first, struct sbuf *err)
+{
+    say(err, r, first, "record longer than %zu MiB, the most pare reads (%s)",
+        PARE_MAX_RECORD >> 20,
+        r->mode == MODE_LINES ? "a file without line breaks? JSON Lines hold one record per line"
+                              : "an element of the JSON array");
+    return READ_FATAL;
 }
 
 /* JSON Lines: the next non-blank line. */
@@ -314,6 +351,7 @@ static int next_line(struct reader *r, long *line, struct sbuf *err)
             size_t take = nl ? (size_t)(nl - s) : r->buf.len - r->pos;
             sbuf_add(&r->rec, s, take);
             r->pos += take;
+            if (r->rec.len > PARE_MAX_RECORD) return too_long(r, first, err);
             if (nl) {
                 r->pos++;
                 r->line++;
@@ -331,6 +369,47 @@ static int next_line(struct reader *r, long *line, struct sbuf *err)
         r->attempted++;
         return READ_RECORD;
     }
+}
+
+/* Where the scan of an array element stands: inside a string, after a backslash, how deep. */
+struct scan {
+    int in_str, esc;
+    long depth;
+};
+
+/*
+ * Scans the decompressed bytes at hand for the end of the current array element (a ',' or the
+ * array's ']' outside strings and brackets), appending what it passes to r->rec a run at a time
+ * and counting lines. Returns 1 with r->pos on that ',' or ']', or 0 when the bytes ran out.
+ */
+static int scan_element(struct reader *r, struct scan *sc)
+{
+    const char *p = r->buf.p + r->pos, *end = r->buf.p + r->buf.len, *q = p;
+    int ended = 0;
+    for (; q < end; q++) {
+        char ch = *q;
+        if (sc->in_str) {
+            if (sc->esc)
+                sc->esc = 0;
+            else if (ch == '\\')
+                sc->esc = 1;
+            else if (ch == '"')
+                sc->in_str = 0;
+        } else if (ch == '"') {
+            sc->in_str = 1;
+        } else if (ch == '{' || ch == '[') {
+            sc->depth++;
+        } else if ((ch == '}' || ch == ']') && sc->depth > 0) {
+            sc->depth--;
+        } else if (ch == '}' || ch == ']' || (ch == ',' && sc->depth == 0)) {
+            ended = 1; /* the element's ',' or the array's own ']' */
+            break;
+        }
+        if (ch == '\n') r->line++;
+    }
+    sbuf_add(&r->rec, p, (size_t)(q - p));
+    r->pos += (size_t)(q - p);
+    return ended;
 }
 
 /* JSON array: the next element, found by tracking strings and bracket depth. */
@@ -352,7 +431,7 @@ static int next_element(struct reader *r, long *line, struct sbuf *err)
     long first = r->line;
     *line = first;
     sbuf_reset(&r->rec);
-    int depth = 0, in_str = 0, esc = 0;
+    struct scan sc = {0};
     for (;;) {
         int n = need(r, err);
         if (n < 0) return READ_FATAL;
@@ -360,27 +439,13 @@ static int next_element(struct reader *r, long *line, struct sbuf *err)
             say(err, r, first, "file ends inside the record that starts here (truncated?)");
             return READ_FATAL;
         }
-        char ch = r->buf.p[r->pos];
-        if (in_str) {
-            if (esc)
-                esc = 0;
-            else if (ch == '\\')
-                esc = 1;
-            else if (ch == '"')
-                in_str = 0;
-        } else if (ch == '"') {
-            in_str = 1;
-        } else if (ch == '{' || ch == '[') {
-            depth++;
-        } else if (ch == '}' || ch == ']') {
-            if (depth == 0) break; /* the array's own ']' */
-            depth--;
-        } else if (ch == ',' && depth == 0) {
-            break;
-        }
-        if (ch == '\n') r->line++;
-        sbuf_addc(&r->rec, ch);
-        r->pos++;
+        int ended = scan_element(r, &sc);
+        if (r->rec.len > PARE_MAX_RECORD) return too_long(r, first, err);
+        if (ended) break;
+    }
+    if (r->buf.p[r->pos] == '}') {
+        say(err, r, r->line, "unexpected '}' between the elements of the JSON array");
+        return READ_FATAL;
     }
     /* r->buf.p[r->pos] is ',' or ']' */
     if (r->buf.p[r->pos] == ']') r->array_open = 0;

@@ -6,7 +6,8 @@
  * skipped). Arrays are split into elements by a small scanner that only tracks strings and
  * brackets; each element is then parsed by jansson. That keeps memory bounded by the largest
  * record rather than the file, and gives every record the line it starts on, for messages of
- * the form "path:line: what is wrong".
+ * the form "path:line: what is wrong". A record longer than PARE_MAX_RECORD ends the reading
+ * (READ_FATAL), and a record is malformed when an object in it repeats a key.
  */
 #ifndef PARE_READER_H
 #define PARE_READER_H

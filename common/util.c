@@ -72,6 +72,21 @@ void sbuf_grow(struct sbuf *b, size_t extra)
     b->cap = c;
 }
 
+int sbuf_try_grow(struct sbuf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len - 1) return PARE_EFAIL;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) return PARE_OK;
+    size_t c = b->cap ? b->cap : 64;
+    while (c < need) c = c > SIZE_MAX / 2 ? need : c * 2;
+    char *p = realloc(b->p, c);
+    if (!p && c > need) p = realloc(b->p, c = need); /* the doubling may be what failed */
+    if (!p) return PARE_EFAIL;
+    b->p = p;
+    b->cap = c;
+    return PARE_OK;
+}
+
 void sbuf_add(struct sbuf *b, const void *data, size_t n)
 {
     sbuf_grow(b, n);
@@ -108,6 +123,113 @@ void sbuf_addf(struct sbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     sbuf_vaddf(b, fmt, ap);
     va_end(ap);
+}
+
+void sbuf_prependf(struct sbuf *b, const char *fmt, ...)
+{
+    struct sbuf head = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vaddf(&head, fmt, ap);
+    va_end(ap);
+    sbuf_add(&head, b->p, b->len);
+    sbuf_free(b);
+    *b = head;
+}
+
+/*
+ * Length of the UTF-8 sequence at s (at most n bytes) and its code point, or 0 when the bytes
+ * are not well-formed UTF-8 (overlong forms, surrogates and code points past U+10FFFF included).
+ */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t len = s[0] < 0x80                   ? 1
+                 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+                 : (s[0] & 0xf0) == 0xe0       ? 3
+                 : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+                                               : 0;
+    if (len == 0 || len > n) return 0;
+    uint32_t c = len == 1 ? s[0] : s[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        c = c << 6 | (s[i] & 0x3f);
+    }
+    if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    *cp = c;
+    return len;
+}
+
+/* 1 for code points a terminal acts on or that reorder or break the text around them. */
+static int needs_escape(uint32_t c)
+{
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200e || c == 0x200f ||
+           (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+void sbuf_add_visible(struct sbuf *b, const char *s, size_t n, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, stop = n < max ? n : max;
+    while (i < stop) {
+        uint32_t c;
+        size_t len = utf8_seq(p + i, n - i, &c);
+        if (len == 0) {
+            sbuf_addf(b, "\\x%02x", p[i]);
+            len = 1;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            sbuf_addc(b, '\\');
+            sbuf_addc(b, c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+        } else if (needs_escape(c)) {
+            if (c < 0x80)
+                sbuf_addf(b, "\\x%02x", (unsigned)c);
+            else
+                sbuf_addf(b, "\\u%04x", (unsigned)c);
+        } else {
+            sbuf_add(b, p + i, len);
+        }
+        i += len;
+    }
+    if (i < n) sbuf_adds(b, "...");
+}
+
+const char *visible(struct sbuf *scratch, const char *s)
+{
+    sbuf_reset(scratch);
+    if (s) sbuf_add_visible(scratch, s, strlen(s), SIZE_MAX);
+    return sbuf_str(scratch);
+}
+
+/* The first occurrence of needle[0..k) (k > 0) in hay[0..n), or NULL (memmem is not POSIX). */
+static const char *find_bytes(const char *hay, size_t n, const char *needle, size_t k)
+{
+    const char *end = hay + n;
+    while ((size_t)(end - hay) >= k) {
+        const char *q = memchr(hay, needle[0], (size_t)(end - hay) - k + 1);
+        if (!q) return NULL;
+        if (memcmp(q, needle, k) == 0) return q;
+        hay = q + 1;
+    }
+    return NULL;
+}
+
+void sbuf_redact(struct sbuf *b, const char *secret)
+{
+    size_t k = secret ? strlen(secret) : 0;
+    if (k == 0 || b->len < k) return;
+    struct sbuf out = {0};
+    size_t i = 0;
+    while (i < b->len) {
+        const char *hit = find_bytes(b->p + i, b->len - i, secret, k);
+        if (!hit) break;
+        sbuf_add(&out, b->p + i, (size_t)(hit - (b->p + i)));
+        sbuf_adds(&out, "[redacted]");
+        i = (size_t)(hit - b->p) + k;
+    }
+    if (i == 0) return; /* no occurrence */
+    sbuf_add(&out, b->p + i, b->len - i);
+    sbuf_free(b);
+    *b = out;
 }
 
 void sbuf_setf(struct sbuf *b, const char *fmt, ...)
@@ -176,28 +298,6 @@ int read_file(const char *path, struct sbuf *out, struct sbuf *err)
         sbuf_setf(err, "%s: read error", path);
         return PARE_EFAIL;
     }
-    return PARE_OK;
-}
-
-int write_file_atomic(const char *path, const void *data, size_t n, struct sbuf *err)
-{
-    struct sbuf tmp = {0};
-    sbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp.p, "wb");
-    if (!f) {
-        sbuf_setf(err, "%s: cannot create: %s", tmp.p, strerror(errno));
-        sbuf_free(&tmp);
-        return PARE_EFAIL;
-    }
-    int ok = fwrite(data, 1, n, f) == n;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp.p, path) != 0) {
-        sbuf_setf(err, "%s: cannot write: %s", path, strerror(errno));
-        remove(tmp.p);
-        sbuf_free(&tmp);
-        return PARE_EFAIL;
-    }
-    sbuf_free(&tmp);
     return PARE_OK;
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,9 +15,46 @@ void index_build_free(struct index_build *b)
 {
     vindex_free(b->vx);
     embedder_free(b->emb);
+    feat_writer_free(b->feat);
     sbuf_free(&b->err);
     b->vx = NULL;
     b->emb = NULL;
+    b->feat = NULL;
+}
+
+int64_t build_train_size(const char *factory, int64_t n)
+{
+    const char *ivf = strstr(factory, "IVF");
+    int64_t want = 32768;
+    if (ivf) { /* k-means costs lists x training vectors x dim: 32 a list (FAISS asks 39+) */
+        long long lists = strtoll(ivf + 3, NULL, 10);
+        if (lists > 0 && lists < (1LL << 24)) want = 32 * lists;
+    }
+    return want < n ? want : n;
+}
+
+void build_auto_factory(int64_t n, struct sbuf *factory, struct sbuf *params)
+{
+    sbuf_reset(factory);
+    sbuf_reset(params);
+    if (n <= BUILD_AUTO_EXHAUSTIVE) {
+        sbuf_adds(factory, "SQ8");
+        return;
+    }
+    /* assigning every vector to a list costs nlist x dim multiply-adds, and training k-means
+     * nlist x dim x (training vectors) per iteration: nlist = n / 2000 (256 to 1024) keeps a
+     * million passages within a minute (lists of 2000 codes) */
+    int64_t nlist = 256;
+    while (nlist < 1024 && nlist * 2000 < n) nlist *= 2;
+    sbuf_addf(factory, "IVF%lld,SQ8", (long long)nlist);
+    sbuf_addf(params, "nprobe=%d", 16);
+}
+
+/* Every how many vectors one is kept for training. */
+static int64_t train_stride(const struct index_build *b, int64_t n)
+{
+    int64_t want = b->train_size > 0 ? b->train_size : build_train_size(b->factory, n);
+    return n / (want > 0 ? want : 1) + (n % (want > 0 ? want : 1) != 0);
 }
 
 static void progress(const struct index_build *b, const char *unit, int64_t done, int64_t total)
@@ -46,65 +84,102 @@ static int add_rows(struct index_build *b, int64_t first, int64_t n, const float
 
 /* --- hash embedder --- */
 
-/* What the passes of build_hash share: a batch of passages, its vectors, per-thread scratch. */
+/* What the passes of build_hash share: per-thread scratch, a batch of rows and vectors. */
 struct hash_pass {
-    struct corpus_batch pb;
-    float *vec;
-    struct hfeats *scratch; /* one per thread */
     int n_threads, dim;
+    struct hfeats *scratch; /* one per thread */
+    uint32_t **df;          /* one document-frequency array per thread */
+    struct sbuf *rows;      /* encoded features of a batch of passages */
+    float *vec;             /* vectors of a batch */
+    struct feat_file *ff;   /* the features file, once written */
 };
 
-/* Embeds the batch with the hash embedder on every core. */
-static void embed_batch(const struct embedder *e, struct hash_pass *h)
+/* Tokenises a batch once: counts its features' document frequencies and encodes its rows.
+ * Returns the batch's length in features. */
+static double feature_batch(const struct embedder *e, struct hash_pass *h,
+                            const struct corpus_batch *pb)
 {
-#pragma omp parallel for schedule(dynamic, 32)
-    for (size_t i = 0; i < h->pb.n; i++) {
-        struct hfeats *f = &h->scratch[omp_get_thread_num()];
-        hash_features(e, h->pb.titles[i], h->pb.texts[i].p, h->pb.texts[i].len, f);
-        hash_vector(e, f, h->vec + i * (size_t)h->dim);
+    double len = 0;
+#pragma omp parallel for schedule(dynamic, 32) reduction(+ : len)
+    for (size_t i = 0; i < pb->n; i++) {
+        int t = omp_get_thread_num();
+        struct hfeats *f = &h->scratch[t];
+        hash_features(e, pb->titles[i], pb->texts[i].p, pb->texts[i].len, f);
+        if (!h->df[t]) h->df[t] = xcalloc(HASH_DF_BUCKETS, sizeof *h->df[t]);
+        hash_count(e, h->df[t], f);
+        feat_encode(f, &h->rows[i]);
+        len += f->len;
     }
+    return len;
 }
 
-/* Pass 1: the document frequencies of every feature, and the mean document length. */
-static int fit_pass(struct index_build *b, struct hash_pass *h)
+/* Pass 1 over the text: document frequencies, mean length, and the features file. */
+static int text_pass(struct index_build *b, struct hash_pass *h, const char *feat_path)
 {
+    struct corpus_batch pb = {0};
     double total_len = 0;
     int64_t done = 0, n;
-    for (int64_t after = 0;
-         (n = corpus_next(b->st, b->codec, after, (size_t)b->batch, &h->pb, &b->err)) > 0;
-         after = h->pb.ids[n - 1]) {
-        double len = 0;
-#pragma omp parallel for schedule(dynamic, 32) reduction(+ : len)
-        for (int64_t i = 0; i < n; i++) {
-            struct hfeats *f = &h->scratch[omp_get_thread_num()];
-            hash_features(b->emb, h->pb.titles[i], h->pb.texts[i].p, h->pb.texts[i].len, f);
-            hash_fit_add(b->emb, f);
-            len += f->len;
-        }
-        total_len += len;
+    int rc = feat_create(feat_path, &b->feat, &b->err);
+    for (int64_t after = 0; rc == PARE_OK && (n = corpus_next(b->st, b->codec, after,
+                                                              (size_t)b->batch, &pb, &b->err)) > 0;
+         after = pb.ids[n - 1]) {
+        total_len += feature_batch(b->emb, h, &pb);
+        for (int64_t i = 0; i < n && rc == PARE_OK; i++)
+            rc = feat_append(b->feat, pb.ids[i], &h->rows[i], &b->err);
         done += n;
-        progress(b, "passages counted", done, b->n_passages);
+        progress(b, "passages tokenised", done, b->n_passages);
     }
+    if (rc == PARE_OK && n < 0) rc = PARE_EFAIL;
+    corpus_free(&pb);
+    for (int t = 0; t < h->n_threads; t++)
+        if (h->df[t]) hash_fit_merge(b->emb, h->df[t]);
     hash_fit_done(b->emb, done, total_len);
-    return n < 0 ? PARE_EFAIL : PARE_OK;
+    if (rc == PARE_OK) rc = feat_finish(b->feat, b->feat_sum, &b->err);
+    if (rc == PARE_OK) rc = feat_open(feat_tmp_path(b->feat), NULL, &h->ff, &b->err);
+    if (rc == PARE_OK && feat_rows(h->ff) != b->n_passages) {
+        sbuf_setf(&b->err, "passages changed while indexing (%lld read, %lld expected)",
+                  (long long)feat_rows(h->ff), (long long)b->n_passages);
+        rc = PARE_EFAIL;
+    }
+    return rc;
 }
 
-/* Pass 2, for indexes that learn from data: training on an evenly spread sample. */
+/* The vector of features-file row `row` into out. */
+static int row_vector(const struct embedder *e, const struct feat_file *ff, int64_t row,
+                      struct hfeats *f, float *out, struct sbuf *err)
+{
+    struct hdoc d;
+    if (feat_doc(ff, row, &d, err) != PARE_OK) return PARE_EFAIL;
+    feat_hfeats(&d, f);
+    hash_vector(e, f, out);
+    return PARE_OK;
+}
+
+/* The vectors of rows first .. first + n - 1 into h->vec, on every core. */
+static int vector_batch(struct index_build *b, struct hash_pass *h, int64_t first, int64_t n)
+{
+    int bad = 0;
+#pragma omp parallel for schedule(dynamic, 32) reduction(| : bad)
+    for (int64_t i = 0; i < n; i++) {
+        struct sbuf e = {0};
+        bad |= row_vector(b->emb, h->ff, first + i, &h->scratch[omp_get_thread_num()],
+                          h->vec + (size_t)i * (size_t)h->dim, &e) != PARE_OK;
+        sbuf_free(&e);
+    }
+    if (!bad) return PARE_OK;
+    sbuf_setf(&b->err, "%s: malformed rows", feat_tmp_path(b->feat));
+    return PARE_EFAIL;
+}
+
+/* For indexes that learn from data: training on an evenly spread sample of the vectors. */
 static int train_pass(struct index_build *b, struct hash_pass *h)
 {
-    int64_t stride = b->n_passages / b->train_size + 1, kept = 0, seen = 0, n;
+    int64_t stride = train_stride(b, b->n_passages), kept = 0;
     float *sample = xmalloc(sizeof *sample * (size_t)(b->n_passages / stride + 1) * (size_t)h->dim);
     int rc = PARE_OK;
-    for (int64_t after = 0;
-         (n = corpus_next(b->st, b->codec, after, (size_t)b->batch, &h->pb, &b->err)) > 0;
-         after = h->pb.ids[n - 1]) {
-        embed_batch(b->emb, h);
-        for (int64_t i = 0; i < n; i++, seen++)
-            if (seen % stride == 0)
-                memcpy(sample + (size_t)kept++ * (size_t)h->dim,
-                       h->vec + (size_t)i * (size_t)h->dim, sizeof *h->vec * (size_t)h->dim);
-    }
-    if (n < 0) rc = PARE_EFAIL;
+    for (int64_t row = 0; row < b->n_passages && rc == PARE_OK; row += stride)
+        rc = row_vector(b->emb, h->ff, row, &h->scratch[0],
+                        sample + (size_t)kept++ * (size_t)h->dim, &b->err);
     if (b->say) {
         struct sbuf line = {0};
         sbuf_addf(&line, "index: training on %lld of %lld passages", (long long)kept,
@@ -112,39 +187,49 @@ static int train_pass(struct index_build *b, struct hash_pass *h)
         b->say(b->ud, line.p);
         sbuf_free(&line);
     }
+    feat_release(h->ff, 0, b->n_passages); /* the sample touched pages all over the file */
     if (rc == PARE_OK) rc = vindex_train(b->vx, kept, sample, &b->err);
     free(sample);
     return rc;
 }
 
-/* Pass 3: embed and add everything (and keep the vectors when asked). */
+/* Makes and adds every vector, batch by batch (and keeps them when asked). */
 static int add_pass(struct index_build *b, struct hash_pass *h, FILE *keep)
 {
-    int64_t row = 0, n;
-    int rc = PARE_OK;
-    for (int64_t after = 0;
-         rc == PARE_OK &&
-         (n = corpus_next(b->st, b->codec, after, (size_t)b->batch, &h->pb, &b->err)) > 0;
-         after = h->pb.ids[n - 1]) {
-        embed_batch(b->emb, h);
-        rc = vindex_add(b->vx, n, h->vec, &b->err);
+    int rc = PARE_OK; /* the row map is the features file's ids: no index_rows */
+    for (int64_t row = 0; row < b->n_passages && rc == PARE_OK; row += b->batch) {
+        int64_t n = b->n_passages - row < b->batch ? b->n_passages - row : b->batch;
+        rc = vector_batch(b, h, row, n);
+        if (rc == PARE_OK) rc = vindex_add(b->vx, n, h->vec, &b->err);
         if (rc == PARE_OK && keep &&
             fwrite(h->vec, sizeof *h->vec * (size_t)h->dim, (size_t)n, keep) != (size_t)n) {
             sbuf_setf(&b->err, "writing kept vectors: %s", strerror(errno));
             rc = PARE_EFAIL;
         }
-        if (rc == PARE_OK) rc = catalog_add_rows(b->st, b->index_id, row, h->pb.ids, n, &b->err);
-        row += n;
-        progress(b, "passages embedded", row, b->n_passages);
+        feat_release(h->ff, row, row + n);
+        progress(b, "passages embedded", row + n, b->n_passages);
     }
-    if (n < 0) rc = PARE_EFAIL;
     return rc;
 }
 
-int build_hash(struct index_build *b, const struct hash_params *p, FILE *keep,
-               const char *keep_name)
+static void hash_pass_free(struct hash_pass *h)
 {
-    b->emb = embedder_hash_new(p);
+    for (int t = 0; t < h->n_threads; t++) {
+        hfeats_free(&h->scratch[t]);
+        free(h->df[t]);
+    }
+    free(h->scratch);
+    free(h->df);
+    feat_close(h->ff);
+    free(h->vec);
+}
+
+int build_hash(struct index_build *b, const struct hash_params *p, const char *feat_path,
+               FILE *keep, const char *keep_name)
+{
+    struct hash_params v = *p;
+    v.version = HASH_VERSION; /* the features file holds version 2 keys */
+    b->emb = embedder_hash_new(&v);
     int rc = vindex_create(b->factory, p->dim, &b->vx, &b->err);
     if (rc == PARE_OK && keep && npy_write_header(keep, b->n_passages, p->dim) != 0) {
         sbuf_setf(&b->err, "%s: write error", keep_name);
@@ -152,15 +237,16 @@ int build_hash(struct index_build *b, const struct hash_params *p, FILE *keep,
     }
     if (rc != PARE_OK) return rc;
     struct hash_pass h = {.dim = p->dim, .n_threads = omp_get_max_threads()};
-    h.vec = xmalloc(sizeof *h.vec * (size_t)b->batch * (size_t)h.dim);
     h.scratch = xcalloc((size_t)h.n_threads, sizeof *h.scratch);
-    rc = fit_pass(b, &h);
+    h.df = xcalloc((size_t)h.n_threads, sizeof *h.df);
+    h.rows = xcalloc((size_t)b->batch, sizeof *h.rows);
+    rc = text_pass(b, &h, feat_path);
+    for (int64_t i = 0; i < b->batch; i++) sbuf_free(&h.rows[i]);
+    free(h.rows);
+    if (rc == PARE_OK) h.vec = xmalloc(sizeof *h.vec * (size_t)b->batch * (size_t)h.dim);
     if (rc == PARE_OK && !vindex_is_trained(b->vx)) rc = train_pass(b, &h);
     if (rc == PARE_OK) rc = add_pass(b, &h, keep);
-    for (int i = 0; i < h.n_threads; i++) hfeats_free(&h.scratch[i]);
-    free(h.scratch);
-    free(h.vec);
-    corpus_free(&h.pb);
+    hash_pass_free(&h);
     return rc;
 }
 
@@ -251,7 +337,7 @@ static int fill_from_memory(struct index_build *b, const float *v, int64_t rows,
     int rc = PARE_OK;
     if (!vindex_is_trained(b->vx)) {
         int64_t kept;
-        float *sample = sample_every(v, rows, dim, rows / b->train_size + 1, &kept);
+        float *sample = sample_every(v, rows, dim, train_stride(b, rows), &kept);
         rc = vindex_train(b->vx, kept, sample, &b->err);
         free(sample);
     }
@@ -288,7 +374,7 @@ static int train_from_npy(struct index_build *b, FILE *f, const char *name, long
                           int dim)
 {
     size_t row_bytes = sizeof(float) * (size_t)dim;
-    int64_t stride = rows / b->train_size + 1, k = 0;
+    int64_t stride = train_stride(b, rows), k = 0;
     float *sample = xmalloc(row_bytes * (size_t)(rows / stride + 1));
     int rc = PARE_OK;
     for (int64_t i = 0; i < rows && rc == PARE_OK; i += stride, k++) {
@@ -355,7 +441,7 @@ static int copy_embedder(struct index_build *b, const struct embedder *old, json
 int build_from(struct index_build *b, int64_t from)
 {
     struct pare_index *old = NULL;
-    int rc = catalog_load(b->st, from, &old, &b->err);
+    int rc = catalog_load(b->st, from, CATALOG_SEARCH, &old, &b->err);
     if (rc != PARE_OK) return rc;
     json_t *desc = embedder_describe(old->emb);
     const char *kept = json_string_value(json_object_get(desc, "kept_vectors"));

@@ -5,9 +5,11 @@
  * one batch of passages and vectors (the file embedder holds its input file's vectors).
  *
  * Four sources of vectors:
- *   build_hash    the hash embedder: a first pass counts document frequencies (the statistics
- *                 stored with the index, so that queries are weighted like the passages), a
- *                 second embeds; optionally the vectors are kept in a .npy file
+ *   build_hash    the hash embedder: one pass over the text tokenises every passage once,
+ *                 counting document frequencies (the statistics stored with the index, so that
+ *                 queries are weighted like the passages) and writing its features to the
+ *                 index's features file (features.h); the vectors are then made from that file
+ *                 (a sample to train on, then all of them); optionally they are kept (.npy)
  *   build_file    precomputed vectors with one passage id per row (--embedder file)
  *   build_openai  an embeddings server, batch by batch into a .npy file, then from that file
  *   build_from    the vectors another index kept, with a new factory (re-indexing)
@@ -19,6 +21,7 @@
 #include <stdio.h>
 
 #include "index/embed.h"
+#include "index/features.h"
 #include "index/vindex.h"
 #include "stores/store.h"
 
@@ -30,7 +33,7 @@ struct index_build {
     const char *factory;      /* FAISS index_factory string */
     int64_t n_passages;       /* corpus_count(st) */
     int64_t batch;            /* passages embedded and added at a time */
-    int64_t train_size;       /* vectors to train on, at most */
+    int64_t train_size;       /* vectors to train on, at most (0: build_train_size) */
     /* progress: `done` of `total` items named `unit`; a line for people. Both may be NULL. */
     void (*progress)(void *ud, const char *unit, int64_t done, int64_t total);
     void (*say)(void *ud, const char *line);
@@ -38,19 +41,40 @@ struct index_build {
     /* results: the filled index and its embedder (freed by index_build_free), or the error */
     struct vindex *vx;
     struct embedder *emb;
+    struct feat_writer *feat; /* hash: the features file, to commit (feat_commit) with the index */
+    char feat_sum[33];        /* its checksum */
     struct sbuf err;
 };
+
+/*
+ * How many vectors an index of `factory` trains on by default: 32 per inverted list of an IVF
+ * index (FAISS asks for 39 to 256, but k-means at 2048 dimensions is dear), else 32768 (enough
+ * for a scalar quantiser's ranges or a product quantiser's 256 centroids), never more than the
+ * n vectors there are.
+ */
+int64_t build_train_size(const char *factory, int64_t n);
+
+/*
+ * The factory pare index chooses for n passages when it is given none (--factory auto), with
+ * the search parameters that go with it (empty when none): an 8-bit scalar quantiser (SQ8,
+ * 1 byte a dimension: 2 KB a passage at the hash embedder's 2048) searched exhaustively up to
+ * BUILD_AUTO_EXHAUSTIVE passages; above, an inverted file of SQ8 codes (IVF{nlist},SQ8) that
+ * probes some of its lists, since an exhaustive scan of a million codes takes seconds a query.
+ */
+#define BUILD_AUTO_EXHAUSTIVE 200000
+void build_auto_factory(int64_t n, struct sbuf *factory, struct sbuf *params);
 
 /* Frees the results of a build. */
 void index_build_free(struct index_build *b);
 
 /*
- * Builds with the hash embedder of parameters p. When `keep` is not NULL, the vectors are also
- * written to it as a .npy file (named keep_name in messages). Returns PARE_OK, or PARE_EFAIL /
- * PARE_EUSAGE (bad factory) with b->err set.
+ * Builds with the hash embedder of parameters p (version HASH_VERSION), its features file at
+ * `feat_path` (written under a temporary name; b->feat). When `keep` is not NULL, the vectors
+ * are also written to it as a .npy file (named keep_name in messages). Returns PARE_OK, or
+ * PARE_EFAIL / PARE_EUSAGE (bad factory) with b->err set.
  */
-int build_hash(struct index_build *b, const struct hash_params *p, FILE *keep,
-               const char *keep_name);
+int build_hash(struct index_build *b, const struct hash_params *p, const char *feat_path,
+               FILE *keep, const char *keep_name);
 
 /*
  * Builds from the vectors in `vectors` (.npy or .fvecs) whose rows belong to the passages named

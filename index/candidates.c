@@ -66,24 +66,37 @@ int candidates_next(struct store *st, int64_t id, int with_answer, const char *d
 int candidates_store(struct store *st, int64_t id, int64_t k, const struct ranked *qs, int nq,
                      struct sbuf *err)
 {
+    sqlite3_stmt *s = NULL;
+    /* The rows refer to questions and passages this command read from this database (pare
+     * never deletes either); checking three parent keys per row made storing them twice as
+     * dear, and context scope stores every passage of every question. The setting is this
+     * connection's and cannot change inside a transaction: off for the batch, on again after. */
+    if (store_exec(st, "PRAGMA foreign_keys = OFF") != PARE_OK) goto fail;
     if (store_begin(st) != PARE_OK) goto fail;
+    /* one statement for the batch, rebound row by row (store_stmt's lookup and reset per row
+     * cost as much again) */
+    s = store_stmt(st, "INSERT INTO candidates(retrieval_id, question_id, "
+                       "passage_id, rank, score) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!s || sqlite3_bind_int64(s, 1, id)) goto fail;
     for (int i = 0; i < nq; i++) {
         int n = qs[i].n_cand;
         if (k > 0 && n > k) n = (int)k;
+        if (sqlite3_bind_int64(s, 2, qs[i].qid)) goto fail;
         for (int c = 0; c < n; c++) {
-            sqlite3_stmt *s = store_stmt(st, "INSERT INTO candidates(retrieval_id, "
-                                             "question_id, passage_id, rank, score) "
-                                             "VALUES (?1, ?2, ?3, ?4, ?5)");
-            if (!s || sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int64(s, 2, qs[i].qid) ||
-                sqlite3_bind_int64(s, 3, qs[i].cand[c]) || sqlite3_bind_int(s, 4, c + 1) ||
-                sqlite3_bind_double(s, 5, qs[i].score[c]) || store_done(st, s))
+            if (sqlite3_bind_int64(s, 3, qs[i].cand[c]) || sqlite3_bind_int(s, 4, c + 1) ||
+                sqlite3_bind_double(s, 5, qs[i].score[c]) || sqlite3_step(s) != SQLITE_DONE)
                 goto fail;
+            sqlite3_reset(s);
         }
     }
     if (store_commit(st) != PARE_OK) goto fail;
-    return PARE_OK;
+    return store_exec(st, "PRAGMA foreign_keys = ON") == PARE_OK
+               ? PARE_OK
+               : store_fail(st, err, "storing candidates");
 fail:
     store_fail(st, err, "storing candidates");
-    store_rollback(st);
+    if (s) sqlite3_reset(s);
+    if (store_in_tx(st)) store_rollback(st);
+    store_exec(st, "PRAGMA foreign_keys = ON");
     return PARE_EFAIL;
 }

@@ -2,6 +2,9 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "index/catalog.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +13,12 @@ void catalog_free(struct pare_index *ix)
     if (!ix) return;
     free(ix->path);
     free(ix->factory);
+    free(ix->search_params);
     vindex_free(ix->vx);
     embedder_free(ix->emb);
     free(ix->row_passage);
     free(ix->passage_row);
+    feat_close(ix->feat);
     free(ix);
 }
 
@@ -132,18 +137,31 @@ static int read_row(struct store *st, int64_t id, struct pare_index *ix, struct 
                   je.text);
         return PARE_EFAIL;
     }
+    const char *params = json_string_value(json_object_get(r->desc, "search_params"));
+    ix->search_params = xstrdup(params ? params : "");
     return PARE_OK;
 }
 
-/* The embedder with its statistics and the FAISS file, checked against the row. */
-static int open_parts(struct store *st, struct pare_index *ix, const struct index_row *r,
-                      struct sbuf *err)
+/* The embedder with its statistics, checked against the row. */
+static int open_embedder(struct store *st, struct pare_index *ix, const struct index_row *r,
+                         struct sbuf *err)
 {
     if (embedder_from_json(r->desc, &ix->emb, err) != PARE_OK) return PARE_EFAIL;
+    if (embedder_dim(ix->emb) != r->dim) {
+        sbuf_setf(err, "%s: index dimension %d does not match the database (%d)", ix->path,
+                  embedder_dim(ix->emb), r->dim);
+        return PARE_EFAIL;
+    }
     if (embedder_kind(ix->emb) == EMBED_HASH && load_stats(st, ix, err) != PARE_OK)
         return PARE_EFAIL;
+    return PARE_OK;
+}
+
+/* The FAISS file, checked against the row. */
+static int open_faiss(struct pare_index *ix, const struct index_row *r, struct sbuf *err)
+{
     if (vindex_read(ix->path, r->checksum, &ix->vx, err) != PARE_OK) return PARE_EFAIL;
-    if (vindex_dim(ix->vx) != r->dim || embedder_dim(ix->emb) != r->dim) {
+    if (vindex_dim(ix->vx) != r->dim) {
         sbuf_setf(err, "%s: index dimension %d does not match the database (%d)", ix->path,
                   vindex_dim(ix->vx), r->dim);
         return PARE_EFAIL;
@@ -154,6 +172,29 @@ static int open_parts(struct store *st, struct pare_index *ix, const struct inde
         return PARE_EFAIL;
     }
     return PARE_OK;
+}
+
+/* The features file the description names, if any, checked against the row. */
+static int open_features(struct store *st, struct pare_index *ix, const struct index_row *r,
+                         struct sbuf *err)
+{
+    json_t *fd = json_object_get(r->desc, "features");
+    const char *path = json_string_value(json_object_get(fd, "path"));
+    const char *sum = json_string_value(json_object_get(fd, "checksum"));
+    if (!fd) return PARE_OK;
+    if (!path || !sum) {
+        sbuf_setf(err, "index %lld: features entry without path or checksum", (long long)ix->id);
+        return PARE_EFAIL;
+    }
+    char *full = catalog_resolve(st, path);
+    int rc = feat_open(full, sum, &ix->feat, err);
+    if (rc == PARE_OK && feat_rows(ix->feat) != r->n_vectors) {
+        sbuf_setf(err, "%s: %lld rows, the database expects %lld", full,
+                  (long long)feat_rows(ix->feat), (long long)r->n_vectors);
+        rc = PARE_EFAIL;
+    }
+    free(full);
+    return rc;
 }
 
 /* The passage of each of the index's n rows; every row must be mapped. */
@@ -184,14 +225,27 @@ dberr:
     return PARE_EFAIL;
 }
 
-int catalog_load(struct store *st, int64_t id, struct pare_index **out, struct sbuf *err)
+int catalog_load(struct store *st, int64_t id, int parts, struct pare_index **out, struct sbuf *err)
 {
     *out = NULL;
     struct pare_index *ix = xcalloc(1, sizeof *ix);
     struct index_row r = {0};
     int rc = read_row(st, id, ix, &r, err);
-    if (rc == PARE_OK) rc = open_parts(st, ix, &r, err);
-    if (rc == PARE_OK) rc = load_rows(st, ix, r.n_vectors, err);
+    if (rc == PARE_OK) rc = open_embedder(st, ix, &r, err);
+    ix->n_rows = r.n_vectors;
+    /* a hash index's row map is its features file's ids: searching needs that file too */
+    if (rc == PARE_OK && (parts & (CATALOG_FEATURES | CATALOG_SEARCH)))
+        rc = open_features(st, ix, &r, err);
+    if (rc == PARE_OK && (parts & CATALOG_SEARCH)) rc = open_faiss(ix, &r, err);
+    if (rc == PARE_OK && (parts & CATALOG_SEARCH) &&
+        vindex_decode_for_search(ix->vx, CATALOG_DECODE_BYTES, err) < 0)
+        rc = PARE_EFAIL;
+    if (rc == PARE_OK && (parts & CATALOG_SEARCH) && ix->feat) {
+        ix->row_passage = xmalloc(sizeof *ix->row_passage * (size_t)(r.n_vectors + 1));
+        memcpy(ix->row_passage, feat_ids(ix->feat), sizeof *ix->row_passage * (size_t)r.n_vectors);
+    } else if (rc == PARE_OK && (parts & CATALOG_SEARCH)) {
+        rc = load_rows(st, ix, r.n_vectors, err);
+    }
     json_decref(r.desc);
     free(r.checksum);
     if (rc != PARE_OK) {
@@ -272,16 +326,24 @@ int catalog_begin(struct store *st, const char *factory, int64_t *id, struct sbu
 int catalog_add_rows(struct store *st, int64_t id, int64_t first, const int64_t *pids, int64_t n,
                      struct sbuf *err)
 {
-    for (int64_t i = 0; i < n; i++) {
-        sqlite3_stmt *s = store_stmt(st, "INSERT INTO index_rows(index_id, row, passage_id) "
-                                         "VALUES (?1, ?2, ?3)");
-        if (!s || sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int64(s, 2, first + i) ||
-            sqlite3_bind_int64(s, 3, pids[i]) || store_done(st, s)) {
-            sbuf_setf(err, "storing index rows: %s", store_errmsg(st));
-            return PARE_EFAIL;
-        }
+    /* one statement for the whole batch (the ids as a JSON array): a statement per row cost
+     * several times the insert itself */
+    struct sbuf ids = {0};
+    sbuf_grow(&ids, (size_t)n * 8 + 2);
+    sbuf_addc(&ids, '[');
+    for (int64_t i = 0; i < n; i++) sbuf_addf(&ids, i ? ",%lld" : "%lld", (long long)pids[i]);
+    sbuf_addc(&ids, ']');
+    sqlite3_stmt *s = store_stmt(st, "INSERT INTO index_rows(index_id, row, passage_id) "
+                                     "SELECT ?1, ?2 + key, value FROM json_each(?3)");
+    int rc = PARE_OK;
+    if (!s || sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int64(s, 2, first) ||
+        sqlite3_bind_text(s, 3, ids.p, (int)ids.len, SQLITE_STATIC) || store_done(st, s) ||
+        sqlite3_changes(store_db(st)) != n) {
+        sbuf_setf(err, "storing index rows: %s", store_errmsg(st));
+        rc = PARE_EFAIL;
     }
-    return PARE_OK;
+    sbuf_free(&ids);
+    return rc;
 }
 
 int catalog_finish(struct store *st, int64_t id, const char *path, int dim, json_t *embedder,
@@ -301,4 +363,130 @@ int catalog_finish(struct store *st, int64_t id, const char *path, int dim, json
     }
     free(desc);
     return rc;
+}
+
+/* Whether a process with this id exists. */
+static int alive(long pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/* The pid of a NAME.tmp.PID file name, or 0 when it is not one. */
+static long tmp_pid(const char *name)
+{
+    const char *t = strstr(name, ".tmp.");
+    char *end;
+    if (!t) return 0;
+    long pid = strtol(t + 5, &end, 10);
+    return *end || pid <= 0 ? 0 : pid;
+}
+
+/* Whether index `id` has a row (committed, or ours in this transaction). */
+static int recorded(struct store *st, long long id)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM indexes WHERE id = ?1");
+    int64_t one = 0;
+    if (!s || sqlite3_bind_int64(s, 1, id)) return 1; /* when in doubt, keep the file */
+    return store_int(st, s, &one) != 0;
+}
+
+/* Whether `name` in the database's folder is a leftover of a killed pare index. */
+static int leftover(struct store *st, const char *base, const char *name)
+{
+    size_t n = strlen(base);
+    char *end;
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".index", 6) != 0) return 0;
+    long long id = strtoll(name + n + 6, &end, 10);
+    if (end == name + n + 6 || *end != '.') return 0;
+    return tmp_pid(name) > 0 || !recorded(st, id);
+}
+
+/* Removes the leftovers in `dir` of files whose names start with `base`. */
+static int remove_in(struct store *st, const char *dir, const char *base, int by_pid)
+{
+    DIR *d = opendir(dir);
+    int removed = 0;
+    if (!d) return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int go = by_pid ? strncmp(e->d_name, base, strlen(base)) == 0 &&
+                              strncmp(e->d_name + strlen(base), ".tmp.", 5) == 0 &&
+                              tmp_pid(e->d_name) > 0 && !alive(tmp_pid(e->d_name))
+                        : leftover(st, base, e->d_name);
+        if (!go) continue;
+        char *full = path_join(dir, e->d_name);
+        removed += remove(full) == 0;
+        free(full);
+    }
+    closedir(d);
+    return removed;
+}
+
+/* The folder and the base name of path (dir "." when it has no slash). */
+static void split_path(const char *path, struct sbuf *dir, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    sbuf_reset(dir);
+    if (slash)
+        sbuf_add(dir, path, (size_t)(slash - path) + (slash == path));
+    else
+        sbuf_adds(dir, ".");
+    *base = slash ? slash + 1 : path;
+}
+
+int catalog_remove_leftovers(struct store *st, const char *const *also, int n)
+{
+    struct sbuf dir = {0};
+    const char *base;
+    split_path(store_path(st), &dir, &base);
+    int removed = remove_in(st, dir.p, base, 0);
+    for (int i = 0; i < n; i++) {
+        if (!also[i]) continue;
+        split_path(also[i], &dir, &base);
+        removed += remove_in(st, dir.p, base, 1);
+    }
+    sbuf_free(&dir);
+    return removed;
+}
+
+/* Whether the description text of an index holds these settings. */
+static int same_settings(const char *desc, json_t *settings)
+{
+    json_t *d = json_loads(desc, 0, NULL);
+    int same = d && json_equal(json_object_get(d, "settings"), settings);
+    json_decref(d);
+    return same;
+}
+
+int catalog_find_same(struct store *st, json_t *settings, int64_t *id, struct sbuf *err)
+{
+    int64_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *s = store_stmt(st, "SELECT id, embedder FROM indexes WHERE path != '' "
+                                     "ORDER BY id DESC");
+    if (!s) {
+        store_fail(st, err, "reading indexes");
+        return -1;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!same_settings((const char *)sqlite3_column_text(s, 1), settings)) continue;
+        xgrow((void **)&ids, &cap, n + 1, sizeof *ids);
+        ids[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    int found = rc == SQLITE_DONE ? 0 : -1;
+    if (found < 0) store_fail(st, err, "reading indexes");
+    for (size_t i = 0; i < n && found == 0; i++) {
+        struct pare_index *ix = NULL;
+        struct sbuf ignore = {0}; /* a damaged index is not the same: build a new one */
+        if (catalog_load(st, ids[i], CATALOG_SEARCH | CATALOG_FEATURES, &ix, &ignore) == PARE_OK) {
+            *id = ids[i];
+            found = 1;
+        }
+        catalog_free(ix);
+        sbuf_free(&ignore);
+    }
+    free(ids);
+    return found;
 }

@@ -1,8 +1,10 @@
 /* corpus.c - see corpus.h. */
 #include "index/corpus.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 void corpus_free(struct corpus_batch *b)
 {
@@ -10,6 +12,11 @@ void corpus_free(struct corpus_batch *b)
         free(b->titles[i]);
         sbuf_free(&b->texts[i]);
     }
+    for (size_t i = 0; i < b->cap_raw; i++) sbuf_free(&b->raw[i]);
+    for (int t = 0; t < b->n_codecs; t++) blob_codec_free(b->codecs[t]);
+    free(b->codecs);
+    free(b->warm);
+    free(b->raw);
     free(b->ids);
     free(b->titles);
     free(b->texts);
@@ -38,10 +45,70 @@ int64_t corpus_count(struct store *st)
     return n;
 }
 
+int64_t corpus_max_id(struct store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT coalesce(max(id), 0) FROM passages");
+    int64_t n = -1;
+    if (!s || store_int(st, s, &n) != 1) return -1;
+    return n;
+}
+
+/* Makes sure every thread's codec has the dictionary of each frame in the batch, loading it on
+ * this thread: a codec loads a dictionary through the store, which one thread uses at a time.
+ * Returns the row whose frame could not be read, or -1. */
+static int64_t warm_codecs(struct store *st, struct corpus_batch *b, struct sbuf *err)
+{
+    if (!b->codecs) {
+        b->n_codecs = omp_get_max_threads();
+        b->codecs = xcalloc((size_t)b->n_codecs, sizeof *b->codecs);
+        for (int t = 0; t < b->n_codecs; t++) b->codecs[t] = store_codec(st);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        uint32_t id = ZSTD_getDictID_fromFrame(b->raw[i].p, b->raw[i].len);
+        size_t w = 0;
+        while (w < b->n_warm && b->warm[w] != id) w++;
+        if (id == 0 || w < b->n_warm) continue;
+        for (int t = 0; t < b->n_codecs; t++)
+            if (blob_decompress(b->codecs[t], b->raw[i].p, b->raw[i].len, &b->texts[i], err) !=
+                PARE_OK)
+                return (int64_t)i;
+        size_t cap = b->n_warm;
+        xgrow((void **)&b->warm, &cap, b->n_warm + 1, sizeof *b->warm);
+        b->warm[b->n_warm++] = id;
+    }
+    return -1;
+}
+
+/* Decompresses the batch's bodies on every core. Returns the first bad row, or -1. */
+static int64_t decompress_all(struct corpus_batch *b, struct sbuf *err)
+{
+    int64_t bad = -1;
+#pragma omp parallel for schedule(dynamic, 64)
+    for (size_t i = 0; i < b->n; i++) {
+        struct sbuf e = {0};
+        if (blob_decompress(b->codecs[omp_get_thread_num()], b->raw[i].p, b->raw[i].len,
+                            &b->texts[i], &e) != PARE_OK) {
+#pragma omp critical(corpus_bad)
+            if (bad < 0 || (int64_t)i < bad) {
+                bad = (int64_t)i;
+                sbuf_setf(err, "%s", sbuf_str(&e));
+            }
+        }
+        sbuf_free(&e);
+    }
+    return bad;
+}
+
 int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, size_t limit,
                     struct corpus_batch *b, struct sbuf *err)
 {
+    (void)codec; /* each thread has its own, loaded from the store like it */
     reserve(b, limit);
+    if (b->cap_raw < limit) {
+        b->raw = xrealloc(b->raw, sizeof *b->raw * limit);
+        memset(b->raw + b->cap_raw, 0, sizeof *b->raw * (limit - b->cap_raw));
+        b->cap_raw = limit;
+    }
     b->n = 0;
     sqlite3_stmt *s = store_stmt(st, "SELECT id, title, body FROM passages WHERE id > ?1 "
                                      "ORDER BY id LIMIT ?2");
@@ -51,21 +118,22 @@ int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, s
     }
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        size_t i = b->n;
+        size_t i = b->n++;
         b->ids[i] = sqlite3_column_int64(s, 0);
         free(b->titles[i]);
         b->titles[i] = xstrdup((const char *)sqlite3_column_text(s, 1));
-        if (blob_decompress(codec, sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2),
-                            &b->texts[i], err) != PARE_OK) {
-            sqlite3_reset(s);
-            sbuf_addf(err, " (passage %lld)", (long long)b->ids[i]);
-            return -1;
-        }
-        b->n++;
+        sbuf_reset(&b->raw[i]);
+        sbuf_add(&b->raw[i], sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2));
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
         sbuf_setf(err, "reading passages: %s", store_errmsg(st));
+        return -1;
+    }
+    int64_t bad = warm_codecs(st, b, err);
+    if (bad < 0) bad = decompress_all(b, err);
+    if (bad >= 0) {
+        sbuf_addf(err, " (passage %lld)", (long long)b->ids[bad]);
         return -1;
     }
     return (int64_t)b->n;
@@ -99,6 +167,6 @@ int corpus_load(struct store *st, struct blob_codec *codec, int64_t *ids, size_t
 
 int64_t corpus_find(const struct corpus_batch *b, int64_t id)
 {
-    const int64_t *p = bsearch(&id, b->ids, b->n, sizeof id, cmp_i64);
+    const int64_t *p = b->n ? bsearch(&id, b->ids, b->n, sizeof id, cmp_i64) : NULL;
     return p ? (int64_t)(p - b->ids) : -1;
 }

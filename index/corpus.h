@@ -16,17 +16,28 @@ struct corpus_batch {
     char **titles;
     struct sbuf *texts;
     size_t n, cap;
+    /* corpus_next's: compressed bodies, and a codec per thread to decompress them with */
+    struct sbuf *raw;
+    size_t cap_raw;
+    struct blob_codec **codecs;
+    int n_codecs;
+    uint32_t *warm; /* dictionaries every codec has loaded */
+    size_t n_warm;
 };
 
 void corpus_free(struct corpus_batch *b);
 
 /* The number of passages in the store, or -1 on a database error. */
 int64_t corpus_count(struct store *st);
+/* The largest passage id (0 when there is none), or -1 on a database error. With the count it
+ * tells one set of passages from another: passages are only ever added, with new ids. */
+int64_t corpus_max_id(struct store *st);
 
 /*
  * Reads up to `limit` passages with id > after, in id order, into b (replacing what it held),
- * bodies decompressed with codec (store_codec). Returns how many (0 past the last passage), or
- * -1 with err set (database error, corrupt body).
+ * bodies decompressed on every core (with codecs of the store's dictionaries; `codec` loads
+ * them). Returns how many (0 past the last passage), or -1 with err set (database error, corrupt
+ * body).
  */
 int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, size_t limit,
                     struct corpus_batch *b, struct sbuf *err);

@@ -4,8 +4,15 @@
  *   hash    (built in, the default) feature hashing of normalised unigrams and bigrams into D
  *           dimensions with signed hashing; weights are sublinear TF times IDF from the corpus
  *           (kept in the database, so queries use the passages' statistics); L2-normalised.
- *           The same features also give an exact BM25 score (no hashing), which retrieval
- *           uses to re-rank FAISS's best hits and so removes the collision noise of hashing.
+ *           The same features also give an exact BM25 score (no hashing into D dimensions),
+ *           which retrieval uses to re-rank FAISS's best hits and so removes the collision
+ *           noise of hashing.
+ *
+ *           Version 2 (new indexes) names each feature by a 32-bit key (31 bits of its hash and
+ *           the bigram flag) from which the IDF bucket, dense dimension and sign all follow, so
+ *           that an index can keep every passage's features compactly (features.h) and rebuild
+ *           its vectors or score BM25 without the text; term frequencies are capped at 255.
+ *           Version 1 (indexes built before) used the 64-bit hash; both stay readable.
  *   openai  POST {OPENAI_BASE_URL}/embeddings, batches of texts, several requests in flight.
  *   file    precomputed float32 vectors (.npy or .fvecs) with a matching id list.
  *
@@ -34,14 +41,18 @@ struct hash_params {
     double bigram_weight; /* weight of bigram features relative to unigrams */
     int title_repeat;     /* the title counts this many times (titles name entities) */
     double k1, b;         /* BM25 parameters of the exact score */
+    int version;          /* HASH_VERSION for new indexes; 1 for those built before it */
 };
 
+#define HASH_VERSION 2
+
 #define HASH_DEFAULT_DIM 2048
+#define HASH_MAX_DIM 65536
 #define HASH_DF_BUCKETS (1u << 20)
 
 /* Distinct features of one text with their term frequencies, sorted by hash. */
 struct hfeat {
-    uint64_t h; /* feature hash; bit 0 set for bigrams */
+    uint64_t h; /* feature: version 1 its hash, version 2 its key (< 2^32); bit 0: bigram */
     uint32_t tf;
 };
 struct hfeats {
@@ -51,6 +62,8 @@ struct hfeats {
     struct tokens tok; /* scratch */
     uint64_t *all;     /* scratch */
     size_t cap_all;
+    uint32_t *keys, *keys2; /* scratch of version 2 */
+    size_t cap_keys;
 };
 void hfeats_free(struct hfeats *f);
 
@@ -72,16 +85,46 @@ void hash_features(const struct embedder *e, const char *title, const char *text
                    struct hfeats *out);
 /* Fitting: counts the document frequencies of f's features. Thread-safe (atomic counts). */
 void hash_fit_add(struct embedder *e, const struct hfeats *f);
-/* Ends fitting (document count and mean length). */
+/* Fitting on many threads without atomics: each thread counts into its own zeroed array of
+ * HASH_DF_BUCKETS (hash_count), and hash_fit_merge adds such an array to e's counts. */
+void hash_count(const struct embedder *e, uint32_t *df, const struct hfeats *f);
+void hash_fit_merge(struct embedder *e, const uint32_t *df);
+/* Ends fitting (document count and mean length) and tabulates the IDF of every bucket, which
+ * makes hash_vector cheaper. */
 void hash_fit_done(struct embedder *e, int64_t n_docs, double total_len);
 /* Statistics for storage: the df array is HASH_DF_BUCKETS uint32. */
 const uint32_t *hash_df(const struct embedder *e, int64_t *n_docs, double *avg_len);
+/* Sets stored statistics (no IDF table: queries weigh their few features directly). */
 int hash_set_stats(struct embedder *e, const uint32_t *df, size_t n, int64_t n_docs, double avg_len,
                    struct sbuf *err);
+/* The hash embedder's version (1 or 2) and parameters. */
+const struct hash_params *hash_params_of(const struct embedder *e);
 /* Dense L2-normalised vector of features f into out[dim]. Thread-safe. */
 void hash_vector(const struct embedder *e, const struct hfeats *f, float *out);
 /* Exact BM25 of document d for query q (q's term counts times d's saturated, IDF-weighted tf). */
 double hash_bm25(const struct embedder *e, const struct hfeats *q, const struct hfeats *d);
+
+/* A query prepared for scoring many documents: its features' keys and weights. */
+struct hquery {
+    uint64_t *key; /* ascending */
+    double *w;     /* query tf x IDF x bigram weight x (k1 + 1) */
+    size_t n, cap;
+};
+void hquery_free(struct hquery *q);
+/* Prepares the features of a query. Thread-safe. */
+void hash_query(const struct embedder *e, const struct hfeats *f, struct hquery *q);
+
+/* A document's features as an index keeps them (features.h): version 2 keys in ascending
+ * order, those of tf 1 and the others (with their tf) in two lists. */
+struct hdoc {
+    uint32_t len; /* features counted with repeats */
+    uint32_t n_one, n_more;
+    const uint32_t *one;  /* keys of tf 1 */
+    const uint32_t *more; /* keys of tf > 1 */
+    const uint8_t *tf;    /* tf of more[i] */
+};
+/* hash_bm25 of a kept document: equal, to the last bit, to hash_bm25 of its text's features. */
+double hash_bm25_doc(const struct embedder *e, const struct hquery *q, const struct hdoc *d);
 
 /* --- openai embedder --- */
 

@@ -5,6 +5,8 @@
 // faiss_get_last_error().
 #include <faiss/AutoTune.h>
 #include <faiss/Index.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexScalarQuantizer.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
 #include <faiss/impl/FaissException.h>
@@ -13,6 +15,8 @@
 #include <string>
 
 #include <faiss/c_api/AutoTune_c.h>
+#include <faiss/c_api/IndexFlat_c.h>
+#include <faiss/c_api/IndexScalarQuantizer_c.h>
 #include <faiss/c_api/Index_c.h>
 #include <faiss/c_api/error_c.h>
 #include <faiss/c_api/index_factory_c.h>
@@ -84,6 +88,24 @@ int faiss_Index_search(const FaissIndex *index, idx_t n, const float *x, idx_t k
 int faiss_Index_reconstruct(const FaissIndex *index, idx_t key, float *recons)
 {
     return guard([&] { cxx(index)->reconstruct(key, recons); });
+}
+
+int faiss_Index_reconstruct_n(const FaissIndex *index, idx_t i0, idx_t ni, float *recons)
+{
+    return guard([&] { cxx(index)->reconstruct_n(i0, ni, recons); });
+}
+
+FaissIndexScalarQuantizer *faiss_IndexScalarQuantizer_cast(FaissIndex *index)
+{
+    return reinterpret_cast<FaissIndexScalarQuantizer *>(
+        dynamic_cast<faiss::IndexScalarQuantizer *>(cxx(index)));
+}
+
+int faiss_IndexFlatIP_new_with(FaissIndexFlatIP **p_index, idx_t d)
+{
+    return guard([&] {
+        *p_index = reinterpret_cast<FaissIndexFlatIP *>(new faiss::IndexFlatIP(d));
+    });
 }
 
 int faiss_write_index_fname(const FaissIndex *idx, const char *fname)

@@ -1,6 +1,7 @@
 /* rerank.c - see rerank.h. */
 #include "index/rerank.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,18 +37,20 @@ void ranked_sort(struct ranked *q)
     }
 }
 
-/* Exact BM25 of every candidate of every query against the loaded texts t, then sorted. */
+/* Exact BM25 of the candidates of every query against the loaded texts t (only those scored
+ * NaN when `only_nan`), then sorted. */
 static void score_exact(const struct embedder *e, struct ranked *qs, int nq,
-                        const struct corpus_batch *t, struct hfeats *scratch)
+                        const struct corpus_batch *t, int only_nan, struct hfeats *scratch)
 {
 #pragma omp parallel for schedule(dynamic, 1)
     for (int i = 0; i < nq; i++) {
         struct hfeats *qf = &scratch[2 * omp_get_thread_num()];
         struct hfeats *df = &scratch[2 * omp_get_thread_num() + 1];
-        hash_features(e, NULL, qs[i].text, strlen(qs[i].text), qf);
+        int queried = 0;
         for (int c = 0; c < qs[i].n_cand; c++) {
             int64_t k = corpus_find(t, qs[i].cand[c]);
-            if (k < 0) continue; /* loaded by the caller: cannot happen */
+            if (k < 0 || (only_nan && !isnan(qs[i].score[c]))) continue;
+            if (!queried++) hash_features(e, NULL, qs[i].text, strlen(qs[i].text), qf);
             hash_features(e, t->titles[k], t->texts[k].p, t->texts[k].len, df);
             qs[i].score[c] = hash_bm25(e, qf, df);
         }
@@ -55,18 +58,54 @@ static void score_exact(const struct embedder *e, struct ranked *qs, int nq,
     }
 }
 
-int rerank_bm25(struct store *st, struct blob_codec *codec, const struct embedder *e,
-                struct ranked *qs, int nq, struct hfeats *scratch, struct sbuf *err)
+/* Scores from the features file what it holds; a candidate it lacks (a passage ingested after
+ * the index was built) gets NaN, for score_exact. Returns 0, or -1 on a malformed row. */
+static int score_features(const struct embedder *e, const struct feat_file *ff, struct ranked *qs,
+                          int nq, struct hfeats *scratch)
 {
+    int nt = omp_get_max_threads(), bad = 0;
+    struct hquery *hq = xcalloc((size_t)nt, sizeof *hq);
+#pragma omp parallel for schedule(dynamic, 4) reduction(| : bad)
+    for (int i = 0; i < nq; i++) {
+        int t = omp_get_thread_num();
+        struct sbuf err = {0};
+        hash_features(e, NULL, qs[i].text, strlen(qs[i].text), &scratch[2 * t]);
+        hash_query(e, &scratch[2 * t], &hq[t]);
+        for (int c = 0; c < qs[i].n_cand; c++) {
+            int64_t row = feat_row_of(ff, qs[i].cand[c]);
+            struct hdoc d;
+            if (row < 0)
+                qs[i].score[c] = NAN;
+            else if (feat_doc(ff, row, &d, &err) != PARE_OK)
+                bad = 1;
+            else
+                qs[i].score[c] = hash_bm25_doc(e, &hq[t], &d);
+        }
+        sbuf_free(&err);
+    }
+    for (int t = 0; t < nt; t++) hquery_free(&hq[t]);
+    free(hq);
+    return bad ? -1 : 0;
+}
+
+int rerank_bm25(struct store *st, struct blob_codec *codec, const struct embedder *e,
+                const struct feat_file *ff, struct ranked *qs, int nq, struct hfeats *scratch,
+                struct sbuf *err)
+{
+    if (ff && score_features(e, ff, qs, nq, scratch) != 0) {
+        sbuf_setf(err, "the index's features file has a malformed row: rebuild it with pare index");
+        return PARE_EFAIL;
+    }
     size_t n_all = 0;
     for (int i = 0; i < nq; i++) n_all += (size_t)qs[i].n_cand;
     int64_t *all = xmalloc(sizeof *all * (n_all + 1));
     n_all = 0;
     for (int i = 0; i < nq; i++)
-        for (int c = 0; c < qs[i].n_cand; c++) all[n_all++] = qs[i].cand[c];
+        for (int c = 0; c < qs[i].n_cand; c++)
+            if (!ff || isnan(qs[i].score[c])) all[n_all++] = qs[i].cand[c];
     struct corpus_batch t = {0};
-    int rc = corpus_load(st, codec, all, n_all, &t, err);
-    if (rc == PARE_OK) score_exact(e, qs, nq, &t, scratch);
+    int rc = n_all ? corpus_load(st, codec, all, n_all, &t, err) : PARE_OK;
+    if (rc == PARE_OK) score_exact(e, qs, nq, &t, ff != NULL, scratch);
     corpus_free(&t);
     free(all);
     return rc;

@@ -32,13 +32,15 @@ void ranked_free(struct ranked *qs, int n);
 void ranked_sort(struct ranked *q);
 
 /*
- * Scores every candidate of qs[0..nq) by the exact BM25 of hash embedder e against the
- * candidate's title and text (read from the store with codec), then sorts each question's
- * candidates. scratch holds two hfeats per OpenMP thread. Returns PARE_OK, or PARE_EFAIL with
- * err set when a passage cannot be read.
+ * Scores every candidate of qs[0..nq) by the exact BM25 of hash embedder e, then sorts each
+ * question's candidates. A candidate's features come from the index's features file `ff` when
+ * it has them (no text is read), else from its title and text in the store (read with codec):
+ * both give the same score. scratch holds two hfeats per OpenMP thread. Returns PARE_OK, or
+ * PARE_EFAIL with err set when a passage cannot be read.
  */
 int rerank_bm25(struct store *st, struct blob_codec *codec, const struct embedder *e,
-                struct ranked *qs, int nq, struct hfeats *scratch, struct sbuf *err);
+                const struct feat_file *ff, struct ranked *qs, int nq, struct hfeats *scratch,
+                struct sbuf *err);
 
 /*
  * Scores every candidate of qs[0..nq) by the inner product of the question's query vector

@@ -180,42 +180,53 @@ int search_corpus(struct searcher *s, struct ranked *qs, int nq, struct sbuf *er
         take_hits(ix, &qs[i], sc + (size_t)i * (size_t)depth, lab + (size_t)i * (size_t)depth,
                   depth);
     if (rc == PARE_OK && is_hash && s->rerank > 0)
-        rc = rerank_bm25(s->st, s->codec, ix->emb, qs, nq, s->scratch, err);
+        rc = rerank_bm25(s->st, s->codec, ix->emb, ix->feat, qs, nq, s->scratch, err);
     free(qv);
     free(sc);
     free(lab);
     return rc;
 }
 
-/* Question q's own passages as its candidates, in context order, a repeated passage once. */
-static int own_passages(struct searcher *s, struct ranked *q, struct sbuf *err)
+/* Appends passage pid to q's candidates unless it has it: a context may hold the same
+ * passage twice (2Wiki does), ranked once. */
+static void add_own(struct ranked *q, size_t *cap, int64_t pid)
 {
-    sqlite3_stmt *st = store_stmt(s->st, "SELECT passage_id FROM question_passages "
-                                         "WHERE question_id = ?1 ORDER BY position");
-    if (!st || sqlite3_bind_int64(st, 1, q->qid)) return store_fail(s->st, err, "reading contexts");
-    size_t cap = 0;
-    int src;
+    for (int k = 0; k < q->n_cand; k++)
+        if (q->cand[k] == pid) return;
+    xgrow((void **)&q->cand, cap, (size_t)q->n_cand + 1, sizeof *q->cand);
+    q->cand[q->n_cand++] = pid;
+}
+
+/* The own passages of qs[0..nq) (ascending ids) as their candidates, in context order: one
+ * statement for the batch's range of ids. */
+static int own_passages(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err)
+{
+    sqlite3_stmt *st = store_stmt(s->st, "SELECT question_id, passage_id FROM question_passages "
+                                         "WHERE question_id BETWEEN ?1 AND ?2 "
+                                         "ORDER BY question_id, position");
+    if (!st || sqlite3_bind_int64(st, 1, qs[0].qid) || sqlite3_bind_int64(st, 2, qs[nq - 1].qid))
+        return store_fail(s->st, err, "reading contexts");
+    size_t *caps = xcalloc((size_t)nq, sizeof *caps);
+    int i = 0, src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        /* a context may hold the same passage twice (2Wiki does): rank it once */
-        int64_t pid = sqlite3_column_int64(st, 0), dup = 0;
-        for (int k = 0; k < q->n_cand; k++) dup |= q->cand[k] == pid;
-        if (dup) continue;
-        xgrow((void **)&q->cand, &cap, (size_t)q->n_cand + 1, sizeof *q->cand);
-        q->cand[q->n_cand++] = pid;
+        int64_t qid = sqlite3_column_int64(st, 0);
+        while (i < nq && qs[i].qid < qid) i++;
+        if (i < nq && qs[i].qid == qid) add_own(&qs[i], &caps[i], sqlite3_column_int64(st, 1));
     }
     sqlite3_reset(st);
-    q->score = xcalloc((size_t)q->n_cand + 1, sizeof *q->score);
+    free(caps);
+    for (int k = 0; k < nq; k++)
+        qs[k].score = xcalloc((size_t)qs[k].n_cand + 1, sizeof *qs[k].score);
     if (src != SQLITE_DONE) return store_fail(s->st, err, "reading contexts");
     return PARE_OK;
 }
 
 int search_context(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err)
 {
-    int rc = PARE_OK;
-    for (int i = 0; i < nq && rc == PARE_OK; i++) rc = own_passages(s, &qs[i], err);
-    if (rc != PARE_OK) return rc;
+    int rc = nq > 0 ? own_passages(s, qs, nq, err) : PARE_OK;
+    if (rc != PARE_OK || nq == 0) return rc;
     if (embedder_kind(s->ix->emb) == EMBED_HASH)
-        return rerank_bm25(s->st, s->codec, s->ix->emb, qs, nq, s->scratch, err);
+        return rerank_bm25(s->st, s->codec, s->ix->emb, s->ix->feat, qs, nq, s->scratch, err);
     /* dense: query . stored passage vector */
     if (!s->ix->passage_row) catalog_map_passages(s->ix);
     int dim = embedder_dim(s->ix->emb);

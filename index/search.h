@@ -52,8 +52,9 @@ int searcher_query_vectors(struct searcher *s, const char *vectors, const char *
  * PARE_EINPUT (a question without a query vector) or PARE_EFAIL. */
 int search_corpus(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err);
 
-/* Fills the candidates of qs[0..nq) with each question's own passages, ranked. Returns PARE_OK,
- * PARE_EINPUT (a question without a query vector) or PARE_EFAIL. */
+/* Fills the candidates of qs[0..nq) (ascending question ids, as candidates_next gives them)
+ * with each question's own passages, ranked. Returns PARE_OK, PARE_EINPUT (a question without a
+ * query vector) or PARE_EFAIL. */
 int search_context(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err);
 
 #endif

@@ -10,6 +10,8 @@
 #include <xxhash.h>
 
 #include <faiss/c_api/AutoTune_c.h>
+#include <faiss/c_api/IndexFlat_c.h>
+#include <faiss/c_api/IndexScalarQuantizer_c.h>
 #include <faiss/c_api/Index_c.h>
 #include <faiss/c_api/error_c.h>
 #include <faiss/c_api/index_factory_c.h>
@@ -95,6 +97,32 @@ int vindex_reconstruct(const struct vindex *v, int64_t row, float *out, struct s
 {
     if (faiss_Index_reconstruct(v->ix, row, out) != 0) return faiss_fail(err, "reconstruct");
     return PARE_OK;
+}
+
+int vindex_decode_for_search(struct vindex *v, int64_t max_bytes, struct sbuf *err)
+{
+    int64_t n = faiss_Index_ntotal(v->ix), d = faiss_Index_d(v->ix);
+    if (!faiss_IndexScalarQuantizer_cast(v->ix) || n <= 0 || n * d * 4 > max_bytes) return 0;
+    FaissIndexFlatIP *flat = NULL;
+    float *x = malloc(sizeof *x * (size_t)n * (size_t)d);
+    if (!x) return 0; /* not enough memory: search the codes */
+    if (faiss_Index_reconstruct_n(v->ix, 0, n, x) != 0 ||
+        faiss_IndexFlatIP_new_with(&flat, d) != 0) {
+        free(x);
+        faiss_Index_free((FaissIndex *)flat);
+        faiss_fail(err, "decoding for search");
+        return -1;
+    }
+    int rc = faiss_Index_add((FaissIndex *)flat, n, x);
+    free(x);
+    if (rc != 0) {
+        faiss_Index_free((FaissIndex *)flat);
+        faiss_fail(err, "decoding for search");
+        return -1;
+    }
+    faiss_Index_free(v->ix);
+    v->ix = (FaissIndex *)flat;
+    return 1;
 }
 
 int vindex_set_params(struct vindex *v, const char *params, struct sbuf *err)

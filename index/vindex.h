@@ -32,6 +32,15 @@ int vindex_search(const struct vindex *v, int64_t n, const float *q, int64_t k, 
                   int64_t *labels, struct sbuf *err);
 /* The stored vector of one row (Flat indexes and others that keep vectors). */
 int vindex_reconstruct(const struct vindex *v, int64_t row, float *out, struct sbuf *err);
+/*
+ * Makes an exhaustive scalar-quantised index (SQ8 ...) searchable at BLAS speed: FAISS scans
+ * quantised codes one value at a time, but multiplies float matrices many at once, so when
+ * the decoded vectors take at most max_bytes the index is replaced, in memory only, by a Flat
+ * index of them (the same scores: FAISS computes a quantised index's from the decoded values).
+ * Other indexes are left alone. Returns 1 when it decoded, 0 when it did not, -1 with err set
+ * on a FAISS error.
+ */
+int vindex_decode_for_search(struct vindex *v, int64_t max_bytes, struct sbuf *err);
 /* Search-time parameters in FAISS ParameterSpace syntax: "nprobe=16,efSearch=128". */
 int vindex_set_params(struct vindex *v, const char *params, struct sbuf *err);
 

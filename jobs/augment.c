@@ -15,6 +15,7 @@
 #include "pipeline/judge.h"
 #include "pipeline/negatives.h"
 #include "pipeline/question.h"
+#include "pipeline/rows.h"
 #include "stores/store.h"
 
 struct aug {
@@ -181,7 +182,8 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv)
     const struct opt opts[] = {
         {"judge", OPT_STRING, &judge_spec, "lexical", "J",
          "the judge whose sets to use and that labels new negatives"},
-        {"method", OPT_STRING, &method, "loo", "M", "the minimiser whose sets to use"},
+        {"method", OPT_STRING, &method, NULL, "M",
+         "the minimiser whose sets to use (default: the newest sets' of the judge)"},
         {"retrieval", OPT_INT, &a.retrieval, "0", "ID", "candidates of this retrieval (0: newest)"},
         {"coverage", OPT_DOUBLE, &jo.coverage, "0.8", "X", "lexical judge: as for pare mine"},
         {"model", OPT_STRING, &jo.model, NULL, "NAME", "openai judge: model"},
@@ -216,9 +218,14 @@ int job_augment(struct pare_ctx *ctx, int argc, char **argv)
         return PARE_EFAIL;
     }
     a.codec = store_codec(a.st);
+    char *newest = NULL, *fp = NULL; /* by default the method the judge's newest sets came from */
+    if (!a.method) rows_newest_sets(a.st, a.fp, NULL, &newest, &fp, &a.err);
+    a.method = a.method ? a.method : newest ? newest : "loo";
+    free(fp);
     rc = augment_all(&a);
     json_t *sum = report(&a, rc);
     rc = job_end(&a.job, rc, a.rubrics, 0, rc == PARE_OK ? NULL : sbuf_str(&a.err), sum);
+    free(newest);
     answer_pool_free(&a.pool);
     question_free(&a.qs);
     blob_codec_free(a.codec);

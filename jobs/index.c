@@ -30,8 +30,9 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
 {
     const struct opt opts[] = {
         {"embedder", OPT_STRING, &a->kind, "hash", "KIND", "hash, file or openai"},
-        {"factory", OPT_STRING, &a->factory, "Flat", "SPEC",
-         "FAISS index_factory string: Flat, IVF1024,Flat, HNSW32, IVF4096,PQ32, ..."},
+        {"factory", OPT_STRING, &a->factory, "auto", "SPEC",
+         "FAISS index_factory string (Flat, SQ8, IVF1024,SQ8, HNSW32, IVF4096,PQ32, ...), or "
+         "auto: SQ8 up to 200000 passages, else IVF{n/2000},SQ8 probing 16 lists"},
         {"dim", OPT_INT, &a->dim, "2048", "D", "hash: dimensions"},
         {"bigram-weight", OPT_DOUBLE, &a->bigram_w, "0.5", "W", "hash: weight of bigram features"},
         {"title-repeat", OPT_INT, &a->title_repeat, "2", "N", "hash: times the title is counted"},
@@ -51,8 +52,8 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
          "openai: retries of a failed request"},
         {"rpm", OPT_DOUBLE, &a->oa.rpm, "0", "N", "openai: requests per minute (0: no limit)"},
         {"tpm", OPT_DOUBLE, &a->oa.tpm, "0", "N", "openai: tokens per minute (0: no limit)"},
-        {"train-size", OPT_INT, &a->train_size, "100000", "N",
-         "vectors to train IVF/PQ indexes on"},
+        {"train-size", OPT_INT, &a->train_size, "0", "N",
+         "vectors to train IVF/PQ/SQ indexes on (0: 32 per IVF list, else 32768)"},
         {"batch", OPT_INT, &a->batch, "4096", "N", "passages embedded and added at a time"},
         {"keep-vectors", OPT_FLAG, &a->keep, NULL, NULL,
          "also write the vectors (.npy) and row ids, to re-index without embedding again"},
@@ -84,9 +85,9 @@ static const char *conflict(const struct index_args *a)
         return "--keep-vectors is for embedders that compute vectors, not --embedder file";
     if (a->ek == EMBED_FILE && (!a->vectors || !a->ids))
         return "--embedder file needs --vectors FILE and --ids FILE";
-    if (a->dim < 1 || a->dim > 65536) return "--dim must be between 1 and 65536";
+    if (a->dim < 1 || a->dim > HASH_MAX_DIM) return "--dim must be between 1 and 65536";
     if (a->batch < 1) return "--batch must be positive";
-    if (a->train_size < 1) return "--train-size must be positive";
+    if (a->train_size < 0) return "--train-size must not be negative";
     if (a->title_repeat < 0) return "--title-repeat must not be negative";
     if (a->bigram_w < 0) return "--bigram-weight must not be negative";
     if (strcmp(a->ids_kind, "id") != 0 && strcmp(a->ids_kind, "ext") != 0)
@@ -122,9 +123,14 @@ struct index_run {
     struct index_build b;
     struct sbuf path;      /* the FAISS file */
     struct sbuf keep_path; /* kept vectors (.npy), also the openai embedder's scratch */
+    struct sbuf feat_path; /* hash embedder: the features file */
     int beside_db;         /* default file names: recorded relative to the database */
     FILE *keep;
     char checksum[33];
+    struct sbuf factory; /* --factory, or the one auto chose */
+    struct sbuf params;  /* the chosen factory's search parameters */
+    json_t *settings;    /* what makes two builds the same */
+    int64_t same;        /* an index built with these settings on these passages, or 0 */
 };
 
 static void on_progress(void *ud, const char *unit, int64_t done, int64_t total)
@@ -137,29 +143,88 @@ static void on_say(void *ud, const char *line)
     job_say(ud, "%s", line);
 }
 
-/* Counts the passages, opens the transaction and the index's row, names its files. */
-static int prepare(struct index_run *r, const struct index_args *a)
+/* The embedder's part of the settings: its parameters, or its input files' checksums. */
+static json_t *source_settings(const struct index_args *a, struct sbuf *err)
+{
+    char v[33], i[33];
+    if (a->from > 0) return json_pack("{s:I}", "from_index", (json_int_t)a->from);
+    if (a->ek == EMBED_OPENAI)
+        return json_pack("{s:s, s:s}", "kind", "openai", "model", a->oa.model);
+    if (a->ek == EMBED_HASH)
+        return json_pack("{s:s, s:I, s:f, s:I, s:f, s:f, s:i}", "kind", "hash", "dim",
+                         (json_int_t)a->dim, "bigram_weight", a->bigram_w, "title_repeat",
+                         (json_int_t)a->title_repeat, "k1", a->k1, "b", a->bm25_b, "version",
+                         HASH_VERSION);
+    if (file_checksum(a->vectors, v, err) != PARE_OK || file_checksum(a->ids, i, err) != PARE_OK)
+        return NULL;
+    return json_pack("{s:s, s:s, s:s, s:s}", "kind", "file", "vectors", v, "ids", i, "ids_kind",
+                     a->ids_kind);
+}
+
+/* Everything a build depends on: source, factory, training, passages (count and largest id),
+ * the file asked for and whether vectors are kept. */
+static int make_settings(struct index_run *r, const struct index_args *a)
 {
     struct index_build *b = &r->b;
-    b->n_passages = corpus_count(b->st);
-    if (b->n_passages < 0) return store_fail(b->st, &b->err, "counting passages");
-    if (b->n_passages == 0) {
-        sbuf_setf(&b->err, "the database has no passages: run pare ingest first");
-        return PARE_EFAIL;
-    }
-    if (store_begin(b->st) != PARE_OK) {
-        sbuf_setf(&b->err, "%s", store_errmsg(b->st));
-        return PARE_EFAIL;
-    }
-    /* the row first, for its id, which names the file */
-    if (catalog_begin(b->st, a->factory, &b->index_id, &b->err) != PARE_OK) return PARE_EFAIL;
-    /* the default file sits beside the database and is recorded relative to it */
+    int64_t max_id = corpus_max_id(b->st);
+    if (max_id < 0) return store_fail(b->st, &b->err, "reading passages");
+    json_t *src = source_settings(a, &b->err);
+    if (!src) return PARE_EINPUT;
+    int64_t train = a->train_size ? a->train_size : build_train_size(b->factory, b->n_passages);
+    r->settings =
+        json_pack("{s:o, s:s, s:I, s:[I,I], s:s?, s:b}", "source", src, "factory", b->factory,
+                  "train_size", (json_int_t)train, "passages", (json_int_t)b->n_passages,
+                  (json_int_t)max_id, "out", a->out, "keep_vectors", a->keep);
+    if (!r->settings) abort();
+    return PARE_OK;
+}
+
+/* Names the index's files: beside the database (recorded relative to it) or --out. */
+static void name_files(struct index_run *r, const struct index_args *a)
+{
+    struct index_build *b = &r->b;
     r->beside_db = a->out == NULL;
     if (a->out)
         sbuf_adds(&r->path, a->out);
     else
         sbuf_addf(&r->path, "%s.index%lld.faiss", store_path(b->st), (long long)b->index_id);
     if (a->keep || a->ek == EMBED_OPENAI) sbuf_addf(&r->keep_path, "%s.vectors.npy", r->path.p);
+    size_t stem = r->path.len;
+    if (stem > 6 && strcmp(r->path.p + stem - 6, ".faiss") == 0) stem -= 6;
+    sbuf_addf(&r->feat_path, "%.*s.feat", (int)stem, r->path.p);
+}
+
+/* Opens the transaction, counts the passages, looks for the same index built before; if there
+ * is none, records the new index's row, names its files and clears what killed runs left. */
+static int prepare(struct index_run *r, const struct index_args *a)
+{
+    struct index_build *b = &r->b;
+    if (store_begin(b->st) != PARE_OK) return store_fail(b->st, &b->err, "starting");
+    b->n_passages = corpus_count(b->st);
+    if (b->n_passages < 0) return store_fail(b->st, &b->err, "counting passages");
+    if (b->n_passages == 0) {
+        sbuf_setf(&b->err, "the database has no passages: run pare ingest first");
+        return PARE_EFAIL;
+    }
+    if (strcmp(a->factory, "auto") == 0) {
+        build_auto_factory(b->n_passages, &r->factory, &r->params);
+        job_say(&r->job, "index: factory %s%s%s for %lld passages (--factory to choose another)",
+                r->factory.p, r->params.len ? ", search " : "", sbuf_str(&r->params),
+                (long long)b->n_passages);
+    } else {
+        sbuf_adds(&r->factory, a->factory);
+    }
+    b->factory = r->factory.p;
+    int rc = make_settings(r, a);
+    int found = rc == PARE_OK ? catalog_find_same(b->st, r->settings, &r->same, &b->err) : -1;
+    if (found != 0) return found > 0 ? PARE_OK : rc != PARE_OK ? rc : PARE_EFAIL;
+    /* the row first, for its id, which names the files */
+    if (catalog_begin(b->st, b->factory, &b->index_id, &b->err) != PARE_OK) return PARE_EFAIL;
+    name_files(r, a);
+    const char *also[2] = {a->out ? r->path.p : NULL, a->out ? r->feat_path.p : NULL};
+    int removed = catalog_remove_leftovers(b->st, also, 2);
+    if (removed > 0)
+        job_say(&r->job, "index: removed %d files that an interrupted pare index left", removed);
     if (a->keep && a->ek == EMBED_HASH && !(r->keep = fopen(r->keep_path.p, "wb"))) {
         sbuf_setf(&b->err, "%s: cannot create: %s", r->keep_path.p, strerror(errno));
         return PARE_EFAIL;
@@ -175,8 +240,9 @@ static int build(struct index_run *r, const struct index_args *a, const struct o
     if (a->from > 0) {
         rc = build_from(b, a->from);
     } else if (a->ek == EMBED_HASH) {
-        struct hash_params hp = {(int)a->dim, a->bigram_w, (int)a->title_repeat, a->k1, a->bm25_b};
-        rc = build_hash(b, &hp, r->keep, r->keep_path.p);
+        struct hash_params hp = {(int)a->dim, a->bigram_w, (int)a->title_repeat,
+                                 a->k1,       a->bm25_b,   HASH_VERSION};
+        rc = build_hash(b, &hp, r->feat_path.p, r->keep, r->keep_path.p);
     } else if (a->ek == EMBED_OPENAI) {
         rc = build_openai(b, oc, r->keep_path.p);
         if (!a->keep) {
@@ -202,11 +268,21 @@ static int record(struct index_run *r, const struct index_args *a)
     if (rc == PARE_OK && embedder_kind(b->emb) == EMBED_HASH)
         rc = catalog_save_stats(b->st, b->index_id, b->emb, &b->err);
     if (rc != PARE_OK) return rc;
+    if (b->feat && (rc = feat_commit(b->feat, &b->err)) != PARE_OK) return rc;
     json_t *desc = embedder_describe(b->emb);
     if (a->keep) {
         char *kept = catalog_record_path(b->st, r->keep_path.p, r->beside_db);
         json_object_set_new(desc, "kept_vectors", json_string(kept));
         free(kept);
+    }
+    json_object_set(desc, "settings", r->settings);
+    json_object_del(desc, "search_params"); /* --from-index: the old factory's */
+    if (r->params.len) json_object_set_new(desc, "search_params", json_string(r->params.p));
+    if (b->feat) {
+        char *feat = catalog_record_path(b->st, r->feat_path.p, r->beside_db);
+        json_object_set_new(desc, "features",
+                            json_pack("{s:s, s:s}", "path", feat, "checksum", b->feat_sum));
+        free(feat);
     }
     char *path = catalog_record_path(b->st, r->path.p, r->beside_db);
     rc = catalog_finish(b->st, b->index_id, path, vindex_dim(b->vx), desc, vindex_ntotal(b->vx),
@@ -226,24 +302,35 @@ static int finish(struct index_run *r, const struct index_args *a, const struct 
 {
     struct index_build *b = &r->b;
     if (r->keep) fclose(r->keep);
-    if (rc != PARE_OK) {
+    if (rc == PARE_OK && r->same) {
+        store_rollback(b->st); /* nothing was written */
+        job_say(&r->job,
+                "index %lld: already built with these settings on these passages: nothing to do",
+                (long long)r->same);
+        if (!ctx->nested) printf("%lld\n", (long long)r->same);
+    } else if (rc != PARE_OK) {
         store_rollback(b->st);
         if (r->path.len && r->checksum[0]) remove(r->path.p);
         if (r->keep_path.len) remove(r->keep_path.p);
+        if (r->checksum[0] && b->feat) remove(r->feat_path.p); /* committed with the index */
         fprintf(stderr, "pare index: %s\n", sbuf_str(&b->err));
     } else {
         job_say(&r->job, "index %lld: %lld passages, %s, dim %d, %s embedder -> %s",
-                (long long)b->index_id, (long long)vindex_ntotal(b->vx), a->factory,
+                (long long)b->index_id, (long long)vindex_ntotal(b->vx), b->factory,
                 vindex_dim(b->vx), a->kind, r->path.p);
         if (!ctx->nested) printf("%lld\n", (long long)b->index_id);
     }
-    int64_t done = rc == PARE_OK ? vindex_ntotal(b->vx) : 0;
+    int64_t done = rc == PARE_OK && !r->same ? vindex_ntotal(b->vx) : 0;
     rc = job_end(&r->job, rc, done, 0, rc == PARE_OK ? NULL : sbuf_str(&b->err), NULL);
     blob_codec_free(b->codec);
     store_close(b->st);
     index_build_free(b);
     sbuf_free(&r->path);
     sbuf_free(&r->keep_path);
+    sbuf_free(&r->feat_path);
+    sbuf_free(&r->factory);
+    sbuf_free(&r->params);
+    json_decref(r->settings);
     return rc;
 }
 
@@ -258,14 +345,13 @@ int job_index(struct pare_ctx *ctx, int argc, char **argv)
     struct index_build *b = &r.b;
     if (job_open(&r.job, ctx, "index", 0, argc, argv, &b->st) != PARE_OK) return PARE_EFAIL;
     b->codec = store_codec(b->st);
-    b->factory = a.factory;
     b->batch = a.batch;
     b->train_size = a.train_size;
     b->progress = on_progress;
     b->say = on_say;
     b->ud = &r.job;
     rc = prepare(&r, &a);
-    if (rc == PARE_OK) rc = build(&r, &a, &oc);
-    if (rc == PARE_OK) rc = record(&r, &a);
+    if (rc == PARE_OK && !r.same) rc = build(&r, &a, &oc);
+    if (rc == PARE_OK && !r.same) rc = record(&r, &a);
     return finish(&r, &a, ctx, rc);
 }

@@ -12,30 +12,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/outfile.h"
 #include "jobs/jobs.h"
 #include "jobs/job.h"
 #include "pipeline/report.h"
 #include "stores/store.h"
 
-/* Writes n bytes to path: stdout for "-", in place for a FIFO or device, else atomically. */
+/* Writes n bytes to path as every output file is written (common/outfile.h): stdout for "-", in
+ * place for a FIFO or device, else through an exclusive temporary file renamed into place. */
 static int write_out(const char *path, const char *data, size_t n, struct sbuf *err)
 {
-    struct stat sb;
-    FILE *f = NULL;
-    if (strcmp(path, "-") == 0)
-        f = stdout;
-    else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-        f = fopen(path, "w");
-    else
-        return write_file_atomic(path, data, n, err);
-    if (!f) {
-        sbuf_setf(err, "%s: cannot write: %s", path, strerror(errno));
+    struct outfile o;
+    if (outfile_open(&o, path, err) != PARE_OK) return PARE_EFAIL;
+    if (fwrite(data, 1, n, o.f) != n) {
+        outfile_close(&o, 0, err);
+        sbuf_setf(err, "%s: write error", path);
         return PARE_EFAIL;
     }
-    int ok = fwrite(data, 1, n, f) == n;
-    ok = (f == stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
-    if (!ok) sbuf_setf(err, "%s: write error", path);
-    return ok ? PARE_OK : PARE_EFAIL;
+    return outfile_close(&o, 1, err);
 }
 
 int job_report(struct pare_ctx *ctx, int argc, char **argv)

@@ -39,7 +39,8 @@ static int parse_args(struct retrieve_args *a, struct pare_ctx *ctx, int argc, c
          "query with the question and its first gold answer (Context-Picker's pool)"},
         {"rerank", OPT_INT, &a->rerank, "100", "R",
          "hash embedder: re-score the best R hits by exact BM25 (0: off)"},
-        {"params", OPT_STRING, &a->params, "", "P", "FAISS search parameters, e.g. nprobe=16"},
+        {"params", OPT_STRING, &a->params, "", "P",
+         "FAISS search parameters, e.g. nprobe=16 (empty: those the index was built with)"},
         {"dataset", OPT_STRING, &a->dataset, NULL, "NAME", "only this dataset's questions"},
         {"limit", OPT_INT, &a->limit, "0", "N", "at most N questions this run (0: all)"},
         {"batch", OPT_INT, &a->batch, "256", "N", "questions searched and stored at a time"},
@@ -107,7 +108,16 @@ static int setup_openai(struct retrieve_run *r, struct retrieve_args *a)
 /* Loads the index and whatever its embedder needs to make query vectors. */
 static int open_index(struct retrieve_run *r, struct retrieve_args *a)
 {
-    int rc = catalog_load(r->s.st, a->index_id, &r->s.ix, &r->err);
+    /* context scope with the hash embedder reads no FAISS file: it scores the features */
+    int corpus = strcmp(a->scope, "corpus") == 0;
+    int rc = catalog_load(r->s.st, a->index_id,
+                          corpus ? CATALOG_SEARCH | CATALOG_FEATURES : CATALOG_FEATURES, &r->s.ix,
+                          &r->err);
+    if (rc == PARE_OK && !corpus && embedder_kind(r->s.ix->emb) != EMBED_HASH) {
+        int64_t id = r->s.ix->id; /* ranked by stored vectors: those are in the FAISS file */
+        catalog_free(r->s.ix);
+        rc = catalog_load(r->s.st, id, CATALOG_SEARCH, &r->s.ix, &r->err);
+    }
     if (rc != PARE_OK) return rc;
     enum embed_kind ek = embedder_kind(r->s.ix->emb);
     if (a->want_emb && strcmp(a->want_emb, embed_kind_name(ek)) != 0) {
@@ -127,7 +137,9 @@ static int open_index(struct retrieve_run *r, struct retrieve_args *a)
         sbuf_setf(&r->err, "--query-vectors needs --query-ids");
         rc = PARE_EUSAGE;
     }
-    if (rc == PARE_OK) rc = vindex_set_params(r->s.ix->vx, a->params, &r->err);
+    /* --params, else what the index was built to be searched with */
+    const char *params = *a->params ? a->params : r->s.ix->search_params;
+    if (rc == PARE_OK && r->s.ix->vx) rc = vindex_set_params(r->s.ix->vx, params, &r->err);
     if (rc == PARE_OK && a->qvec)
         rc = searcher_query_vectors(&r->s, a->qvec, a->qids, strcmp(a->qids_kind, "ext") == 0,
                                     &r->err);

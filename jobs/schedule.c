@@ -15,6 +15,7 @@
 #include "jobs/job.h"
 #include "pipeline/curriculum.h"
 #include "pipeline/reward.h"
+#include "pipeline/rows.h"
 #include "stores/store.h"
 
 struct sched_opts {
@@ -154,8 +155,8 @@ int job_schedule(struct pare_ctx *ctx, int argc, char **argv)
          "buckets: share of easy, medium and hard prompts in a batch"},
         {"beta", OPT_DOUBLE, &o.beta, "0.2", "X", "decs: step size of kappa"},
         {"scheme", OPT_STRING, &o.scheme, "laser", "S", "dapo: the reward compared within a group"},
-        {"method", OPT_STRING, &o.method, "loo", "M",
-         "difficulty without rollouts: sets of this minimiser"},
+        {"method", OPT_STRING, &o.method, NULL, "M",
+         "difficulty without rollouts: sets of this minimiser (default: the newest sets')"},
         {"json", OPT_FLAG, &o.json, NULL, NULL, "print a JSON summary on stdout"},
         {NULL},
     };
@@ -167,7 +168,12 @@ int job_schedule(struct pare_ctx *ctx, int argc, char **argv)
     if (check_options(&o) != PARE_OK) return PARE_EUSAGE;
     struct sched s = {0};
     if (job_open(&s.job, ctx, "schedule", 0, argc, argv, &s.st) != PARE_OK) return PARE_EFAIL;
-    rc = finish(&s, &o, plan(&s, &o));
+    char *newest = NULL, *fp = NULL; /* by default the method of the newest sets */
+    rc = rows_newest_sets(s.st, NULL, o.method, &newest, &fp, &s.err);
+    o.method = newest ? newest : "loo";
+    rc = finish(&s, &o, rc == PARE_OK ? plan(&s, &o) : rc);
+    free(newest);
+    free(fp);
     cur_plan_free(&s.plan);
     free(s.steps);
     free(s.q);

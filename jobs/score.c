@@ -16,6 +16,7 @@
 #include "jobs/jobs.h"
 #include "jobs/job.h"
 #include "common/reader.h"
+#include "pipeline/rows.h"
 #include "pipeline/trajectory.h"
 #include "stores/store.h"
 
@@ -23,8 +24,9 @@ struct score_opts {
     const char *schemes;
     int on[N_SCHEMES];
     double red, gamma;
-    struct traj_params params;
+    struct reward_params params;
     struct traj_scope scope;
+    char *method, *judge; /* the scope's, defaulted to the newest sets' (owned) */
     int skip_bad;
 };
 
@@ -43,13 +45,12 @@ static int parse_schemes(struct score_opts *o)
     char *list = xstrdup(o->schemes);
     int rc = PARE_OK;
     for (char *tok = strtok(list, ","); tok && rc == PARE_OK; tok = strtok(NULL, ",")) {
-        enum traj_scheme k;
-        if (traj_scheme_from_name(tok, &k) == 0) {
+        enum reward_scheme k;
+        if (reward_scheme_from_name(tok, &k) == 0) {
             o->on[k] = 1;
             continue;
         }
-        fprintf(stderr,
-                "pare score: unknown scheme '%s' (cp1, cp2, laser, laser-d, decs, rubric)\n", tok);
+        fprintf(stderr, "pare score: unknown scheme '%s' (" REWARD_SCHEME_LIST ")\n", tok);
         rc = PARE_EINPUT;
     }
     free(list);
@@ -61,10 +62,10 @@ static int check_options(struct score_opts *o)
 {
     int rc = parse_schemes(o);
     if (rc != PARE_OK) return rc;
-    o->params.red1 = o->red >= 0 ? o->red : 3;
-    o->params.red2 = o->red >= 0 ? o->red : 1;
-    o->params.gamma1 = o->gamma >= 0 ? o->gamma : 0.3;
-    o->params.gamma2 = o->gamma >= 0 ? o->gamma : 0.6;
+    o->params.red1 = o->red >= 0 ? o->red : reward_defaults.red1;
+    o->params.red2 = o->red >= 0 ? o->red : reward_defaults.red2;
+    o->params.gamma1 = o->gamma >= 0 ? o->gamma : reward_defaults.gamma1;
+    o->params.gamma2 = o->gamma >= 0 ? o->gamma : reward_defaults.gamma2;
     const char *why = NULL;
     if (o->params.max_len <= 0)
         why = "--max-len must be positive";
@@ -134,7 +135,12 @@ static int read_trajectories(struct score *s, const char *path)
 static int score_files(struct score *s, struct score_opts *o, char **files, int nfiles)
 {
     int rc = store_retrieval(s->st, &o->scope.retrieval, 0, &s->err);
+    if (rc == PARE_OK) /* the minimal sets: the newest sets' method and judge by default */
+        rc = rows_newest_sets(s->st, o->scope.judge, o->scope.method, &o->method, &o->judge,
+                              &s->err);
     if (rc != PARE_OK) return rc;
+    o->scope.method = o->method ? o->method : "loo"; /* no sets yet: no minimal set to cover */
+    o->scope.judge = o->judge;
     s->scorer = traj_scorer_new(s->st, &o->scope, &o->params, o->on);
     if (store_begin(s->st) != PARE_OK) return store_fail(s->st, &s->err, "BEGIN");
     for (int i = 0; i < nfiles && rc == PARE_OK; i++) rc = read_trajectories(s, files[i]);
@@ -143,6 +149,22 @@ static int score_files(struct score *s, struct score_opts *o, char **files, int 
         rc = store_fail(s->st, &s->err, "cannot commit");
     if (rc != PARE_OK) store_rollback(s->st);
     return rc;
+}
+
+/* Prints the outcome and ends the run. */
+static int finish(struct score *s, int rc)
+{
+    size_t n = s->scorer ? traj_scorer_count(s->scorer) : 0;
+    if (rc == PARE_EINPUT) /* file:line: what is wrong */
+        fprintf(stderr, "%s\npare score: nothing was stored\n", sbuf_str(&s->err));
+    else if (rc != PARE_OK)
+        fprintf(stderr, "pare score: %s%s\n", sbuf_str(&s->err),
+                s->scorer ? "; nothing was stored" : "");
+    else
+        job_say(&s->job, "score: %zu trajectories (%lld new), %lld rejected", n,
+                (long long)traj_scorer_new_count(s->scorer), (long long)s->rejected);
+    return job_end(&s->job, rc, (int64_t)n, s->rejected, rc == PARE_OK ? NULL : sbuf_str(&s->err),
+                   NULL);
 }
 
 int job_score(struct pare_ctx *ctx, int argc, char **argv)
@@ -158,7 +180,10 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
         {"target-len", OPT_DOUBLE, &o.params.target_len, "1024", "L", "laser: target length L_T"},
         {"alpha", OPT_DOUBLE, &o.params.alpha, "0.5", "X", "laser, laser-d: length bonus"},
         {"max-len", OPT_DOUBLE, &o.params.max_len, "8192", "L", "decs: L_max"},
-        {"method", OPT_STRING, &o.scope.method, "loo", "M", "minimal sets of this minimiser"},
+        {"method", OPT_STRING, &o.scope.method, NULL, "M",
+         "minimal sets of this minimiser (default: the newest sets')"},
+        {"judge", OPT_STRING, &o.scope.judge, NULL, "FP",
+         "minimal sets of this judge fingerprint (default: the newest sets')"},
         {"retrieval", OPT_INT, &o.scope.retrieval, "0", "ID",
          "candidates of this retrieval (0: newest)"},
         {"dataset", OPT_STRING, &o.scope.dataset, NULL, "NAME", "the dataset of the question ids"},
@@ -166,8 +191,13 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
         {NULL},
     };
     const struct cli cli = {
-        "score", "FILE...", "Score policy trajectories (JSON Lines) with the reward schemes.",
-        NULL,    opts,      1,
+        "score",
+        "FILE...",
+        "Score policy trajectories (JSON Lines: pare's lines, verl's rollout dumps, or lines "
+        "carrying an exported row's ground truth) with the reward schemes.",
+        NULL,
+        opts,
+        1,
         -1};
     char **files;
     int nfiles, rc;
@@ -181,19 +211,10 @@ int job_score(struct pare_ctx *ctx, int argc, char **argv)
         free(files);
         return PARE_EFAIL;
     }
-    rc = score_files(&s, &o, files, nfiles);
-    size_t n = s.scorer ? traj_scorer_count(s.scorer) : 0;
-    if (rc == PARE_EINPUT) /* file:line: what is wrong */
-        fprintf(stderr, "%s\npare score: nothing was stored\n", sbuf_str(&s.err));
-    else if (rc != PARE_OK)
-        fprintf(stderr, "pare score: %s%s\n", sbuf_str(&s.err),
-                s.scorer ? "; nothing was stored" : "");
-    else {
-        job_say(&s.job, "score: %zu trajectories (%lld new), %lld rejected", n,
-                (long long)traj_scorer_new_count(s.scorer), (long long)s.rejected);
-    }
-    rc = job_end(&s.job, rc, (int64_t)n, s.rejected, rc == PARE_OK ? NULL : sbuf_str(&s.err), NULL);
+    rc = finish(&s, score_files(&s, &o, files, nfiles));
     traj_scorer_free(s.scorer);
+    free(o.method);
+    free(o.judge);
     sbuf_free(&s.err);
     store_close(s.st);
     free(files);

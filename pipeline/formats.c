@@ -231,7 +231,9 @@ static int begin_question(struct qa_record *r, json_t *rec, const char *id_key,
 static int end_question(struct qa_record *r, struct sbuf *err)
 {
     if (json_array_size(r->answers) == 0) {
-        sbuf_setf(err, "question '%s' has no answer", r->ext_id);
+        struct sbuf v = {0};
+        sbuf_setf(err, "question '%s' has no answer", visible(&v, r->ext_id));
+        sbuf_free(&v);
         return PARE_EINPUT;
     }
     return PARE_OK;
@@ -263,39 +265,124 @@ static int join_sentences(struct qa_record *r, json_t *sents, const char *sep, s
     return PARE_OK;
 }
 
-/* Marks context passages whose title is among the supporting-fact titles; every such title must
- * be in the context. */
-static int mark_gold_titles(struct qa_record *r, const char **titles, size_t n, struct sbuf *err)
+/* A supporting fact: the title of a context paragraph and the index of one of its sentences. */
+struct fact {
+    const char *title;
+    json_int_t sent;
+};
+
+/*
+ * Marks context passages whose title is among the supporting facts' titles. Every fact must
+ * point into the context: its title names a paragraph and its sentence index is one of that
+ * paragraph's sentences (n_sent[k] sentences in paragraph k; a title given twice may match
+ * either).
+ */
+static int mark_gold(struct qa_record *r, const size_t *n_sent, const struct fact *facts, size_t n,
+                     struct sbuf *err)
 {
     for (size_t i = 0; i < n; i++) {
-        int found = 0;
+        int found = 0, in_range = 0;
+        size_t most = 0;
         for (size_t k = 0; k < r->n_ctx; k++) {
-            if (strcmp(r->ctx[k].title, titles[i]) == 0) {
-                r->ctx[k].is_gold = 1;
-                found = 1;
-            }
+            if (strcmp(r->ctx[k].title, facts[i].title) != 0) continue;
+            r->ctx[k].is_gold = 1;
+            found = 1;
+            if (n_sent[k] > most) most = n_sent[k];
+            if (facts[i].sent >= 0 && (size_t)facts[i].sent < n_sent[k]) in_range = 1;
         }
-        if (!found) {
+        struct sbuf v = {0};
+        if (!found)
             sbuf_setf(err, "supporting fact title '%s' is not in the question's context",
-                      titles[i]);
-            return PARE_EINPUT;
-        }
+                      visible(&v, facts[i].title));
+        else if (!in_range)
+            sbuf_setf(err,
+                      "supporting fact ['%s', %lld] points to no sentence: that paragraph has %zu",
+                      visible(&v, facts[i].title), (long long)facts[i].sent, most);
+        sbuf_free(&v);
+        if (!found || !in_range) return PARE_EINPUT;
     }
     return PARE_OK;
 }
 
+/* Appends a fact after checking its parts: a title string and an integer sentence index. */
+static int add_fact(struct fact **facts, size_t *n, size_t *cap, json_t *title, json_t *sent,
+                    const char *where, size_t i, struct sbuf *err)
+{
+    if (!json_is_string(title) || !json_is_integer(sent)) {
+        sbuf_setf(err, "%s[%zu] must be [title, sentence index]", where, i);
+        return PARE_EINPUT;
+    }
+    xgrow((void **)facts, cap, *n + 1, sizeof **facts);
+    (*facts)[*n].title = json_string_value(title);
+    (*facts)[*n].sent = json_integer_value(sent);
+    (*n)++;
+    return PARE_OK;
+}
+
 /*
- * HotpotQA-style context and supporting facts, in either layout:
- *   original: context [[title, [sentences]]...], supporting_facts [[title, sent_id]...]
- *   HF:       context {title: [...], sentences: [[...]...]}, supporting_facts {title: [...], ...}
+ * Supporting facts in either layout, into *facts:
+ *   original: [[title, sent_id]...]
+ *   HF:       {title: [...], sent_id: [...]} (two arrays of equal length)
+ * Missing or null: no facts.
  */
-static int hotpot_context(struct qa_record *r, json_t *ctx, json_t *sf, const char *sep,
-                          struct sbuf *err)
+static int read_facts(json_t *sf, struct fact **facts, size_t *n, struct sbuf *err)
+{
+    size_t cap = 0;
+    if (!sf || json_is_null(sf)) return PARE_OK;
+    if (json_is_array(sf)) {
+        size_t i;
+        json_t *f;
+        json_array_foreach(sf, i, f)
+        {
+            json_t *t = json_array_size(f) == 2 ? json_array_get(f, 0) : NULL;
+            if (add_fact(facts, n, &cap, t, json_array_get(f, 1), "supporting_facts", i, err))
+                return PARE_EINPUT;
+        }
+        return PARE_OK;
+    }
+    if (!json_is_object(sf)) {
+        sbuf_setf(err, "field 'supporting_facts' must be an array or an object, got %s",
+                  type_name(sf));
+        return PARE_EINPUT;
+    }
+    json_t *titles = json_object_get(sf, "title"), *sents = json_object_get(sf, "sent_id");
+    if (!json_is_array(titles) || !json_is_array(sents) ||
+        json_array_size(titles) != json_array_size(sents)) {
+        sbuf_setf(err, "supporting_facts must hold arrays 'title' and 'sent_id' of equal length");
+        return PARE_EINPUT;
+    }
+    for (size_t i = 0; i < json_array_size(titles); i++) {
+        json_t *t = json_array_get(titles, i), *k = json_array_get(sents, i);
+        if (add_fact(facts, n, &cap, t, k, "supporting_facts.title/sent_id", i, err))
+            return PARE_EINPUT;
+    }
+    return PARE_OK;
+}
+
+/* One context paragraph: title and sentences, joined; its sentence count into n_sent. */
+static int add_paragraph(struct qa_record *r, json_t *title, json_t *sents, const char *sep,
+                         size_t **n_sent, size_t *cap, const char *where, struct sbuf *err)
+{
+    if (!json_is_string(title)) {
+        sbuf_setf(err, "%stitle must be a string, got %s", where,
+                  title ? type_name(title) : "nothing");
+        return PARE_EINPUT;
+    }
+    struct qa_passage *p = add_passage(r);
+    p->title = p->ext_id = json_string_value(title);
+    if (join_sentences(r, sents, sep, p, where, err)) return PARE_EINPUT;
+    xgrow((void **)n_sent, cap, r->n_ctx, sizeof **n_sent);
+    (*n_sent)[r->n_ctx - 1] = json_array_size(sents);
+    return PARE_OK;
+}
+
+/* The context paragraphs, in either layout (see hotpot_context); sentence counts into n_sent. */
+static int read_context(struct qa_record *r, json_t *ctx, const char *sep, size_t **n_sent,
+                        struct sbuf *err)
 {
     struct sbuf where = {0};
-    int rc = PARE_EINPUT;
-    const char **gold = NULL;
-    size_t n_gold = 0, cap_gold = 0;
+    size_t cap = 0;
+    int rc = PARE_OK;
     if (json_is_array(ctx)) {
         size_t i;
         json_t *c;
@@ -305,11 +392,12 @@ static int hotpot_context(struct qa_record *r, json_t *ctx, json_t *sf, const ch
             if (!json_is_array(c) || json_array_size(c) != 2 ||
                 !json_is_string(json_array_get(c, 0))) {
                 sbuf_setf(err, "%smust be [title, [sentences]]", where.p);
-                goto out;
+                rc = PARE_EINPUT;
+                break;
             }
-            struct qa_passage *p = add_passage(r);
-            p->title = p->ext_id = json_string_value(json_array_get(c, 0));
-            if (join_sentences(r, json_array_get(c, 1), sep, p, where.p, err)) goto out;
+            if ((rc = add_paragraph(r, json_array_get(c, 0), json_array_get(c, 1), sep, n_sent,
+                                    &cap, where.p, err)))
+                break;
         }
     } else if (json_is_object(ctx)) {
         json_t *titles = json_object_get(ctx, "title");
@@ -317,67 +405,42 @@ static int hotpot_context(struct qa_record *r, json_t *ctx, json_t *sf, const ch
         if (!json_is_array(titles) || !json_is_array(sents) ||
             json_array_size(titles) != json_array_size(sents)) {
             sbuf_setf(err, "context must hold arrays 'title' and 'sentences' of equal length");
-            goto out;
+            rc = PARE_EINPUT;
         }
-        for (size_t i = 0; i < json_array_size(titles); i++) {
+        for (size_t i = 0; rc == PARE_OK && i < json_array_size(titles); i++) {
             sbuf_setf(&where, "context.title[%zu]: ", i);
-            json_t *t = json_array_get(titles, i);
-            if (!json_is_string(t)) {
-                sbuf_setf(err, "%smust be a string, got %s", where.p, type_name(t));
-                goto out;
-            }
-            struct qa_passage *p = add_passage(r);
-            p->title = p->ext_id = json_string_value(t);
-            sbuf_setf(&where, "context.sentences[%zu]: ", i);
-            if (join_sentences(r, json_array_get(sents, i), sep, p, where.p, err)) goto out;
+            rc = add_paragraph(r, json_array_get(titles, i), json_array_get(sents, i), sep, n_sent,
+                               &cap, where.p, err);
         }
     } else {
         sbuf_setf(err, "field 'context' must be an array or an object, got %s",
                   ctx ? type_name(ctx) : "nothing");
-        goto out;
+        rc = PARE_EINPUT;
     }
-    if (r->n_ctx == 0) {
-        sbuf_setf(err, "field 'context' is empty");
-        goto out;
-    }
-    /* supporting facts: titles of the gold paragraphs */
-    if (json_is_array(sf)) {
-        size_t i;
-        json_t *f;
-        json_array_foreach(sf, i, f)
-        {
-            json_t *t = json_is_array(f) ? json_array_get(f, 0) : NULL;
-            if (!json_is_string(t)) {
-                sbuf_setf(err, "supporting_facts[%zu] must be [title, sentence id]", i);
-                goto out;
-            }
-            xgrow((void **)&gold, &cap_gold, n_gold + 1, sizeof *gold);
-            gold[n_gold++] = json_string_value(t);
-        }
-    } else if (json_is_object(sf)) {
-        json_t *titles = json_object_get(sf, "title");
-        if (!json_is_array(titles)) {
-            sbuf_setf(err, "supporting_facts must hold an array 'title'");
-            goto out;
-        }
-        for (size_t i = 0; i < json_array_size(titles); i++) {
-            json_t *t = json_array_get(titles, i);
-            if (!json_is_string(t)) {
-                sbuf_setf(err, "supporting_facts.title[%zu] must be a string", i);
-                goto out;
-            }
-            xgrow((void **)&gold, &cap_gold, n_gold + 1, sizeof *gold);
-            gold[n_gold++] = json_string_value(t);
-        }
-    } else if (sf && !json_is_null(sf)) {
-        sbuf_setf(err, "field 'supporting_facts' must be an array or an object, got %s",
-                  type_name(sf));
-        goto out;
-    }
-    rc = mark_gold_titles(r, gold, n_gold, err);
-out:
-    free(gold);
     sbuf_free(&where);
+    if (rc == PARE_OK && r->n_ctx == 0) {
+        sbuf_setf(err, "field 'context' is empty");
+        rc = PARE_EINPUT;
+    }
+    return rc;
+}
+
+/*
+ * HotpotQA-style context and supporting facts, in either layout:
+ *   original: context [[title, [sentences]]...], supporting_facts [[title, sent_id]...]
+ *   HF:       context {title: [...], sentences: [[...]...]}, supporting_facts {title: [...],
+ *             sent_id: [...]}
+ */
+static int hotpot_context(struct qa_record *r, json_t *ctx, json_t *sf, const char *sep,
+                          struct sbuf *err)
+{
+    size_t *n_sent = NULL, n_facts = 0;
+    struct fact *facts = NULL;
+    int rc = read_context(r, ctx, sep, &n_sent, err);
+    if (rc == PARE_OK) rc = read_facts(sf, &facts, &n_facts, err);
+    if (rc == PARE_OK) rc = mark_gold(r, n_sent, facts, n_facts, err);
+    free(n_sent);
+    free(facts);
     return rc;
 }
 
@@ -501,13 +564,33 @@ static int parse_ircot(json_t *rec, struct qa_record *r, struct sbuf *err)
     return end_question(r, err);
 }
 
+/* A FlashRAG corpus record {id, title?, text}. */
+static int flashrag_title_text(json_t *rec, struct qa_record *r, struct sbuf *err)
+{
+    struct qa_passage *p = add_passage(r);
+    if (get_str(rec, "title", 0, &p->title, "", err) || get_str(rec, "text", 1, &p->text, "", err))
+        return PARE_EINPUT;
+    if (!p->title) p->title = "";
+    p->text_len = strlen(p->text);
+    json_t *id = json_object_get(rec, "id");
+    if (json_is_string(id)) p->ext_id = json_string_value(id);
+    if (json_is_integer(id)) {
+        struct sbuf b = {0};
+        sbuf_addf(&b, "%lld", (long long)json_integer_value(id));
+        p->ext_id = own(r, sbuf_detach(&b));
+    }
+    return PARE_OK;
+}
+
 static int parse_flashrag(json_t *rec, struct qa_record *r, struct sbuf *err)
 {
     json_t *contents = json_object_get(rec, "contents");
-    if (contents && !json_object_get(rec, "question")) {
-        /* corpus record: contents = "title\ntext" (the title sometimes quoted) */
+    if ((contents || json_object_get(rec, "text")) && !json_object_get(rec, "question")) {
+        /* corpus record: contents = "title\ntext" (the title sometimes quoted), or, as FlashRAG
+         * reads it when contents is missing, {id, title, text} */
         r->kind = QA_PASSAGE;
         const char *c;
+        if (!contents) return flashrag_title_text(rec, r, err);
         if (get_str(rec, "contents", 1, &c, "", err)) return PARE_EINPUT;
         struct qa_passage *p = add_passage(r);
         json_t *id = json_object_get(rec, "id");

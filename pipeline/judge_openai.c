@@ -20,6 +20,7 @@
 #include "common/embedded.h"
 #include "common/http.h"
 #include "pipeline/judge_impl.h"
+#include "pipeline/judge_openai.h"
 #include "common/text.h"
 
 struct oa {
@@ -189,35 +190,31 @@ static int64_t oa_estimate(struct judge *j, const struct jquestion *q, uint64_t 
     return (int64_t)((double)bytes * ratio) + 1 + (int64_t)calls * j->o.max_tokens;
 }
 
-/* Adds the usage of a chat completion to the call (or marks it uncounted). */
-static void add_usage(struct call *c, json_t *root)
+/* The tokens a chat completion's usage counts into *ptok and *ctok, or -1 when it has none. */
+static void usage_of(json_t *root, int64_t *ptok, int64_t *ctok)
 {
     json_t *u = json_object_get(root, "usage");
     json_t *p = json_object_get(u, "prompt_tokens"), *k = json_object_get(u, "completion_tokens");
+    *ptok = *ctok = -1;
     if (!json_is_integer(p) || !json_is_integer(k) || json_integer_value(p) < 0 ||
-        json_integer_value(k) < 0) {
-        c->uncounted = 1;
+        json_integer_value(k) < 0)
         return;
-    }
-    c->ptok += json_integer_value(p);
-    c->ctok += json_integer_value(k);
+    *ptok = json_integer_value(p);
+    *ctok = json_integer_value(k);
 }
 
-/* The assistant's text from a chat completion, or NULL with err; its usage goes to c. */
-static char *chat_content(const struct http_req *r, struct call *c, struct sbuf *err)
+char *openai_chat_content(const char *body, size_t len, int64_t *ptok, int64_t *ctok,
+                          struct sbuf *err)
 {
     json_error_t je;
-    json_t *root = json_loadb(r->resp.p, r->resp.len, 0, &je);
+    json_t *root = json_loadb(body, len, 0, &je);
     json_t *choice = root ? json_array_get(json_object_get(root, "choices"), 0) : NULL;
     json_t *content =
         choice ? json_object_get(json_object_get(choice, "message"), "content") : NULL;
     const char *finish =
         choice ? json_string_value(json_object_get(choice, "finish_reason")) : NULL;
     char *out = NULL;
-    if (root)
-        add_usage(c, root);
-    else
-        c->uncounted = 1;
+    usage_of(root, ptok, ctok);
     if (!root)
         sbuf_setf(err, "server answered malformed JSON: %s", je.text);
     else if (!json_is_string(content))
@@ -235,6 +232,20 @@ static char *chat_content(const struct http_req *r, struct call *c, struct sbuf 
         out = xstrndup(s, n);
     }
     json_decref(root);
+    return out;
+}
+
+/* The assistant's text from a chat completion, or NULL with err; its usage goes to c. */
+static char *chat_content(const struct http_req *r, struct call *c, struct sbuf *err)
+{
+    int64_t ptok, ctok;
+    char *out = openai_chat_content(r->resp.p, r->resp.len, &ptok, &ctok, err);
+    if (ptok < 0) {
+        c->uncounted = 1;
+    } else {
+        c->ptok += ptok;
+        c->ctok += ctok;
+    }
     return out;
 }
 

@@ -2,14 +2,54 @@
 #include "pipeline/reward.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/text.h"
-#include "common/util.h"
 
 const char *const bucket_names[3] = {"easy", "medium", "hard"};
+
+const char *const reward_scheme_names[N_SCHEMES] = {"cp1",     "cp2",  "laser",
+                                                    "laser-d", "decs", "rubric"};
+
+const struct reward_params reward_defaults = {3, 0.3, 1, 0.6, 1024, 0.5, 8192};
+
+int reward_scheme_from_name(const char *name, enum reward_scheme *out)
+{
+    for (int k = 0; name && k < N_SCHEMES; k++) {
+        if (strcmp(reward_scheme_names[k], name) == 0) {
+            *out = (enum reward_scheme)k;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int difficulty_bucket_from_name(const char *name)
+{
+    for (int b = 0; name && b < 3; b++)
+        if (strcmp(bucket_names[b], name) == 0) return b;
+    return -1;
+}
+
+static const char *const rubric_kinds[] = {"answer", "evidence", "no_extra", "grounded"};
+
+int reward_rubric_kind(const char *name)
+{
+    for (size_t k = 0; name && k < ARRAY_SIZE(rubric_kinds); k++)
+        if (strcmp(rubric_kinds[k], name) == 0) return (int)k;
+    return -1;
+}
+
+const char *reward_rubric_kind_name(enum rubric_kind kind)
+{
+    return rubric_kinds[kind];
+}
+
+/* ---- formulas ---- */
 
 double reward_cp(const struct traj_facts *f, int red, double gamma)
 {
@@ -140,4 +180,254 @@ int difficulty_bucket(double pass_rate)
     if (pass_rate >= 2.0 / 3.0 - 1e-12) return 0;
     if (pass_rate >= 1.0 / 3.0 - 1e-12) return 1;
     return 2;
+}
+
+/* ---- the selection ---- */
+
+/* The start of the last occurrence of tag in s, or NULL. */
+static const char *last_tag(const char *s, const char *tag)
+{
+    const char *last = NULL;
+    for (const char *p = strstr(s, tag); p; p = strstr(p + 1, tag)) last = p;
+    return last;
+}
+
+/* Separators between ids: white space, commas, and the brackets the prompt numbers them with. */
+static int is_sep(char c)
+{
+    return isspace((unsigned char)c) || c == ',' || c == '[' || c == ']';
+}
+
+int reward_parse_evidence(const char *response, int64_t **ids, int *n)
+{
+    *ids = NULL;
+    *n = 0;
+    const char *p = last_tag(response, "<evidence>");
+    const char *end = p ? strstr(p, "</evidence>") : NULL;
+    if (!end) return 0;
+    p += strlen("<evidence>");
+    size_t cap = 0;
+    while (p < end) {
+        if (is_sep(*p)) {
+            p++;
+            continue;
+        }
+        if (!isdigit((unsigned char)*p)) break;
+        errno = 0;
+        char *e;
+        long long v = strtoll(p, &e, 10);
+        if (errno || e > end || (e < end && !is_sep(*e))) break;
+        xgrow((void **)ids, &cap, (size_t)*n + 1, sizeof **ids);
+        (*ids)[(*n)++] = v;
+        p = e;
+    }
+    if (p == end) {
+        if (!*ids) *ids = xcalloc(1, sizeof **ids); /* an empty selection, stated */
+        return 1;
+    }
+    free(*ids);
+    *ids = NULL;
+    *n = 0;
+    return -1;
+}
+
+/* ---- measuring ---- */
+
+static int has_id(const int64_t *a, size_t n, int64_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] == x) return 1;
+    return 0;
+}
+
+double reward_rubric_points(const struct reward_truth *t, const int64_t *ids, int n, int em)
+{
+    double pts = 0;
+    for (int r = 0; r < t->n_rubric; r++) {
+        const struct reward_rubric_item *it = &t->rubric[r];
+        int ok = 0;
+        switch (it->kind) {
+        case RUBRIC_ANSWER:
+            ok = em;
+            break;
+        case RUBRIC_EVIDENCE:
+            ok = has_id(ids, (size_t)n, it->pid);
+            break;
+        case RUBRIC_NO_EXTRA: /* every selected passage is allowed */
+            ok = 1;
+            for (int i = 0; i < n; i++) ok &= has_id(it->ids, it->n_ids, ids[i]);
+            break;
+        case RUBRIC_GROUNDED: /* correct, and some answer passage selected */
+            for (int i = 0; i < n; i++) ok |= has_id(it->ids, it->n_ids, ids[i]);
+            ok &= em;
+            break;
+        }
+        if (ok) pts += it->points;
+    }
+    return pts;
+}
+
+/* DECS prefix fraction of the reasoning: the response before its first answer tag. */
+static double prefix_fraction(const char *response, const char *norm_gold)
+{
+    const char *tag = strstr(response, "<answer>");
+    char *reasoning = tag ? xstrndup(response, (size_t)(tag - response)) : xstrdup(response);
+    double f = decs_prefix_fraction(reasoning, norm_gold);
+    free(reasoning);
+    return f;
+}
+
+/* A stated selection of distinct candidates. */
+static int selection_valid(const struct reward_truth *t, const struct reward_input *in)
+{
+    if (!in->stated) return 0;
+    for (int i = 0; i < in->n; i++)
+        if (!has_id(t->cand, (size_t)t->nc, in->ids[i]) || has_id(in->ids, (size_t)i, in->ids[i]))
+            return 0;
+    return 1;
+}
+
+void reward_measure(const struct reward_truth *t, const struct reward_input *in,
+                    struct reward_item *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *answer = in->answer;
+    int valid = answer != NULL && *answer && selection_valid(t, in);
+    int em = valid && t->golds ? text_em_any(answer, t->golds) : 0;
+    out->f.valid = valid;
+    out->f.correct = em;
+    out->f.f1 = answer && t->golds ? text_f1_any(answer, t->golds) : 0;
+    out->em = em;
+    out->f.n_selected = in->n;
+    out->f.n_minimal = t->nm;
+    for (int i = 0; i < in->n; i++) /* a member listed twice is covered once */
+        out->f.n_overlap +=
+            has_id(t->mem, (size_t)t->nm, in->ids[i]) && !has_id(in->ids, (size_t)i, in->ids[i]);
+    out->f.length = in->length;
+    out->f.prefix = prefix_fraction(in->response, t->norm_gold);
+    out->has_rubric = t->n_rubric > 0;
+    out->rubric = reward_rubric_points(t, in->ids, in->n, em);
+}
+
+/* ---- values and components ---- */
+
+/* Appends the decimal digits of v: the components of every reward pass through here, and
+ * printf's machinery costs more than the rest of the formatting. */
+static void add_int(struct sbuf *b, long long v)
+{
+    char buf[24], *p = buf + sizeof buf;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *--p = '-';
+    sbuf_add(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+/* A real number as jansson writes one: %.17g, with ".0" when it would read as an integer and
+ * the exponent without '+' or leading zeros. Whole numbers take a shorter path. */
+static void add_real(struct sbuf *b, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15) {
+        add_int(b, (long long)v);
+        sbuf_add(b, ".0", 2);
+        return;
+    }
+    char buf[40];
+    int n = snprintf(buf, sizeof buf, "%.17g", v);
+    char *e = strchr(buf, 'e');
+    if (!e && !strchr(buf, '.') && n > 0 && (size_t)n + 2 < sizeof buf) strcat(buf, ".0");
+    if (e) { /* e+05 -> e5, e-05 -> e-5 */
+        char *d = e + 1, *s = e + 1;
+        if (*s == '+')
+            s++;
+        else if (*s == '-')
+            *d++ = *s++;
+        while (*s == '0' && s[1]) s++;
+        memmove(d, s, strlen(s) + 1);
+    }
+    sbuf_adds(b, buf);
+}
+
+int reward_value(enum reward_scheme scheme, const struct reward_item *it,
+                 const struct reward_params *p, double laser_d_target, double *value,
+                 struct sbuf *params)
+{
+    int cp1 = scheme == SCHEME_CP1;
+    double target = scheme == SCHEME_LASER ? p->target_len : laser_d_target;
+    switch (scheme) {
+    case SCHEME_CP1:
+    case SCHEME_CP2:
+        *value = reward_cp(&it->f, (int)(cp1 ? p->red1 : p->red2), cp1 ? p->gamma1 : p->gamma2);
+        if (params)
+            sbuf_addf(params, ",\"red\":%g,\"gamma\":%g", cp1 ? p->red1 : p->red2,
+                      cp1 ? p->gamma1 : p->gamma2);
+        return 0;
+    case SCHEME_LASER:
+    case SCHEME_LASER_D:
+        *value = reward_laser(&it->f, target, p->alpha);
+        if (params) sbuf_addf(params, ",\"target_len\":%g", target);
+        return 0;
+    case SCHEME_DECS:
+        *value = reward_decs(&it->f, p->max_len);
+        if (params) sbuf_addf(params, ",\"max_len\":%g", p->max_len);
+        return 0;
+    case SCHEME_RUBRIC:
+    case N_SCHEMES:
+        break;
+    }
+    if (!it->has_rubric) return -1; /* no rubric for this question: no reward */
+    *value = it->rubric / 10.0;
+    return 0;
+}
+
+/* ,"name": (or "name": first in the object) */
+static void add_member(struct sbuf *b, const char *name)
+{
+    if (b->len && b->p[b->len - 1] != '{') sbuf_addc(b, ',');
+    sbuf_addc(b, '"');
+    sbuf_adds(b, name);
+    sbuf_add(b, "\":", 2);
+}
+
+static void add_bool(struct sbuf *b, const char *name, int v)
+{
+    add_member(b, name);
+    sbuf_adds(b, v ? "true" : "false");
+}
+
+static void add_int_member(struct sbuf *b, const char *name, long long v)
+{
+    add_member(b, name);
+    add_int(b, v);
+}
+
+static void add_real_member(struct sbuf *b, const char *name, double v)
+{
+    add_member(b, name);
+    add_real(b, v);
+}
+
+void reward_components(const struct reward_item *it, int bucket, struct sbuf *out)
+{
+    const struct traj_facts *f = &it->f;
+    sbuf_addc(out, '{');
+    add_bool(out, "valid", f->valid);
+    add_bool(out, "correct", f->correct);
+    add_real_member(out, "em", it->em);
+    add_real_member(out, "f1", f->f1);
+    add_int_member(out, "selected", f->n_selected);
+    add_int_member(out, "minimal", f->n_minimal);
+    add_int_member(out, "overlap", f->n_overlap);
+    add_real_member(out, "coverage", f->n_minimal ? (double)f->n_overlap / f->n_minimal : 0.0);
+    add_real_member(out, "precision", f->n_selected ? (double)f->n_overlap / f->n_selected : 0.0);
+    add_real_member(out, "length", f->length);
+    add_real_member(out, "prefix_fraction", f->prefix);
+    add_int_member(out, "redundancy", f->n_selected - f->n_minimal);
+    if (bucket >= 0 && bucket < 3) {
+        add_member(out, "bucket");
+        sbuf_addc(out, '"');
+        sbuf_adds(out, bucket_names[bucket]);
+        sbuf_addc(out, '"');
+    }
+    if (it->has_rubric) add_real_member(out, "rubric", it->rubric);
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "pipeline/reward.h"
+
 static const char *const format_names[] = {"sets",     "rubrics", "negatives", "verl",
                                            "openrlhf", "rrm",     "schedule"};
 
@@ -34,6 +36,28 @@ char *rows_latest_judge(struct store *st, const char *method)
         fp = xstrdup((const char *)sqlite3_column_text(s, 0));
     if (s) sqlite3_reset(s);
     return fp;
+}
+
+int rows_newest_sets(struct store *st, const char *judge, const char *method, char **method_out,
+                     char **judge_out, struct sbuf *err)
+{
+    *method_out = method ? xstrdup(method) : NULL;
+    *judge_out = judge ? xstrdup(judge) : NULL;
+    if (method && judge) return PARE_OK;
+    sqlite3_stmt *s = store_stmt(st, "SELECT method, judge FROM evidence_sets WHERE (?1 IS NULL "
+                                     "OR judge = ?1) AND (?2 IS NULL OR method = ?2) ORDER BY "
+                                     "created_at DESC, id DESC LIMIT 1");
+    if (!s || sqlite3_bind_text(s, 1, judge, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC))
+        return store_fail(st, err, "reading evidence sets");
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        if (!method) *method_out = xstrdup((const char *)sqlite3_column_text(s, 0));
+        if (!judge) *judge_out = xstrdup((const char *)sqlite3_column_text(s, 1));
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? PARE_OK
+                                                 : store_fail(st, err, "reading evidence sets");
 }
 
 /* A passage object {id, title, text}, or NULL with err set. */
@@ -172,6 +196,64 @@ static json_t *sets_row(const struct rows_src *src, const struct setq *q, struct
                      "method", src->method, "evidence", ev, "candidates", q->cands);
 }
 
+/* One rubric item as the reward reads it: {kind, points, passage_id, ids}, the ids being the
+ * passages allowed (no_extra) or stating the answer (grounded), as pare score reads them. */
+static json_t *truth_rubric_item(sqlite3_stmt *s)
+{
+    int k = reward_rubric_kind((const char *)sqlite3_column_text(s, 0));
+    enum rubric_kind kind = k < 0 ? RUBRIC_GROUNDED : (enum rubric_kind)k; /* as pare score */
+    json_error_t je;
+    const char *exp_text = (const char *)sqlite3_column_text(s, 3);
+    json_t *exp = exp_text ? json_loads(exp_text, 0, &je) : NULL, *ids = json_array();
+    const char *key = kind == RUBRIC_NO_EXTRA ? "allowed" : "answer_passages";
+    size_t i;
+    json_t *v;
+    if (kind == RUBRIC_NO_EXTRA || kind == RUBRIC_GROUNDED)
+        json_array_foreach(json_object_get(exp, key), i, v)
+            json_array_append_new(ids, json_integer(json_integer_value(v)));
+    json_decref(exp);
+    return json_pack("{s:s, s:f, s:o, s:o}", "kind", reward_rubric_kind_name(kind), "points",
+                     sqlite3_column_double(s, 1), "passage_id",
+                     sqlite3_column_type(s, 2) == SQLITE_NULL
+                         ? json_null()
+                         : json_integer(sqlite3_column_int64(s, 2)),
+                     "ids", ids);
+}
+
+/* Question qid's rubric for the ground truth into *out: an array, or NULL when it has none. */
+static int truth_rubric(const struct rows_src *src, int64_t qid, json_t **out, struct sbuf *err)
+{
+    sqlite3_stmt *s = store_stmt(src->st, "SELECT kind, points, passage_id, expected FROM "
+                                          "rubric_items WHERE question_id = ?1 ORDER BY item_no");
+    *out = NULL;
+    if (!s || sqlite3_bind_int64(s, 1, qid)) return store_fail(src->st, err, "reading rubrics");
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!*out) *out = json_array();
+        json_array_append_new(*out, truth_rubric_item(s));
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE) return PARE_OK;
+    json_decref(*out);
+    *out = NULL;
+    return store_fail(src->st, err, "reading rubrics");
+}
+
+/* The ground truth of a trainer row: the question's names, what every reward scheme needs. */
+static json_t *ground_truth(const struct rows_src *src, const struct setq *q, struct sbuf *err)
+{
+    json_t *rubric;
+    if (truth_rubric(src, q->qid, &rubric, err) != PARE_OK) return NULL;
+    json_t *t =
+        json_pack("{s:s, s:s, s:O, s:O, s:O}", "question_id", q->ext, "dataset", q->ds, "answers",
+                  q->answers, "evidence_ids", q->members, "candidate_ids", q->cands);
+    if (t && rubric)
+        json_object_set_new(t, "rubric", rubric);
+    else
+        json_decref(rubric);
+    return t;
+}
+
 /* A verl, schedule or openrlhf row: the chat prompt over the candidates and the ground truth.
  * *extra: the verl/schedule row's extra_info (borrowed), else NULL. */
 static json_t *prompt_row(const struct rows_src *src, enum rows_format f, const struct setq *q,
@@ -179,8 +261,11 @@ static json_t *prompt_row(const struct rows_src *src, enum rows_format f, const 
 {
     *extra = NULL;
     json_t *msgs = prompt(src, q->question, q->cands, err);
-    if (!msgs) return NULL;
-    json_t *truth = json_pack("{s:O, s:O}", "answers", q->answers, "evidence_ids", q->members);
+    json_t *truth = msgs ? ground_truth(src, q, err) : NULL;
+    if (!truth) {
+        json_decref(msgs);
+        return NULL;
+    }
     if (f == ROWS_OPENRLHF) {
         char *label = truth ? json_dumps(truth, JSON_COMPACT) : NULL;
         json_decref(truth);

@@ -70,6 +70,16 @@ int rows_export(const struct rows_src *src, enum rows_format f, rows_emit_fn emi
  */
 char *rows_latest_judge(struct store *st, const char *method);
 
+/*
+ * What augment, export, score and schedule use by default: the method and judge of the most
+ * recent evidence sets (created last) among those of `judge` and `method` (NULL: any). *method
+ * and *judge receive copies (caller frees) of the given values, or of the newest set's when
+ * NULL was given; they stay NULL when no set matches. Returns PARE_OK, or PARE_EFAIL with err
+ * set on a database error.
+ */
+int rows_newest_sets(struct store *st, const char *judge, const char *method, char **method_out,
+                     char **judge_out, struct sbuf *err);
+
 /* 1 when question qid goes to the training part of a split: xxh64(qid, seed) / 2^64 < share. */
 int rows_is_train(int64_t qid, int64_t seed, double share);
 

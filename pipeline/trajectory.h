@@ -1,15 +1,22 @@
 /*
- * trajectory.h - policy trajectories: checking a trajectory line, measuring it against its
- * question, and the rewards of every scheme (DESIGN.md, "Trajectories, rewards, curriculum").
+ * trajectory.h - policy trajectories as `pare score` reads them: checking a line, finding its
+ * question, measuring it (pipeline/reward.h) and storing it with the rewards of every scheme
+ * (DESIGN.md, "Trajectories, rewards, curriculum").
  *
- * A line: {"question_id" (the dataset's id), "trajectory_id"?, "policy"?, "step"?,
- * "selected": [passage ids], "response", "answer"?, "n_tokens"?}. The answer defaults to the
- * text inside the last <answer>...</answer>; the length L is n_tokens, else the whitespace
- * tokens of the response. A trajectory is valid when it has an answer and its selected ids are
- * distinct candidates of the question; correct when valid with EM 1 against a gold answer or
- * alias. A policy's malformed answer is an invalid format (reward -1), not bad input; bad input
- * is a line pare cannot read as a trajectory (a missing or wrongly typed field, an unknown
- * question or passage, a passage listed twice).
+ * A line names its question in one of two ways:
+ *   - pare's own: {"question_id" (the dataset's id), "trajectory_id"?, "policy"?, "step"?,
+ *     "selected"?: [passage ids], "response", "answer"?, "n_tokens"?};
+ *   - a trainer's: the ground truth of an exported row under "gts" (verl's rollout dumps,
+ *     written by RayPPOTrainer._dump_generations as {input, output, gts, score, step}),
+ *     "ground_truth" or "label" (an object, or the JSON text OpenRLHF's label is), whose
+ *     "question_id" and "dataset" name the question; the response under "output" or "response";
+ *     the other fields as in pare's lines.
+ * The answer defaults to the text inside the last <answer>...</answer>; the selection, when the
+ * line has no "selected", to the ids inside the last <evidence>...</evidence>; the length L is
+ * n_tokens, else the whitespace tokens of the response. A policy's malformed response (no answer,
+ * no or a malformed selection, a passage listed twice or not among the candidates) is an invalid
+ * format (reward -1), not bad input; bad input is a line pare cannot read as a trajectory (not
+ * JSON, a missing or wrongly typed field, an unknown question).
  *
  * A scorer (struct traj_scorer) does this for a run: it takes lines one by one, storing each
  * trajectory, and at the end computes every requested scheme's reward, since LASER-D's target
@@ -27,109 +34,75 @@
 #include "pipeline/reward.h"
 #include "stores/store.h"
 
-enum traj_scheme {
-    SCHEME_CP1,
-    SCHEME_CP2,
-    SCHEME_LASER,
-    SCHEME_LASER_D,
-    SCHEME_DECS,
-    SCHEME_RUBRIC,
-    N_SCHEMES
-};
-
-/* The schemes' names as stored in `rewards` ("cp1", "cp2", "laser", "laser-d", ...). */
-extern const char *const traj_scheme_names[N_SCHEMES];
-
-/* Looks up a scheme by name. Returns 0, or -1 when unknown. */
-int traj_scheme_from_name(const char *name, enum traj_scheme *out);
-
-/* The schemes' parameters (defaults in `pare score --help`). */
-struct traj_params {
-    double red1, gamma1; /* cp1 */
-    double red2, gamma2; /* cp2 */
-    double target_len;   /* laser: L_T */
-    double alpha;        /* laser, laser-d: length bonus */
-    double max_len;      /* decs: L_max */
-};
-
-/* A rubric item as scoring reads it (rubric_items rows). */
-enum rubric_kind { RUBRIC_ANSWER, RUBRIC_EVIDENCE, RUBRIC_NO_EXTRA, RUBRIC_GROUNDED };
-struct traj_rubric_item {
-    enum rubric_kind kind;
-    double points;
-    int64_t pid;  /* evidence: the passage to use */
-    int64_t *ids; /* no_extra: the allowed passages; grounded: the answer passages */
-    size_t n_ids;
-};
-
-/* What scoring needs of a question: looked up once per question and run. */
+/* What scoring needs of a question: looked up once per question and run. Owns its arrays. */
 struct traj_question {
-    char *ext; /* the dataset's id */
+    char *key; /* the cache key: dataset (or "") and the dataset's id */
     int64_t qid;
     int64_t *cand, *mem; /* candidates; the members of its minimal set */
     int nc, nm;
     json_t *golds;   /* the answer and its aliases (array of strings), or NULL */
     char *norm_gold; /* SQuAD-normalised first answer, for DECS */
-    struct traj_rubric_item *rubric;
+    struct reward_rubric_item *rubric;
     int n_rubric;
 };
 
+/* The question's ground truth as the reward functions read it (borrowing q's arrays). */
+struct reward_truth traj_truth(const struct traj_question *q);
+
 /*
- * A line's fields, checked for type; strings point into the JSON record. The selected ids are
- * checked later, against the question (traj_check_selected).
+ * A line's fields, checked for type; strings point into the JSON record (or into `truth`).
+ * The selection is read later (traj_selection).
  */
 struct traj_line {
     struct sbuf question; /* question_id as text */
-    struct sbuf ext;      /* trajectory_id as text, else "h" + xxh64 of the raw line in hex */
-    json_t *selected;     /* an array */
+    const char *dataset;  /* the ground truth's "dataset", or NULL */
+    struct sbuf ext;      /* trajectory_id as text, else "h" + xxh3 of the raw line in hex */
+    int default_ext;      /* 1 when ext is the hash: a repeat of the line gets "-2", "-3" ... */
+    json_t *truth;        /* the ground truth parsed from a JSON text (owned), or NULL */
+    json_t *selected;     /* an array, or NULL when the line has none */
     const char *response;
     const char *answer; /* the "answer" field, or NULL when absent or null */
     const char *policy; /* or NULL */
-    int has_step, has_n_tokens;
+    int has_step, has_n_tokens, has_score;
     int64_t step, n_tokens;
+    double score; /* a trainer's own reward ("score"), kept in trajectories.meta */
 };
 
 /*
  * Checks the fields of one line (raw: its bytes, for the default trajectory id) into *out.
- * Returns PARE_OK, or PARE_EINPUT with what is wrong in err. Free with traj_line_free.
+ * Returns PARE_OK, or PARE_EINPUT with what is wrong in err. Free with traj_line_free (also
+ * after an error).
  */
 int traj_parse_line(json_t *rec, const char *raw, size_t raw_len, struct traj_line *out,
                     struct sbuf *err);
-/* Frees what a traj_line owns (its id texts). */
+/* Frees what a traj_line owns. */
 void traj_line_free(struct traj_line *l);
 
 /*
- * The selected ids of a line: integers, none twice, each a candidate of q or, failing that, an
- * existing passage (`exists` answers: 1 yes, 0 no, -1 error). Fills ids[0..n) (caller frees).
- * Returns PARE_OK, PARE_EINPUT (err says which entry) or PARE_EFAIL (exists failed).
+ * The selection of a line: its "selected" ids (each must be an integer: else PARE_EINPUT with
+ * err saying which entry), else the ids of the response's <evidence> tag. *stated is 0 when the
+ * line states no selection or a malformed one (an invalid format, not bad input). Fills
+ * *ids[0..*n) (caller frees). Returns PARE_OK or PARE_EINPUT.
  */
-int traj_check_selected(json_t *selected, const struct traj_question *q,
-                        int (*exists)(void *ud, int64_t id), void *ud, int64_t **ids, int *n,
-                        struct sbuf *err);
-
-/* A trajectory measured against its question: what every scheme needs. */
-struct traj_item {
-    int64_t traj_id, qid;
-    struct traj_facts f;
-    double em;
-    double rubric; /* points out of 10 */
-    int has_rubric;
-};
+int traj_selection(const struct traj_line *l, int64_t **ids, int *n, int *stated, struct sbuf *err);
 
 /* The line's answer: its "answer" field, else the response's <answer> text, else NULL
  * (caller frees). */
 char *traj_answer(const struct traj_line *l);
 
+/* A trajectory measured against its question. */
+struct traj_item {
+    int64_t traj_id, qid;
+    int fresh; /* stored by this run: its rewards cannot exist yet */
+    struct reward_item m;
+};
+
 /*
- * Measures a trajectory with the given answer (traj_answer) and selection ids[0..n):
- * validity, EM and F1 against the golds, coverage of the minimal set, length, the DECS prefix
- * fraction of the reasoning before the first <answer> tag, and the rubric points.
+ * Measures a line with the given answer (traj_answer) and selection ids[0..n) (stated as
+ * traj_selection says) against q: reward_measure with L = n_tokens, else whitespace tokens.
  */
 void traj_measure(const struct traj_question *q, const struct traj_line *l, const char *answer,
-                  const int64_t *ids, int n, struct traj_item *out);
-
-/* Rubric points out of 10 earned by the selection ids[0..n) with correctness em. */
-double traj_rubric_points(const struct traj_question *q, const int64_t *ids, int n, int em);
+                  const int64_t *ids, int n, int stated, struct traj_item *out);
 
 /* LASER-D buckets of a run: for every item, the bucket of its question's pass rate over the
  * run's items (difficulty_bucket). Fills bucket[0..n). */
@@ -139,41 +112,29 @@ void traj_buckets(const struct traj_item *items, size_t n, int *bucket);
 void traj_laser_d_targets(const struct traj_item *items, size_t n, const int *bucket,
                           double target[3]);
 
-/*
- * The components of an item as a JSON object text without its closing brace, so that each
- * scheme can append its own parameters (traj_reward). Appends to out.
- */
-void traj_components(const struct traj_item *it, int bucket, struct sbuf *out);
-
-/*
- * The reward of `scheme` for an item, with its parameters appended to the components text in
- * out (closing the object). laser_d_target is the target of the item's bucket. Returns 0, or
- * -1 when the scheme gives this item no reward (rubric without a rubric).
- */
-int traj_reward(enum traj_scheme scheme, const struct traj_item *it, const struct traj_params *p,
-                double laser_d_target, double *value, struct sbuf *out);
-
 /* ---- a scoring run over the store ---- */
 
 struct traj_scorer;
 
-/* What a scorer reads: minimal sets of `method`, candidates of `retrieval` (0: the questions'
- * own context), question ids within `dataset` (NULL: any). */
+/* What a scorer reads: minimal sets of `method` and `judge` (NULL: the newest set of the
+ * method), candidates of `retrieval` (0: the questions' own context), question ids within
+ * `dataset` (NULL: the line's ground truth's dataset, else any). */
 struct traj_scope {
-    const char *method, *dataset;
+    const char *method, *dataset, *judge;
     int64_t retrieval;
 };
 
 /* Creates a scorer writing through st. Strings in scope must outlive it. */
 struct traj_scorer *traj_scorer_new(struct store *st, const struct traj_scope *scope,
-                                    const struct traj_params *params, const int schemes[N_SCHEMES]);
+                                    const struct reward_params *params,
+                                    const int schemes[N_SCHEMES]);
 void traj_scorer_free(struct traj_scorer *s);
 
 /*
  * Takes one trajectory line: checks it, measures it and stores the trajectory (its response
  * compressed). A trajectory already stored by an earlier run is kept as it was and scored
- * again; the same trajectory twice in this run is bad input. Returns PARE_OK, PARE_EINPUT (err
- * says what is wrong with the line) or PARE_EFAIL.
+ * again; the same trajectory id twice in this run is bad input. Returns PARE_OK, PARE_EINPUT
+ * (err says what is wrong with the line) or PARE_EFAIL.
  */
 int traj_scorer_take(struct traj_scorer *s, json_t *rec, const char *raw, size_t raw_len,
                      struct sbuf *err);

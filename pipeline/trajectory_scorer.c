@@ -11,10 +11,53 @@
 #include "pipeline/trajectory.h"
 #include "stores/blob.h"
 
+/* A set of 64-bit keys with a count each: open addressing, doubled when half full. Key 0 is
+ * kept apart (slots hold key + 1 ... no: a flag), so every key can be stored. */
+struct idset {
+    uint64_t *key;
+    uint32_t *count; /* 0: empty slot */
+    size_t n, cap;
+};
+
+/* Adds one to key's count and returns the new count. */
+static uint32_t idset_bump(struct idset *s, uint64_t key)
+{
+    if (s->n * 2 >= s->cap) {
+        struct idset t = {0};
+        t.cap = s->cap ? s->cap * 2 : 4096;
+        t.key = xcalloc(t.cap, sizeof *t.key);
+        t.count = xcalloc(t.cap, sizeof *t.count);
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->count[i]) continue;
+            size_t h = XXH3_64bits(&s->key[i], sizeof s->key[i]) & (t.cap - 1);
+            while (t.count[h]) h = (h + 1) & (t.cap - 1);
+            t.key[h] = s->key[i];
+            t.count[h] = s->count[i];
+        }
+        t.n = s->n;
+        free(s->key);
+        free(s->count);
+        *s = t;
+    }
+    size_t h = XXH3_64bits(&key, sizeof key) & (s->cap - 1);
+    while (s->count[h] && s->key[h] != key) h = (h + 1) & (s->cap - 1);
+    if (!s->count[h]) {
+        s->key[h] = key;
+        s->n++;
+    }
+    return ++s->count[h];
+}
+
+static void idset_free(struct idset *s)
+{
+    free(s->key);
+    free(s->count);
+}
+
 struct traj_scorer {
     struct store *st;
     struct traj_scope scope;
-    struct traj_params params;
+    struct reward_params params;
     int schemes[N_SCHEMES];
     struct blob_codec *codec; /* responses: frames without a dictionary */
     struct traj_question *qc; /* open addressing on xxh3 of the dataset's id */
@@ -22,8 +65,9 @@ struct traj_scorer {
     struct traj_item *items;
     size_t n, cap;
     int64_t new_traj;
-    int seen_ready; /* temp.score_seen exists */
-    struct sbuf body;
+    struct idset seen;    /* trajectory rows taken in this run */
+    struct idset repeats; /* hashes of lines without an id, with how often each came */
+    struct sbuf body, meta, key;
 };
 
 /* ---- questions ---- */
@@ -67,15 +111,17 @@ static int load_candidates(struct traj_scorer *s, struct traj_question *q)
     return n < 0 ? PARE_EFAIL : PARE_OK;
 }
 
-/* The minimal set under the scope's minimiser (the newest, if several judges). */
+/* The minimal set of the scope's method and judge (the newest, when no judge is named). */
 static int load_members(struct traj_scorer *s, struct traj_question *q)
 {
-    sqlite3_stmt *ms = store_stmt(s->st, "SELECT m.passage_id FROM evidence_sets e JOIN "
-                                         "evidence_members m ON m.set_id = e.id WHERE "
-                                         "e.question_id = ?1 AND e.method = ?2 AND e.status = "
-                                         "'minimal' ORDER BY e.id DESC, m.rank");
+    sqlite3_stmt *ms = store_stmt(s->st, "SELECT m.passage_id FROM evidence_members m WHERE "
+                                         "m.set_id = (SELECT e.id FROM evidence_sets e WHERE "
+                                         "e.question_id = ?1 AND e.method = ?2 AND (?3 IS NULL "
+                                         "OR e.judge = ?3) AND e.status = 'minimal' ORDER BY "
+                                         "e.id DESC LIMIT 1) ORDER BY m.rank");
     if (!ms || sqlite3_bind_int64(ms, 1, q->qid) ||
-        sqlite3_bind_text(ms, 2, s->scope.method, -1, SQLITE_STATIC))
+        sqlite3_bind_text(ms, 2, s->scope.method, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(ms, 3, s->scope.judge, -1, SQLITE_STATIC))
         return PARE_EFAIL;
     size_t cap = 0;
     int rc;
@@ -87,18 +133,16 @@ static int load_members(struct traj_scorer *s, struct traj_question *q)
     return rc == SQLITE_DONE ? PARE_OK : PARE_EFAIL;
 }
 
+/* The kind of a stored rubric item; an unknown kind reads as grounded, as augment wrote it. */
 static enum rubric_kind rubric_kind(const char *kind)
 {
-    if (!kind) return RUBRIC_GROUNDED;
-    return strcmp(kind, "answer") == 0     ? RUBRIC_ANSWER
-           : strcmp(kind, "evidence") == 0 ? RUBRIC_EVIDENCE
-           : strcmp(kind, "no_extra") == 0 ? RUBRIC_NO_EXTRA
-                                           : RUBRIC_GROUNDED;
+    int k = reward_rubric_kind(kind);
+    return k < 0 ? RUBRIC_GROUNDED : (enum rubric_kind)k;
 }
 
 /* The passage ids a rubric item lists in its `expected` JSON (no_extra: "allowed", grounded:
  * "answer_passages"); entries that are not integers count as 0, as the rubric job wrote none. */
-static void rubric_ids(struct traj_rubric_item *it, const char *expected)
+static void rubric_ids(struct reward_rubric_item *it, const char *expected)
 {
     json_error_t je;
     json_t *exp = expected ? json_loads(expected, 0, &je) : NULL;
@@ -118,7 +162,7 @@ static int load_rubric(struct traj_scorer *s, struct traj_question *q)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         xgrow((void **)&q->rubric, &cap, (size_t)q->n_rubric + 1, sizeof *q->rubric);
-        struct traj_rubric_item *it = &q->rubric[q->n_rubric++];
+        struct reward_rubric_item *it = &q->rubric[q->n_rubric++];
         it->kind = rubric_kind((const char *)sqlite3_column_text(st, 0));
         it->points = sqlite3_column_double(st, 1);
         it->pid = sqlite3_column_int64(st, 2);
@@ -129,17 +173,19 @@ static int load_rubric(struct traj_scorer *s, struct traj_question *q)
 }
 
 /*
- * The question's row: its id and gold answers. Returns 1 found, 0 unknown or ambiguous (err
- * says which), -1 on a database error.
+ * The question's row: its id and gold answers, by the dataset's id within dataset (NULL: any).
+ * Returns 1 found, 0 unknown or ambiguous (err says which), -1 on a database error.
  */
-static int find_question(struct traj_scorer *s, const char *ext, int64_t *qid, json_t **golds,
-                         struct sbuf *err)
+static int find_question(struct traj_scorer *s, const char *ext, const char *dataset, int64_t *qid,
+                         json_t **golds, struct sbuf *err)
 {
-    sqlite3_stmt *st = store_stmt(s->st, "SELECT q.id, q.answers FROM questions q JOIN datasets d "
-                                         "ON d.id = q.dataset_id WHERE q.ext_id = ?1 AND "
-                                         "(?2 IS NULL OR d.name = ?2) LIMIT 2");
+    /* datasets first: the questions' (dataset_id, ext_id) index then finds the row (a join
+     * from questions scanned every question for every lookup) */
+    sqlite3_stmt *st = store_stmt(s->st, "SELECT q.id, q.answers FROM datasets d CROSS JOIN "
+                                         "questions q ON q.dataset_id = d.id AND q.ext_id = ?1 "
+                                         "WHERE ?2 IS NULL OR d.name = ?2 LIMIT 2");
     if (!st || sqlite3_bind_text(st, 1, ext, -1, SQLITE_STATIC) ||
-        sqlite3_bind_text(st, 2, s->scope.dataset, -1, SQLITE_STATIC))
+        sqlite3_bind_text(st, 2, dataset, -1, SQLITE_STATIC))
         return -1;
     int found = 0, rc;
     *golds = NULL;
@@ -155,7 +201,9 @@ static int find_question(struct traj_scorer *s, const char *ext, int64_t *qid, j
     json_decref(*golds);
     *golds = NULL;
     if (rc != SQLITE_DONE) return -1;
-    if (found == 0)
+    if (found == 0 && dataset)
+        sbuf_setf(err, "unknown question id '%s' in dataset '%s'", ext, dataset);
+    else if (found == 0)
         sbuf_setf(err, "unknown question id '%s'", ext);
     else
         sbuf_setf(err, "question id '%s' is in several datasets: name one with --dataset", ext);
@@ -169,9 +217,9 @@ static void qc_grow(struct traj_scorer *s)
     size_t cap = s->qc_cap ? s->qc_cap * 2 : 1024;
     struct traj_question *t = xcalloc(cap, sizeof *t);
     for (size_t i = 0; i < s->qc_cap; i++) {
-        if (!s->qc[i].ext) continue;
-        size_t h = XXH3_64bits(s->qc[i].ext, strlen(s->qc[i].ext)) & (cap - 1);
-        while (t[h].ext) h = (h + 1) & (cap - 1);
+        if (!s->qc[i].key) continue;
+        size_t h = XXH3_64bits(s->qc[i].key, strlen(s->qc[i].key)) & (cap - 1);
+        while (t[h].key) h = (h + 1) & (cap - 1);
         t[h] = s->qc[i];
     }
     free(s->qc);
@@ -179,28 +227,16 @@ static void qc_grow(struct traj_scorer *s)
     s->qc_cap = cap;
 }
 
-/*
- * Question `ext` from the cache, loaded on first use. Returns PARE_OK with *out, PARE_EINPUT
- * (unknown or ambiguous id: err says which) or PARE_EFAIL (err set).
- */
-static int question(struct traj_scorer *s, const char *ext, struct traj_question **out,
-                    struct sbuf *err)
+/* Loads question ext (of dataset, or NULL) into the empty cache slot q. */
+static int load_question(struct traj_scorer *s, struct traj_question *q, const char *ext,
+                         const char *dataset, struct sbuf *err)
 {
-    qc_grow(s);
-    size_t h = XXH3_64bits(ext, strlen(ext)) & (s->qc_cap - 1);
-    for (; s->qc[h].ext; h = (h + 1) & (s->qc_cap - 1)) {
-        if (strcmp(s->qc[h].ext, ext) == 0) {
-            *out = &s->qc[h];
-            return PARE_OK;
-        }
-    }
     int64_t qid = 0;
     json_t *golds;
-    int found = find_question(s, ext, &qid, &golds, err);
+    int found = find_question(s, ext, dataset, &qid, &golds, err);
     if (found < 0) return store_fail(s->st, err, "looking up questions");
     if (!found) return PARE_EINPUT;
-    struct traj_question *q = &s->qc[h];
-    q->ext = xstrdup(ext);
+    q->key = xstrdup(s->key.p);
     q->qid = qid;
     q->golds = golds;
     s->qc_n++;
@@ -211,16 +247,41 @@ static int question(struct traj_scorer *s, const char *ext, struct traj_question
     if (load_candidates(s, q) != PARE_OK || load_members(s, q) != PARE_OK ||
         load_rubric(s, q) != PARE_OK)
         return store_fail(s->st, err, "looking up questions");
-    *out = q;
     return PARE_OK;
+}
+
+/*
+ * The question of a line from the cache, loaded on first use: its id within --dataset, else
+ * within the dataset its ground truth names, else in any. Returns PARE_OK with *out,
+ * PARE_EINPUT (unknown or ambiguous id: err says which) or PARE_EFAIL (err set).
+ */
+static int question(struct traj_scorer *s, const struct traj_line *l, struct traj_question **out,
+                    struct sbuf *err)
+{
+    const char *dataset = s->scope.dataset ? s->scope.dataset : l->dataset;
+    sbuf_reset(&s->key);
+    sbuf_adds(&s->key, dataset ? dataset : "");
+    sbuf_addc(&s->key, '\x1f');
+    sbuf_add(&s->key, l->question.p, l->question.len);
+    qc_grow(s);
+    size_t h = XXH3_64bits(s->key.p, s->key.len) & (s->qc_cap - 1);
+    for (; s->qc[h].key; h = (h + 1) & (s->qc_cap - 1)) {
+        if (strcmp(s->qc[h].key, s->key.p) == 0) {
+            *out = &s->qc[h];
+            return PARE_OK;
+        }
+    }
+    int rc = load_question(s, &s->qc[h], l->question.p, dataset, err);
+    *out = &s->qc[h];
+    return rc;
 }
 
 static void qcache_free(struct traj_scorer *s)
 {
     for (size_t i = 0; i < s->qc_cap; i++) {
         struct traj_question *q = &s->qc[i];
-        if (!q->ext) continue;
-        free(q->ext);
+        if (!q->key) continue;
+        free(q->key);
         free(q->cand);
         free(q->mem);
         json_decref(q->golds);
@@ -234,7 +295,8 @@ static void qcache_free(struct traj_scorer *s)
 /* ---- the run ---- */
 
 struct traj_scorer *traj_scorer_new(struct store *st, const struct traj_scope *scope,
-                                    const struct traj_params *params, const int schemes[N_SCHEMES])
+                                    const struct reward_params *params,
+                                    const int schemes[N_SCHEMES])
 {
     struct traj_scorer *s = xcalloc(1, sizeof *s);
     s->st = st;
@@ -251,7 +313,11 @@ void traj_scorer_free(struct traj_scorer *s)
     qcache_free(s);
     free(s->items);
     blob_codec_free(s->codec);
+    idset_free(&s->seen);
+    idset_free(&s->repeats);
     sbuf_free(&s->body);
+    sbuf_free(&s->meta);
+    sbuf_free(&s->key);
     free(s);
 }
 
@@ -265,32 +331,56 @@ int64_t traj_scorer_new_count(const struct traj_scorer *s)
     return s->new_traj;
 }
 
-static int passage_exists(void *ud, int64_t id)
+/* Binds the columns of a trajectory row to the INSERT statement st. Returns nonzero on error. */
+static int bind_trajectory(struct traj_scorer *s, sqlite3_stmt *st, const struct traj_line *l,
+                           const char *seltext, const char *answer, const struct traj_item *it)
 {
-    struct traj_scorer *s = ud;
-    int64_t x;
-    sqlite3_stmt *st = store_stmt(s->st, "SELECT 1 FROM passages WHERE id = ?1");
-    if (!st || sqlite3_bind_int64(st, 1, id)) return -1;
-    return store_int(s->st, st, &x);
+    sbuf_reset(&s->meta);
+    if (l->has_score) sbuf_addf(&s->meta, "{\"score\":%.17g}", l->score);
+    return sqlite3_bind_int64(st, 1, it->qid) ||
+           sqlite3_bind_text(st, 2, l->ext.p, (int)l->ext.len, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, 3, l->policy, -1, SQLITE_STATIC) ||
+           (l->has_step ? sqlite3_bind_int64(st, 4, l->step) : sqlite3_bind_null(st, 4)) ||
+           sqlite3_bind_text(st, 5, seltext, -1, SQLITE_STATIC) ||
+           sqlite3_bind_blob(st, 6, s->body.p, (int)s->body.len, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, 7, answer, -1, SQLITE_STATIC) ||
+           sqlite3_bind_int64(st, 8, (int64_t)it->m.f.length) ||
+           (l->has_score ? sqlite3_bind_text(st, 9, s->meta.p, (int)s->meta.len, SQLITE_STATIC)
+                         : sqlite3_bind_null(st, 9));
+}
+
+/* The selection as stored, a JSON array: the line's "selected", else the ids its response's
+ * evidence tag lists. Written by hand: printf per id cost more than the rest of a line. */
+static char *selection_text(const int64_t *ids, int n)
+{
+    struct sbuf b = {0};
+    char num[24];
+    sbuf_addc(&b, '[');
+    for (int i = 0; i < n; i++) {
+        char *p = num + sizeof num;
+        uint64_t u = ids[i] < 0 ? 0 - (uint64_t)ids[i] : (uint64_t)ids[i];
+        do *--p = (char)('0' + u % 10);
+        while (u /= 10);
+        if (ids[i] < 0) *--p = '-';
+        if (i) sbuf_addc(&b, ',');
+        sbuf_add(&b, p, (size_t)(num + sizeof num - p));
+    }
+    sbuf_addc(&b, ']');
+    return sbuf_detach(&b);
 }
 
 /* Inserts the trajectory unless stored before; *id and *fresh (1 when inserted now). */
 static int store_trajectory(struct traj_scorer *s, const struct traj_line *l, const char *answer,
-                            const struct traj_item *it, int64_t *id, int *fresh, struct sbuf *err)
+                            const int64_t *ids, int n, const struct traj_item *it, int64_t *id,
+                            int *fresh, struct sbuf *err)
 {
-    char *seltext = json_dumps(l->selected, JSON_COMPACT);
+    char *seltext = selection_text(ids, n);
     sqlite3_stmt *st = store_stmt(s->st, "INSERT INTO trajectories(question_id, ext_id, policy, "
-                                         "step, selected, response, answer, n_tokens) VALUES "
-                                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                                         "step, selected, response, answer, n_tokens, meta) "
+                                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
                                          "ON CONFLICT(question_id, ext_id) DO NOTHING");
-    int bad = !seltext || !st || sqlite3_bind_int64(st, 1, it->qid) ||
-              sqlite3_bind_text(st, 2, l->ext.p, -1, SQLITE_STATIC) ||
-              sqlite3_bind_text(st, 3, l->policy, -1, SQLITE_STATIC) ||
-              (l->has_step ? sqlite3_bind_int64(st, 4, l->step) : sqlite3_bind_null(st, 4)) ||
-              sqlite3_bind_text(st, 5, seltext, -1, SQLITE_STATIC) ||
-              sqlite3_bind_blob(st, 6, s->body.p, (int)s->body.len, SQLITE_STATIC) ||
-              sqlite3_bind_text(st, 7, answer, -1, SQLITE_STATIC) ||
-              sqlite3_bind_int64(st, 8, (int64_t)it->f.length) || store_done(s->st, st);
+    int bad =
+        !seltext || !st || bind_trajectory(s, st, l, seltext, answer, it) || store_done(s->st, st);
     free(seltext);
     if (bad) return store_fail(s->st, err, "storing a trajectory");
     *fresh = sqlite3_changes(store_db(s->st)) == 1;
@@ -305,38 +395,36 @@ static int store_trajectory(struct traj_scorer *s, const struct traj_line *l, co
     return PARE_OK;
 }
 
-/* The same trajectory twice in this run is a duplicate line: PARE_EINPUT. */
-static int check_once(struct traj_scorer *s, const struct traj_line *l, int64_t id,
-                      struct sbuf *err)
+/*
+ * A line without a trajectory id is named by its hash; the k-th identical line of a run gets
+ * "-k" (a trainer's group of rollouts can hold the same response twice), so a rerun of the
+ * same files names every line as before.
+ */
+static void name_repeat(struct traj_scorer *s, struct traj_line *l)
 {
-    if (!s->seen_ready &&
-        store_exec(s->st, "CREATE TEMP TABLE IF NOT EXISTS score_seen(id INTEGER PRIMARY KEY)"))
-        return store_fail(s->st, err, "checking trajectory ids");
-    s->seen_ready = 1;
-    sqlite3_stmt *st =
-        store_stmt(s->st, "INSERT INTO temp.score_seen(id) VALUES (?1) ON CONFLICT DO NOTHING");
-    if (!st || sqlite3_bind_int64(st, 1, id) || store_done(s->st, st))
-        return store_fail(s->st, err, "checking trajectory ids");
-    if (sqlite3_changes(store_db(s->st)) == 0) {
-        sbuf_setf(err, "duplicate trajectory '%s' of question '%s'", l->ext.p, l->question.p);
-        return PARE_EINPUT;
-    }
-    return PARE_OK;
+    if (!l->default_ext) return;
+    uint64_t h = strtoull(l->ext.p + 1, NULL, 16);
+    uint32_t k = idset_bump(&s->repeats, h);
+    if (k > 1) sbuf_addf(&l->ext, "-%u", k);
 }
 
 /* Measures and stores a checked line of question q. */
 static int keep(struct traj_scorer *s, const struct traj_question *q, const struct traj_line *l,
-                const int64_t *ids, int ns, struct sbuf *err)
+                const int64_t *ids, int ns, int stated, struct sbuf *err)
 {
     struct traj_item it;
     char *answer = traj_answer(l);
-    traj_measure(q, l, answer, ids, ns, &it);
+    traj_measure(q, l, answer, ids, ns, stated, &it);
     int fresh, rc = blob_compress(s->codec, l->response, strlen(l->response), &s->body, err);
-    if (rc == PARE_OK) rc = store_trajectory(s, l, answer, &it, &it.traj_id, &fresh, err);
+    if (rc == PARE_OK) rc = store_trajectory(s, l, answer, ids, ns, &it, &it.traj_id, &fresh, err);
     free(answer);
-    if (rc == PARE_OK) rc = check_once(s, l, it.traj_id, err);
     if (rc != PARE_OK) return rc;
+    if (idset_bump(&s->seen, (uint64_t)it.traj_id) > 1) {
+        sbuf_setf(err, "duplicate trajectory '%s' of question '%s'", l->ext.p, l->question.p);
+        return PARE_EINPUT;
+    }
     s->new_traj += fresh;
+    it.fresh = fresh;
     xgrow((void **)&s->items, &s->cap, s->n + 1, sizeof *s->items);
     s->items[s->n++] = it;
     return PARE_OK;
@@ -348,49 +436,82 @@ int traj_scorer_take(struct traj_scorer *s, json_t *rec, const char *raw, size_t
     struct traj_line l;
     struct traj_question *q = NULL;
     int64_t *ids = NULL;
-    int ns = 0;
+    int ns = 0, stated = 0;
     int rc = traj_parse_line(rec, raw, raw_len, &l, err);
-    if (rc == PARE_OK) rc = question(s, l.question.p, &q, err);
+    if (rc == PARE_OK) rc = question(s, &l, &q, err);
+    if (rc == PARE_OK) rc = traj_selection(&l, &ids, &ns, &stated, err);
     if (rc == PARE_OK) {
-        rc = traj_check_selected(l.selected, q, passage_exists, s, &ids, &ns, err);
-        if (rc == PARE_EFAIL) store_fail(s->st, err, "looking up passages");
+        name_repeat(s, &l);
+        rc = keep(s, q, &l, ids, ns, stated, err);
     }
-    if (rc == PARE_OK) rc = keep(s, q, &l, ids, ns, err);
     free(ids);
     traj_line_free(&l);
     return rc;
 }
 
-static int store_reward(struct traj_scorer *s, int64_t traj_id, enum traj_scheme k, double v,
-                        const struct sbuf *comp, struct sbuf *err)
+/* Stores one reward: a plain INSERT for a trajectory this run stored (nothing to replace),
+ * else replacing the row an earlier run left. */
+static int store_reward(struct traj_scorer *s, const struct traj_item *it, enum reward_scheme k,
+                        double v, const struct sbuf *comp, struct sbuf *err)
 {
-    sqlite3_stmt *st = store_stmt(s->st, "INSERT INTO rewards(trajectory_id, scheme, value, "
-                                         "components) VALUES (?1, ?2, ?3, ?4) ON "
-                                         "CONFLICT(trajectory_id, scheme) DO UPDATE SET "
-                                         "value = excluded.value, "
-                                         "components = excluded.components");
-    if (!st || sqlite3_bind_int64(st, 1, traj_id) ||
-        sqlite3_bind_text(st, 2, traj_scheme_names[k], -1, SQLITE_STATIC) ||
+    sqlite3_stmt *st = it->fresh
+                           ? store_stmt(s->st, "INSERT INTO rewards(trajectory_id, scheme, value, "
+                                               "components) VALUES (?1, ?2, ?3, ?4)")
+                           : store_stmt(s->st, "INSERT INTO rewards(trajectory_id, scheme, value, "
+                                               "components) VALUES (?1, ?2, ?3, ?4) ON "
+                                               "CONFLICT(trajectory_id, scheme) DO UPDATE SET "
+                                               "value = excluded.value, "
+                                               "components = excluded.components");
+    if (!st || sqlite3_bind_int64(st, 1, it->traj_id) ||
+        sqlite3_bind_text(st, 2, reward_scheme_names[k], -1, SQLITE_STATIC) ||
         sqlite3_bind_double(st, 3, v) ||
         sqlite3_bind_text(st, 4, comp->p, (int)comp->len, SQLITE_STATIC) || store_done(s->st, st))
         return store_fail(s->st, err, "storing a reward");
     return PARE_OK;
 }
 
+/* What a run's rewards share: each scheme's parameters as JSON members, per LASER-D bucket. */
+struct reward_texts {
+    struct sbuf params[N_SCHEMES][3];
+    double target[3];
+};
+
+static void texts_init(struct traj_scorer *s, struct reward_texts *t)
+{
+    struct reward_item any = {.has_rubric = 1};
+    for (int k = 0; k < N_SCHEMES; k++) {
+        for (int b = 0; b < 3; b++) {
+            double v;
+            reward_value((enum reward_scheme)k, &any, &s->params, t->target[b], &v,
+                         &t->params[k][b]);
+        }
+    }
+}
+
+static void texts_free(struct reward_texts *t)
+{
+    for (int k = 0; k < N_SCHEMES; k++)
+        for (int b = 0; b < 3; b++) sbuf_free(&t->params[k][b]);
+}
+
 /* Every requested scheme's reward of one item. */
 static int item_rewards(struct traj_scorer *s, const struct traj_item *it, int bucket,
-                        double target, struct sbuf *base, struct sbuf *ct, struct sbuf *err)
+                        const struct reward_texts *t, struct sbuf *base, struct sbuf *ct,
+                        struct sbuf *err)
 {
     sbuf_reset(base);
-    traj_components(it, bucket, base);
+    reward_components(&it->m, bucket, base);
     for (int k = 0; k < N_SCHEMES; k++) {
-        if (!s->schemes[k]) continue;
         double v;
+        if (!s->schemes[k] ||
+            reward_value((enum reward_scheme)k, &it->m, &s->params, t->target[bucket], &v, NULL))
+            continue;
+        const struct sbuf *p = &t->params[k][bucket];
         sbuf_reset(ct);
         sbuf_add(ct, base->p, base->len);
-        if (traj_reward((enum traj_scheme)k, it, &s->params, target, &v, ct) != 0) continue;
-        if (store_reward(s, it->traj_id, (enum traj_scheme)k, v, ct, err) != PARE_OK)
-            return PARE_EFAIL;
+        sbuf_add(ct, p->p, p->len);
+        sbuf_addc(ct, '}');
+        if (store_reward(s, it, (enum reward_scheme)k, v, ct, err) != PARE_OK) return PARE_EFAIL;
     }
     return PARE_OK;
 }
@@ -398,15 +519,17 @@ static int item_rewards(struct traj_scorer *s, const struct traj_item *it, int b
 int traj_scorer_rewards(struct traj_scorer *s, struct sbuf *err)
 {
     int *bucket = xcalloc(s->n + 1, sizeof *bucket);
-    double target[3];
+    struct reward_texts t = {0};
     traj_buckets(s->items, s->n, bucket);
-    traj_laser_d_targets(s->items, s->n, bucket, target);
+    traj_laser_d_targets(s->items, s->n, bucket, t.target);
+    texts_init(s, &t);
     struct sbuf base = {0}, ct = {0};
     int rc = PARE_OK;
     for (size_t i = 0; i < s->n && rc == PARE_OK; i++)
-        rc = item_rewards(s, &s->items[i], bucket[i], target[bucket[i]], &base, &ct, err);
+        rc = item_rewards(s, &s->items[i], bucket[i], &t, &base, &ct, err);
     sbuf_free(&base);
     sbuf_free(&ct);
+    texts_free(&t);
     free(bucket);
     return rc;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages pare needs to build, test and benchmark.
+# Installs the Debian packages pare needs to build, test, fuzz (clang and its libFuzzer runtime)
+# and benchmark.
 # `scripts/install-deps.sh --bench` adds the benchmarks' packages, `--slurm` Slurm and munge for
 # the Slurm test (tests/slurm/run.sh).
 # Idempotent: when every package is present it prints nothing and calls no package manager.
@@ -10,6 +11,8 @@ pkgs=(
     libsqlite3-dev libzstd-dev zlib1g-dev libjansson-dev libcurl4-openssl-dev
     libutf8proc-dev libxxhash-dev libfaiss-dev libopenblas-dev liblapack-dev
     libomp-dev libcmocka-dev libyaml-dev
+    # clang and its libFuzzer runtime build the fuzz harnesses (scripts/fuzz-ci.sh)
+    clang libclang-rt-14-dev zstd
     # headless Chromium renders the page of pare report in its test; DejaVu gives it a font
     chromium fonts-dejavu-core
 )

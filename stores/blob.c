@@ -106,25 +106,56 @@ static ZSTD_DDict *find_ddict(struct blob_codec *c, uint32_t id, struct sbuf *er
     return dd;
 }
 
-int blob_decompress(struct blob_codec *c, const void *src, size_t n, struct sbuf *out,
-                    struct sbuf *err)
+/*
+ * The text size a frame declares, checked before anything is allocated for it: the header must
+ * state it, within PARE_MAX_RECORD, and within what the frame's blocks can hold. Every block
+ * spends at least a 3-byte header on at most ZSTD_BLOCKSIZE_MAX bytes of output, so an n-byte
+ * frame yields at most (n / 3 + 1) blocks' worth; a header claiming more is corrupt (16 crafted
+ * bytes once asked for 2^50 bytes).
+ */
+static int declared_size(const void *src, size_t n, size_t *size, struct sbuf *err)
 {
-    unsigned long long size = ZSTD_getFrameContentSize(src, n);
-    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
-        size > (unsigned long long)SIZE_MAX / 2) {
+    unsigned long long s = ZSTD_getFrameContentSize(src, n);
+    if (s == ZSTD_CONTENTSIZE_ERROR || s == ZSTD_CONTENTSIZE_UNKNOWN) {
         sbuf_setf(err, "not a pare text blob (bad zstd frame header)");
         return PARE_EFAIL;
     }
-    uint32_t id = ZSTD_getDictID_fromFrame(src, n);
+    if (s > PARE_MAX_RECORD) {
+        sbuf_setf(err,
+                  "corrupt zstd frame: it declares %llu bytes of text, more than the %zu pare "
+                  "stores",
+                  s, PARE_MAX_RECORD);
+        return PARE_EFAIL;
+    }
+    if (s > (unsigned long long)(n / 3 + 1) * ZSTD_BLOCKSIZE_MAX) {
+        sbuf_setf(err,
+                  "corrupt zstd frame: it declares %llu bytes of text, more than its %zu "
+                  "bytes can hold",
+                  s, n);
+        return PARE_EFAIL;
+    }
+    *size = (size_t)s;
+    return PARE_OK;
+}
+
+int blob_decompress(struct blob_codec *c, const void *src, size_t n, struct sbuf *out,
+                    struct sbuf *err)
+{
+    size_t size;
     sbuf_reset(out);
-    sbuf_grow(out, (size_t)size);
+    if (declared_size(src, n, &size, err) != PARE_OK) return PARE_EFAIL;
+    if (sbuf_try_grow(out, size) != PARE_OK) {
+        sbuf_setf(err, "out of memory decompressing %zu bytes of text", size);
+        return PARE_EFAIL;
+    }
+    uint32_t id = ZSTD_getDictID_fromFrame(src, n);
     size_t r;
     if (id) {
         ZSTD_DDict *dd = find_ddict(c, id, err);
         if (!dd) return PARE_EFAIL;
-        r = ZSTD_decompress_usingDDict(c->dctx, out->p, (size_t)size, src, n, dd);
+        r = ZSTD_decompress_usingDDict(c->dctx, out->p, size, src, n, dd);
     } else {
-        r = ZSTD_decompressDCtx(c->dctx, out->p, (size_t)size, src, n);
+        r = ZSTD_decompressDCtx(c->dctx, out->p, size, src, n);
     }
     if (ZSTD_isError(r) || r != size) {
         sbuf_setf(err, "corrupt zstd frame: %s", ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size");

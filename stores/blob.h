@@ -44,7 +44,11 @@ int blob_compress(struct blob_codec *c, const void *src, size_t n, struct sbuf *
 
 /*
  * Decompresses one frame into out (replacing its contents; NUL-terminated as every sbuf).
- * Returns PARE_OK, or PARE_EFAIL for a corrupt frame or a dictionary that cannot be loaded.
+ * Returns PARE_OK, or PARE_EFAIL for a corrupt frame, a dictionary that cannot be loaded, a text
+ * longer than PARE_MAX_RECORD or memory that cannot be had. Never aborts: the bytes may be
+ * anything a user put in a BLOB column, and the sqlite3 extension runs inside the user's shell.
+ * Memory is bounded by what the frame's blocks can really produce, not by the size its header
+ * declares.
  */
 int blob_decompress(struct blob_codec *c, const void *src, size_t n, struct sbuf *out,
                     struct sbuf *err);

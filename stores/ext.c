@@ -11,8 +11,11 @@ SQLITE_EXTENSION_INIT1
 
 #include "stores/sqlfuncs.h"
 
+/* The one exported symbol: the module is built with hidden visibility (see CMakeLists.txt). */
 #ifdef _WIN32
 __declspec(dllexport)
+#else
+__attribute__((visibility("default")))
 #endif
     int sqlite3_pareext_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
 

@@ -12,6 +12,9 @@
 #include "stores/shard.h"
 #include "stores/sqlfuncs.h"
 
+/* How long a statement waits for another process's lock before it fails with "locked". */
+#define BUSY_TIMEOUT_MS 30000
+
 struct cached_stmt {
     const char *sql;
     sqlite3_stmt *stmt;
@@ -20,6 +23,7 @@ struct cached_stmt {
 struct store {
     sqlite3 *db;
     char *path;
+    struct sbuf shown; /* the path as messages show it (terminal escapes escaped) */
     struct cached_stmt *stmts;
     size_t n_stmts, cap_stmts;
     struct sbuf err; /* the store's own errors (migration ...) */
@@ -196,43 +200,143 @@ int store_meta_set(struct store *st, const char *key, const char *value)
     return store_done(st, s);
 }
 
+/*
+ * store_exec, tried again while the database is busy, for up to the busy timeout. Switching a
+ * new database to WAL takes an exclusive lock, and SQLite returns SQLITE_BUSY there without
+ * calling the busy handler when another process is doing the same; processes that start on one
+ * new database at once must wait for each other rather than fail.
+ */
+static int exec_when_free(struct store *st, const char *sql)
+{
+    double give_up = now_monotonic() + BUSY_TIMEOUT_MS / 1000.0;
+    for (int i = 1;; i++) {
+        if (store_exec(st, sql) == PARE_OK) return PARE_OK;
+        if ((sqlite3_extended_errcode(st->db) & 0xff) != SQLITE_BUSY || now_monotonic() > give_up)
+            return PARE_EFAIL;
+        sqlite3_sleep(i < 10 ? i : 10); /* ms */
+    }
+}
+
+/* The embedded migration number v, or NULL. */
+static const struct pare_embedded *find_migration(int v)
+{
+    for (size_t i = 0; i < pare_embedded_count; i++)
+        if (migration_number(pare_embedded_files[i].name) == v) return &pare_embedded_files[i];
+    return NULL;
+}
+
+/*
+ * The schema version and the number of schema objects (tables, indexes ...), read in one
+ * statement so that both come from one snapshot even while another process migrates.
+ * Returns PARE_OK, or PARE_EFAIL (see store_errmsg).
+ */
+static int schema_state(struct store *st, int *version, int64_t *objects)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT (SELECT user_version FROM pragma_user_version), "
+                                     "(SELECT count(*) FROM sqlite_master)");
+    if (!s) return PARE_EFAIL;
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        fail(st, "reading the schema");
+        sqlite3_reset(s);
+        return PARE_EFAIL;
+    }
+    *version = sqlite3_column_int(s, 0);
+    *objects = sqlite3_column_int64(s, 1);
+    sqlite3_reset(s);
+    return PARE_OK;
+}
+
+/*
+ * Whether pare may use (flags & STORE_CREATE: create its schema in) this database: one that holds
+ * pare's schema (user_version > 0), or, for commands that create databases, one that holds
+ * nothing at all. Another program's database is never touched, not even its journal mode.
+ */
+static int check_identity(struct store *st, int flags, struct sbuf *err)
+{
+    int version;
+    int64_t objects;
+    if (schema_state(st, &version, &objects) != PARE_OK) {
+        sbuf_setf(err, "%s: %s", sbuf_str(&st->shown), store_errmsg(st));
+        if (strstr(sbuf_str(err), "not a database")) sbuf_addf(err, " (is this a pare database?)");
+        return PARE_EFAIL;
+    }
+    if (version > 0) return PARE_OK;
+    if (objects > 0) {
+        sbuf_setf(err,
+                  "%s: not a pare database (it holds %lld tables or indexes of another "
+                  "program); pare leaves it alone",
+                  sbuf_str(&st->shown), (long long)objects);
+        return PARE_EFAIL;
+    }
+    if (!(flags & STORE_CREATE)) {
+        sbuf_setf(err, "%s: not a pare database yet (create it with `pare init` or `pare ingest`)",
+                  sbuf_str(&st->shown));
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}
+
+/*
+ * Applies migration have+1 unless another process did first: the version is read again inside
+ * BEGIN IMMEDIATE, so of several processes starting on one new database exactly one creates
+ * each version and the others see it done. user_version is set in the same transaction, so a
+ * crash leaves the old schema or the new one, never half of one.
+ */
+static int migrate_step(struct store *st, int latest, struct sbuf *err)
+{
+    if (store_begin(st) != PARE_OK) {
+        sbuf_setf(err, "%s: cannot begin a migration: %s", sbuf_str(&st->shown), store_errmsg(st));
+        return PARE_EFAIL;
+    }
+    int have;
+    int64_t objects;
+    if (schema_state(st, &have, &objects) != PARE_OK) {
+        sbuf_setf(err, "%s: cannot read schema version: %s", sbuf_str(&st->shown),
+                  store_errmsg(st));
+    } else if (have == 0 && objects > 0) {
+        sbuf_setf(err, "%s: not a pare database (another program created tables in it)",
+                  sbuf_str(&st->shown));
+    } else if (have >= latest) {
+        return store_commit(st) == PARE_OK ? PARE_OK : store_fail(st, err, sbuf_str(&st->shown));
+    } else {
+        const struct pare_embedded *m = find_migration(have + 1);
+        if (!m) {
+            sbuf_setf(err, "internal error: migration %03d is missing from the binary", have + 1);
+        } else {
+            struct sbuf sql = {0};
+            sbuf_addf(&sql, "%s\n;PRAGMA user_version = %d;", m->data, have + 1);
+            int rc = store_exec(st, sql.p);
+            sbuf_free(&sql);
+            if (rc == PARE_OK && store_commit(st) == PARE_OK) return PARE_OK;
+            sbuf_setf(err, "%s: migration %s failed: %s", sbuf_str(&st->shown), m->name,
+                      store_errmsg(st));
+        }
+    }
+    store_rollback(st);
+    return PARE_EFAIL;
+}
+
 /* Applies every embedded migration newer than the database, each in its own transaction. */
 static int migrate(struct store *st, struct sbuf *err)
 {
-    int have = store_schema_version(st);
     int latest = store_latest_schema();
-    if (have < 0) {
-        sbuf_setf(err, "%s: cannot read schema version: %s", st->path, store_errmsg(st));
-        return PARE_EFAIL;
-    }
-    if (have > latest) {
-        sbuf_setf(err,
-                  "%s: database schema version %d is newer than this pare supports (%d); "
-                  "use a newer pare",
-                  st->path, have, latest);
-        return PARE_EFAIL;
-    }
-    for (int v = have + 1; v <= latest; v++) {
-        const struct pare_embedded *m = NULL;
-        for (size_t i = 0; i < pare_embedded_count; i++)
-            if (migration_number(pare_embedded_files[i].name) == v) m = &pare_embedded_files[i];
-        if (!m) {
-            sbuf_setf(err, "internal error: migration %03d is missing from the binary", v);
+    for (;;) {
+        int have = store_schema_version(st);
+        if (have < 0) {
+            sbuf_setf(err, "%s: cannot read schema version: %s", sbuf_str(&st->shown),
+                      store_errmsg(st));
             return PARE_EFAIL;
         }
-        struct sbuf sql = {0};
-        /* user_version is set inside the same transaction, so a crash leaves either the old or
-         * the new schema, never half of one. */
-        sbuf_addf(&sql, "BEGIN IMMEDIATE;\n%s\n;PRAGMA user_version = %d;\nCOMMIT;", m->data, v);
-        int rc = store_exec(st, sql.p);
-        sbuf_free(&sql);
-        if (rc != PARE_OK) {
-            sbuf_setf(err, "%s: migration %s failed: %s", st->path, m->name, store_errmsg(st));
-            store_rollback(st);
+        if (have > latest) {
+            sbuf_setf(err,
+                      "%s: database schema version %d is newer than this pare supports (%d); "
+                      "use a newer pare",
+                      sbuf_str(&st->shown), have, latest);
             return PARE_EFAIL;
         }
+        if (have == latest) return PARE_OK;
+        if (migrate_step(st, latest, err) != PARE_OK) return PARE_EFAIL;
     }
-    return PARE_OK;
 }
 
 int store_open(const char *path, int flags, struct store **out, struct sbuf *err)
@@ -240,25 +344,33 @@ int store_open(const char *path, int flags, struct store **out, struct sbuf *err
     struct stat sb;
     *out = NULL;
     if (!(flags & STORE_CREATE) && stat(path, &sb) != 0) {
-        sbuf_setf(err, "%s: no such database (create it with `pare init` or `pare ingest`)", path);
+        struct sbuf shown = {0};
+        sbuf_setf(err, "%s: no such database (create it with `pare init` or `pare ingest`)",
+                  visible(&shown, path));
+        sbuf_free(&shown);
         return PARE_EFAIL;
     }
     struct store *st = xcalloc(1, sizeof *st);
     st->path = xstrdup(path);
+    visible(&st->shown, path);
     int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (flags & STORE_CREATE) oflags |= SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
-        sbuf_setf(err, "%s: cannot open database: %s", path,
+        sbuf_setf(err, "%s: cannot open database: %s", sbuf_str(&st->shown),
                   st->db ? sqlite3_errmsg(st->db) : "out of memory");
         store_close(st);
         return PARE_EFAIL;
     }
     sqlite3_extended_result_codes(st->db, 1);
-    if (sqlite3_busy_timeout(st->db, 30000) != SQLITE_OK ||
-        store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                       "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536") != PARE_OK) {
-        sbuf_setf(err, "%s: %s", path, store_errmsg(st));
-        if (strstr(sbuf_str(err), "not a database")) sbuf_addf(err, " (is this a pare database?)");
+    if (sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
+        check_identity(st, flags, err)) {
+        if (!err->len) sbuf_setf(err, "%s: %s", sbuf_str(&st->shown), store_errmsg(st));
+        store_close(st);
+        return PARE_EFAIL;
+    }
+    if (exec_when_free(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                           "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536") != PARE_OK) {
+        sbuf_setf(err, "%s: %s", sbuf_str(&st->shown), store_errmsg(st));
         store_close(st);
         return PARE_EFAIL;
     }
@@ -280,6 +392,7 @@ void store_close(struct store *st)
     if (st->db) sqlite3_close(st->db);
     sbuf_free(&st->err);
     free(st->path);
+    sbuf_free(&st->shown);
     free(st);
 }
 
@@ -322,10 +435,12 @@ int store_text(struct store *st, struct blob_codec *codec, int64_t id, struct sb
         return PARE_EFAIL;
     }
     sbuf_reset(title);
-    sbuf_adds(title, (const char *)sqlite3_column_text(s, 0));
+    const unsigned char *t = sqlite3_column_text(s, 0);
+    if (t) sbuf_add(title, t, (size_t)sqlite3_column_bytes(s, 0));
     int rc = blob_decompress(codec, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
                              text, err);
     sqlite3_reset(s);
+    if (rc != PARE_OK) sbuf_prependf(err, "passage %lld: ", (long long)id);
     return rc;
 }
 

@@ -26,8 +26,13 @@ enum store_flags {
 
 /*
  * Opens (and with STORE_CREATE creates) the database at path and brings its schema up to date.
+ * Only STORE_CREATE may put pare's schema into an empty database (commands that create
+ * databases: init, ingest); a database holding another program's tables is refused and left
+ * untouched, whatever the flags. Several processes may open one new database at once: one
+ * creates the schema, the others wait for it.
  * Returns PARE_OK and *out, or PARE_EFAIL with a message in err (missing file, newer schema,
- * not a database, migration failure). A failed migration leaves the file as it was.
+ * not a database, not pare's database, migration failure). A failed migration leaves the file
+ * as it was.
  */
 int store_open(const char *path, int flags, struct store **out, struct sbuf *err);
 /* Finalizes cached statements and closes the connection. NULL is a no-op. */
@@ -93,7 +98,7 @@ int store_meta_set(struct store *st, const char *key, const char *value);
 /*
  * The title and text of passage `id` into title and text (replacing their contents), the body
  * decompressed with codec (from store_codec). Returns PARE_OK, or PARE_EFAIL with err set (no
- * such passage, database error, corrupt body).
+ * such passage, database error, corrupt body: "passage ID: ...").
  */
 int store_text(struct store *st, struct blob_codec *codec, int64_t id, struct sbuf *title,
                struct sbuf *text, struct sbuf *err);

@@ -1,58 +1,127 @@
 #!/usr/bin/env python3
-"""Index and retrieval benchmark: N generated passages (default 100,000) and Q generated
-questions. Prints passages/s of hash embedding + index build and queries/s of retrieval
-(top-20, corpus scope) for several index kinds, with peak RSS. Figures, not a test.
-Usage: bench_index.py BUILD_DIR [N] [Q]"""
+"""Index and retrieval benchmark on N generated passages (default 1,000,000) and Q generated
+questions (default 10,000). For the index pare chooses by itself (--factory auto) and for each
+factory given with --factory it prints: the choice, build time (wall and CPU), peak RSS, bytes
+per passage (FAISS file, features file, both), corpus-scope retrieval of the Q questions
+(queries/s, wall and CPU, peak RSS) and recall@10 of the planted gold. Then an exhaustive
+search (Flat) over the same vectors for the first E questions (--exact, default 500; 0: none),
+beside each index's recall on those same questions. Figures, not a test: the machine may be
+shared, so each figure comes with the CPU time, which others' load disturbs less.
+Usage: bench_index.py BUILD_DIR [N] [Q] [--exact E] [--factory F]... [--work DIR]"""
+import argparse
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
 
-def timed(cmd):
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    dt = time.perf_counter() - t0
-    out, err = p.stdout.read().decode(), p.stderr.read().decode()
-    p.stdout.close()
-    p.stderr.close()
+def run(cmd):
+    """Runs cmd; returns (wall s, CPU s, peak RSS MiB, stdout, stderr) of the child."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        o, e = out.read().decode(), err.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("failed: %s\n%s" % (" ".join(cmd), err))
-    return dt, ru.ru_maxrss / 1024.0, out.strip()
+        sys.exit("failed: %s\n%s" % (" ".join(cmd), e))
+    return dt, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0, o.strip(), e
+
+
+def recall10(db, rid, upto=None):
+    """recall@10 of gold passages (as pare eval computes it) of retrieval rid, over its
+    questions, or only those with id <= upto."""
+    con = sqlite3.connect(db)
+    try:
+        gold, hit = con.execute(
+            "SELECT sum(g), sum(h) FROM (SELECT q.id, "
+            " (SELECT count(DISTINCT passage_id) FROM question_passages qp"
+            "   WHERE qp.question_id = q.id AND qp.is_gold) AS g,"
+            " (SELECT count(DISTINCT c.passage_id) FROM candidates c JOIN question_passages qp"
+            "   ON qp.question_id = c.question_id AND qp.passage_id = c.passage_id AND qp.is_gold"
+            "   WHERE c.retrieval_id = ?1 AND c.question_id = q.id AND c.rank <= 10) AS h"
+            " FROM questions q WHERE EXISTS (SELECT 1 FROM candidates c WHERE"
+            "  c.retrieval_id = ?1 AND c.question_id = q.id) AND (?2 IS NULL OR q.id <= ?2))",
+            (rid, upto)).fetchone()
+        return (hit or 0) / gold if gold else 0.0
+    finally:
+        con.close()
+
+
+def files_of(work, ix):
+    """Bytes of index ix's FAISS file and features file (0 when it has none)."""
+    sizes = [0, 0]
+    for f in os.listdir(work):
+        if ".index%s." % ix in f and ".tmp." not in f and not f.endswith(".npy"):
+            sizes[1 if f.endswith(".feat") else 0] += os.path.getsize(os.path.join(work, f))
+    return sizes
+
+
+def bench_index(pare, db, work, factory, npass, nq):
+    """Builds one index and retrieves every question with it; returns (index id, retrieval id)."""
+    dt, cpu, rss, ix, err = run([pare, "--db", db, "index", "--factory", factory])
+    said = [l for l in err.splitlines() if "factory" in l or l.startswith("index %s:" % ix)]
+    faiss_b, feat_b = files_of(work, ix)
+    print("index %s (--factory %s): %s" % (ix, factory, "; ".join(s.strip() for s in said)))
+    print("  build: %.1f s wall, %.1f s CPU, peak RSS %.0f MiB; bytes per passage: FAISS %.0f, "
+          "features %.0f, both %.0f" % (dt, cpu, rss, faiss_b / npass, feat_b / npass,
+                                         (faiss_b + feat_b) / npass))
+    dt, cpu, rss, rid, _ = run([pare, "--db", db, "--quiet", "retrieve", "--index", ix])
+    print("  retrieve (corpus scope, top 10): %d questions in %.1f s wall (%.0f queries/s), "
+          "%.1f s CPU (%.0f queries per CPU-s), peak RSS %.0f MiB; recall@10 %.4f"
+          % (nq, dt, nq / dt, cpu, nq / cpu, rss, recall10(db, rid)))
+    return ix, rid
 
 
 def main():
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
-    nq = int(sys.argv[3]) if len(sys.argv) > 3 else 5_000
-    pare, gen = os.path.join(build, "pare"), os.path.join(build, "pare_gen")
-    work = tempfile.mkdtemp(prefix="pare-bench-", dir=os.environ.get("TMPDIR", build))
-    corpus, qs = os.path.join(work, "corpus.jsonl"), os.path.join(work, "q.jsonl")
-    with open(corpus, "wb") as f:
-        subprocess.run([gen, "corpus", str(n)], stdout=f, check=True)
-    with open(qs, "wb") as f:
-        subprocess.run([gen, "questions", str(nq)], stdout=f, check=True)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build", nargs="?", default="build")
+    ap.add_argument("n", nargs="?", type=int, default=1_000_000)
+    ap.add_argument("q", nargs="?", type=int, default=10_000)
+    ap.add_argument("--exact", type=int, default=500)
+    ap.add_argument("--factory", action="append", default=[])
+    ap.add_argument("--work", help="folder to work in (kept); default a temporary one")
+    a = ap.parse_args()
+    pare, gen = os.path.join(a.build, "pare"), os.path.join(a.build, "pare_gen")
+    work = a.work or tempfile.mkdtemp(prefix="pare-bench-", dir=os.environ.get("TMPDIR", a.build))
+    os.makedirs(work, exist_ok=True)
     db = os.path.join(work, "b.db")
-    base = [pare, "--db", db, "--quiet"]
-    timed(base + ["ingest", "--format", "generic", corpus, qs])
-    npass = int(subprocess.run(["sqlite3", db, "SELECT count(*) FROM passages"], capture_output=True,
-                               text=True, check=True).stdout)
-    print("index/retrieve benchmark: %d passages, %d questions, %d threads" % (npass, nq, os.cpu_count()))
-    configs = [("Flat", "2048", ""), ("Flat", "256", ""), ("HNSW32", "256", "efSearch=64")]
-    for factory, dim, params in configs:
-        dt, rss, ix = timed(base + ["index", "--factory", factory, "--dim", dim])
-        size = sum(os.path.getsize(os.path.join(work, f)) for f in os.listdir(work) if f.endswith(".index%s.faiss" % ix))
-        print("index %-7s dim %-5s %8.0f passages/s  peak RSS %5.0f MiB  index file %5.0f MiB"
-              % (factory, dim, npass / dt, rss, size / 2**20))
-        for rerank in ("0", "100"):
-            dt, rss, _ = timed(base + ["retrieve", "--index", ix, "--k", "20", "--rerank", rerank,
-                                       "--params", params])
-            print("  retrieve top-20 rerank %-3s %8.0f queries/s  peak RSS %5.0f MiB"
-                  % (rerank, nq / dt, rss))
-    shutil.rmtree(work)
+    if not os.path.exists(db):
+        corpus, qs = os.path.join(work, "corpus.jsonl"), os.path.join(work, "q.jsonl")
+        with open(corpus, "wb") as f:
+            subprocess.run([gen, "corpus", str(a.n)], stdout=f, check=True)
+        with open(qs, "wb") as f:
+            subprocess.run([gen, "questions", str(a.q)], stdout=f, check=True)
+        run([pare, "--db", db, "--quiet", "ingest", "--format", "generic", corpus, qs])
+    con = sqlite3.connect(db)
+    npass = con.execute("SELECT count(*) FROM passages").fetchone()[0]
+    nq = con.execute("SELECT count(*) FROM questions").fetchone()[0]
+    con.close()
+    print("index/retrieve benchmark: %d passages, %d questions, %d threads"
+          % (npass, nq, os.cpu_count()))
+    built = [bench_index(pare, db, work, f, npass, nq) for f in ["auto"] + a.factory]
+    if a.exact > 0:
+        dt, cpu, rss, ix, _ = run([pare, "--db", db, "--quiet", "index", "--factory", "Flat"])
+        dt, cpu, rss, rid, _ = run([pare, "--db", db, "--quiet", "retrieve", "--index", ix,
+                                    "--limit", str(a.exact)])
+        con = sqlite3.connect(db)
+        upto = con.execute("SELECT max(question_id) FROM candidates WHERE retrieval_id = ?",
+                           (rid,)).fetchone()[0]
+        con.close()
+        print("exact search (Flat, index %s) on the first %d questions: recall@10 %.4f "
+              "(%.1f s CPU, %.1f queries per CPU-s, peak RSS %.0f MiB)"
+              % (ix, a.exact, recall10(db, rid), cpu, a.exact / cpu, rss))
+        for (bix, brid), f in zip(built, ["auto"] + a.factory):
+            r = recall10(db, brid, upto)
+            print("  index %s (--factory %s) on the same questions: recall@10 %.4f (%+.4f)"
+                  % (bix, f, r, r - recall10(db, rid)))
+    if not a.work:
+        shutil.rmtree(work)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ string from the database, the LLM section with and without token columns, output
 import html.parser
 import json
 import os
+import stat
+import threading
 import re
 import shutil
 import sqlite3
@@ -328,6 +330,31 @@ class ReportTest(PareTest):
         p = self.pare("--db", os.path.join(self.dir, "missing.db"), "report", db=False, expect=1)
         self.assertIn("pare report:", p.stderr)
         self.assertIn("report --out report.html", self.pare("status").stdout)
+
+    def test_out_never_follows_or_replaces(self):
+        """A FIFO target is written in place; a link planted at a temporary-looking name beside
+        the target is never followed (the page goes through an exclusive temporary file)."""
+        self.demo()
+        victim = os.path.join(self.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("keep me")
+        out = os.path.join(self.dir, "r.html")
+        for name in ("r.html.tmp", "r.html.tmp.%d" % os.getpid()):
+            os.symlink(victim, os.path.join(self.dir, name))
+        self.pare("report", "--out", out)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "keep me")
+        with open(out) as f:
+            self.assertTrue(f.read().startswith("<!DOCTYPE html>"))
+        fifo = os.path.join(self.dir, "fifo")
+        os.mkfifo(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+        reader.start()
+        self.pare("report", "--out", fifo)
+        reader.join(60)
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
+        self.assertTrue(got and got[0].startswith("<!DOCTYPE html>"))
 
 
 if __name__ == "__main__":

@@ -170,8 +170,8 @@ class ScoreSchedule(PareTest):
         pid = good[0]["selected"][0]
         bad = [
             ({"question_id": "no-such-q", "selected": [], "response": "x"}, "unknown question id 'no-such-q'"),
-            ({"question_id": ext, "selected": [99999999], "response": "x"}, "selected passage 99999999 does not exist"),
-            ({"question_id": ext, "selected": [pid, pid], "response": "x"}, "selected passage %d appears twice" % pid),
+            ({"question_id": ext, "selected": [pid, "x"], "response": "x"}, "selected[1] must be a passage id"),
+            ({"gts": {"answers": ["a"]}, "output": "x"}, "the ground truth in 'gts' names no question"),
             ({"question_id": ext, "selected": [pid]}, "missing required field 'response'"),
             ({"question_id": ext, "selected": [pid], "response": "x", "n_tokens": -5}, "field 'n_tokens' must be"),
             ({"question_id": ext, "selected": [pid], "response": "x", "n_tokens": 10 ** 12}, "field 'n_tokens' must be"),
@@ -193,6 +193,19 @@ class ScoreSchedule(PareTest):
         self.pare("--quiet", "score", "--skip-bad", f)
         self.assertEqual(self.query("SELECT count(*) FROM trajectories")[0][0], 4)
         self.assertEqual([r[0] for r in self.query("SELECT line FROM rejects ORDER BY line")], [3, 4])
+        # a policy's mistakes are invalid formats (-1), not bad input: a passage that does not
+        # exist, one listed twice, no answer tag
+        mistakes = [{"question_id": ext, "trajectory_id": "m1", "selected": [99999999],
+                     "response": "<answer>x</answer>"},
+                    {"question_id": ext, "trajectory_id": "m2", "selected": [pid, pid],
+                     "response": "<answer>x</answer>"},
+                    {"question_id": ext, "trajectory_id": "m3", "selected": [pid], "response": "x"}]
+        self.pare("--quiet", "score", "--schemes", "cp1,laser", self.write_rollouts(mistakes, "m.jsonl"))
+        got = self.query("SELECT t.ext_id, r.scheme, r.value FROM trajectories t JOIN rewards r ON "
+                         "r.trajectory_id = t.id WHERE t.ext_id LIKE 'm_' ORDER BY 1, 2")
+        self.assertEqual(got, [(e, s, -1.0) for e in ("m1", "m2", "m3") for s in ("cp1", "laser")])
+        self.assertEqual(self.query("SELECT selected FROM trajectories WHERE ext_id = 'm2'"),
+                         [("[%d,%d]" % (pid, pid),)])
 
 
 if __name__ == "__main__":

@@ -124,12 +124,64 @@ static void test_missing_dictionary(void **state)
     sbuf_free(&dict);
 }
 
+/*
+ * Frames whose header declares more text than their blocks can produce: the codec must say so
+ * without allocating what they declare (the first one, from issue 15, asked for 2^50 bytes and
+ * aborted the sqlite3 shell that had loaded the extension).
+ */
+static void test_crafted_sizes(void **state)
+{
+    (void)state;
+    struct sbuf back = {0}, err = {0}, out = {0};
+    struct blob_codec *c = blob_codec_new(NULL, NULL);
+    static const unsigned char huge[] = {0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0,
+                                         0,    0,    0,    4,    0,    1, 0, 0};
+    assert_int_equal(blob_decompress(c, huge, sizeof huge, &back, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "corrupt zstd frame");
+    assert_int_equal(back.len, 0);
+    /* 60 MiB declared (under the record limit) by a frame with one empty raw block */
+    static const unsigned char lie[] = {0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0, 0, 0xc0, 0x03, 0x01, 0, 0};
+    assert_int_equal(blob_decompress(c, lie, sizeof lie, &back, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "more than its 12 bytes can hold");
+    /* a text over the record limit is refused even when its frame is honest */
+    static const unsigned char over[] = {0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0x01,
+                                         0,    0,    0x04, 0x01, 0,    0};
+    assert_int_equal(blob_decompress(c, over, sizeof over, &back, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "more than the");
+    /* the bound is not too tight: 8 MiB of one byte compresses to a few hundred bytes (RLE
+     * blocks) and still decompresses */
+    size_t n = (size_t)8 << 20;
+    char *a = malloc(n);
+    assert_non_null(a);
+    memset(a, 'a', n);
+    assert_int_equal(blob_compress(c, a, n, &out, &err), PARE_OK);
+    assert_true(out.len < 4096);
+    assert_int_equal(blob_decompress(c, out.p, out.len, &back, &err), PARE_OK);
+    assert_int_equal(back.len, n);
+    assert_memory_equal(back.p, a, n);
+    /* random bytes behind the magic number never abort */
+    srand(15);
+    unsigned char blob[24] = {0x28, 0xb5, 0x2f, 0xfd};
+    for (int i = 0; i < 20000; i++) {
+        size_t len = 5 + (size_t)(rand() % 19);
+        for (size_t k = 4; k < len; k++) blob[k] = (unsigned char)rand();
+        if (blob_decompress(c, blob, len, &back, &err) == PARE_OK)
+            assert_true(back.len <= (len / 3 + 1) * ZSTD_BLOCKSIZE_MAX);
+    }
+    free(a);
+    blob_codec_free(c);
+    sbuf_free(&out);
+    sbuf_free(&back);
+    sbuf_free(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_roundtrip_and_ratio),
         cmocka_unit_test(test_no_dict_and_errors),
         cmocka_unit_test(test_missing_dictionary),
+        cmocka_unit_test(test_crafted_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,16 @@
 #include "index/catalog.h"
 #include "index/vectors.h"
 
-static const struct hash_params P = {32, 0.5, 2, 0.9, 0.4};
+static const struct hash_params P = {32, 0.5, 2, 0.9, 0.4, HASH_VERSION};
+#define ALL (CATALOG_SEARCH | CATALOG_FEATURES)
+
+/* The features file of index file `path`. */
+static char *feat_name(const char *path)
+{
+    struct sbuf p = {0};
+    sbuf_addf(&p, "%s.feat", path);
+    return sbuf_detach(&p);
+}
 
 /* Records the build b as index b->index_id in `path`, the steps of pare index. */
 static void record(struct fixture *f, struct index_build *b, const char *path, const char *kept)
@@ -20,6 +29,14 @@ static void record(struct fixture *f, struct index_build *b, const char *path, c
         assert_int_equal(catalog_save_stats(f->st, b->index_id, b->emb, &b->err), PARE_OK);
     json_t *d = embedder_describe(b->emb);
     if (kept) json_object_set_new(d, "kept_vectors", json_string(kept));
+    if (b->feat) {
+        char *fp = feat_name(path), *rec = catalog_record_path(f->st, fp, 1);
+        assert_int_equal(feat_commit(b->feat, &b->err), PARE_OK);
+        json_object_set_new(d, "features",
+                            json_pack("{s:s, s:s}", "path", rec, "checksum", b->feat_sum));
+        free(fp);
+        free(rec);
+    }
     char *rec = catalog_record_path(f->st, path, 1);
     assert_int_equal(catalog_finish(f->st, b->index_id, rec, vindex_dim(b->vx), d,
                                     vindex_ntotal(b->vx), sum, &b->err),
@@ -50,6 +67,25 @@ static char *index_path(struct fixture *f, int64_t id)
     return sbuf_detach(&p);
 }
 
+/* build_hash with the features file beside the index file of b's index. */
+static int hash_build(struct fixture *f, struct index_build *b, FILE *keep, const char *keep_name)
+{
+    char *path = index_path(f, b->index_id), *fp = feat_name(path);
+    int rc = build_hash(b, &P, fp, keep, keep_name);
+    free(fp);
+    free(path);
+    return rc;
+}
+
+/* Removes an index file and its features file. */
+static void remove_index(const char *path)
+{
+    char *fp = feat_name(path);
+    remove(path);
+    remove(fp);
+    free(fp);
+}
+
 static void test_hash_build_and_load(void **state)
 {
     (void)state;
@@ -60,13 +96,13 @@ static void test_hash_build_and_load(void **state)
     struct index_build b;
     struct pare_index *ix;
     struct sbuf err = {0};
-    assert_int_equal(catalog_load(f.st, 0, &ix, &err), PARE_EFAIL);
+    assert_int_equal(catalog_load(f.st, 0, ALL, &ix, &err), PARE_EFAIL);
     assert_contains(err.p, "no index yet: run pare index first");
     begin(&f, &b, "Flat");
-    assert_int_equal(build_hash(&b, &P, NULL, NULL), PARE_OK);
+    assert_int_equal(hash_build(&f, &b, NULL, NULL), PARE_OK);
     char *path = index_path(&f, b.index_id);
     record(&f, &b, path, NULL);
-    assert_int_equal(catalog_load(f.st, 0, &ix, &err), PARE_OK);
+    assert_int_equal(catalog_load(f.st, 0, ALL, &ix, &err), PARE_OK);
     assert_int_equal(ix->id, b.index_id);
     assert_string_equal(ix->path, path); /* recorded relative, resolved beside the database */
     assert_string_equal(ix->factory, "Flat");
@@ -95,11 +131,11 @@ static void test_hash_build_and_load(void **state)
     assert_int_equal(row, 6);
     assert_int_equal(catalog_row_of(ix, 999, &row), 0);
     catalog_free(ix);
-    assert_int_equal(catalog_load(f.st, 42, &ix, &err), PARE_EUSAGE);
+    assert_int_equal(catalog_load(f.st, 42, ALL, &ix, &err), PARE_EUSAGE);
     assert_contains(err.p, "no index 42");
     hfeats_free(&q);
     index_build_free(&b);
-    remove(path);
+    remove_index(path);
     free(path);
     sbuf_free(&err);
     fx_close(&f);
@@ -116,31 +152,35 @@ static void test_mismatches(void **state)
     struct pare_index *ix;
     struct sbuf err = {0};
     begin(&f, &b, "Flat");
-    assert_int_equal(build_hash(&b, &P, NULL, NULL), PARE_OK);
+    assert_int_equal(hash_build(&f, &b, NULL, NULL), PARE_OK);
     char *path = index_path(&f, b.index_id);
     record(&f, &b, path, NULL);
-    /* a row map that lost a row */
-    assert_int_equal(store_exec(f.st, "DELETE FROM index_rows WHERE row = 3"), PARE_OK);
-    assert_int_equal(catalog_load(f.st, b.index_id, &ix, &err), PARE_EFAIL);
-    assert_contains(err.p, "7 rows mapped to passages, expected 8");
+    /* a hash index's row map is its features file's: nothing in index_rows */
+    sqlite3_stmt *s = store_stmt(f.st, "SELECT count(*) FROM index_rows");
+    int64_t n_rows = -1;
+    assert_int_equal(store_int(f.st, s, &n_rows), 1);
+    assert_int_equal(n_rows, 0);
     /* a row count that differs from the file's */
     assert_int_equal(store_exec(f.st, "UPDATE indexes SET n_vectors = 9"), PARE_OK);
-    assert_int_equal(catalog_load(f.st, b.index_id, &ix, &err), PARE_EFAIL);
-    assert_contains(err.p, "index holds 8 vectors, the database expects 9");
+    for (int parts = CATALOG_SEARCH; parts <= ALL; parts++) {
+        assert_int_equal(catalog_load(f.st, b.index_id, parts, &ix, &err), PARE_EFAIL);
+        assert_contains(err.p, ".feat: 8 rows, the database expects 9");
+    }
     assert_int_equal(store_exec(f.st, "UPDATE indexes SET dim = 16"), PARE_OK);
-    assert_int_equal(catalog_load(f.st, b.index_id, &ix, &err), PARE_EFAIL);
+    assert_int_equal(catalog_load(f.st, b.index_id, ALL, &ix, &err), PARE_EFAIL);
     assert_contains(err.p, "index dimension 32 does not match the database (16)");
+    assert_int_equal(store_exec(f.st, "UPDATE indexes SET dim = 32, n_vectors = 8"), PARE_OK);
     assert_int_equal(store_exec(f.st, "UPDATE indexes SET checksum = 'x'"), PARE_OK);
-    assert_int_equal(catalog_load(f.st, b.index_id, &ix, &err), PARE_EFAIL);
+    assert_int_equal(catalog_load(f.st, b.index_id, ALL, &ix, &err), PARE_EFAIL);
     assert_contains(err.p, "does not match the database");
     assert_int_equal(store_exec(f.st, "DELETE FROM index_stats"), PARE_OK);
-    assert_int_equal(catalog_load(f.st, b.index_id, &ix, &err), PARE_EFAIL);
+    assert_int_equal(catalog_load(f.st, b.index_id, ALL, &ix, &err), PARE_EFAIL);
     assert_contains(err.p, "no embedder statistics");
     assert_int_equal(store_exec(f.st, "UPDATE indexes SET embedder = '{oops'"), PARE_OK);
-    assert_int_equal(catalog_load(f.st, b.index_id, &ix, &err), PARE_EFAIL);
+    assert_int_equal(catalog_load(f.st, b.index_id, ALL, &ix, &err), PARE_EFAIL);
     assert_contains(err.p, "embedder description is not JSON");
     index_build_free(&b);
-    remove(path);
+    remove_index(path);
     free(path);
     sbuf_free(&err);
     fx_close(&f);
@@ -227,16 +267,23 @@ static void test_file_embedder_inputs(void **state)
     record(&f, &b, path, NULL);
     struct pare_index *ix;
     struct sbuf err = {0};
-    assert_int_equal(catalog_load(f.st, b.index_id, &ix, &err), PARE_OK);
+    assert_int_equal(catalog_load(f.st, b.index_id, ALL, &ix, &err), PARE_OK);
     assert_int_equal(embedder_kind(ix->emb), EMBED_FILE);
     for (int i = 0; i < 8; i++) assert_int_equal(ix->row_passage[i], pid[7 - i]);
     float v[8];
     assert_int_equal(vindex_reconstruct(ix->vx, 2, v, &err), PARE_OK);
     assert_true(fabsf(v[2] - 1.0f) < 1e-6); /* normalised */
     catalog_free(ix);
+    /* a row map that lost a row */
+    assert_int_equal(store_exec(f.st, "DELETE FROM index_rows WHERE row = 3"), PARE_OK);
+    assert_int_equal(catalog_load(f.st, b.index_id, ALL, &ix, &err), PARE_EFAIL);
+    assert_contains(err.p, "7 rows mapped to passages, expected 8");
+    assert_int_equal(store_exec(f.st, "UPDATE indexes SET n_vectors = 9"), PARE_OK);
+    assert_int_equal(catalog_load(f.st, b.index_id, ALL, &ix, &err), PARE_EFAIL);
+    assert_contains(err.p, "index holds 8 vectors, the database expects 9");
     sbuf_free(&err);
     index_build_free(&b);
-    remove(path);
+    remove_index(path);
     remove(npy);
     remove(ids);
     free(path);
@@ -259,7 +306,7 @@ static void test_keep_and_reindex(void **state)
     struct sbuf kept = {0};
     sbuf_addf(&kept, "%s.vectors.npy", path);
     FILE *k = fopen(kept.p, "wb");
-    assert_int_equal(build_hash(&b, &P, k, kept.p), PARE_OK);
+    assert_int_equal(hash_build(&f, &b, k, kept.p), PARE_OK);
     assert_int_equal(fclose(k), 0);
     char *rec = catalog_record_path(f.st, kept.p, 1);
     record(&f, &b, path, rec);
@@ -272,8 +319,8 @@ static void test_keep_and_reindex(void **state)
     char *path2 = index_path(&f, b.index_id);
     record(&f, &b, path2, NULL);
     struct pare_index *a, *c;
-    assert_int_equal(catalog_load(f.st, flat, &a, &err), PARE_OK);
-    assert_int_equal(catalog_load(f.st, b.index_id, &c, &err), PARE_OK);
+    assert_int_equal(catalog_load(f.st, flat, ALL, &a, &err), PARE_OK);
+    assert_int_equal(catalog_load(f.st, b.index_id, ALL, &c, &err), PARE_OK);
     assert_int_equal(c->n_rows, 8);
     assert_memory_equal(a->row_passage, c->row_passage, 8 * sizeof *a->row_passage);
     float va[32], vc[32];
@@ -299,8 +346,8 @@ static void test_keep_and_reindex(void **state)
     assert_contains(b.err.p, "kept no vectors");
     store_rollback(f.st);
     index_build_free(&b);
-    remove(path);
-    remove(path2);
+    remove_index(path);
+    remove_index(path2);
     remove(kept.p);
     free(path);
     free(path2);
@@ -341,7 +388,7 @@ static void test_trained_factory(void **state)
     b.progress = hear_progress;
     b.say = hear_say;
     b.ud = &h;
-    assert_int_equal(build_hash(&b, &P, NULL, NULL), PARE_OK);
+    assert_int_equal(hash_build(&f, &b, NULL, NULL), PARE_OK);
     assert_true(vindex_is_trained(b.vx));
     assert_int_equal(vindex_ntotal(b.vx), 8);
     assert_contains(h.said.p, "training on 8 of 8 passages");
@@ -351,7 +398,7 @@ static void test_trained_factory(void **state)
     index_build_free(&b);
     /* a factory FAISS does not know is a usage error */
     begin(&f, &b, "NoSuch7");
-    assert_int_equal(build_hash(&b, &P, NULL, NULL), PARE_EUSAGE);
+    assert_int_equal(hash_build(&f, &b, NULL, NULL), PARE_EUSAGE);
     store_rollback(f.st);
     index_build_free(&b);
     sbuf_free(&h.said);

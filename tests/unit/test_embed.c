@@ -222,6 +222,68 @@ static void test_openai_cfg(void **state)
     sbuf_free(&err);
 }
 
+static void test_version_2(void **state)
+{
+    (void)state;
+    struct hash_params p2 = P;
+    p2.version = HASH_VERSION;
+    struct embedder *e1 = embedder_hash_new(&P), *e2 = embedder_hash_new(&p2), *back = NULL;
+    struct hfeats f1 = {0}, f2 = {0};
+    const char *text = "copper copper mines of the copper town";
+    hash_features(e1, "Kamira", text, strlen(text), &f1);
+    hash_features(e2, "Kamira", text, strlen(text), &f2);
+    /* the same features and counts; version 2 names each by its 32-bit key, ascending */
+    assert_int_equal(f1.n, f2.n);
+    assert_int_equal(f1.len, f2.len);
+    for (size_t i = 0; i < f2.n; i++) {
+        assert_true(f2.f[i].h < (1ULL << 32));
+        if (i) assert_true(f2.f[i - 1].h < f2.f[i].h);
+    }
+    assert_int_equal(tf_of(&f2, ((uni("copper") >> 32) & ~1ULL)), 3);
+    /* the same document frequencies (the df bucket is the hash's top 20 bits in both) */
+    hash_fit_add(e1, &f1);
+    hash_fit_add(e2, &f2);
+    int64_t n;
+    double avg;
+    assert_memory_equal(hash_df(e1, &n, &avg), hash_df(e2, &n, &avg),
+                        HASH_DF_BUCKETS * sizeof(uint32_t));
+    /* version 2 vectors are unit vectors too, with at most one value per feature */
+    hash_fit_done(e2, 1, f2.len);
+    float v[64];
+    hash_vector(e2, &f2, v);
+    int nonzero = 0;
+    for (int i = 0; i < 64; i++) nonzero += v[i] != 0;
+    assert_true(nonzero > 0 && (size_t)nonzero <= f2.n);
+    assert_true(fabs(norm2(v, 64) - 1.0) < 1e-5);
+    /* the version is in the description and comes back; version 1 descriptions have none */
+    json_t *d = embedder_describe(e2);
+    assert_int_equal(json_integer_value(json_object_get(d, "version")), HASH_VERSION);
+    struct sbuf err = {0};
+    assert_int_equal(embedder_from_json(d, &back, &err), PARE_OK);
+    assert_int_equal(hash_params_of(back)->version, HASH_VERSION);
+    embedder_free(back);
+    json_object_set_new(d, "version", json_integer(HASH_VERSION + 1));
+    assert_int_equal(embedder_from_json(d, &back, &err), PARE_EFAIL);
+    assert_contains(err.p, "newer than this pare knows");
+    json_decref(d);
+    d = embedder_describe(e1);
+    assert_null(json_object_get(d, "version"));
+    json_decref(d);
+    /* term frequencies are capped at 255 in version 2 */
+    struct sbuf many = {0};
+    for (int i = 0; i < 300; i++) sbuf_adds(&many, "ore ");
+    hash_features(e2, NULL, many.p, many.len, &f2);
+    assert_int_equal(f2.n, 2); /* "ore" and the bigram "ore ore" */
+    assert_int_equal(f2.f[0].tf, 255);
+    assert_int_equal(f2.f[1].tf, 255);
+    hfeats_free(&f1);
+    hfeats_free(&f2);
+    sbuf_free(&many);
+    sbuf_free(&err);
+    embedder_free(e1);
+    embedder_free(e2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_l2_normalize),
         cmocka_unit_test(test_openai_cfg),
+        cmocka_unit_test(test_version_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,7 @@ static void test_hotpot_original(void **state)
         parse(FMT_HOTPOTQA,
               "{\"_id\":\"q1\",\"question\":\"Who?\",\"answer\":\"Ann\",\"type\":\"bridge\","
               "\"supporting_facts\":[[\"B\",0],[\"B\",1]],"
-              "\"context\":[[\"A\",[\"One.\",\" Two.\"]],[\"B\",[\"Ann is.\"]]]}",
+              "\"context\":[[\"A\",[\"One.\",\" Two.\"]],[\"B\",[\"Ann is.\",\" Here.\"]]]}",
               &r, &err),
         PARE_OK);
     assert_string_equal(r.ext_id, "q1");
@@ -74,6 +74,60 @@ static void test_gold_title_missing_from_context(void **state)
     assert_contains(sbuf_str(&err),
                     "supporting fact title 'Nowhere' is not in the question's context");
     qa_record_free(&r);
+    sbuf_free(&err);
+}
+
+static void expect_bad(enum pare_format f, const char *json, const char *msg)
+{
+    struct qa_record r = {0};
+    struct sbuf err = {0};
+    assert_int_equal(parse(f, json, &r, &err), PARE_EINPUT);
+    assert_contains(sbuf_str(&err), msg);
+    qa_record_free(&r);
+    sbuf_free(&err);
+}
+
+/* Issue 15: a sentence index outside its paragraph (999, -1) and HF supporting facts whose
+ * title and sent_id lists differ in length were accepted; they are bad records. */
+static void test_supporting_facts_point_into_the_context(void **state)
+{
+    (void)state;
+    static const char *const ctx = ",\"context\":[[\"A\",[\"x.\",\"y.\"]],[\"B\",[\"z.\"]]]}";
+    static const char *const head = "{\"_id\":\"w\",\"question\":\"Q\",\"answer\":\"a\","
+                                    "\"supporting_facts\":";
+    struct sbuf j = {0};
+    sbuf_setf(&j, "%s[[\"A\",999]]%s", head, ctx);
+    expect_bad(FMT_2WIKI, j.p,
+               "supporting fact ['A', 999] points to no sentence: that paragraph has 2");
+    sbuf_setf(&j, "%s[[\"B\",-1]]%s", head, ctx);
+    expect_bad(FMT_2WIKI, j.p, "supporting fact ['B', -1] points to no sentence");
+    sbuf_setf(&j, "%s[[\"B\",1]]%s", head, ctx);
+    expect_bad(FMT_HOTPOTQA, j.p, "points to no sentence: that paragraph has 1");
+    sbuf_setf(&j, "%s[[\"B\",\"0\"]]%s", head, ctx);
+    expect_bad(FMT_HOTPOTQA, j.p, "supporting_facts[0] must be [title, sentence index]");
+    sbuf_setf(&j, "%s[[\"B\"]]%s", head, ctx);
+    expect_bad(FMT_HOTPOTQA, j.p, "supporting_facts[0] must be [title, sentence index]");
+    /* the last sentence of each paragraph is fine */
+    struct qa_record r = {0};
+    struct sbuf err = {0};
+    sbuf_setf(&j, "%s[[\"A\",1],[\"B\",0]]%s", head, ctx);
+    assert_int_equal(parse(FMT_2WIKI, j.p, &r, &err), PARE_OK);
+    assert_true(r.ctx[0].is_gold && r.ctx[1].is_gold);
+    qa_record_free(&r);
+    /* Hugging Face layout */
+    static const char *const hf =
+        "{\"question\":\"Q\",\"answer\":\"a\",\"context\":{\"title\":[\"A\","
+        "\"B\"],\"sentences\":[[\"x\",\"y\"],[\"z\"]]},\"supporting_facts\":";
+    sbuf_setf(&j, "%s{\"title\":[\"A\",\"B\"],\"sent_id\":[0]}}", hf);
+    expect_bad(FMT_HOTPOTQA, j.p, "arrays 'title' and 'sent_id' of equal length");
+    sbuf_setf(&j, "%s{\"title\":[\"A\"],\"sent_id\":[0,1]}}", hf);
+    expect_bad(FMT_HOTPOTQA, j.p, "arrays 'title' and 'sent_id' of equal length");
+    sbuf_setf(&j, "%s{\"title\":[\"B\"],\"sent_id\":[3]}}", hf);
+    expect_bad(FMT_HOTPOTQA, j.p, "supporting fact ['B', 3] points to no sentence");
+    sbuf_setf(&j, "%s{\"title\":[\"A\",\"B\"],\"sent_id\":[1,0]}}", hf);
+    assert_int_equal(parse(FMT_HOTPOTQA, j.p, &r, &err), PARE_OK);
+    qa_record_free(&r);
+    sbuf_free(&j);
     sbuf_free(&err);
 }
 
@@ -145,6 +199,20 @@ static void test_flashrag(void **state)
     assert_int_equal(r.kind, QA_PASSAGE);
     assert_string_equal(r.ctx[0].title, "Ed Wood");
     assert_string_equal(r.ctx[0].text, "Ed was.");
+    /* {id, title, text}: FlashRAG reads text when contents is missing */
+    assert_int_equal(
+        parse(FMT_FLASHRAG, "{\"id\":8,\"title\":\"Ed Wood\",\"text\":\"Ed was.\"}", &r, &err),
+        PARE_OK);
+    assert_int_equal(r.kind, QA_PASSAGE);
+    assert_string_equal(r.ctx[0].ext_id, "8");
+    assert_string_equal(r.ctx[0].title, "Ed Wood");
+    assert_string_equal(r.ctx[0].text, "Ed was.");
+    assert_int_equal(parse(FMT_FLASHRAG, "{\"id\":\"9\",\"text\":\"No title.\"}", &r, &err),
+                     PARE_OK);
+    assert_string_equal(r.ctx[0].title, "");
+    assert_int_equal(parse(FMT_FLASHRAG, "{\"id\":\"9\",\"title\":\"T\",\"text\":3}", &r, &err),
+                     PARE_EINPUT);
+    assert_string_equal(err.p, "field 'text' must be a string, got an integer");
     assert_int_equal(parse(FMT_FLASHRAG,
                            "{\"id\":\"q\",\"question\":\"Q\",\"golden_answers\":[\"a\",\"b\"],"
                            "\"metadata\":{\"type\":\"comparison\"}}",
@@ -205,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_hotpot_original),
         cmocka_unit_test(test_hotpot_hf_layout_without_id),
         cmocka_unit_test(test_gold_title_missing_from_context),
+        cmocka_unit_test(test_supporting_facts_point_into_the_context),
         cmocka_unit_test(test_2wiki_joins_with_space),
         cmocka_unit_test(test_musique),
         cmocka_unit_test(test_ircot_answers),

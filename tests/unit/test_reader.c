@@ -147,6 +147,8 @@ static void test_fatal_inputs(void **state)
     expect_fatal("t1.json", "[{\"a\":1},{\"a\":", 14, "truncated");
     expect_fatal("t2.json", "[{\"a\":1}", 8, "truncated");
     expect_fatal("g.json", "[{\"a\":1}] x", 11, "unexpected text after");
+    /* a stray '}' is no separator (it was taken for a ',') */
+    expect_fatal("b.json", "[{\"a\":1}}{\"a\":2}]", 17, "unexpected '}' between the elements");
 }
 
 static void test_gzip_and_zstd(void **state)
@@ -229,6 +231,86 @@ static void test_long_record(void **state)
     sbuf_free(&err);
 }
 
+/* A gzip file of `lines` lines of n bytes `fill` each (small on disk, huge inside). */
+static char *gzip_of(const char *name, const char *head, char fill, size_t n, int lines)
+{
+    char *p = tmp_path(name);
+    gzFile gf = gzopen(p, "wb9");
+    assert_non_null(gf);
+    char *chunk = malloc(1 << 20);
+    assert_non_null(chunk);
+    memset(chunk, fill, 1 << 20);
+    for (int l = 0; l < lines; l++) {
+        gzputs(gf, head);
+        for (size_t left = n; left;) {
+            unsigned k = left < (1u << 20) ? (unsigned)left : 1u << 20;
+            assert_int_equal(gzwrite(gf, chunk, k), (int)k);
+            left -= k;
+        }
+        gzputc(gf, '\n');
+    }
+    assert_int_equal(gzclose(gf), Z_OK);
+    free(chunk);
+    return p;
+}
+
+/* Issue 15: a file with no line break (/dev/zero, a gzip bomb) was buffered without limit. The
+ * reading stops with a clear error once a record passes PARE_MAX_RECORD, in both layouts. */
+static void test_record_size_limit(void **state)
+{
+    (void)state;
+    struct got g;
+    char *p = gzip_of("bomb.jsonl.gz", "", '\0', PARE_MAX_RECORD + 4096, 1);
+    read_all(p, &g);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.results[0], READ_FATAL);
+    assert_contains(g.errs[0], "bomb.jsonl.gz:1: record longer than 64 MiB");
+    remove(p);
+    free(p);
+    p = gzip_of("bomb.json.gz", "[{\"a\":1},\n\"", 'x', PARE_MAX_RECORD + 4096, 1);
+    read_all(p, &g);
+    assert_int_equal(g.results[0], READ_RECORD);
+    assert_int_equal(g.results[1], READ_FATAL);
+    assert_contains(g.errs[1], "bomb.json.gz:2: record longer than 64 MiB");
+    remove(p);
+    free(p);
+    /* many records each under the limit are fine, however much the file holds */
+    p = gzip_of("many.jsonl.gz", "{\"t\":\"", 'y', 1 << 20, 3);
+    struct reader *r;
+    struct sbuf err = {0};
+    assert_int_equal(reader_open(p, &r, &err), PARE_OK);
+    json_t *rec;
+    long line;
+    for (int i = 0; i < 3; i++) {
+        /* the lines are not closed JSON: each is a bad record, and the next one still comes */
+        assert_int_equal(reader_next(r, &rec, &line, &err), READ_BAD);
+        assert_int_equal(line, i + 1);
+    }
+    assert_int_equal(reader_next(r, &rec, &line, &err), READ_EOF);
+    reader_close(r);
+    remove(p);
+    free(p);
+    sbuf_free(&err);
+}
+
+/* Issue 15: {"id": "a", "id": "b"} was read as {"id": "b"}. A repeated key is a bad record. */
+static void test_duplicate_keys(void **state)
+{
+    (void)state;
+    const char *text = "{\"id\":\"a\",\"x\":{\"k\":1,\"k\":2}}\n{\"id\":\"a\",\"id\":\"b\"}\n"
+                       "{\"id\":\"c\"}\n";
+    char *p = tmp_file("dup.jsonl", text, strlen(text));
+    struct got g;
+    read_all(p, &g);
+    assert_int_equal(g.results[0], READ_BAD);
+    assert_contains(g.errs[0], "dup.jsonl:1: invalid JSON: duplicate object key");
+    assert_int_equal(g.results[1], READ_BAD);
+    assert_contains(g.errs[1], "dup.jsonl:2: invalid JSON: duplicate object key");
+    assert_int_equal(g.results[2], READ_RECORD);
+    remove(p);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +324,8 @@ int main(void)
         cmocka_unit_test(test_gzip_and_zstd),
         cmocka_unit_test(test_unreadable),
         cmocka_unit_test(test_long_record),
+        cmocka_unit_test(test_record_size_limit),
+        cmocka_unit_test(test_duplicate_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

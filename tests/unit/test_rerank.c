@@ -72,7 +72,7 @@ static void test_bm25_scores(void **state)
     int n_scratch = 2 * omp_get_max_threads();
     struct hfeats *scratch = calloc((size_t)n_scratch, sizeof *scratch);
     struct sbuf err = {0};
-    assert_int_equal(rerank_bm25(f.st, f.codec, e, qs, 2, scratch, &err), PARE_OK);
+    assert_int_equal(rerank_bm25(f.st, f.codec, e, NULL, qs, 2, scratch, &err), PARE_OK);
     assert_int_equal(qs[0].cand[0], pid[3]);
     assert_int_equal(qs[1].cand[0], pid[1]);
     /* each score is hash_bm25 of the passage's title and text */
@@ -90,7 +90,7 @@ static void test_bm25_scores(void **state)
     /* a candidate the store does not have */
     int64_t gone[1] = {pid[7] + 100};
     struct ranked bad = question("copper", gone, 1);
-    assert_int_equal(rerank_bm25(f.st, f.codec, e, &bad, 1, scratch, &err), PARE_EFAIL);
+    assert_int_equal(rerank_bm25(f.st, f.codec, e, NULL, &bad, 1, scratch, &err), PARE_EFAIL);
     assert_true(err.len > 0);
     ranked_free(&bad, 1);
     ranked_free(qs, 2);

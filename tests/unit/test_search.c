@@ -8,7 +8,7 @@
 #include "index/search.h"
 #include "index/vectors.h"
 
-static const struct hash_params P = {64, 0.5, 2, 0.9, 0.4};
+static const struct hash_params P = {64, 0.5, 2, 0.9, 0.4, HASH_VERSION};
 
 /* A hash Flat index of the fixture's passages, loaded; its file is removed by the caller. */
 static struct pare_index *hash_index(struct fixture *f, char **path)
@@ -23,17 +23,24 @@ static struct pare_index *hash_index(struct fixture *f, char **path)
     char sum[33];
     assert_int_equal(store_begin(f->st), PARE_OK);
     assert_int_equal(catalog_begin(f->st, "Flat", &b.index_id, &b.err), PARE_OK);
-    assert_int_equal(build_hash(&b, &P, NULL, NULL), PARE_OK);
+    struct sbuf fp = {0};
     sbuf_addf(&p, "%s.index%lld.faiss", f->path, (long long)b.index_id);
+    sbuf_addf(&fp, "%s.feat", p.p);
+    assert_int_equal(build_hash(&b, &P, fp.p, NULL, NULL), PARE_OK);
     assert_int_equal(vindex_write(b.vx, p.p, sum, &b.err), PARE_OK);
     assert_int_equal(catalog_save_stats(f->st, b.index_id, b.emb, &b.err), PARE_OK);
+    assert_int_equal(feat_commit(b.feat, &b.err), PARE_OK);
     json_t *d = embedder_describe(b.emb);
+    json_object_set_new(d, "features",
+                        json_pack("{s:s, s:s}", "path", fp.p, "checksum", b.feat_sum));
+    sbuf_free(&fp);
     assert_int_equal(catalog_finish(f->st, b.index_id, p.p, 64, d, 8, sum, &b.err), PARE_OK);
     json_decref(d);
     assert_int_equal(store_commit(f->st), PARE_OK);
     index_build_free(&b);
     struct pare_index *ix;
-    assert_int_equal(catalog_load(f->st, 0, &ix, &b.err), PARE_OK);
+    assert_int_equal(catalog_load(f->st, 0, CATALOG_SEARCH | CATALOG_FEATURES, &ix, &b.err),
+                     PARE_OK);
     sbuf_free(&b.err);
     *path = sbuf_detach(&p);
     return ix;
@@ -76,6 +83,10 @@ static void test_context_and_corpus(void **state)
     ranked_free(&q, 1);
     searcher_free(&s);
     catalog_free(s.ix);
+    struct sbuf fp = {0};
+    sbuf_addf(&fp, "%s.feat", path);
+    remove(fp.p);
+    sbuf_free(&fp);
     remove(path);
     free(path);
     sbuf_free(&err);
@@ -201,18 +212,21 @@ static void test_candidates_tables(void **state)
     ranked_free(qs, 1);
     assert_int_equal(candidates_next(f.st, id, 0, "nope", 0, 5, qs, &nq, &err), PARE_OK);
     assert_int_equal(nq, 0);
-    /* a failed batch stores nothing */
-    qs[0] = (struct ranked){.qid = q[2], .n_cand = 2};
-    int64_t cand[2] = {pid[0], pid[0] + 1000};
+    /* a failed batch stores nothing: question 2 is new, question 0 has its candidates */
+    int64_t cand[2] = {pid[0], pid[1]};
     double score[2] = {1, 0};
-    qs[0].cand = cand;
-    qs[0].score = score;
-    assert_int_equal(store_exec(f.st, "PRAGMA foreign_keys = ON"), PARE_OK);
-    assert_int_equal(candidates_store(f.st, id, 0, qs, 1, &err), PARE_EFAIL);
+    qs[0] = (struct ranked){.qid = q[2], .n_cand = 2, .cand = cand, .score = score};
+    qs[1] = (struct ranked){.qid = q[0], .n_cand = 2, .cand = cand, .score = score};
+    assert_int_equal(candidates_store(f.st, id, 0, qs, 2, &err), PARE_EFAIL);
     assert_contains(err.p, "storing candidates");
     s = store_stmt(f.st, "SELECT count(*) FROM candidates");
     assert_int_equal(store_int(f.st, s, &n), 1);
     assert_int_equal(n, 4);
+    /* and the connection checks foreign keys again */
+    s = store_stmt(f.st, "PRAGMA foreign_keys");
+    assert_int_equal(store_int(f.st, s, &n), 1);
+    assert_int_equal(n, 1);
+    assert_int_equal(candidates_store(f.st, id, 0, qs, 1, &err), PARE_OK);
     sbuf_free(&err);
     fx_close(&f);
 }

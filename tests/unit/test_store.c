@@ -114,6 +114,63 @@ static void test_statements_and_rollback(void **state)
     sbuf_free(&v);
 }
 
+static char *slurp(const char *p, size_t *n)
+{
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    char *b = malloc(1 << 20);
+    assert_non_null(b);
+    *n = fread(b, 1, 1 << 20, f);
+    fclose(f);
+    return b;
+}
+
+/* Another program's SQLite file: refused whatever the flags, and not one byte of it changes
+ * (issue 15: `pare status` used to create 22 tables in it). An empty file is pare's to create
+ * only with STORE_CREATE. */
+static void test_foreign_database_untouched(void **state)
+{
+    (void)state;
+    char *p = tmp_path("s5.db");
+    rm_db(p);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
+                                  "INSERT INTO notes(body) VALUES ('mine')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    size_t n0, n1;
+    char *before = slurp(p, &n0);
+    struct store *st;
+    struct sbuf err = {0};
+    assert_int_equal(store_open(p, 0, &st, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "not a pare database");
+    assert_int_equal(store_open(p, STORE_CREATE, &st, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "another program");
+    char *after = slurp(p, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    char side[4096];
+    snprintf(side, sizeof side, "%s-wal", p);
+    assert_int_not_equal(access(side, F_OK), 0);
+    free(before);
+    free(after);
+    rm_db(p);
+    /* an empty file: only a creating command may make it a pare database */
+    fclose(fopen(p, "wb"));
+    assert_int_equal(store_open(p, 0, &st, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "pare init");
+    assert_int_equal(store_open(p, STORE_CREATE, &st, &err), PARE_OK);
+    store_close(st);
+    assert_int_equal(store_open(p, 0, &st, &err), PARE_OK);
+    store_close(st);
+    rm_db(p);
+    free(p);
+    sbuf_free(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_not_a_database),
         cmocka_unit_test(test_statements_and_rollback),
+        cmocka_unit_test(test_foreign_database_untouched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

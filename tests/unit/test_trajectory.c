@@ -16,21 +16,6 @@ static json_t *parse(const char *text)
     return j;
 }
 
-static void test_scheme_names(void **state)
-{
-    (void)state;
-    enum traj_scheme k;
-    assert_int_equal(traj_scheme_from_name("laser-d", &k), 0);
-    assert_int_equal(k, SCHEME_LASER_D);
-    assert_int_equal(traj_scheme_from_name("rubric", &k), 0);
-    assert_int_equal(k, SCHEME_RUBRIC);
-    assert_int_equal(traj_scheme_from_name("grpo", &k), -1);
-    for (int i = 0; i < N_SCHEMES; i++) {
-        assert_int_equal(traj_scheme_from_name(traj_scheme_names[i], &k), 0);
-        assert_int_equal(k, i);
-    }
-}
-
 /* Parses text as a line; returns its rc with the message in err. */
 static int line_rc(const char *text, struct traj_line *l, struct sbuf *err)
 {
@@ -38,6 +23,13 @@ static int line_rc(const char *text, struct traj_line *l, struct sbuf *err)
     int rc = traj_parse_line(j, text, strlen(text), l, err);
     json_decref(j);
     return rc;
+}
+
+/* As line_rc, keeping the record (which the line points into) in *keep for the caller to free. */
+static int line_keep(const char *text, struct traj_line *l, struct sbuf *err, json_t **keep)
+{
+    *keep = parse(text);
+    return traj_parse_line(*keep, text, strlen(text), l, err);
 }
 
 static void test_parse_line(void **state)
@@ -58,6 +50,7 @@ static void test_parse_line(void **state)
     assert_true(l.has_step && l.step == 3);
     assert_true(l.has_n_tokens && l.n_tokens == 7);
     assert_int_equal(json_array_size(l.selected), 2);
+    assert_false(l.default_ext);
     traj_line_free(&l);
     json_decref(j);
     /* no trajectory id: "h" and the line's 64-bit hash in hex, the same for the same line */
@@ -66,6 +59,7 @@ static void test_parse_line(void **state)
     assert_int_equal(line_rc(a, &l, &err), PARE_OK);
     assert_int_equal(l.ext.len, 17);
     assert_int_equal(l.ext.p[0], 'h');
+    assert_true(l.default_ext);
     char first[18];
     memcpy(first, l.ext.p, 18);
     assert_null(l.answer);
@@ -88,7 +82,16 @@ static void test_parse_line_errors(void **state)
         {"{\"question_id\": 1.5, \"selected\": [], \"response\": \"x\"}",
          "field 'question_id' must be a string or an integer"},
         {"{\"selected\": [], \"response\": \"x\"}",
-         "field 'question_id' must be a string or an integer"},
+         "missing required field 'question_id' (or the exported ground truth: 'gts', "
+         "'ground_truth' or 'label')"},
+        {"{\"gts\": {\"answers\": []}, \"output\": \"x\"}",
+         "the ground truth in 'gts' names no question ('question_id' and 'dataset'): export the "
+         "rows again with this pare"},
+        {"{\"label\": \"not json\", \"response\": \"x\"}",
+         "field 'label' must be the ground truth of an exported row (an object or its JSON text)"},
+        {"{\"gts\": {\"question_id\": \"q\"}, \"output\": 3}", "field 'output' must be a string"},
+        {"{\"question_id\": \"q\", \"trajectory_id\": [1], \"response\": \"x\"}",
+         "field 'trajectory_id' must be a string or an integer"},
         {"{\"question_id\": \"q\", \"selected\": []}",
          "missing required field 'response' (a string)"},
         {"{\"question_id\": \"q\", \"selected\": 3, \"response\": \"x\"}",
@@ -112,6 +115,84 @@ static void test_parse_line_errors(void **state)
     }
 }
 
+static void test_trainer_lines(void **state)
+{
+    (void)state;
+    struct sbuf err = {0};
+    struct traj_line l;
+    /* verl's rollout dump: the ground truth under gts, the response under output */
+    const char *verl = "{\"input\": \"p\", \"output\": \"<answer>a</answer>\", \"gts\": "
+                       "{\"question_id\": \"q7\", \"dataset\": \"d\", \"answers\": [\"a\"]}, "
+                       "\"score\": 0.5, \"step\": 4}";
+    json_t *j;
+    assert_int_equal(line_keep(verl, &l, &err, &j), PARE_OK);
+    assert_string_equal(l.question.p, "q7");
+    assert_string_equal(l.dataset, "d");
+    assert_string_equal(l.response, "<answer>a</answer>");
+    assert_null(l.selected);
+    assert_true(l.has_step && l.step == 4);
+    assert_true(l.has_score && l.score == 0.5);
+    assert_true(l.default_ext);
+    traj_line_free(&l);
+    json_decref(j);
+    /* OpenRLHF's label is JSON text; an integer question id reads as text */
+    const char *orl = "{\"label\": \"{\\\"question_id\\\": 12, \\\"dataset\\\": null}\", "
+                      "\"response\": \"r\", \"trajectory_id\": 5}";
+    assert_int_equal(line_keep(orl, &l, &err, &j), PARE_OK);
+    assert_string_equal(l.question.p, "12");
+    assert_null(l.dataset);
+    assert_string_equal(l.ext.p, "5");
+    traj_line_free(&l);
+    json_decref(j);
+    sbuf_free(&err);
+}
+
+/* The selection of a line (JSON text): rc, the ids, whether it was stated. */
+static void expect_selection(const char *text, int rc, const char *msg, int stated,
+                             const int64_t *want, int nwant)
+{
+    struct sbuf err = {0};
+    struct traj_line l;
+    json_t *j;
+    assert_int_equal(line_keep(text, &l, &err, &j), PARE_OK);
+    int64_t *ids;
+    int n = -1, st = -1;
+    assert_int_equal(traj_selection(&l, &ids, &n, &st, &err), rc);
+    if (msg) assert_string_equal(err.p, msg);
+    if (rc == PARE_OK) {
+        assert_int_equal(st, stated);
+        assert_int_equal(n, nwant);
+        for (int i = 0; i < n; i++) assert_int_equal(ids[i], want[i]);
+    }
+    free(ids);
+    traj_line_free(&l);
+    json_decref(j);
+    sbuf_free(&err);
+}
+
+static void test_selection(void **state)
+{
+    (void)state;
+    const int64_t a[] = {1, 2}, b[] = {3, 1, 3}, c[] = {7, 12};
+    expect_selection("{\"question_id\": 1, \"selected\": [1, 2], \"response\": \"x\"}", PARE_OK,
+                     NULL, 1, a, 2);
+    /* a passage listed twice is the policy's mistake, read as it is */
+    expect_selection("{\"question_id\": 1, \"selected\": [3, 1, 3], \"response\": \"x\"}", PARE_OK,
+                     NULL, 1, b, 3);
+    expect_selection("{\"question_id\": 1, \"selected\": [], \"response\": \"x\"}", PARE_OK, NULL,
+                     1, NULL, 0);
+    expect_selection("{\"question_id\": 1, \"selected\": [1, \"2\"], \"response\": \"x\"}",
+                     PARE_EINPUT, "selected[1] must be a passage id (an integer)", 0, NULL, 0);
+    /* no "selected": the response's <evidence> tag, or nothing stated */
+    expect_selection("{\"question_id\": 1, \"response\": \"<evidence>[7], 12</evidence> "
+                     "<answer>x</answer>\"}",
+                     PARE_OK, NULL, 1, c, 2);
+    expect_selection("{\"question_id\": 1, \"response\": \"<answer>x</answer>\"}", PARE_OK, NULL, 0,
+                     NULL, 0);
+    expect_selection("{\"question_id\": 1, \"response\": \"<evidence>the first</evidence>\"}",
+                     PARE_OK, NULL, 0, NULL, 0);
+}
+
 static int64_t cand4[] = {1, 2, 3, 4}, mem2[] = {1, 2};
 static char norm_paris[] = "paris";
 
@@ -129,51 +210,21 @@ static struct traj_question paris(void)
     return q;
 }
 
-static int exists_9(void *ud, int64_t id)
-{
-    (void)ud;
-    return id == 666 ? -1 : id == 9;
-}
-
-static void expect_selected(const char *sel, int rc, const char *msg)
-{
-    struct traj_question q = paris();
-    json_t *j = parse(sel);
-    struct sbuf err = {0};
-    int64_t *ids;
-    int n;
-    assert_int_equal(traj_check_selected(j, &q, exists_9, NULL, &ids, &n, &err), rc);
-    if (msg) assert_string_equal(err.p, msg);
-    if (rc == PARE_OK) assert_int_equal(n, (int)json_array_size(j));
-    free(ids);
-    sbuf_free(&err);
-    json_decref(j);
-    json_decref(q.golds);
-}
-
-static void test_check_selected(void **state)
-{
-    (void)state;
-    expect_selected("[1, 2]", PARE_OK, NULL);
-    expect_selected("[]", PARE_OK, NULL);
-    expect_selected("[4, 9]", PARE_OK, NULL); /* 9: no candidate, but a passage */
-    expect_selected("[1, \"2\"]", PARE_EINPUT, "selected[1] must be a passage id (an integer)");
-    expect_selected("[3, 1, 3]", PARE_EINPUT, "selected passage 3 appears twice");
-    expect_selected("[8]", PARE_EINPUT, "selected passage 8 does not exist");
-    expect_selected("[1, 666]", PARE_EFAIL, NULL);
-}
-
-/* Measures a line (JSON text) against paris(). */
-static struct traj_item measure(const char *text, const int64_t *ids, int n)
+/* Measures a line (JSON text) against paris(), its selection as traj_selection reads it. */
+static struct traj_item measure(const char *text)
 {
     struct traj_question q = paris();
     struct sbuf err = {0};
     struct traj_line l;
     json_t *j = parse(text);
     assert_int_equal(traj_parse_line(j, text, strlen(text), &l, &err), PARE_OK);
+    int64_t *ids;
+    int n, stated;
+    assert_int_equal(traj_selection(&l, &ids, &n, &stated, &err), PARE_OK);
     char *answer = traj_answer(&l);
     struct traj_item it;
-    traj_measure(&q, &l, answer, ids, n, &it);
+    traj_measure(&q, &l, answer, ids, n, stated, &it);
+    free(ids);
     free(answer);
     traj_line_free(&l);
     json_decref(j);
@@ -185,72 +236,58 @@ static struct traj_item measure(const char *text, const int64_t *ids, int n)
 static void test_measure(void **state)
 {
     (void)state;
-    const int64_t s123[] = {1, 2, 3}, s19[] = {1, 9};
     /* 7 whitespace tokens; the reasoning before the tag has 6, and its first chunk (4 tokens,
      * up to "Wait,") states the answer: prefix 4/6 */
     struct traj_item it = measure("{\"question_id\": \"q\", \"selected\": [1, 2, 3], \"response\": "
-                                  "\"The capital is Paris. Wait, check. <answer>Paris</answer>\"}",
-                                  s123, 3);
+                                  "\"The capital is Paris. Wait, check. <answer>Paris</answer>\"}");
     assert_int_equal(it.qid, 5);
-    assert_true(it.f.valid && it.f.correct);
-    NEAR(it.em, 1);
-    NEAR(it.f.f1, 1);
-    assert_int_equal(it.f.n_selected, 3);
-    assert_int_equal(it.f.n_minimal, 2);
-    assert_int_equal(it.f.n_overlap, 2);
-    NEAR(it.f.length, 7);
-    NEAR(it.f.prefix, 4.0 / 6.0);
-    assert_false(it.has_rubric);
+    assert_true(it.m.f.valid && it.m.f.correct);
+    NEAR(it.m.em, 1);
+    NEAR(it.m.f.f1, 1);
+    assert_int_equal(it.m.f.n_selected, 3);
+    assert_int_equal(it.m.f.n_minimal, 2);
+    assert_int_equal(it.m.f.n_overlap, 2);
+    NEAR(it.m.f.length, 7);
+    NEAR(it.m.f.prefix, 4.0 / 6.0);
+    assert_false(it.m.has_rubric);
     /* the answer field wins over the tag, n_tokens over the count; an alias is correct */
     it = measure(
         "{\"question_id\": \"q\", \"selected\": [1], \"response\": \"<answer>Lyon</answer>\","
-        " \"answer\": \"the City of Light\", \"n_tokens\": 50}",
-        s123, 1);
-    assert_true(it.f.valid && it.f.correct);
-    NEAR(it.f.length, 50);
-    assert_int_equal(it.f.n_overlap, 1);
-    NEAR(it.f.prefix, 1.0); /* no reasoning at all */
+        " \"answer\": \"the City of Light\", \"n_tokens\": 50}");
+    assert_true(it.m.f.valid && it.m.f.correct);
+    NEAR(it.m.f.length, 50);
+    assert_int_equal(it.m.f.n_overlap, 1);
+    NEAR(it.m.f.prefix, 1.0); /* no reasoning at all */
     /* a wrong answer: valid, not correct, F1 0 */
     it = measure(
-        "{\"question_id\": \"q\", \"selected\": [1, 2], \"response\": \"<answer>Lyon</answer>\"}",
-        s123, 2);
-    assert_true(it.f.valid);
-    assert_false(it.f.correct);
-    NEAR(it.f.f1, 0);
+        "{\"question_id\": \"q\", \"selected\": [1, 2], \"response\": \"<answer>Lyon</answer>\"}");
+    assert_true(it.m.f.valid);
+    assert_false(it.m.f.correct);
+    NEAR(it.m.f.f1, 0);
     /* a passage that is no candidate: invalid format, so not correct, though its F1 is 1 */
     it = measure(
-        "{\"question_id\": \"q\", \"selected\": [1, 9], \"response\": \"<answer>Paris</answer>\"}",
-        s19, 2);
-    assert_false(it.f.valid || it.f.correct);
-    NEAR(it.f.f1, 1);
-    NEAR(it.em, 0);
+        "{\"question_id\": \"q\", \"selected\": [1, 9], \"response\": \"<answer>Paris</answer>\"}");
+    assert_false(it.m.f.valid || it.m.f.correct);
+    NEAR(it.m.f.f1, 1);
+    NEAR(it.m.em, 0);
+    /* a passage listed twice: invalid; the member counts once towards coverage */
+    it = measure(
+        "{\"question_id\": \"q\", \"selected\": [1, 1], \"response\": \"<answer>Paris</answer>\"}");
+    assert_false(it.m.f.valid);
+    assert_int_equal(it.m.f.n_selected, 2);
+    assert_int_equal(it.m.f.n_overlap, 1);
+    /* the selection from the evidence tag; no tag at all is an invalid format */
+    it = measure("{\"question_id\": \"q\", \"response\": \"<evidence>2, 1</evidence> "
+                 "<answer>Paris</answer>\"}");
+    assert_true(it.m.f.valid && it.m.f.correct);
+    assert_int_equal(it.m.f.n_overlap, 2);
+    it = measure("{\"question_id\": \"q\", \"response\": \"<answer>Paris</answer>\"}");
+    assert_false(it.m.f.valid);
     /* no answer: invalid */
-    it = measure("{\"question_id\": \"q\", \"selected\": [], \"response\": \"Paris, surely.\"}",
-                 NULL, 0);
-    assert_false(it.f.valid);
-    NEAR(it.f.f1, 0);
-    NEAR(it.f.length, 2);
-}
-
-static void test_rubric_points(void **state)
-{
-    (void)state;
-    int64_t allowed[] = {1, 2}, answer_passages[] = {2};
-    struct traj_rubric_item r[] = {
-        {RUBRIC_ANSWER, 4, 0, NULL, 0},
-        {RUBRIC_EVIDENCE, 2, 1, NULL, 0},
-        {RUBRIC_EVIDENCE, 2, 2, NULL, 0},
-        {RUBRIC_NO_EXTRA, 1, 0, allowed, 2},
-        {RUBRIC_GROUNDED, 1, 0, answer_passages, 1},
-    };
-    struct traj_question q = {.rubric = r, .n_rubric = 5};
-    const int64_t s12[] = {1, 2}, s13[] = {1, 3}, s2[] = {2};
-    NEAR(traj_rubric_points(&q, s12, 2, 1), 10); /* everything */
-    NEAR(traj_rubric_points(&q, s13, 2, 1), 6);  /* answer 4 + evidence 1: 2 */
-    NEAR(traj_rubric_points(&q, s2, 1, 0), 3);   /* evidence 2: 2 + no extra 1; grounded needs em */
-    NEAR(traj_rubric_points(&q, NULL, 0, 1), 5); /* answer 4 + no extra 1: a miracle step */
-    q.n_rubric = 0;
-    NEAR(traj_rubric_points(&q, s12, 2, 1), 0);
+    it = measure("{\"question_id\": \"q\", \"selected\": [], \"response\": \"Paris, surely.\"}");
+    assert_false(it.m.f.valid);
+    NEAR(it.m.f.f1, 0);
+    NEAR(it.m.f.length, 2);
 }
 
 static void test_buckets_and_targets(void **state)
@@ -264,8 +301,8 @@ static void test_buckets_and_targets(void **state)
     const double len[] = {100, 500, 200, 2000, 70, 300};
     for (int i = 0; i < 6; i++) {
         it[i].qid = q[i];
-        it[i].f.correct = ok[i];
-        it[i].f.length = len[i];
+        it[i].m.f.correct = ok[i];
+        it[i].m.f.length = len[i];
     }
     int b[6];
     traj_buckets(it, 6, b);
@@ -277,62 +314,6 @@ static void test_buckets_and_targets(void **state)
     NEAR(t[1], 128);  /* medium: 1 of 2: 70 -> 128 */
     NEAR(t[2], 2048); /* hard: all: 2000 -> 2048 */
     traj_buckets(NULL, 0, b);
-}
-
-/* Components plus one scheme: the stored text and the value. */
-static int reward_text(enum traj_scheme k, const struct traj_item *it, double target, double *v,
-                       struct sbuf *out)
-{
-    const struct traj_params p = {3, 0.3, 1, 0.6, 1024, 0.5, 8192};
-    sbuf_reset(out);
-    traj_components(it, 2, out);
-    return traj_reward(k, it, &p, target, v, out);
-}
-
-static void test_components_and_rewards(void **state)
-{
-    (void)state;
-    struct traj_item it = {.f = {1, 0, 0.5, 4, 2, 1, 12, 1.0}};
-    struct sbuf t = {0};
-    double v;
-    const char *base = "{\"valid\":true,\"correct\":false,\"em\":0.0,\"f1\":0.5,\"selected\":4,"
-                       "\"minimal\":2,\"overlap\":1,\"coverage\":0.5,\"precision\":0.25,"
-                       "\"length\":12.0,\"prefix_fraction\":1.0,\"redundancy\":2,\"bucket\":"
-                       "\"hard\"";
-    char want[512];
-    assert_int_equal(reward_text(SCHEME_CP1, &it, 128, &v, &t), 0);
-    snprintf(want, sizeof want, "%s,\"red\":3,\"gamma\":0.3}", base);
-    assert_string_equal(t.p, want);
-    NEAR(v, 0.5 - 0.3 * 2 / 5.0); /* coverage 1/2, 2 extra of |M| + red = 5: 0.38 */
-    assert_int_equal(reward_text(SCHEME_CP2, &it, 128, &v, &t), 0);
-    snprintf(want, sizeof want, "%s,\"red\":1,\"gamma\":0.6}", base);
-    assert_string_equal(t.p, want);
-    NEAR(v, 0.0); /* 4 > |M| + red = 3 */
-    assert_int_equal(reward_text(SCHEME_LASER, &it, 128, &v, &t), 0);
-    snprintf(want, sizeof want, "%s,\"target_len\":1024}", base);
-    assert_string_equal(t.p, want);
-    NEAR(v, -0.5); /* wrong */
-    assert_int_equal(reward_text(SCHEME_LASER_D, &it, 128, &v, &t), 0);
-    snprintf(want, sizeof want, "%s,\"target_len\":128}", base);
-    assert_string_equal(t.p, want);
-    assert_int_equal(reward_text(SCHEME_DECS, &it, 128, &v, &t), 0);
-    snprintf(want, sizeof want, "%s,\"max_len\":8192}", base);
-    assert_string_equal(t.p, want);
-    NEAR(v, 0.0);                                                       /* valid but wrong */
-    assert_int_equal(reward_text(SCHEME_RUBRIC, &it, 128, &v, &t), -1); /* no rubric */
-    it.has_rubric = 1;
-    it.rubric = 7;
-    assert_int_equal(reward_text(SCHEME_RUBRIC, &it, 128, &v, &t), 0);
-    snprintf(want, sizeof want, "%s,\"rubric\":7.0}", base);
-    assert_string_equal(t.p, want);
-    NEAR(v, 0.7);
-    /* correct and short: laser 1 + 0.5; laser-d against its own target */
-    it.f.correct = 1;
-    assert_int_equal(reward_text(SCHEME_LASER, &it, 8, &v, &t), 0);
-    NEAR(v, 1.5);
-    assert_int_equal(reward_text(SCHEME_LASER_D, &it, 8, &v, &t), 0);
-    NEAR(v, 1.0); /* 12 tokens over a target of 8 */
-    sbuf_free(&t);
 }
 
 /* ---- a scoring run over a small store ---- */
@@ -381,8 +362,8 @@ static void test_scorer_run(void **state)
     struct sbuf err = {0};
     assert_int_equal(store_open(path, STORE_CREATE, &st, &err), PARE_OK);
     assert_int_equal(store_exec(st, world), PARE_OK);
-    const struct traj_scope scope = {"loo", NULL, 0};
-    const struct traj_params p = {3, 0.3, 1, 0.6, 1024, 0.5, 8192};
+    const struct traj_scope scope = {"loo", NULL, NULL, 0};
+    const struct reward_params p = {3, 0.3, 1, 0.6, 1024, 0.5, 8192};
     const int on[N_SCHEMES] = {1, 1, 1, 1, 1, 1};
     struct traj_scorer *s = traj_scorer_new(st, &scope, &p, on);
     assert_int_equal(store_begin(st), PARE_OK);
@@ -413,17 +394,61 @@ static void test_scorer_run(void **state)
                           &err),
                      PARE_EINPUT);
     assert_string_equal(err.p, "duplicate trajectory 'a' of question 'q1'");
-    assert_int_equal(traj_scorer_count(s), 3);
-    assert_int_equal(traj_scorer_new_count(s), 3);
+    /* a policy's mistakes are invalid formats, not bad input: a passage twice, one that does
+     * not exist; the same line twice without an id is two rollouts (a group may repeat one) */
+    const char *twice = "{\"question_id\": \"q1\", \"selected\": [1, 1], \"response\": "
+                        "\"<answer>Paris</answer>\"}";
+    assert_int_equal(take(s, twice, &err), PARE_OK);
+    assert_int_equal(take(s, twice, &err), PARE_OK);
+    assert_int_equal(take(s,
+                          "{\"question_id\": \"q1\", \"trajectory_id\": \"e\", \"selected\": [99],"
+                          " \"response\": \"<answer>Paris</answer>\"}",
+                          &err),
+                     PARE_OK);
+    /* a verl rollout dump line: the question from gts, the selection from the evidence tag */
+    const char *dump = "{\"input\": \"p\", \"output\": \"<evidence>1, 2</evidence> "
+                       "<answer>Paris</answer>\", \"gts\": {\"question_id\": \"q1\", \"dataset\": "
+                       "\"d\"}, \"score\": 1.0, \"step\": 2}";
+    assert_int_equal(take(s, dump, &err), PARE_OK);
+    assert_int_equal(take(s,
+                          "{\"output\": \"x\", \"gts\": {\"question_id\": \"q1\", \"dataset\": "
+                          "\"zz\"}}",
+                          &err),
+                     PARE_EINPUT);
+    assert_string_equal(err.p, "unknown question id 'q1' in dataset 'zz'");
+    assert_int_equal(traj_scorer_count(s), 7);
+    assert_int_equal(traj_scorer_new_count(s), 7);
     assert_int_equal(traj_scorer_rewards(s, &err), PARE_OK);
     assert_int_equal(store_commit(st), PARE_OK);
     NEAR(reward_of(st, "a", "cp1"), 1.0);
     NEAR(reward_of(st, "b", "cp1"), 1.0 - 0.3 * 1 / 5.0); /* one extra of |M| + red = 5 */
     NEAR(reward_of(st, "b", "cp2"), 1.0 - 0.6 * 1 / 3.0);
     NEAR(reward_of(st, "c", "cp1"), -1.0);
+    NEAR(reward_of(st, "e", "cp1"), -1.0);
     NEAR(reward_of(st, "a", "laser"), 1.5);
-    /* 2 of 3 correct: easy; the easy target fits 1 of 3 lengths (1 token): 64 */
+    /* 3 of 7 correct: medium; its target fits 4 of 7 lengths (1 or 2 tokens): 64 */
     NEAR(reward_of(st, "a", "laser-d"), 1.5);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(store_db(st),
+                                        "SELECT t.ext_id, r.value, t.selected, t.step, t.meta "
+                                        "FROM trajectories t JOIN rewards r ON r.trajectory_id "
+                                        "= t.id AND r.scheme = 'cp1' WHERE t.ext_id LIKE 'h%' "
+                                        "ORDER BY t.id",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    const char *const want_sel[] = {"[1,1]", "[1,1]", "[1,2]"};
+    const double want_v[] = {-1, -1, 1};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        const char *ext = (const char *)sqlite3_column_text(q, 0);
+        assert_int_equal(strlen(ext), i == 1 ? 19 : 17); /* the repeat is "h<hash>-2" */
+        if (i == 1) assert_string_equal(ext + 17, "-2");
+        NEAR(sqlite3_column_double(q, 1), want_v[i]);
+        assert_string_equal((const char *)sqlite3_column_text(q, 2), want_sel[i]);
+    }
+    assert_int_equal(sqlite3_column_int(q, 3), 2);
+    assert_string_equal((const char *)sqlite3_column_text(q, 4), "{\"score\":1}");
+    sqlite3_finalize(q);
     traj_scorer_free(s);
     store_close(st);
     sbuf_free(&err);
@@ -440,14 +465,9 @@ static void test_scorer_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scheme_names),
-        cmocka_unit_test(test_parse_line),
-        cmocka_unit_test(test_parse_line_errors),
-        cmocka_unit_test(test_check_selected),
-        cmocka_unit_test(test_measure),
-        cmocka_unit_test(test_rubric_points),
-        cmocka_unit_test(test_buckets_and_targets),
-        cmocka_unit_test(test_components_and_rewards),
+        cmocka_unit_test(test_parse_line),    cmocka_unit_test(test_parse_line_errors),
+        cmocka_unit_test(test_trainer_lines), cmocka_unit_test(test_selection),
+        cmocka_unit_test(test_measure),       cmocka_unit_test(test_buckets_and_targets),
         cmocka_unit_test(test_scorer_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

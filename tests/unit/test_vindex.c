@@ -155,13 +155,45 @@ static void test_write_read_checksum(void **state)
     sbuf_free(&err);
 }
 
+static void test_decode_for_search(void **state)
+{
+    (void)state;
+    int n = 300, d = 16;
+    float *x = axes(n, d);
+    struct vindex *sq, *ivf;
+    struct sbuf err = {0};
+    assert_int_equal(vindex_create("SQ8", d, &sq, &err), PARE_OK);
+    assert_int_equal(vindex_train(sq, n, x, &err), PARE_OK);
+    assert_int_equal(vindex_add(sq, n, x, &err), PARE_OK);
+    float sc[2][5];
+    int64_t lab[2][5];
+    assert_int_equal(vindex_search(sq, 1, x + 7 * d, 5, sc[0], lab[0], &err), PARE_OK);
+    /* too big for the budget: left alone */
+    assert_int_equal(vindex_decode_for_search(sq, 16, &err), 0);
+    assert_int_equal(vindex_decode_for_search(sq, 1 << 20, &err), 1);
+    assert_int_equal(vindex_ntotal(sq), n);
+    assert_int_equal(vindex_search(sq, 1, x + 7 * d, 5, sc[1], lab[1], &err), PARE_OK);
+    /* the same hits and scores (up to the order floats are summed in) */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(lab[0][i], lab[1][i]);
+        assert_true(fabsf(sc[0][i] - sc[1][i]) < 1e-5);
+    }
+    /* other indexes stay as they are */
+    assert_int_equal(vindex_create("IVF2,SQ8", d, &ivf, &err), PARE_OK);
+    assert_int_equal(vindex_train(ivf, n, x, &err), PARE_OK);
+    assert_int_equal(vindex_decode_for_search(ivf, 1 << 20, &err), 0);
+    vindex_free(ivf);
+    vindex_free(sq);
+    free(x);
+    sbuf_free(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flat_exact_search),
-        cmocka_unit_test(test_bad_factory_and_dim),
-        cmocka_unit_test(test_ivf_training_and_params),
-        cmocka_unit_test(test_write_read_checksum),
+        cmocka_unit_test(test_flat_exact_search),       cmocka_unit_test(test_bad_factory_and_dim),
+        cmocka_unit_test(test_ivf_training_and_params), cmocka_unit_test(test_write_read_checksum),
+        cmocka_unit_test(test_decode_for_search),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
