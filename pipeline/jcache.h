@@ -48,6 +48,24 @@ int jcache_load(struct store *st, const char *fp, int64_t qid, struct jcache_ent
 int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
                const int64_t *ids, int n, const struct jdone *d, const char *ts, struct sbuf *err);
 
+/* One row for jcache_put_many: call d on question qid's subset ids[0..n) (rank order), under key.
+ */
+struct jcache_row {
+    unsigned char key[16];
+    int64_t qid;
+    int64_t ids[JUDGE_MAX_CANDIDATES];
+    int n;
+    const struct jdone *d;
+};
+
+/*
+ * jcache_put for rows[0..n) of judge fp, all made at ts, in that order: one statement stores up
+ * to 64 rows (a statement's fixed cost, ~10k instructions, was most of a row's). Returns PARE_OK,
+ * or PARE_EFAIL with err set (the rows of the failing statement are not stored).
+ */
+int jcache_put_many(struct store *st, const char *fp, const struct jcache_row *rows, size_t n,
+                    const char *ts, struct sbuf *err);
+
 /*
  * Judge j's verdict on subset `mask` of question q (prepared for j) through the cache: the
  * stored verdict when there is one (*asked 0), else j's answer, waited for and stored (*asked

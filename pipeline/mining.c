@@ -1,6 +1,8 @@
 /* mining.c - see mining.h: the slot driver, and what both drivers share (mining_impl.h). */
 #include "pipeline/mining_impl.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +354,8 @@ static int store_members(struct mine_run *r, const struct mine_set *s, int64_t s
     return PARE_OK;
 }
 
+static void count_set(struct mine_run *r, const struct mine_set *s);
+
 int mine_store_set(struct mine_run *r, const struct mine_set *s)
 {
     int64_t set_id = 0;
@@ -359,6 +363,13 @@ int mine_store_set(struct mine_run *r, const struct mine_set *s)
     if (store_set_row(r, s, &set_id, &replaced) != PARE_OK ||
         store_members(r, s, set_id, replaced) != PARE_OK)
         return PARE_EFAIL;
+    count_set(r, s);
+    return PARE_OK;
+}
+
+/* Counts stored set s in the run's stats. */
+static void count_set(struct mine_run *r, const struct mine_set *s)
+{
     r->stats->done++;
     if (s->status == EV_MINIMAL)
         r->stats->minimal++;
@@ -367,6 +378,157 @@ int mine_store_set(struct mine_run *r, const struct mine_set *s)
     else
         r->stats->errors++;
     r->uncommitted++;
+}
+
+/* ---- many sets at once (mine_store_sets) ---- */
+
+/* Rows per multi-row statement: 1, 2, 4, ... 2^MULTI_LOG (a few statements, each prepared once:
+ * store_stmt keeps them by the address of their text). */
+#define MULTI_LOG 6
+
+#define SETS_HEAD                                                                                  \
+    "INSERT INTO evidence_sets(id, question_id, judge, method, status, size, judge_calls, "        \
+    "cached_calls, created_at, prior, prior_calls, prompt_tokens, completion_tokens) VALUES "
+#define SETS_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define SETS_COLUMNS 13
+#define MEMBERS_HEAD "INSERT INTO evidence_members(set_id, passage_id, rank) VALUES "
+#define MEMBERS_ROW "(?, ?, ?)"
+#define MEMBERS_COLUMNS 3
+
+static char *sets_text[MULTI_LOG + 1], *members_text[MULTI_LOG + 1];
+static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
+
+static char *multi_text(const char *head, const char *row, int rows)
+{
+    struct sbuf b = {0};
+    sbuf_adds(&b, head);
+    for (int i = 0; i < rows; i++) {
+        if (i) sbuf_adds(&b, ", ");
+        sbuf_adds(&b, row);
+    }
+    return sbuf_detach(&b);
+}
+
+/* The statements' texts, made once for the process. */
+static void make_multi_texts(void)
+{
+    for (int k = 0; k <= MULTI_LOG; k++) {
+        sets_text[k] = multi_text(SETS_HEAD, SETS_ROW, 1 << k);
+        members_text[k] = multi_text(MEMBERS_HEAD, MEMBERS_ROW, 1 << k);
+    }
+}
+
+/* The largest k with 2^k <= n (n >= 1), at most MULTI_LOG. */
+static int multi_log(size_t n)
+{
+    int k = MULTI_LOG;
+    while ((size_t)1 << k > n) k--;
+    return k;
+}
+
+/* Binds set s, whose id is id, as the row at parameter base+1 (SETS_HEAD's order). */
+static int bind_set_row(struct mine_run *r, sqlite3_stmt *st, int base, const struct mine_set *s,
+                        int64_t id)
+{
+    const char *prior = r->o->prior ? judge_fingerprint(r->o->prior) : NULL;
+    return sqlite3_bind_int64(st, base + 1, id) ||
+           sqlite3_bind_int64(st, base + 2, s->question_id) ||
+           sqlite3_bind_text(st, base + 3, r->fp, -1, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, base + 4, r->method, -1, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, base + 5, evidence_status_name(s->status), -1, SQLITE_STATIC) ||
+           sqlite3_bind_int(st, base + 6, __builtin_popcountll(s->members)) ||
+           sqlite3_bind_int(st, base + 7, s->calls) || sqlite3_bind_int(st, base + 8, s->cached) ||
+           sqlite3_bind_text(st, base + 9, r->ts, -1, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, base + 10, prior, -1, SQLITE_STATIC) ||
+           (prior ? sqlite3_bind_int(st, base + 11, s->prior_calls)
+                  : sqlite3_bind_null(st, base + 11)) ||
+           (s->counted ? sqlite3_bind_int64(st, base + 12, s->ptok)
+                       : sqlite3_bind_null(st, base + 12)) ||
+           (s->counted ? sqlite3_bind_int64(st, base + 13, s->ctok)
+                       : sqlite3_bind_null(st, base + 13));
+}
+
+/*
+ * Inserts sets s[0..2^k) as new rows with ids first, first+1, ... (what SQLite gives a row
+ * inserted alone: the largest id plus one). Returns PARE_OK; CONFLICT when a question already
+ * has a set of this judge and method (nothing was stored: the statement is undone as a whole);
+ * or PARE_EFAIL with the run's err set.
+ */
+#define CONFLICT (-1)
+static int insert_sets(struct mine_run *r, const struct mine_set *s, int k, int64_t first)
+{
+    sqlite3_stmt *st = store_stmt(r->st, sets_text[k]);
+    if (!st) return store_fail(r->st, r->err, "storing evidence sets");
+    for (int i = 0; i < 1 << k; i++)
+        if (bind_set_row(r, st, i * SETS_COLUMNS, &s[i], first + i))
+            return store_fail(r->st, r->err, "storing evidence sets");
+    int rc = sqlite3_step(st);
+    int why = sqlite3_extended_errcode(store_db(r->st));
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return PARE_OK;
+    if (why == SQLITE_CONSTRAINT_UNIQUE) return CONFLICT;
+    sbuf_setf(r->err, "storing evidence sets: %s", sqlite3_errmsg(store_db(r->st)));
+    return PARE_EFAIL;
+}
+
+/* The members of sets s[0..n), whose ids are first, first+1, ... */
+static int insert_members(struct mine_run *r, const struct mine_set *s, int n, int64_t first)
+{
+    int64_t row[3 << MULTI_LOG]; /* set id, passage id, rank of each row waiting */
+    size_t waiting = 0;
+    for (int i = 0; i <= n; i++) {
+        uint64_t m = i < n ? s[i].members : 0;
+        /* flush when the rows of set i might not fit, and after the last set */
+        while (waiting && (i == n || waiting + (size_t)__builtin_popcountll(m) > 1u << MULTI_LOG)) {
+            int k = multi_log(waiting);
+            sqlite3_stmt *st = store_stmt(r->st, members_text[k]);
+            if (!st) return store_fail(r->st, r->err, "storing evidence members");
+            for (int j = 0; j < 3 << k; j++)
+                if (sqlite3_bind_int64(st, j + 1, row[j]))
+                    return store_fail(r->st, r->err, "storing evidence members");
+            if (store_done(r->st, st)) return store_fail(r->st, r->err, "storing evidence members");
+            waiting -= (size_t)1 << k;
+            memmove(row, row + (3 << k), sizeof *row * 3 * waiting);
+        }
+        for (; m; m &= m - 1) {
+            int c = __builtin_ctzll(m);
+            row[3 * waiting] = first + i;
+            row[3 * waiting + 1] = s[i].cand[c].id;
+            row[3 * waiting + 2] = c + 1;
+            waiting++;
+        }
+    }
+    return PARE_OK;
+}
+
+/* Stores sets s[0..2^k): at once when they are all new, else one by one (a set in 'error' is
+ * replaced in place). */
+static int store_chunk(struct mine_run *r, const struct mine_set *s, int k)
+{
+    int64_t last = 0;
+    sqlite3_stmt *st = store_stmt(r->st, "SELECT coalesce(max(id), 0) FROM evidence_sets");
+    if (!st || store_int(r->st, st, &last) < 0)
+        return store_fail(r->st, r->err, "storing evidence sets");
+    int rc = last < INT64_MAX - (1 << MULTI_LOG) ? insert_sets(r, s, k, last + 1) : CONFLICT;
+    if (rc == CONFLICT) {
+        for (int i = 0; i < 1 << k; i++)
+            if (mine_store_set(r, &s[i]) != PARE_OK) return PARE_EFAIL;
+        return PARE_OK;
+    }
+    if (rc != PARE_OK || insert_members(r, s, 1 << k, last + 1) != PARE_OK) return PARE_EFAIL;
+    for (int i = 0; i < 1 << k; i++) count_set(r, &s[i]);
+    return PARE_OK;
+}
+
+int mine_store_sets(struct mine_run *r, const struct mine_set *s, size_t n)
+{
+    pthread_once(&multi_once, make_multi_texts);
+    while (n) {
+        int k = multi_log(n);
+        if (store_chunk(r, s, k) != PARE_OK) return PARE_EFAIL;
+        s += (size_t)1 << k;
+        n -= (size_t)1 << k;
+    }
     return PARE_OK;
 }
 

@@ -52,6 +52,15 @@ int64_t mine_count_pending(struct mine_run *r);
  * set. */
 int mine_store_set(struct mine_run *r, const struct mine_set *s);
 
+/*
+ * mine_store_set for sets s[0..n), in that order, with the ids, rows and stats it gives them:
+ * up to 64 sets and their members in one statement each (a statement's fixed cost, and the
+ * status CHECK's temporary table SQLite builds for every execution, were most of a set's). A
+ * group with a question that already has a set (one in 'error', mined again) is stored one by
+ * one instead. Returns PARE_OK, or PARE_EFAIL with the run's err set.
+ */
+int mine_store_sets(struct mine_run *r, const struct mine_set *s, size_t n);
+
 /* Commits what is stored and begins the next transaction. PARE_OK or PARE_EFAIL. */
 int mine_commit(struct mine_run *r);
 

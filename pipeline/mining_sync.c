@@ -70,6 +70,11 @@ struct sync {
     int n_threads;
     int64_t after, started; /* the last question read; questions read */
     int more;               /* questions may be left to read */
+    /* what store_batch stores: the calls kept and the sets of a batch (pointing into it) */
+    struct jcache_row *rows;
+    size_t n_rows, cap_rows;
+    struct mine_set *sets;
+    size_t n_sets, cap_sets;
 };
 
 /* ---- dictionaries ---- */
@@ -263,25 +268,24 @@ static void solve(struct sync *y, struct item *it, struct blob_codec *codec)
 
 /* ---- storing (store thread) ---- */
 
-static int store_item(struct sync *y, struct item *it)
+/* Adds the calls and the set of question `it` to what the batch stores. */
+static void take_item(struct sync *y, struct item *it)
 {
     struct mine_run *r = y->r;
-    if (it->rc != PARE_OK) {
-        sbuf_setf(r->err, "%s", sbuf_str(&it->err));
-        return PARE_EFAIL;
-    }
     struct jquestion *q = &it->qs.q;
+    xgrow((void **)&y->rows, &y->cap_rows, y->n_rows + it->n_keep, sizeof *y->rows);
     for (size_t k = 0; k < it->n_keep; k++) {
-        int64_t ids[JUDGE_MAX_CANDIDATES];
-        int n = question_ids(&it->qs, it->keep[k].mask, ids);
-        if (jcache_put(r->st, it->keep[k].key, r->fp, q->id, ids, n, &it->keep[k].d, r->ts,
-                       r->err) != PARE_OK)
-            return PARE_EFAIL;
+        struct jcache_row *row = &y->rows[y->n_rows++];
+        memcpy(row->key, it->keep[k].key, 16);
+        row->qid = q->id;
+        row->n = question_ids(&it->qs, it->keep[k].mask, row->ids);
+        row->d = &it->keep[k].d;
         if (it->keep[k].d.verdict == JUDGE_ERROR) mine_count_call(r, &it->keep[k].d);
     }
     r->stats->calls += it->asked - it->failed; /* the failed call was counted above */
     r->stats->cached += it->cached;
-    struct mine_set set = {
+    xgrow((void **)&y->sets, &y->cap_sets, y->n_sets + 1, sizeof *y->sets);
+    y->sets[y->n_sets++] = (struct mine_set){
         .question_id = q->id,
         .status = it->status,
         .members = it->set,
@@ -289,14 +293,30 @@ static int store_item(struct sync *y, struct item *it)
         .calls = it->calls,
         .cached = it->cached,
     };
-    return mine_store_set(r, &set);
 }
 
+/* Stores the calls and sets taken from the batch, calls first. */
+static int store_taken(struct sync *y)
+{
+    struct mine_run *r = y->r;
+    int rc = jcache_put_many(r->st, r->fp, y->rows, y->n_rows, r->ts, r->err);
+    if (rc == PARE_OK) rc = mine_store_sets(r, y->sets, y->n_sets);
+    y->n_rows = y->n_sets = 0;
+    return rc;
+}
+
+/* Stores batch b's questions in order, a few statements for all of them; the run stops at a
+ * question that failed (the ones before it are stored). */
 static int store_batch(struct sync *y, struct batch *b)
 {
     now_iso8601(y->r->ts); /* one clock reading per batch: the rows are stored within it */
-    for (int i = 0; i < b->n; i++)
-        if (store_item(y, &b->it[i]) != PARE_OK) return PARE_EFAIL;
+    int i = 0;
+    for (; i < b->n && b->it[i].rc == PARE_OK; i++) take_item(y, &b->it[i]);
+    if (store_taken(y) != PARE_OK) return PARE_EFAIL;
+    if (i < b->n) {
+        sbuf_setf(y->r->err, "%s", sbuf_str(&b->it[i].err));
+        return PARE_EFAIL;
+    }
     if (y->r->uncommitted >= 500) return mine_commit(y->r);
     return PARE_OK;
 }
@@ -353,6 +373,8 @@ int mining_run_sync(struct mine_run *r, mining_progress_fn progress, void *ctx)
         for (int i = 0; i < b[k].cap; i++) item_free(&b[k].it[i]);
         free(b[k].it);
     }
+    free(y.rows);
+    free(y.sets);
     for (int i = 0; i < y.n_threads; i++) blob_codec_free(y.codec[i]);
     free(y.codec);
     for (int i = 0; i < y.dicts.n; i++) sbuf_free(&y.dicts.dict[i]);
