@@ -649,7 +649,7 @@ int mining_run(struct store *st, const struct mining_opts *o, mining_progress_fn
     memset(stats, 0, sizeof *stats);
     mn.cheap = judge_is_cheap(o->judge);
     /* a cheap judge answers at once: the synchronous driver, unless a prior proposes */
-    if (mn.cheap && !o->prior) return mining_run_sync(&mn.r, progress, ctx);
+    if (mn.cheap && !o->prior && !o->slot_driver) return mining_run_sync(&mn.r, progress, ctx);
     mn.n_slots = o->slots > 0 ? o->slots : 1;
     mn.slots = xcalloc((size_t)mn.n_slots, sizeof *mn.slots);
     mn.codec = store_codec(st);

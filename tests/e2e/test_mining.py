@@ -213,6 +213,38 @@ class Mining(PareTest):
         self.assertEqual(self.query(sets), ref_sets)
         self.assertEqual(self.query(members), ref_members)
 
+    def test_sync_driver_finds_the_slot_drivers_sets(self):
+        """The synchronous driver (the lexical judge's) stores the sets, members and call counts
+        of the slot driver (PARE_MINE_DRIVER=slots, every call stored) on each shared data set,
+        by loo then ddmin; each call it keeps as proof is one the slot driver stored, with the
+        same verdict. (ddmin finds more of loo's calls in the slot driver's cache: cache hits
+        differ, calls judged or found do not.)"""
+        sets = ("SELECT id, question_id, judge, method, status, size, judge_calls "
+                "FROM evidence_sets ORDER BY id")
+        members = "SELECT set_id, passage_id, rank FROM evidence_members ORDER BY 1, 2"
+        calls = "SELECT key, question_id, subset, verdict FROM judge_calls ORDER BY key"
+        slots_env = dict(os.environ, PARE_MINE_DRIVER="slots")
+        for rel, fmt, _, _ in FLOORS:
+            with self.subTest(data=rel):
+                sync_db = self.db = os.path.join(self.dir, fmt + ".db")
+                self.prepare(rel, fmt)
+                slot_db = os.path.join(self.dir, fmt + "-slots.db")
+                shutil.copy(sync_db, slot_db)
+                out, rows = {}, {}
+                for db, env in ((sync_db, None), (slot_db, slots_env)):
+                    self.db = db
+                    runs = [json.loads(self.pare("mine", "--method", m, "--json", env=env).stdout)
+                            for m in ("loo", "ddmin")]
+                    out[db] = [(r["questions"], r["judge_calls"] + r["cache_hits"]) for r in runs]
+                    rows[db] = (self.query(sets), self.query(members), self.query(calls))
+                a, b = rows[sync_db], rows[slot_db]
+                self.assertEqual(out[sync_db], out[slot_db])
+                self.assertGreater(sum(1 for r in a[0] if r[4] == "minimal"), 100)
+                self.assertEqual(a[0], b[0])
+                self.assertEqual(a[1], b[1])
+                self.assertLess(len(a[2]), len(b[2]))
+                self.assertLessEqual(set(a[2]), set(b[2]))
+
     def test_exec_judge(self):
         self.prepare("musique/train100.json", "musique")
         script = self.write("judge.py", r'''
