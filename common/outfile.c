@@ -1,8 +1,11 @@
 /* outfile.c - see outfile.h. */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* mkstemp, realpath */
+#define _GNU_SOURCE     /* O_TMPFILE */
 #include "common/outfile.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -99,14 +102,94 @@ static mode_t new_mode(const char *target)
     return 0666 & ~mask;
 }
 
-/* A temporary file beside the target, created exclusively: ".NAME.XXXXXX" in its folder. */
-static int open_tmp(struct outfile *o, struct sbuf *err)
+/* The target's folder and its base name, each newly allocated. */
+static void split_target(const char *target, char **dir, char **base)
 {
-    char *dcopy = xstrdup(o->target), *bcopy = xstrdup(o->target);
-    struct sbuf t = {0};
-    sbuf_addf(&t, "%s/.%s.XXXXXX", dirname(dcopy), basename(bcopy));
+    char *dcopy = xstrdup(target), *bcopy = xstrdup(target);
+    *dir = xstrdup(dirname(dcopy));
+    *base = xstrdup(basename(bcopy));
     free(dcopy);
     free(bcopy);
+}
+
+/* The pid in a name ".BASE.tmp.PID", or 0 when name is not one. */
+static long tmp_pid(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+    if (name[0] != '.' || strncmp(name + 1, base, n) != 0 || strncmp(name + 1 + n, ".tmp.", 5))
+        return 0;
+    const char *p = name + n + 6;
+    if (!*p) return 0;
+    for (const char *q = p; *q; q++)
+        if (!isdigit((unsigned char)*q)) return 0;
+    return strtol(p, NULL, 10);
+}
+
+/* Removes ".BASE.tmp.PID" files beside the target whose process is gone: the name a finished
+ * file has for the instant between being linked and being renamed, left only when a command is
+ * killed (SIGKILL) in that instant. A process that still runs keeps its file. */
+static void remove_stale(const char *target)
+{
+    char *dir, *base;
+    split_target(target, &dir, &base);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        long pid = tmp_pid(e->d_name, base);
+        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) unlinkat(dirfd(d), e->d_name, 0);
+    }
+    if (d) closedir(d);
+    free(dir);
+    free(base);
+}
+
+/* Gives the stream a mode and opens it on fd; what failed into err. */
+static int stream_on(struct outfile *o, int fd, const char *what, struct sbuf *err)
+{
+    if (fchmod(fd, new_mode(o->target)) != 0 || !(o->f = fdopen(fd, "w"))) {
+        sbuf_setf(err, "%s: cannot write: %s", what, strerror(errno));
+        close(fd);
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}
+
+/* An unnamed file in the target's folder (O_TMPFILE): a command killed while writing leaves
+ * nothing, not even under SIGKILL. Returns PARE_OK, PARE_EFAIL with err set, or 1 when the
+ * file system cannot make one (the caller falls back to a named temporary file). */
+static int open_unnamed(struct outfile *o, struct sbuf *err)
+{
+#ifdef O_TMPFILE
+    char *dir, *base;
+    split_target(o->target, &dir, &base);
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    int why = errno;
+    free(dir);
+    free(base);
+    if (fd < 0 && (why == EOPNOTSUPP || why == EISDIR || why == EINVAL)) return 1;
+    if (fd < 0) {
+        sbuf_setf(err, "%s: cannot create a temporary file beside it: %s", o->name, strerror(why));
+        return PARE_EFAIL;
+    }
+    o->unnamed = 1;
+    return stream_on(o, fd, o->name, err);
+#else
+    (void)o;
+    (void)err;
+    return 1;
+#endif
+}
+
+/* A named temporary file beside the target, created exclusively: ".NAME.XXXXXX" in its
+ * folder (for file systems without O_TMPFILE). */
+static int open_tmp(struct outfile *o, struct sbuf *err)
+{
+    char *dir, *base;
+    split_target(o->target, &dir, &base);
+    struct sbuf t = {0};
+    sbuf_addf(&t, "%s/.%s.XXXXXX", dir, base);
+    free(dir);
+    free(base);
     o->tmp = sbuf_detach(&t);
     int fd = mkstemp(o->tmp); /* O_CREAT | O_EXCL: never through a link at that name */
     if (fd < 0) {
@@ -117,9 +200,32 @@ static int open_tmp(struct outfile *o, struct sbuf *err)
         return PARE_EFAIL;
     }
     o->tmp_slot = tmp_register(o->tmp);
-    if (fchmod(fd, new_mode(o->target)) != 0 || !(o->f = fdopen(fd, "w"))) {
-        sbuf_setf(err, "%s: cannot write: %s", o->tmp, strerror(errno));
-        close(fd);
+    return stream_on(o, fd, o->tmp, err);
+}
+
+/* Gives a finished unnamed file the name ".BASE.tmp.PID" beside the target, ready to be
+ * renamed over it. linkat never replaces a name, so one left at ours (by a killed process that
+ * had our pid) is removed first. */
+static int link_unnamed(struct outfile *o, struct sbuf *err)
+{
+    char *dir, *base;
+    split_target(o->target, &dir, &base);
+    struct sbuf t = {0}, proc = {0};
+    sbuf_addf(&t, "%s/.%s.tmp.%ld", dir, base, (long)getpid());
+    sbuf_addf(&proc, "/proc/self/fd/%d", fileno(o->f));
+    free(dir);
+    free(base);
+    o->tmp = sbuf_detach(&t);
+    o->tmp_slot = tmp_register(o->tmp);
+    unlink(o->tmp);
+    int rc = linkat(AT_FDCWD, proc.p, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW);
+    sbuf_free(&proc);
+    if (rc != 0) {
+        sbuf_setf(err, "%s: cannot write: %s", o->name, strerror(errno));
+        tmp_unregister(o->tmp_slot);
+        o->tmp_slot = -1;
+        free(o->tmp);
+        o->tmp = NULL;
         return PARE_EFAIL;
     }
     return PARE_OK;
@@ -150,7 +256,9 @@ int outfile_open(struct outfile *o, const char *path, struct sbuf *err)
         rc = open_inplace(o, path, err);
     } else {
         o->target = resolve_target(path);
-        rc = open_tmp(o, err);
+        remove_stale(o->target);
+        rc = open_unnamed(o, err);
+        if (rc == 1) rc = open_tmp(o, err);
     }
     if (rc != PARE_OK) {
         struct sbuf ignore = {0};
@@ -172,6 +280,11 @@ static int finish_stream(struct outfile *o, int keep, struct sbuf *err)
         if (!bad && keep && o->kind == OUTFILE_RENAME && fsync(fileno(o->f)) != 0) {
             bad = 1;
             why = errno;
+        }
+        if (!bad && keep && o->unnamed && link_unnamed(o, err) != PARE_OK) {
+            fclose(o->f);
+            o->f = NULL;
+            return PARE_EFAIL;
         }
         if (o->kind != OUTFILE_STDOUT && fclose(o->f) != 0 && !bad) {
             bad = 1;

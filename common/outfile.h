@@ -6,16 +6,20 @@
  *   a FIFO, a device, a socket, or a symbolic link to one: opened and written in place, never
  *                          renamed over (writing /dev/full gives a write error and leaves the
  *                          device as it was);
- *   anything else          a new regular file, or one replacing a regular file: the rows go to a
- *                          temporary file created exclusively (O_EXCL, so a link planted at its
- *                          name is never followed) beside the target, renamed into place only
- *                          when everything was written, so a failed write leaves the old file
- *                          or none. A symbolic link to a regular file keeps being a link: the
- *                          file it points to is replaced.
+ *   anything else          a new regular file, or one replacing a regular file: the rows go to an
+ *                          unnamed file in the target's folder (O_TMPFILE), which gets a name
+ *                          (".NAME.tmp.PID") and is renamed into place only when everything was
+ *                          written, so a failed write leaves the old file or none. A symbolic
+ *                          link to a regular file keeps being a link: the file it points to is
+ *                          replaced. Where the file system has no O_TMPFILE, the temporary file
+ *                          is ".NAME.XXXXXX", created exclusively (O_EXCL, so a link planted at
+ *                          its name is never followed).
  *
- * A temporary file never outlives the command: it is removed on failure and, through a handler
- * for SIGINT, SIGTERM and SIGHUP (installed where the signal had its default action), when the
- * command is interrupted.
+ * A temporary file never outlives the command: an unnamed one vanishes with the process even
+ * under SIGKILL; a named one is removed on failure and, through a handler for SIGINT, SIGTERM
+ * and SIGHUP (installed where the signal had its default action), when the command is
+ * interrupted; a ".NAME.tmp.PID" left by a process killed between link and rename is removed by
+ * the next command writing NAME.
  */
 #ifndef PARE_OUTFILE_H
 #define PARE_OUTFILE_H
@@ -34,7 +38,9 @@ struct outfile {
     enum outfile_kind kind;
     char *name;   /* as given, for messages */
     char *target; /* where the data ends up (a link to a regular file resolved) */
-    char *tmp;    /* OUTFILE_RENAME: the temporary file */
+    char *tmp;    /* OUTFILE_RENAME: the temporary file's name (an unnamed one has none until
+                     it is finished) */
+    int unnamed;  /* OUTFILE_RENAME: the file was made with O_TMPFILE */
     FILE *f;      /* write here */
     int tmp_slot; /* its slot in the interrupt handler's list, or -1 */
 };

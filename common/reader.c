@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "common/reader.h"
 
+#include "common/jsonfast.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,8 +306,10 @@ int reader_parse(const char *path, const char *text, size_t len, long line, json
 {
     json_error_t je;
     *rec = NULL;
-    /* A key given twice is an error, not "last one wins": the two values may disagree. */
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    /* A key given twice is an error, not "last one wins": the two values may disagree. The
+     * fast parser gives jansson's value or leaves the record to jansson (and its messages). */
+    json_t *v = jsonfast_loadb(text, len);
+    if (!v) v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
     if (!v) {
         explain_parse_error(path, text, len, line, &je, err);
         return READ_BAD;

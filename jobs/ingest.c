@@ -201,6 +201,11 @@ static int64_t utf8_code_points(const char *s, size_t n)
 static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
 {
     struct sbuf err = {0};
+    /* the slot's record of two batches ago is freed here, by whichever thread prepares the
+     * slot, rather than by the thread that stores (the pipeline's slowest step) */
+    qa_record_reset(&sl->rec);
+    json_decref(sl->json);
+    sl->json = NULL;
     sl->rc = PARE_OK;
     if (reader_parse(path, sl->raw.p, sl->raw.len, sl->line, &sl->json, &sl->msg) != READ_RECORD) {
         sl->rc = PARE_EINPUT;
@@ -482,15 +487,6 @@ static int store_batch(struct ingest *in, struct slot *slots, int n, const char 
     return rc;
 }
 
-static void release_batch(struct slot *slots, int n)
-{
-    for (int i = 0; i < n; i++) {
-        qa_record_reset(&slots[i].rec);
-        json_decref(slots[i].json);
-        slots[i].json = NULL;
-    }
-}
-
 /*
  * Parses, converts, hashes, compresses and stores every record of r in file order. Two batches
  * are in flight: while thread 0 stores batch k, the other threads prepare batch k+1, and thread
@@ -509,16 +505,10 @@ static int ingest_records(struct ingest *in, struct reader *r, const char *path,
         int claimed = 0; /* next record of the batch to prepare, claimed by atomic capture */
 #pragma omp parallel num_threads(in->n_codecs)
         {
-            if (omp_get_thread_num() == 0) { /* freeing the parsed records costs too */
-                rc = store_batch(in, cur, ncur, path, source, dsid);
-                release_batch(cur, ncur);
-            }
+            if (omp_get_thread_num() == 0) rc = store_batch(in, cur, ncur, path, source, dsid);
             prepare_claimed(in, next, nnext, path, in->codecs[omp_get_thread_num()], &claimed);
         }
-        if (rc != PARE_OK) {
-            release_batch(next, nnext);
-            return rc;
-        }
+        if (rc != PARE_OK) return rc;
         if (cur_fatal) break;
         job_progress(&in->job, "records", (uint64_t)in->total_done, 0, reader_pos(r),
                      reader_size(r));
@@ -527,7 +517,6 @@ static int ingest_records(struct ingest *in, struct reader *r, const char *path,
         next = t;
         ncur = nnext;
     }
-    if (rc != PARE_OK) release_batch(cur, ncur); /* the first batch failed to prepare */
     return rc;
 }
 
@@ -632,6 +621,7 @@ static void ingest_free(struct ingest *in)
         sbuf_free(&sl->raw);
         sbuf_free(&sl->msg);
         qa_record_free(&sl->rec);
+        json_decref(sl->json);
     }
     free(in->slots);
     free(in->dict.sizes);

@@ -29,7 +29,7 @@ export PARE_FUZZ_DICT="$seeds/dict.bin"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-all=(fuzz_reader fuzz_exec_reply fuzz_openai fuzz_blob fuzz_pare_text fuzz_trajectory
+all=(fuzz_reader fuzz_jsonfast fuzz_exec_reply fuzz_openai fuzz_blob fuzz_pare_text fuzz_trajectory
      fuzz_format_hotpotqa fuzz_format_2wiki fuzz_format_musique fuzz_format_ircot
      fuzz_format_flashrag fuzz_format_generic)
 names=() flags=()

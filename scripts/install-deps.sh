@@ -8,7 +8,7 @@ set -euo pipefail
 
 pkgs=(
     build-essential cmake pkg-config python3 sqlite3
-    libsqlite3-dev libzstd-dev zlib1g-dev libjansson-dev libcurl4-openssl-dev
+    libsqlite3-dev libzstd-dev zlib1g-dev libjansson-dev libcjson-dev libcurl4-openssl-dev
     libutf8proc-dev libxxhash-dev libfaiss-dev libopenblas-dev liblapack-dev
     libomp-dev libcmocka-dev libyaml-dev
     # clang and its libFuzzer runtime build the fuzz harnesses (scripts/fuzz-ci.sh)

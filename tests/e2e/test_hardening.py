@@ -57,7 +57,9 @@ class CraftedBlobs(PareTest):
         con.commit()
         con.close()
         # (pare mine aborted with exit 134 here and left its run 'running')
-        for stage in (["mine", "--method", "ddmin"], ["index"], ["retrieve", "--scope", "corpus"],
+        # (an index with the settings of the first one would not be built again: --dim 512 is
+        # new; retrieve reads no passage body since the hash index keeps its features file)
+        for stage in (["mine", "--method", "ddmin"], ["index", "--dim", "512"],
                       ["export", "--what", "sets", "--out", os.path.join(self.dir, "s.jsonl")]):
             p = self.pare(*stage, expect=1)
             self.assertIn("corrupt zstd frame", p.stderr, stage)
@@ -160,6 +162,28 @@ class ExecJudge(PareTest):
         self.assertEqual(len(started), n_questions)  # one judge per failed call
         self.assertEqual(left, [], "judge processes outlived pare mine")
         return took
+
+    def test_a_judge_inherits_the_users_environment_not_pares(self):
+        # pare sets OMP_WAIT_POLICY=passive for itself (jobs/main.c) and removes it again, so a
+        # judge sees the environment the user gave pare; a policy the user chose is kept.
+        seen = os.path.join(self.dir, "env")
+        body = ("import json\n"
+                "open(%r, 'a').write('%%s %%s\\n' %% (os.environ.get('OMP_WAIT_POLICY', '-'),"
+                " os.environ.get('PARE_OMP_REEXEC', '-')))\n"
+                "for line in sys.stdin:\n"
+                "    r = json.loads(line)\n"
+                "    print(json.dumps({'id': r['id'], 'sufficient': True}), flush=True)\n" % seen)
+        self.prepare(1)
+        spec, _ = self.judge(body)
+        env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+        for policy in (None, "active"):  # another judge command each time: no cached verdicts
+            run_env = dict(env, **({"OMP_WAIT_POLICY": policy} if policy else {}))
+            subprocess.run([BIN, "--db", self.db, "mine", "--judge", spec + " " + str(policy)],
+                           env=run_env, check=True, capture_output=True)
+        with open(seen) as f:
+            lines = f.read().split("\n")
+        self.assertEqual(lines[0], "- -")
+        self.assertIn("active -", lines)
 
     def test_timeouts_leave_no_judge_behind(self):
         # behind a shell that cannot exec it ("; true"), the judge is the shell's child

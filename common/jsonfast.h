@@ -1,0 +1,31 @@
+/*
+ * jsonfast.h - a faster way to the same jansson value.
+ *
+ * Parsing JSON records with jansson's json_loadb was half of `pare ingest` (its lexer reads a
+ * character at a time through a stream and allocates as it goes). cJSON parses a buffer in
+ * place several times faster; this module parses with cJSON and converts the tree to jansson
+ * values, which the format adapters then read as before.
+ *
+ * The contract is exact equivalence or nothing: jsonfast_loadb returns a value only when it is
+ * the value json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES) would return (the
+ * same types, integers and reals told apart, keys in any order), and NULL for every input it
+ * cannot vouch for, which the caller then parses with jansson (so errors keep jansson's
+ * messages). Where cJSON is laxer than JSON (a UTF-8 BOM, control characters as blanks or in
+ * strings, numbers such as "+1", "01" or "1."), a lexical pass over the text rejects the input
+ * first; where cJSON cannot represent the value (a NUL in a string, integers beyond 64 bits,
+ * repeated keys), the input is also left to jansson. tests/fuzz/fuzz_jsonfast.c checks the
+ * contract on arbitrary bytes.
+ */
+#ifndef PARE_JSONFAST_H
+#define PARE_JSONFAST_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/*
+ * The JSON value of text[0..len), as a new reference, or NULL when the input is not valid JSON
+ * or is one this parser leaves to jansson (see above). Never reads beyond len.
+ */
+json_t *jsonfast_loadb(const char *text, size_t len);
+
+#endif
