@@ -88,9 +88,12 @@ static int bind_count(sqlite3_stmt *s, int i, int64_t n)
     "error = excluded.error, latency_ms = excluded.latency_ms, created_at = excluded.created_at, " \
     "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens"
 
-/* Rows per statement of jcache_put_many: 1, 2, 4, ... 2^PUT_LOG, so that a few statements, each
- * prepared once (store_stmt keeps them by the address of their text), store any number. */
-#define PUT_LOG 6
+/* Rows per statement of jcache_put_many: 1, 2, 4, ... 2^PUT_LOG, each statement prepared once
+ * (store_stmt keeps them by the address of their text). 0 for now: a multi-row upsert into
+ * judge_calls (random keys, so a page per row) wrote its statement journal to a temporary file,
+ * 170k more pwrite calls on the benchmark than one row per statement, and PRAGMA temp_store =
+ * MEMORY, which kept it in memory, drops a shard's temporary views. */
+#define PUT_LOG 0
 
 static char *put_text[PUT_LOG + 1];
 static pthread_once_t put_once = PTHREAD_ONCE_INIT;

@@ -59,9 +59,9 @@ struct jcache_row {
 };
 
 /*
- * jcache_put for rows[0..n) of judge fp, all made at ts, in that order: one statement stores up
- * to 64 rows (a statement's fixed cost, ~10k instructions, was most of a row's). Returns PARE_OK,
- * or PARE_EFAIL with err set (the rows of the failing statement are not stored).
+ * jcache_put for rows[0..n) of judge fp, all made at ts, in that order (a statement may store
+ * several rows: see PUT_LOG in jcache.c). Returns PARE_OK, or PARE_EFAIL with err set (the rows
+ * of the failing statement are not stored).
  */
 int jcache_put_many(struct store *st, const char *fp, const struct jcache_row *rows, size_t n,
                     const char *ts, struct sbuf *err);

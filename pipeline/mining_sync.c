@@ -362,12 +362,6 @@ int mining_run_sync(struct mine_run *r, mining_progress_fn progress, void *ctx)
     y.codec = xcalloc((size_t)y.n_threads, sizeof *y.codec);
     for (int i = 0; i < y.n_threads; i++) y.codec[i] = blob_codec_new(dict_loader, &y.dicts);
     int rc = load_dicts(&y);
-    /* The multi-row statements of store_batch keep a statement journal (the pages they change,
-     * to undo a statement that fails half-way); judge_calls' keys are random, so 64 rows change
-     * ~64 pages and the journal spilled to a temporary file at 64 KiB: 170k more writes on the
-     * benchmark. In memory it stays (a few hundred KiB at most) for this connection. */
-    if (rc == PARE_OK && store_exec(r->st, "PRAGMA temp_store = MEMORY") != PARE_OK)
-        rc = store_fail(r->st, r->err, "PRAGMA temp_store");
     if (rc == PARE_OK && store_begin(r->st) != PARE_OK) rc = store_fail(r->st, r->err, "BEGIN");
     if (rc == PARE_OK) {
         rc = rounds(&y, progress, ctx, b);
