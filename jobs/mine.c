@@ -214,6 +214,10 @@ int job_mine(struct pare_ctx *ctx, int argc, char **argv)
     mo.dataset = a.dataset;
     mo.limit = a.limit;
     mo.budget_tokens = a.budget;
+    /* not an option: how the tests check that the synchronous driver finds the slot driver's sets
+     */
+    const char *driver = getenv("PARE_MINE_DRIVER");
+    mo.slot_driver = driver && strcmp(driver, "slots") == 0;
     /* one slot per request the judge can have in flight: --max-concurrency per endpoint */
     mo.slots =
         strcmp(judge_kind(mo.judge), "openai") == 0 ? (int)a.concurrency * endpoint_pool_size() : 1;

@@ -1,6 +1,7 @@
 /* jcache.c - see jcache.h. */
 #include "pipeline/jcache.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,33 +77,98 @@ static int bind_count(sqlite3_stmt *s, int i, int64_t n)
     return n < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, n);
 }
 
-int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
-               const int64_t *ids, int n, const struct jdone *d, struct sbuf *err)
+/* The columns of a judge_calls row, and what an existing row of the key keeps of a new one. */
+#define PUT_HEAD                                                                                   \
+    "INSERT INTO judge_calls(key, judge, question_id, subset, verdict, answer, error, "            \
+    "latency_ms, created_at, prompt_tokens, completion_tokens) VALUES "
+#define PUT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define PUT_COLUMNS 11
+#define PUT_TAIL                                                                                   \
+    " ON CONFLICT(key) DO UPDATE SET verdict = excluded.verdict, answer = excluded.answer, "       \
+    "error = excluded.error, latency_ms = excluded.latency_ms, created_at = excluded.created_at, " \
+    "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens"
+
+/* Rows per statement of jcache_put_many: 1, 2, 4, ... 2^PUT_LOG, each statement prepared once
+ * (store_stmt keeps them by the address of their text). 0 for now: a multi-row upsert into
+ * judge_calls (random keys, so a page per row) wrote its statement journal to a temporary file,
+ * 170k more pwrite calls on the benchmark than one row per statement, and PRAGMA temp_store =
+ * MEMORY, which kept it in memory, drops a shard's temporary views. */
+#define PUT_LOG 0
+
+static char *put_text[PUT_LOG + 1];
+static pthread_once_t put_once = PTHREAD_ONCE_INIT;
+
+/* The texts, made once for the process (any thread may store). */
+static void make_put_texts(void)
+{
+    for (int k = 0; k <= PUT_LOG; k++) {
+        struct sbuf b = {0};
+        sbuf_adds(&b, PUT_HEAD);
+        for (int i = 0; i < 1 << k; i++) sbuf_adds(&b, i ? ", " PUT_ROW : PUT_ROW);
+        sbuf_adds(&b, PUT_TAIL);
+        put_text[k] = sbuf_detach(&b);
+    }
+}
+
+/* The text of the statement storing 2^k rows. */
+static const char *put_sql(int k)
+{
+    pthread_once(&put_once, make_put_texts);
+    return put_text[k];
+}
+
+/* Binds row r as the row at parameter base+1 (its columns in PUT_HEAD's order). */
+static int bind_put(sqlite3_stmt *s, int base, const struct jcache_row *r, const char *fp,
+                    const char *ts)
 {
     char sub[SUBSET_JSON_MAX];
-    subset_json(ids, n < JUDGE_MAX_CANDIDATES ? n : JUDGE_MAX_CANDIDATES, sub);
-    char ts[24];
-    now_iso8601(ts);
-    sqlite3_stmt *s = store_stmt(
-        st, "INSERT INTO judge_calls(key, judge, question_id, subset, verdict, answer, error, "
-            "latency_ms, created_at, prompt_tokens, completion_tokens) VALUES (?1, ?2, ?3, ?4, "
-            "?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(key) DO UPDATE SET verdict = "
-            "excluded.verdict, answer = excluded.answer, error = excluded.error, latency_ms = "
-            "excluded.latency_ms, created_at = excluded.created_at, prompt_tokens = "
-            "excluded.prompt_tokens, completion_tokens = excluded.completion_tokens");
-    int rc = PARE_OK;
-    if (!s || sqlite3_bind_blob(s, 1, key, 16, SQLITE_TRANSIENT) ||
-        sqlite3_bind_text(s, 2, fp, -1, SQLITE_STATIC) || sqlite3_bind_int64(s, 3, qid) ||
-        sqlite3_bind_text(s, 4, sub, -1, SQLITE_TRANSIENT) ||
-        (d->verdict == JUDGE_ERROR ? sqlite3_bind_null(s, 5)
-                                   : sqlite3_bind_int(s, 5, d->verdict)) ||
-        sqlite3_bind_text(s, 6, d->answer, -1, SQLITE_STATIC) ||
-        sqlite3_bind_text(s, 7, d->error, -1, SQLITE_STATIC) ||
-        sqlite3_bind_int64(s, 8, (int64_t)(d->latency_ms + 0.5)) ||
-        sqlite3_bind_text(s, 9, ts, -1, SQLITE_TRANSIENT) || bind_count(s, 10, d->prompt_tokens) ||
-        bind_count(s, 11, d->completion_tokens) || store_done(st, s))
-        rc = store_fail(st, err, "storing a judge call");
-    return rc;
+    const struct jdone *d = r->d;
+    subset_json(r->ids, r->n < JUDGE_MAX_CANDIDATES ? r->n : JUDGE_MAX_CANDIDATES, sub);
+    return sqlite3_bind_blob(s, base + 1, r->key, 16, SQLITE_STATIC) ||
+           sqlite3_bind_text(s, base + 2, fp, -1, SQLITE_STATIC) ||
+           sqlite3_bind_int64(s, base + 3, r->qid) ||
+           sqlite3_bind_text(s, base + 4, sub, -1, SQLITE_TRANSIENT) ||
+           (d->verdict == JUDGE_ERROR ? sqlite3_bind_null(s, base + 5)
+                                      : sqlite3_bind_int(s, base + 5, d->verdict)) ||
+           sqlite3_bind_text(s, base + 6, d->answer, -1, SQLITE_STATIC) ||
+           sqlite3_bind_text(s, base + 7, d->error, -1, SQLITE_STATIC) ||
+           sqlite3_bind_int64(s, base + 8, (int64_t)(d->latency_ms + 0.5)) ||
+           sqlite3_bind_text(s, base + 9, ts, -1, SQLITE_STATIC) ||
+           bind_count(s, base + 10, d->prompt_tokens) ||
+           bind_count(s, base + 11, d->completion_tokens);
+}
+
+int jcache_put_many(struct store *st, const char *fp, const struct jcache_row *rows, size_t n,
+                    const char *ts, struct sbuf *err)
+{
+    while (n) {
+        int k = PUT_LOG;
+        while ((size_t)1 << k > n) k--;
+        sqlite3_stmt *s = store_stmt(st, put_sql(k));
+        if (!s) return store_fail(st, err, "storing judge calls");
+        for (int i = 0; i < 1 << k; i++)
+            if (bind_put(s, i * PUT_COLUMNS, &rows[i], fp, ts))
+                return store_fail(st, err, "storing judge calls");
+        if (store_done(st, s)) return store_fail(st, err, "storing judge calls");
+        rows += (size_t)1 << k;
+        n -= (size_t)1 << k;
+    }
+    return PARE_OK;
+}
+
+int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
+               const int64_t *ids, int n, const struct jdone *d, const char *ts, struct sbuf *err)
+{
+    struct jcache_row r = {
+        .qid = qid, .n = n < JUDGE_MAX_CANDIDATES ? n : JUDGE_MAX_CANDIDATES, .d = d};
+    memcpy(r.key, key, 16);
+    memcpy(r.ids, ids, sizeof *ids * (size_t)r.n);
+    char now[24];
+    if (!ts) {
+        now_iso8601(now);
+        ts = now;
+    }
+    return jcache_put_many(st, fp, &r, 1, ts, err);
 }
 
 int jcache_ask(struct store *st, struct judge *j, struct jquestion *q, uint64_t mask, int *verdict,
@@ -124,7 +190,7 @@ int jcache_ask(struct store *st, struct judge *j, struct jquestion *q, uint64_t 
     while (!d) d = judge_poll(j, 1.0);
     *asked = 1;
     *verdict = d->verdict;
-    int rc = jcache_put(st, key, fp, q->id, ids, n, d, err);
+    int rc = jcache_put(st, key, fp, q->id, ids, n, d, NULL, err);
     jdone_free(d);
     return rc;
 }

@@ -41,11 +41,30 @@ int jcache_load(struct store *st, const char *fp, int64_t qid, struct jcache_ent
 
 /*
  * Stores finished call d of judge fp on question qid's subset `ids` (n ids in rank order) under
- * key, with its tokens (NULL when not counted), replacing an earlier row of the same key (a
- * failed call asked again). Returns PARE_OK, or PARE_EFAIL with err set.
+ * key, with its tokens (NULL when not counted), made at ts (now_iso8601's text; NULL: now),
+ * replacing an earlier row of the same key (a failed call asked again). Returns PARE_OK, or
+ * PARE_EFAIL with err set.
  */
 int jcache_put(struct store *st, const unsigned char key[16], const char *fp, int64_t qid,
-               const int64_t *ids, int n, const struct jdone *d, struct sbuf *err);
+               const int64_t *ids, int n, const struct jdone *d, const char *ts, struct sbuf *err);
+
+/* One row for jcache_put_many: call d on question qid's subset ids[0..n) (rank order), under key.
+ */
+struct jcache_row {
+    unsigned char key[16];
+    int64_t qid;
+    int64_t ids[JUDGE_MAX_CANDIDATES];
+    int n;
+    const struct jdone *d;
+};
+
+/*
+ * jcache_put for rows[0..n) of judge fp, all made at ts, in that order (a statement may store
+ * several rows: see PUT_LOG in jcache.c). Returns PARE_OK, or PARE_EFAIL with err set (the rows
+ * of the failing statement are not stored).
+ */
+int jcache_put_many(struct store *st, const char *fp, const struct jcache_row *rows, size_t n,
+                    const char *ts, struct sbuf *err);
 
 /*
  * Judge j's verdict on subset `mask` of question q (prepared for j) through the cache: the

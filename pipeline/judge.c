@@ -85,6 +85,14 @@ void judge_release(struct judge *j, struct jquestion *q)
     q->prep = NULL;
 }
 
+void judge_decide(struct judge *j, struct jquestion *q, uint64_t mask, struct jdone *d)
+{
+    d->prompt_tokens = d->completion_tokens = -1; /* synchronous judges count no tokens */
+    double t0 = now_monotonic();
+    j->ops->decide(j, q, mask, d);
+    d->latency_ms = (now_monotonic() - t0) * 1000.0;
+}
+
 void judge_submit(struct judge *j, struct jquestion *q, uint64_t mask, void *tag)
 {
     if (j->ops->submit) {

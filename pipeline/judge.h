@@ -99,8 +99,16 @@ void jdone_free(struct jdone *d);
  */
 int64_t judge_estimate_tokens(struct judge *j, const struct jquestion *q, uint64_t mask);
 
-/* 1 for judges whose calls cost nothing to repeat (lexical): the driver may batch commits. */
+/* 1 for judges whose calls cost nothing to repeat (lexical): the driver may batch commits, and
+ * judge_decide answers at once. */
 int judge_is_cheap(const struct judge *j);
+
+/*
+ * A cheap judge's verdict on subset `mask` of q (prepared for j) at once, into d (verdict,
+ * answer, latency; tag and next untouched), without judge_submit's queue: several threads may
+ * decide at the same time, each on questions of its own. Only for judge_is_cheap judges.
+ */
+void judge_decide(struct judge *j, struct jquestion *q, uint64_t mask, struct jdone *d);
 
 /* The cache key of a call: xxh128(fingerprint, question id, sorted passage ids), 16 bytes. */
 void judge_key(const char *fingerprint, int64_t question_id, const int64_t *ids, int n,

@@ -1,6 +1,8 @@
-/* mining.c - see mining.h. */
-#include "pipeline/mining.h"
+/* mining.c - see mining.h: the slot driver, and what both drivers share (mining_impl.h). */
+#include "pipeline/mining_impl.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +27,15 @@ struct slot {
 };
 
 struct mine {
+    struct mine_run r;
     struct store *st;
     const struct mining_opts *o;
     struct blob_codec *codec;
     const char *fp;
-    const char *method;
     int cheap;
     struct slot *slots;
     int n_slots;
     struct mining_stats *stats;
-    int64_t uncommitted;
     int64_t spent, reserved; /* budget: tokens of finished calls, estimates of those in flight */
     int budget_hit;
     struct sbuf *warn, *err;
@@ -156,77 +157,26 @@ static int slot_load(struct mine *mn, struct slot *s, int64_t qid)
     return judge_prepare(mn->o->judge, &s->qs.q, mn->err);
 }
 
-/* The evidence_sets row of a finished slot; its id into *set_id. */
-static int store_set(struct mine *mn, struct slot *s, enum evidence_status status, uint64_t set,
-                     int64_t *set_id)
-{
-    char ts[24];
-    now_iso8601(ts);
-    sqlite3_stmt *st = store_stmt(
-        mn->st, "INSERT INTO evidence_sets(question_id, judge, method, status, size, judge_calls, "
-                "cached_calls, created_at, prior, prior_calls, prompt_tokens, completion_tokens) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
-                "ON CONFLICT(question_id, judge, method) DO UPDATE SET status = excluded.status, "
-                "size = excluded.size, judge_calls = excluded.judge_calls, "
-                "cached_calls = excluded.cached_calls, created_at = excluded.created_at, "
-                "prior = excluded.prior, prior_calls = excluded.prior_calls, prompt_tokens = "
-                "excluded.prompt_tokens, completion_tokens = excluded.completion_tokens "
-                "RETURNING id");
-    const char *prior = mn->o->prior ? judge_fingerprint(mn->o->prior) : NULL;
-    if (!st || sqlite3_bind_int64(st, 1, s->qs.q.id) ||
-        sqlite3_bind_text(st, 2, mn->fp, -1, SQLITE_STATIC) ||
-        sqlite3_bind_text(st, 3, mn->method, -1, SQLITE_STATIC) ||
-        sqlite3_bind_text(st, 4, evidence_status_name(status), -1, SQLITE_STATIC) ||
-        sqlite3_bind_int(st, 5, __builtin_popcountll(set)) ||
-        sqlite3_bind_int(st, 6, minimizer_calls(s->m)) ||
-        sqlite3_bind_int(st, 7, s->cached_calls) ||
-        sqlite3_bind_text(st, 8, ts, -1, SQLITE_TRANSIENT) ||
-        sqlite3_bind_text(st, 9, prior, -1, SQLITE_STATIC) ||
-        (prior ? sqlite3_bind_int(st, 10, s->prior_calls) : sqlite3_bind_null(st, 10)) ||
-        (s->counted ? sqlite3_bind_int64(st, 11, s->ptok) : sqlite3_bind_null(st, 11)) ||
-        (s->counted ? sqlite3_bind_int64(st, 12, s->ctok) : sqlite3_bind_null(st, 12)) ||
-        store_int(mn->st, st, set_id) != 1)
-        return store_fail(mn->st, mn->err, "storing an evidence set");
-    return PARE_OK;
-}
-
-/* Replaces the members of set_id with the candidates in `set`. */
-static int store_members(struct mine *mn, struct slot *s, int64_t set_id, uint64_t set)
-{
-    sqlite3_stmt *st = store_stmt(mn->st, "DELETE FROM evidence_members WHERE set_id = ?1");
-    if (!st || sqlite3_bind_int64(st, 1, set_id) || store_done(mn->st, st))
-        return store_fail(mn->st, mn->err, "storing an evidence set");
-    for (int i = 0; i < s->qs.q.n; i++) {
-        if (!(set >> i & 1)) continue;
-        st = store_stmt(mn->st, "INSERT INTO evidence_members(set_id, passage_id, rank) "
-                                "VALUES (?1, ?2, ?3)");
-        if (!st || sqlite3_bind_int64(st, 1, set_id) || sqlite3_bind_int64(st, 2, s->qs.p[i].id) ||
-            sqlite3_bind_int(st, 3, i + 1) || store_done(mn->st, st))
-            return store_fail(mn->st, mn->err, "storing evidence members");
-    }
-    return PARE_OK;
-}
-
 /* Writes the evidence set of a finished slot and frees the slot. */
 static int finalize(struct mine *mn, struct slot *s)
 {
     enum mz_status ms = minimizer_status(s->m);
-    enum evidence_status status = s->error || s->qs.q.n == 0 ? EV_ERROR
-                                  : ms == MZ_MINIMAL         ? EV_MINIMAL
-                                                             : EV_FULL_INSUFFICIENT;
-    uint64_t set = status == EV_MINIMAL ? minimizer_result(s->m) : 0;
-    int64_t set_id = 0;
-    if (store_set(mn, s, status, set, &set_id) != PARE_OK ||
-        store_members(mn, s, set_id, set) != PARE_OK)
-        return PARE_EFAIL;
-    mn->stats->done++;
-    if (status == EV_MINIMAL)
-        mn->stats->minimal++;
-    else if (status == EV_FULL_INSUFFICIENT)
-        mn->stats->full_insufficient++;
-    else
-        mn->stats->errors++;
-    mn->uncommitted++;
+    struct mine_set set = {
+        .question_id = s->qs.q.id,
+        .status = s->error || s->qs.q.n == 0 ? EV_ERROR
+                  : ms == MZ_MINIMAL         ? EV_MINIMAL
+                                             : EV_FULL_INSUFFICIENT,
+        .cand = s->qs.p,
+        .calls = minimizer_calls(s->m),
+        .cached = s->cached_calls,
+        .prior_calls = s->prior_calls,
+        .counted = s->counted,
+        .ptok = s->ptok,
+        .ctok = s->ctok,
+    };
+    set.members = set.status == EV_MINIMAL ? minimizer_result(s->m) : 0;
+    now_iso8601(mn->r.ts);
+    if (mine_store_set(&mn->r, &set) != PARE_OK) return PARE_EFAIL;
     slot_clear(mn, s);
     return PARE_OK;
 }
@@ -295,10 +245,12 @@ static int store_call(struct mine *mn, struct slot *s, const struct jdone *d)
 {
     int64_t ids[JUDGE_MAX_CANDIDATES];
     int n = question_ids(&s->qs, s->mask, ids);
-    return jcache_put(mn->st, s->key, mn->fp, s->qs.q.id, ids, n, d, mn->err);
+    return jcache_put(mn->st, s->key, mn->fp, s->qs.q.id, ids, n, d, NULL, mn->err);
 }
 
-/* The SQL of questions still to mine, shared by the next-question query and the count. */
+/* ---- shared by both drivers (mining_impl.h) ---- */
+
+/* The SQL of questions still to mine, shared by the pending-questions query and the count. */
 #define PENDING                                                                                    \
     "FROM questions q JOIN datasets d ON d.id = q.dataset_id WHERE q.id > ?1 AND "                 \
     "(?2 IS NULL OR d.name = ?2) AND EXISTS (SELECT 1 FROM candidates c WHERE "                    \
@@ -307,41 +259,296 @@ static int store_call(struct mine *mn, struct slot *s, const struct jdone *d)
     "e.status != 'error')"
 
 /* Binds the parameters of PENDING; after: questions after this id. */
-static int bind_pending(struct mine *mn, sqlite3_stmt *st, int64_t after)
+static int bind_pending(struct mine_run *r, sqlite3_stmt *st, int64_t after)
 {
     return !st || sqlite3_bind_int64(st, 1, after) ||
-           sqlite3_bind_text(st, 2, mn->o->dataset, -1, SQLITE_STATIC) ||
-           sqlite3_bind_int64(st, 3, mn->o->retrieval_id) ||
-           sqlite3_bind_text(st, 4, mn->fp, -1, SQLITE_STATIC) ||
-           sqlite3_bind_text(st, 5, mn->method, -1, SQLITE_STATIC);
+           sqlite3_bind_text(st, 2, r->o->dataset, -1, SQLITE_STATIC) ||
+           sqlite3_bind_int64(st, 3, r->o->retrieval_id) ||
+           sqlite3_bind_text(st, 4, r->fp, -1, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, 5, r->method, -1, SQLITE_STATIC);
 }
 
-/* The next question to mine after `after`: 1 and *qid, 0 when none is left, -1 on error. */
-static int next_question(struct mine *mn, int64_t after, int64_t *qid)
+int mine_pending(struct mine_run *r, int64_t after, int max, int64_t *ids, int *n)
 {
-    sqlite3_stmt *st = store_stmt(mn->st, "SELECT q.id " PENDING " ORDER BY q.id LIMIT 1");
-    if (bind_pending(mn, st, after)) return -1;
-    return store_int(mn->st, st, qid);
+    sqlite3_stmt *st = store_stmt(r->st, "SELECT q.id " PENDING " ORDER BY q.id LIMIT ?6");
+    *n = 0;
+    if (bind_pending(r, st, after) || sqlite3_bind_int(st, 6, max))
+        return store_fail(r->st, r->err, "finding questions");
+    int rc = SQLITE_DONE;
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ids[(*n)++] = sqlite3_column_int64(st, 0);
+    if (*n == max) rc = SQLITE_DONE;
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? PARE_OK : store_fail(r->st, r->err, "finding questions");
 }
 
-/* Questions this run will mine, for the progress line's ETA. */
-static int64_t count_pending(struct mine *mn)
+int64_t mine_count_pending(struct mine_run *r)
 {
-    sqlite3_stmt *st = store_stmt(mn->st, "SELECT count(*) " PENDING);
+    sqlite3_stmt *st = store_stmt(r->st, "SELECT count(*) " PENDING);
     int64_t n = 0;
-    if (bind_pending(mn, st, 0) || store_int(mn->st, st, &n) != 1)
+    if (bind_pending(r, st, 0) || store_int(r->st, st, &n) != 1)
         return 0; /* only the ETA is lost */
-    int64_t limit = mn->o->limit;
+    int64_t limit = r->o->limit;
     return limit && limit < n ? limit : n;
 }
 
-static int commit_and_begin(struct mine *mn)
+/* The evidence_sets row of s; its id into *set_id, and *replaced 1 when the question had a
+ * set of this judge and method (in 'error': mined again), whose row is updated in place. */
+static int store_set_row(struct mine_run *r, const struct mine_set *s, int64_t *set_id,
+                         int *replaced)
 {
-    if (store_commit(mn->st) != PARE_OK || store_begin(mn->st) != PARE_OK)
-        return store_fail(mn->st, mn->err, "committing");
-    mn->uncommitted = 0;
+    sqlite3_stmt *st = store_stmt(
+        r->st, "INSERT INTO evidence_sets(question_id, judge, method, status, size, judge_calls, "
+               "cached_calls, created_at, prior, prior_calls, prompt_tokens, completion_tokens) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+               "ON CONFLICT(question_id, judge, method) DO UPDATE SET status = excluded.status, "
+               "size = excluded.size, judge_calls = excluded.judge_calls, "
+               "cached_calls = excluded.cached_calls, created_at = excluded.created_at, "
+               "prior = excluded.prior, prior_calls = excluded.prior_calls, prompt_tokens = "
+               "excluded.prompt_tokens, completion_tokens = excluded.completion_tokens");
+    const char *prior = r->o->prior ? judge_fingerprint(r->o->prior) : NULL;
+    if (!st || sqlite3_bind_int64(st, 1, s->question_id) ||
+        sqlite3_bind_text(st, 2, r->fp, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 3, r->method, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 4, evidence_status_name(s->status), -1, SQLITE_STATIC) ||
+        sqlite3_bind_int(st, 5, __builtin_popcountll(s->members)) ||
+        sqlite3_bind_int(st, 6, s->calls) || sqlite3_bind_int(st, 7, s->cached) ||
+        sqlite3_bind_text(st, 8, r->ts, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 9, prior, -1, SQLITE_STATIC) ||
+        (prior ? sqlite3_bind_int(st, 10, s->prior_calls) : sqlite3_bind_null(st, 10)) ||
+        (s->counted ? sqlite3_bind_int64(st, 11, s->ptok) : sqlite3_bind_null(st, 11)) ||
+        (s->counted ? sqlite3_bind_int64(st, 12, s->ctok) : sqlite3_bind_null(st, 12)))
+        return store_fail(r->st, r->err, "storing an evidence set");
+    /* The new row's id without RETURNING (which builds a temporary table on every call, more
+     * than the insert costs): an upsert that updates leaves the last rowid as it was. */
+    sqlite3 *db = store_db(r->st);
+    sqlite3_set_last_insert_rowid(db, 0);
+    if (store_done(r->st, st) != PARE_OK)
+        return store_fail(r->st, r->err, "storing an evidence set");
+    *set_id = sqlite3_last_insert_rowid(db);
+    *replaced = *set_id == 0;
+    if (!*replaced) return PARE_OK;
+    st = store_stmt(r->st, "SELECT id FROM evidence_sets WHERE question_id = ?1 AND judge = ?2 "
+                           "AND method = ?3");
+    if (!st || sqlite3_bind_int64(st, 1, s->question_id) ||
+        sqlite3_bind_text(st, 2, r->fp, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 3, r->method, -1, SQLITE_STATIC) || store_int(r->st, st, set_id) != 1)
+        return store_fail(r->st, r->err, "storing an evidence set");
     return PARE_OK;
 }
+
+/* The members of set_id, those of an earlier set of the question replaced. */
+static int store_members(struct mine_run *r, const struct mine_set *s, int64_t set_id, int replaced)
+{
+    sqlite3_stmt *st = store_stmt(r->st, "DELETE FROM evidence_members WHERE set_id = ?1");
+    if (replaced && (!st || sqlite3_bind_int64(st, 1, set_id) || store_done(r->st, st)))
+        return store_fail(r->st, r->err, "storing an evidence set");
+    for (uint64_t m = s->members; m; m &= m - 1) {
+        int i = __builtin_ctzll(m);
+        st = store_stmt(r->st, "INSERT INTO evidence_members(set_id, passage_id, rank) "
+                               "VALUES (?1, ?2, ?3)");
+        if (!st || sqlite3_bind_int64(st, 1, set_id) || sqlite3_bind_int64(st, 2, s->cand[i].id) ||
+            sqlite3_bind_int(st, 3, i + 1) || store_done(r->st, st))
+            return store_fail(r->st, r->err, "storing evidence members");
+    }
+    return PARE_OK;
+}
+
+static void count_set(struct mine_run *r, const struct mine_set *s);
+
+int mine_store_set(struct mine_run *r, const struct mine_set *s)
+{
+    int64_t set_id = 0;
+    int replaced = 0;
+    if (store_set_row(r, s, &set_id, &replaced) != PARE_OK ||
+        store_members(r, s, set_id, replaced) != PARE_OK)
+        return PARE_EFAIL;
+    count_set(r, s);
+    return PARE_OK;
+}
+
+/* Counts stored set s in the run's stats. */
+static void count_set(struct mine_run *r, const struct mine_set *s)
+{
+    r->stats->done++;
+    if (s->status == EV_MINIMAL)
+        r->stats->minimal++;
+    else if (s->status == EV_FULL_INSUFFICIENT)
+        r->stats->full_insufficient++;
+    else
+        r->stats->errors++;
+    r->uncommitted++;
+}
+
+/* ---- many sets at once (mine_store_sets) ---- */
+
+/* Rows per multi-row statement: 1, 2, 4, ... 2^MULTI_LOG (a few statements, each prepared once:
+ * store_stmt keeps them by the address of their text). */
+#define MULTI_LOG 6
+
+#define SETS_HEAD                                                                                  \
+    "INSERT INTO evidence_sets(id, question_id, judge, method, status, size, judge_calls, "        \
+    "cached_calls, created_at, prior, prior_calls, prompt_tokens, completion_tokens) VALUES "
+#define SETS_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define SETS_COLUMNS 13
+#define MEMBERS_HEAD "INSERT INTO evidence_members(set_id, passage_id, rank) VALUES "
+#define MEMBERS_ROW "(?, ?, ?)"
+#define MEMBERS_COLUMNS 3
+
+static char *sets_text[MULTI_LOG + 1], *members_text[MULTI_LOG + 1];
+static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
+
+static char *multi_text(const char *head, const char *row, int rows)
+{
+    struct sbuf b = {0};
+    sbuf_adds(&b, head);
+    for (int i = 0; i < rows; i++) {
+        if (i) sbuf_adds(&b, ", ");
+        sbuf_adds(&b, row);
+    }
+    return sbuf_detach(&b);
+}
+
+/* The statements' texts, made once for the process. */
+static void make_multi_texts(void)
+{
+    for (int k = 0; k <= MULTI_LOG; k++) {
+        sets_text[k] = multi_text(SETS_HEAD, SETS_ROW, 1 << k);
+        members_text[k] = multi_text(MEMBERS_HEAD, MEMBERS_ROW, 1 << k);
+    }
+}
+
+/* The largest k with 2^k <= n (n >= 1), at most MULTI_LOG. */
+static int multi_log(size_t n)
+{
+    int k = MULTI_LOG;
+    while ((size_t)1 << k > n) k--;
+    return k;
+}
+
+/* Binds set s, whose id is id, as the row at parameter base+1 (SETS_HEAD's order). */
+static int bind_set_row(struct mine_run *r, sqlite3_stmt *st, int base, const struct mine_set *s,
+                        int64_t id)
+{
+    const char *prior = r->o->prior ? judge_fingerprint(r->o->prior) : NULL;
+    return sqlite3_bind_int64(st, base + 1, id) ||
+           sqlite3_bind_int64(st, base + 2, s->question_id) ||
+           sqlite3_bind_text(st, base + 3, r->fp, -1, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, base + 4, r->method, -1, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, base + 5, evidence_status_name(s->status), -1, SQLITE_STATIC) ||
+           sqlite3_bind_int(st, base + 6, __builtin_popcountll(s->members)) ||
+           sqlite3_bind_int(st, base + 7, s->calls) || sqlite3_bind_int(st, base + 8, s->cached) ||
+           sqlite3_bind_text(st, base + 9, r->ts, -1, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, base + 10, prior, -1, SQLITE_STATIC) ||
+           (prior ? sqlite3_bind_int(st, base + 11, s->prior_calls)
+                  : sqlite3_bind_null(st, base + 11)) ||
+           (s->counted ? sqlite3_bind_int64(st, base + 12, s->ptok)
+                       : sqlite3_bind_null(st, base + 12)) ||
+           (s->counted ? sqlite3_bind_int64(st, base + 13, s->ctok)
+                       : sqlite3_bind_null(st, base + 13));
+}
+
+/*
+ * Inserts sets s[0..2^k) as new rows with ids first, first+1, ... (what SQLite gives a row
+ * inserted alone: the largest id plus one). Returns PARE_OK; CONFLICT when a question already
+ * has a set of this judge and method (nothing was stored: the statement is undone as a whole);
+ * or PARE_EFAIL with the run's err set.
+ */
+#define CONFLICT (-1)
+static int insert_sets(struct mine_run *r, const struct mine_set *s, int k, int64_t first)
+{
+    sqlite3_stmt *st = store_stmt(r->st, sets_text[k]);
+    if (!st) return store_fail(r->st, r->err, "storing evidence sets");
+    for (int i = 0; i < 1 << k; i++)
+        if (bind_set_row(r, st, i * SETS_COLUMNS, &s[i], first + i))
+            return store_fail(r->st, r->err, "storing evidence sets");
+    int rc = sqlite3_step(st);
+    int why = sqlite3_extended_errcode(store_db(r->st));
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return PARE_OK;
+    if (why == SQLITE_CONSTRAINT_UNIQUE) return CONFLICT;
+    sbuf_setf(r->err, "storing evidence sets: %s", sqlite3_errmsg(store_db(r->st)));
+    return PARE_EFAIL;
+}
+
+/* The members of sets s[0..n), whose ids are first, first+1, ... */
+static int insert_members(struct mine_run *r, const struct mine_set *s, int n, int64_t first)
+{
+    int64_t row[3 << MULTI_LOG]; /* set id, passage id, rank of each row waiting */
+    size_t waiting = 0;
+    for (int i = 0; i <= n; i++) {
+        uint64_t m = i < n ? s[i].members : 0;
+        /* flush when the rows of set i might not fit, and after the last set */
+        while (waiting && (i == n || waiting + (size_t)__builtin_popcountll(m) > 1u << MULTI_LOG)) {
+            int k = multi_log(waiting);
+            sqlite3_stmt *st = store_stmt(r->st, members_text[k]);
+            if (!st) return store_fail(r->st, r->err, "storing evidence members");
+            for (int j = 0; j < 3 << k; j++)
+                if (sqlite3_bind_int64(st, j + 1, row[j]))
+                    return store_fail(r->st, r->err, "storing evidence members");
+            if (store_done(r->st, st)) return store_fail(r->st, r->err, "storing evidence members");
+            waiting -= (size_t)1 << k;
+            memmove(row, row + (3 << k), sizeof *row * 3 * waiting);
+        }
+        for (; m; m &= m - 1) {
+            int c = __builtin_ctzll(m);
+            row[3 * waiting] = first + i;
+            row[3 * waiting + 1] = s[i].cand[c].id;
+            row[3 * waiting + 2] = c + 1;
+            waiting++;
+        }
+    }
+    return PARE_OK;
+}
+
+/* Stores sets s[0..2^k): at once when they are all new, else one by one (a set in 'error' is
+ * replaced in place). */
+static int store_chunk(struct mine_run *r, const struct mine_set *s, int k)
+{
+    int64_t last = 0;
+    sqlite3_stmt *st = store_stmt(r->st, "SELECT coalesce(max(id), 0) FROM evidence_sets");
+    if (!st || store_int(r->st, st, &last) < 0)
+        return store_fail(r->st, r->err, "storing evidence sets");
+    int rc = last < INT64_MAX - (1 << MULTI_LOG) ? insert_sets(r, s, k, last + 1) : CONFLICT;
+    if (rc == CONFLICT) {
+        for (int i = 0; i < 1 << k; i++)
+            if (mine_store_set(r, &s[i]) != PARE_OK) return PARE_EFAIL;
+        return PARE_OK;
+    }
+    if (rc != PARE_OK || insert_members(r, s, 1 << k, last + 1) != PARE_OK) return PARE_EFAIL;
+    for (int i = 0; i < 1 << k; i++) count_set(r, &s[i]);
+    return PARE_OK;
+}
+
+int mine_store_sets(struct mine_run *r, const struct mine_set *s, size_t n)
+{
+    pthread_once(&multi_once, make_multi_texts);
+    while (n) {
+        int k = multi_log(n);
+        if (store_chunk(r, s, k) != PARE_OK) return PARE_EFAIL;
+        s += (size_t)1 << k;
+        n -= (size_t)1 << k;
+    }
+    return PARE_OK;
+}
+
+int mine_commit(struct mine_run *r)
+{
+    if (store_commit(r->st) != PARE_OK || store_begin(r->st) != PARE_OK)
+        return store_fail(r->st, r->err, "committing");
+    r->uncommitted = 0;
+    return PARE_OK;
+}
+
+void mine_count_call(struct mine_run *r, const struct jdone *d)
+{
+    r->stats->calls++;
+    if (d->verdict == JUDGE_ERROR && r->stats->call_errors++ == 0)
+        snprintf(r->stats->first_error, sizeof r->stats->first_error, "%s",
+                 d->error ? d->error : "no reason given");
+}
+
+/* ---- the slot driver ---- */
 
 /* Starts questions in free slots. *more becomes 0 when no question (or no --limit) is left. */
 static int fill_slots(struct mine *mn, int64_t *after, int64_t *started, int *more)
@@ -354,9 +561,9 @@ static int fill_slots(struct mine *mn, int64_t *after, int64_t *started, int *mo
             break;
         }
         int64_t qid;
-        int r = next_question(mn, *after, &qid);
-        if (r < 0) return store_fail(mn->st, mn->err, "finding questions");
-        if (r == 0) {
+        int got = 0;
+        if (mine_pending(&mn->r, *after, 1, &qid, &got) != PARE_OK) return PARE_EFAIL;
+        if (got == 0) {
             *more = 0;
             break;
         }
@@ -389,12 +596,9 @@ static int take_answers(struct mine *mn, struct jdone *d)
     for (struct jdone *x = d; x && rc == PARE_OK; x = x->next) {
         rc = store_call(mn, x->tag, x);
         count_call(mn, x->tag, x);
-        mn->stats->calls++;
-        if (x->verdict == JUDGE_ERROR && mn->stats->call_errors++ == 0)
-            snprintf(mn->stats->first_error, sizeof mn->stats->first_error, "%s",
-                     x->error ? x->error : "no reason given");
+        mine_count_call(&mn->r, x);
     }
-    if (rc == PARE_OK && d && !mn->cheap) rc = commit_and_begin(mn);
+    if (rc == PARE_OK && d && !mn->cheap) rc = mine_commit(&mn->r);
     for (struct jdone *x = d; x && rc == PARE_OK; x = x->next) {
         struct slot *s = x->tag;
         if (x->verdict == JUDGE_ERROR)
@@ -403,13 +607,13 @@ static int take_answers(struct mine *mn, struct jdone *d)
             minimizer_feed(s->m, x->verdict);
         rc = advance(mn, s);
     }
-    if (rc == PARE_OK && mn->uncommitted >= 500) rc = commit_and_begin(mn);
+    if (rc == PARE_OK && mn->r.uncommitted >= 500) rc = mine_commit(&mn->r);
     return rc;
 }
 
 static int run(struct mine *mn, mining_progress_fn progress, void *ctx)
 {
-    int64_t total = count_pending(mn), after = 0, started = 0;
+    int64_t total = mine_count_pending(&mn->r), after = 0, started = 0;
     int more = 1, rc = store_begin(mn->st);
     if (rc != PARE_OK) return store_fail(mn->st, mn->err, "BEGIN");
     for (;;) {
@@ -434,19 +638,21 @@ int mining_run(struct store *st, const struct mining_opts *o, mining_progress_fn
                void *ctx, struct mining_stats *stats, struct sbuf *warn, struct sbuf *err)
 {
     struct mine mn = {0};
-    mn.st = st;
-    mn.o = o;
-    mn.fp = judge_fingerprint(o->judge);
-    mn.method =
+    mn.r.st = mn.st = st;
+    mn.r.o = mn.o = o;
+    mn.r.fp = mn.fp = judge_fingerprint(o->judge);
+    mn.r.method =
         o->prior ? minimizer_prior_method_name(o->method) : minimizer_method_name(o->method);
+    mn.r.stats = mn.stats = stats;
+    mn.r.warn = mn.warn = warn;
+    mn.r.err = mn.err = err;
+    memset(stats, 0, sizeof *stats);
     mn.cheap = judge_is_cheap(o->judge);
+    /* a cheap judge answers at once: the synchronous driver, unless a prior proposes */
+    if (mn.cheap && !o->prior && !o->slot_driver) return mining_run_sync(&mn.r, progress, ctx);
     mn.n_slots = o->slots > 0 ? o->slots : 1;
     mn.slots = xcalloc((size_t)mn.n_slots, sizeof *mn.slots);
     mn.codec = store_codec(st);
-    mn.stats = stats;
-    mn.warn = warn;
-    mn.err = err;
-    memset(stats, 0, sizeof *stats);
     int rc = run(&mn, progress, ctx);
     for (int i = 0; i < mn.n_slots; i++) {
         slot_clear(&mn, &mn.slots[i]);

@@ -9,8 +9,17 @@
  * is stored under its key before its verdict is used: for judges that cost something (openai,
  * exec) each round of finished calls is committed first, so that after kill -9 a rerun asks
  * nothing already answered. A failed call is stored with verdict NULL, ends its question with
- * status 'error', and is asked again on the next run. The lexical judge costs nothing to
- * repeat, so its work is committed in batches.
+ * status 'error', and is asked again on the next run.
+ *
+ * A cheap judge (lexical) without a prior goes through the synchronous driver instead
+ * (mining_impl.h): questions in batches, judged on every core, stored in question order, so the
+ * database is the one a serial run writes. Its verdicts cost nothing to ask again, so judge_calls
+ * keeps only the calls that prove each result, not every call: the full set's verdict, the final
+ * set's, each single-member removal from the final set (the calls that failed without each kept
+ * passage: eval's proof of 1-minimality and augment's drop_one labels), and any failed call.
+ * evidence_sets.judge_calls and the run's counts still count every call. A rerun after kill finds
+ * the sets stored so far and asks the judge again for the rest. Costly judges (openai, exec) keep
+ * every call: they are the cache that spares asking again.
  *
  * With a prior judge (pare mine --prior P) each question starts from P's minimal set: the set
  * P stored for the question and method (pare mine --judge P), else one mined at once through
@@ -41,6 +50,8 @@ struct mining_opts {
     int64_t limit;         /* at most this many questions (0: all) */
     int slots;             /* questions in progress at once (>= 1) */
     int64_t budget_tokens; /* the judge's tokens this run may spend (0: no limit) */
+    int slot_driver;       /* the slot driver even for a cheap judge (every call stored): the
+                              tests compare the two drivers' sets (PARE_MINE_DRIVER=slots) */
 };
 
 /* What a run did. */

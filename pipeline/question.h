@@ -4,7 +4,10 @@
  * of each candidate of one retrieval, best-ranked first, at most JUDGE_MAX_CANDIDATES of them.
  *
  * mine and augment load questions this way; a loaded question is reused for the next one
- * (question_clear keeps the text buffers' memory).
+ * (question_clear keeps the text buffers' memory). Loading is two steps that question_load
+ * runs one after the other: question_read takes the rows from the store, question_decode
+ * parses the answers and decompresses the bodies without touching the store, so mine's
+ * synchronous driver reads on one thread and decodes on the others.
  */
 #ifndef PARE_QUESTION_H
 #define PARE_QUESTION_H
@@ -17,10 +20,12 @@
 struct question {
     struct jquestion q; /* q.p points at p below; q.answers is owned */
     char *text;         /* the question (q.question points here) */
+    char *answers;      /* the answers as stored (JSON), until question_decode parses them */
     struct jpassage p[JUDGE_MAX_CANDIDATES];
     char *title[JUDGE_MAX_CANDIDATES];
-    struct sbuf body[JUDGE_MAX_CANDIDATES];
-    int more; /* candidates beyond JUDGE_MAX_CANDIDATES, left out */
+    struct sbuf zbody[JUDGE_MAX_CANDIDATES]; /* the stored (compressed) bodies */
+    struct sbuf body[JUDGE_MAX_CANDIDATES];  /* the texts, once decoded */
+    int more;                                /* candidates beyond JUDGE_MAX_CANDIDATES, left out */
     /*
      * Members of evidence set `set_id` among the candidates (bit i: candidate ranked i+1),
      * when question_load was given a set.
@@ -36,6 +41,22 @@ struct question {
  */
 int question_load(struct store *st, struct blob_codec *codec, int64_t qid, int64_t rid,
                   int64_t set_id, struct question *qs, struct sbuf *err);
+
+/*
+ * question_load's first step: the rows of question qid (text, answers, candidates of retrieval
+ * rid with their compressed bodies, the members of set_id when > 0) copied into qs (cleared
+ * first). Returns PARE_OK, or PARE_EFAIL with err set (database error).
+ */
+int question_read(struct store *st, int64_t qid, int64_t rid, int64_t set_id, struct question *qs,
+                  struct sbuf *err);
+
+/*
+ * question_load's second step, on what question_read copied: the answers parsed, the bodies
+ * decompressed with codec. Reads nothing from the store (codec's dictionary loader aside), so
+ * it may run on any thread with a codec of its own. Returns PARE_OK, or PARE_EFAIL with err set
+ * (a corrupt body, naming its passage; answers that are not a JSON array).
+ */
+int question_decode(struct question *qs, struct blob_codec *codec, struct sbuf *err);
 
 /* Empties qs for the next question (keeps buffer memory). q.prep must be released first. */
 void question_clear(struct question *qs);

@@ -1,5 +1,5 @@
 """The lexical judge on the shared data: its fast feature build gives the verdicts of the plain
-one (PARE_LEXICAL_PLAIN=1) on every call of loo and ddmin, and its mined-set F1 on the held
+one (PARE_LEXICAL_PLAIN=1) on loo's and ddmin's searches (the same sets, calls and stored proofs), and its mined-set F1 on the held
 halves (the questions its rules were not tuned on) stays above floors."""
 import hashlib
 import json
@@ -78,7 +78,10 @@ class Lexical(PareTest):
                 fast_sets, fast_calls = self.mined()
                 self.db = plain_db
                 plain_sets, plain_calls = self.mined(env=plain_env)
-                self.assertGreater(len(fast_calls), 500)
+                # mine stores the lexical verdicts that prove each set (the full set's, the
+                # set's, each single removal's); every other verdict of the search decided which
+                # subsets came next, so equal sets with equal call counts compare them too
+                self.assertGreater(len(fast_calls), 300)
                 self.assertEqual(len(fast_sets), len(plain_sets))
                 self.assertEqual(fast_sets, plain_sets)
                 self.assertEqual(fast_calls, plain_calls)  # same keys, same fingerprint, same verdicts

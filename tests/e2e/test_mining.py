@@ -131,21 +131,119 @@ class Mining(PareTest):
                 self.assertEqual(again["questions"], 0)
         print("\ngold judge with 3% flips, context scope:\n" + "\n".join(report))
 
-    def test_cache_rerun_asks_nothing(self):
-        self.prepare("musique/train100.json", "musique")
-        first = json.loads(self.pare("mine", "--json").stdout)
+    def mine_delete_remine(self, *judge):
+        """Mines, deletes the sets (the cache stays), mines again: the two summaries."""
+        first = json.loads(self.pare("mine", *judge, "--json").stdout)
         self.assertGreater(first["judge_calls"], 0)
-        again = json.loads(self.pare("mine", "--json").stdout)
+        again = json.loads(self.pare("mine", *judge, "--json").stdout)
         self.assertEqual(again["questions"], 0)  # all done: nothing to do
+        self.sets_before = self.query("SELECT question_id, status, size, judge_calls FROM "
+                                      "evidence_sets ORDER BY 1")
         con = sqlite3.connect(self.db)
         con.execute("DELETE FROM evidence_members")
         con.execute("DELETE FROM evidence_sets")
         con.commit()
         con.close()
-        redo = json.loads(self.pare("mine", "--json").stdout)
+        redo = json.loads(self.pare("mine", *judge, "--json").stdout)
         self.assertEqual(redo["questions"], 100)
+        self.assertEqual(self.query("SELECT question_id, status, size, judge_calls FROM "
+                                    "evidence_sets ORDER BY 1"), self.sets_before)
+        return first, redo
+
+    def test_cache_rerun_asks_nothing(self):
+        """A judge that costs something (exec: any model) has every call stored before it is
+        used, so mining again asks it nothing."""
+        self.prepare("musique/train100.json", "musique")
+        first, redo = self.mine_delete_remine("--judge", self.gold_judge("musique", "0"))
         self.assertEqual(redo["judge_calls"], 0)  # every subset answered from judge_calls
         self.assertEqual(redo["cache_hits"], first["judge_calls"])
+        self.assertEqual(self.query("SELECT count(*) FROM judge_calls"), [(first["judge_calls"],)])
+
+    def test_cheap_judge_stores_the_proof(self):
+        """The lexical judge costs nothing to ask again: mine stores the verdicts that prove
+        each result (the full set's, the final set's and each single removal's from it), which
+        pare eval reads to prove every set 1-minimal; mining again asks the judge the rest and
+        finds the proof in the cache."""
+        self.prepare("musique/train100.json", "musique")
+        first, redo = self.mine_delete_remine()
+        cands = {}
+        for q, pid in self.query("SELECT question_id, passage_id FROM candidates ORDER BY "
+                                 "question_id, rank"):
+            cands.setdefault(q, []).append(pid)
+        want = set()
+        for q, status, sid in self.query("SELECT question_id, status, id FROM evidence_sets"):
+            want.add((q, tuple(cands[q])))
+            if status != "minimal":
+                continue
+            m = [p for (p,) in self.query("SELECT passage_id FROM evidence_members WHERE "
+                                          "set_id = ? ORDER BY rank", (sid,))]
+            want.add((q, tuple(m)))
+            for i in range(len(m)):
+                if len(m) > 1:
+                    want.add((q, tuple(m[:i] + m[i + 1:])))
+        rows = self.query("SELECT question_id, subset, verdict FROM judge_calls")
+        self.assertEqual({(q, tuple(json.loads(s))) for q, s, _ in rows}, want)
+        self.assertEqual(len(rows), len(want))
+        # the rerun found every stored verdict again and asked the judge the rest
+        self.assertEqual(redo["cache_hits"], len(rows))
+        self.assertEqual(redo["judge_calls"] + redo["cache_hits"], first["judge_calls"])
+        self.assertEqual(self.query("SELECT count(*) FROM judge_calls"), [(len(rows),)])
+        g = self.sets()["loo"]
+        self.assertEqual(g["proven_minimal"], g["minimal"])
+        self.assertGreater(g["minimal"], 50)
+
+    def test_error_sets_mined_again_in_place(self):
+        """A set left in 'error' is mined again by the next run and replaced in place: same id,
+        its old members gone, the rows of an uninterrupted run."""
+        self.prepare("musique/train100.json", "musique")
+        self.pare("--quiet", "mine")
+        sets = "SELECT id, question_id, status, size, judge_calls FROM evidence_sets ORDER BY id"
+        members = "SELECT set_id, passage_id, rank FROM evidence_members ORDER BY 1, 2"
+        ref_sets, ref_members = self.query(sets), self.query(members)
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE evidence_sets SET status = 'error', size = 0 WHERE id IN (3, 40, 77)")
+        con.execute("DELETE FROM evidence_members WHERE set_id = 40")
+        con.execute("INSERT OR IGNORE INTO evidence_members(set_id, passage_id, rank) SELECT 77, "
+                    "passage_id, rank FROM candidates WHERE question_id = (SELECT question_id FROM "
+                    "evidence_sets WHERE id = 77) AND rank > 3")
+        con.commit()
+        con.close()
+        out = json.loads(self.pare("mine", "--json").stdout)
+        self.assertEqual(out["questions"], 3)
+        self.assertEqual(self.query(sets), ref_sets)
+        self.assertEqual(self.query(members), ref_members)
+
+    def test_sync_driver_finds_the_slot_drivers_sets(self):
+        """The synchronous driver (the lexical judge's) stores the sets, members and call counts
+        of the slot driver (PARE_MINE_DRIVER=slots, every call stored) on each shared data set,
+        by loo then ddmin; each call it keeps as proof is one the slot driver stored, with the
+        same verdict. (ddmin finds more of loo's calls in the slot driver's cache: cache hits
+        differ, calls judged or found do not.)"""
+        sets = ("SELECT id, question_id, judge, method, status, size, judge_calls "
+                "FROM evidence_sets ORDER BY id")
+        members = "SELECT set_id, passage_id, rank FROM evidence_members ORDER BY 1, 2"
+        calls = "SELECT key, question_id, subset, verdict FROM judge_calls ORDER BY key"
+        slots_env = dict(os.environ, PARE_MINE_DRIVER="slots")
+        for rel, fmt, _, _ in FLOORS:
+            with self.subTest(data=rel):
+                sync_db = self.db = os.path.join(self.dir, fmt + ".db")
+                self.prepare(rel, fmt)
+                slot_db = os.path.join(self.dir, fmt + "-slots.db")
+                shutil.copy(sync_db, slot_db)
+                out, rows = {}, {}
+                for db, env in ((sync_db, None), (slot_db, slots_env)):
+                    self.db = db
+                    runs = [json.loads(self.pare("mine", "--method", m, "--json", env=env).stdout)
+                            for m in ("loo", "ddmin")]
+                    out[db] = [(r["questions"], r["judge_calls"] + r["cache_hits"]) for r in runs]
+                    rows[db] = (self.query(sets), self.query(members), self.query(calls))
+                a, b = rows[sync_db], rows[slot_db]
+                self.assertEqual(out[sync_db], out[slot_db])
+                self.assertGreater(sum(1 for r in a[0] if r[4] == "minimal"), 100)
+                self.assertEqual(a[0], b[0])
+                self.assertEqual(a[1], b[1])
+                self.assertLess(len(a[2]), len(b[2]))
+                self.assertLessEqual(set(a[2]), set(b[2]))
 
     def test_exec_judge(self):
         self.prepare("musique/train100.json", "musique")
