@@ -171,6 +171,10 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: pare opens dozens of connections at once, the kernel
+    # drops what overflows the accept queue, and a client whose handshake it dropped waits for
+    # SYN retransmissions (1, 3, 7 s...) or its whole --timeout. That made the tests slow, not pare.
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address):
         pass  # clients that time out or drop connections on purpose are not news
