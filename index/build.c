@@ -321,13 +321,8 @@ static int map_rows(struct index_build *b, const char *vectors, const char *ids,
 
 static struct embedder *file_embedder(int dim, const char *vectors)
 {
-    json_t *d = json_pack("{s:s, s:i, s:s}", "kind", "file", "dim", dim, "vectors", vectors);
-    struct embedder *e = NULL;
-    struct sbuf err = {0};
-    if (!d || embedder_from_json(d, &e, &err) != PARE_OK) abort(); /* a description we made */
-    json_decref(d);
-    sbuf_free(&err);
-    return e;
+    return embedder_from_own_json(
+        json_pack("{s:s, s:i, s:s}", "kind", "file", "dim", dim, "vectors", vectors));
 }
 
 /* Trains (when the index needs it) and adds rows x dim vectors in memory. */

@@ -112,6 +112,16 @@ int embedder_from_json(json_t *desc, struct embedder **out, struct sbuf *err)
     return PARE_EFAIL;
 }
 
+struct embedder *embedder_from_own_json(json_t *desc)
+{
+    struct embedder *e = NULL;
+    struct sbuf err = {0};
+    if (!desc || embedder_from_json(desc, &e, &err) != PARE_OK) abort();
+    json_decref(desc);
+    sbuf_free(&err);
+    return e;
+}
+
 json_t *embedder_describe(const struct embedder *e)
 {
     return json_incref(e->desc);

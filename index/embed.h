@@ -73,6 +73,10 @@ struct embedder;
 struct embedder *embedder_hash_new(const struct hash_params *p);
 /* Rebuilds an embedder from its description (embedder_describe) and, for hash, statistics. */
 int embedder_from_json(json_t *desc, struct embedder **out, struct sbuf *err);
+
+/* The embedder of a description pare made itself (desc, stolen; NULL when json_pack failed):
+ * aborts if it is not valid, which is a bug, not bad input. */
+struct embedder *embedder_from_own_json(json_t *desc);
 json_t *embedder_describe(const struct embedder *e);
 void embedder_free(struct embedder *e);
 enum embed_kind embedder_kind(const struct embedder *e);

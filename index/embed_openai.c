@@ -24,13 +24,8 @@ int openai_cfg_init(struct openai_cfg *c, const struct openai_opts *o, struct sb
 
 struct embedder *embedder_openai_new(const char *model, int dim)
 {
-    json_t *d = json_pack("{s:s, s:s, s:i}", "kind", "openai", "model", model, "dim", dim);
-    struct embedder *e = NULL;
-    struct sbuf err = {0};
-    if (!d || embedder_from_json(d, &e, &err) != PARE_OK) abort(); /* a description we made */
-    json_decref(d);
-    sbuf_free(&err);
-    return e;
+    return embedder_from_own_json(
+        json_pack("{s:s, s:s, s:i}", "kind", "openai", "model", model, "dim", dim));
 }
 
 struct part {
