@@ -12,6 +12,7 @@
  * judge that stops reading cannot block pare in a write once the pipe (64 KiB) is full.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -39,6 +40,45 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Whether a process of group pgid still runs (a zombie does not count: where pid 1 does not
+ * reap orphans, as in some containers, killed members stay zombies for good). Reads /proc;
+ * without it, any member counts. */
+static int group_running(pid_t pgid)
+{
+    if (kill(-pgid, 0) != 0 && errno == ESRCH) return 0;
+    DIR *d = opendir("/proc");
+    if (!d) return 1;
+    int running = 0;
+    struct dirent *e;
+    char path[64], stat[512];
+    while (!running && (e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+        if (f) fclose(f);
+        stat[n] = '\0';
+        const char *rp = strrchr(stat, ')'); /* the command name may hold anything */
+        char state;
+        long ppid, pgrp;
+        if (rp && sscanf(rp + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+            state != 'Z')
+            running = 1;
+    }
+    closedir(d);
+    return running;
+}
+
+/*
+ * Waits (at most a second) until no process of group pgid runs: SIGKILL takes effect when each
+ * member next runs, which on a loaded machine is not at once, so pare does not exit while a
+ * judge still runs.
+ */
+static void group_wait(pid_t pgid)
+{
+    for (int i = 0; i < 200 && group_running(pgid); i++) sleep_ms(5);
+}
+
 /*
  * Ends the child's process group: SIGTERM, a grace period in which the group may exit, then
  * SIGKILL. The leader is reaped (the rest of the group, reparented, by init). Signalling the
@@ -58,10 +98,11 @@ static void child_stop(struct child *c)
                 pid_t w = waitpid(c->pid, NULL, WNOHANG);
                 reaped = w == c->pid || (w < 0 && errno == ECHILD);
             }
-            if (reaped && kill(-c->pid, 0) != 0 && errno == ESRCH) break; /* group gone */
+            if (reaped && !group_running(c->pid)) break; /* group gone */
             if (now_monotonic() >= until) {
                 kill(-c->pid, SIGKILL);
                 if (!reaped) waitpid(c->pid, NULL, 0);
+                group_wait(c->pid);
                 break;
             }
             sleep_ms(5);
