@@ -9,5 +9,6 @@ python3 "$here/bench_ingest.py" "$build" "${PARE_BENCH_PASSAGES:-1000000}" "${PA
 python3 "$here/bench_index.py" "$build" "${PARE_BENCH_INDEX_PASSAGES:-100000}" "${PARE_BENCH_QUERIES:-5000}"
 python3 "$here/bench_mine.py" "$build" "${PARE_BENCH_QUESTIONS:-20000}" "${PARE_BENCH_REPEAT:-3}"
 python3 "$here/bench_prior.py" "$build"
+python3 "$here/bench_pool.py" "$build"
 python3 "$here/bench_score.py" "$build" "${PARE_BENCH_TRAJECTORIES:-1000000}"
 python3 "$here/bench_report.py" "$build" "${PARE_BENCH_COPIES:-20}" "${PARE_BENCH_REPEAT:-5}"
