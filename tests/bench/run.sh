@@ -6,7 +6,7 @@ build=${1:-build}
 here=$(dirname "$0")
 python3 "$here/bench_compare.py" "$build" "${PARE_BENCH_COPIES:-20}" "${PARE_BENCH_REPEAT:-3}"
 python3 "$here/bench_ingest.py" "$build" "${PARE_BENCH_PASSAGES:-1000000}" "${PARE_BENCH_REPEAT:-3}"
-python3 "$here/bench_index.py" "$build" "${PARE_BENCH_INDEX_PASSAGES:-100000}" "${PARE_BENCH_QUERIES:-5000}"
+python3 "$here/bench_index.py" "$build" "${PARE_BENCH_INDEX_PASSAGES:-1000000}" "${PARE_BENCH_QUERIES:-2000}"
 python3 "$here/bench_mine.py" "$build" "${PARE_BENCH_QUESTIONS:-20000}" "${PARE_BENCH_REPEAT:-3}"
 python3 "$here/bench_prior.py" "$build"
 python3 "$here/bench_pool.py" "$build"
