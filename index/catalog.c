@@ -25,12 +25,10 @@ void catalog_free(struct pare_index *ix)
 char *catalog_resolve(struct store *st, const char *path)
 {
     if (path[0] == '/') return xstrdup(path);
-    const char *db = store_path(st);
-    const char *slash = strrchr(db, '/');
-    if (!slash) return xstrdup(path);
+    const char *home = store_home(st);
+    if (strcmp(home, ".") == 0) return xstrdup(path);
     struct sbuf b = {0};
-    sbuf_add(&b, db, (size_t)(slash - db) + 1);
-    sbuf_adds(&b, path);
+    sbuf_addf(&b, "%s%s%s", home, home[strlen(home) - 1] == '/' ? "" : "/", path);
     return sbuf_detach(&b);
 }
 

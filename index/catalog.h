@@ -58,8 +58,9 @@ void catalog_map_passages(struct pare_index *ix);
  * does not hold it. */
 int catalog_row_of(const struct pare_index *ix, int64_t pid, int64_t *row);
 
-/* Where an index file named `path` in the indexes table is: relative paths are relative to the
- * database's folder. Caller frees. */
+/* Where an index file named `path` in the indexes table (or in an embedder's description) is:
+ * relative paths are relative to store_home, the database's folder or, for a shard, the main
+ * database's. Caller frees. */
 char *catalog_resolve(struct store *st, const char *path);
 
 /*

@@ -232,6 +232,7 @@ static int make_views(struct store *st, const char *main_path, struct sbuf *err)
     }
     char *slash = strrchr(abs, '/');
     slash[slash == abs] = '\0';
+    store_set_home(st, abs); /* the main database's files, named relative to its folder */
     int64_t ncol = 0;
     sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM pragma_table_info('indexes', 'base')");
     int rc = s && store_int(st, s, &ncol) == 1 ? PARE_OK : PARE_EFAIL;

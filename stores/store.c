@@ -23,6 +23,7 @@ struct cached_stmt {
 struct store {
     sqlite3 *db;
     char *path;
+    char *home;        /* store_home: set by a shard, else computed from path when first asked */
     struct sbuf shown; /* the path as messages show it (terminal escapes escaped) */
     struct cached_stmt *stmts;
     size_t n_stmts, cap_stmts;
@@ -59,6 +60,23 @@ sqlite3 *store_db(struct store *st)
 const char *store_path(const struct store *st)
 {
     return st->path;
+}
+
+const char *store_home(const struct store *st)
+{
+    struct store *w = (struct store *)st; /* the cached answer only */
+    if (!w->home) {
+        const char *slash = strrchr(st->path, '/');
+        w->home = slash ? xstrndup(st->path, slash == st->path ? 1 : (size_t)(slash - st->path))
+                        : xstrdup(".");
+    }
+    return w->home;
+}
+
+void store_set_home(struct store *st, const char *dir)
+{
+    free(st->home);
+    st->home = xstrdup(dir);
 }
 
 const char *store_errmsg(struct store *st)
@@ -392,6 +410,7 @@ void store_close(struct store *st)
     if (st->db) sqlite3_close(st->db);
     sbuf_free(&st->err);
     free(st->path);
+    free(st->home);
     sbuf_free(&st->shown);
     free(st);
 }

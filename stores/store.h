@@ -40,7 +40,16 @@ void store_close(struct store *st);
 
 /* The raw connection, for sqlite3_* calls that this header does not wrap. */
 sqlite3 *store_db(struct store *st);
+/* The path the database was opened with. */
 const char *store_path(const struct store *st);
+/*
+ * The folder that relative file names recorded in the database (index, features and vector
+ * files) are relative to: the database's own folder, except for a shard, whose files are the
+ * main database's (shard_open sets it with store_set_home). Never NULL.
+ */
+const char *store_home(const struct store *st);
+/* Makes dir (copied) the folder relative file names resolve against; see store_home. */
+void store_set_home(struct store *st, const char *dir);
 /* The last error of this connection: the text sqlite3_errmsg gives, or the store's own. */
 const char *store_errmsg(struct store *st);
 

@@ -37,7 +37,11 @@ class Shards(PareTest):
                            capture_output=True)
 
     def shard_db(self, i):
-        return os.path.join(self.dir, "shard-%d.db" % i)
+        # in a folder of their own, as deploy/slurm puts them: the main database's index and
+        # features files must be found beside the main database, not beside the shard
+        d = os.path.join(self.dir, "shards")
+        os.makedirs(d, exist_ok=True)
+        return os.path.join(d, "shard-%d.db" % i)
 
     def run_shard(self, i, args, expect=0):
         return self.pare("--quiet", *args, "--shard", "%d/%d" % (i, N), "--shard-db",
