@@ -180,8 +180,9 @@ static int open_unnamed(struct outfile *o, struct sbuf *err)
 #endif
 }
 
-/* A named temporary file beside the target, created exclusively: ".NAME.XXXXXX" in its
- * folder (for file systems without O_TMPFILE). */
+/* A named temporary file beside the target, created exclusively by mkstemp (".NAME." and six
+ * random characters) in its folder, for file systems without O_TMPFILE. The six capitals of the
+ * name template below are mkstemp's placeholder, replaced by those characters. */
 static int open_tmp(struct outfile *o, struct sbuf *err)
 {
     char *dir, *base;

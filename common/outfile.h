@@ -12,8 +12,9 @@
  *                          written, so a failed write leaves the old file or none. A symbolic
  *                          link to a regular file keeps being a link: the file it points to is
  *                          replaced. Where the file system has no O_TMPFILE, the temporary file
- *                          is ".NAME.XXXXXX", created exclusively (O_EXCL, so a link planted at
- *                          its name is never followed).
+ *                          is ".NAME." plus six random characters (mkstemp), created
+ *                          exclusively (O_EXCL, so a link planted at its name is never
+ *                          followed).
  *
  * A temporary file never outlives the command: an unnamed one vanishes with the process even
  * under SIGKILL; a named one is removed on failure and, through a handler for SIGINT, SIGTERM

@@ -179,8 +179,8 @@ static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
 
 /*
  * Code points of a valid UTF-8 text (the reader rejected invalid text): the bytes that do not
- * continue a sequence. Eight bytes at a time, a continuation byte being 10xxxxxx: this runs
- * about five times faster than decoding, and every passage is counted.
+ * continue a sequence. Eight bytes at a time, a continuation byte having its top bits 10: this
+ * runs about five times faster than decoding, and every passage is counted.
  */
 static int64_t utf8_code_points(const char *s, size_t n)
 {
