@@ -64,13 +64,7 @@ const char *store_path(const struct store *st)
 
 const char *store_home(const struct store *st)
 {
-    struct store *w = (struct store *)st; /* the cached answer only */
-    if (!w->home) {
-        const char *slash = strrchr(st->path, '/');
-        w->home = slash ? xstrndup(st->path, slash == st->path ? 1 : (size_t)(slash - st->path))
-                        : xstrdup(".");
-    }
-    return w->home;
+    return st->home;
 }
 
 void store_set_home(struct store *st, const char *dir)
@@ -370,6 +364,8 @@ int store_open(const char *path, int flags, struct store **out, struct sbuf *err
     }
     struct store *st = xcalloc(1, sizeof *st);
     st->path = xstrdup(path);
+    const char *slash = strrchr(path, '/');
+    st->home = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
     visible(&st->shown, path);
     int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (flags & STORE_CREATE) oflags |= SQLITE_OPEN_CREATE;
