@@ -1,0 +1,955 @@
+/* postings.c - see postings.h. */
+#define _DEFAULT_SOURCE /* madvise */
+#include "index/postings.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define HEADER 64
+#define FORMAT 1
+#define MAX_BITS 24
+static const char MAGIC[8] = {'P', 'A', 'R', 'E', 'P', 'O', 'S', 'T'};
+
+/* Building partitions the postings by the top PART_BITS bits of their key. */
+#define PART_BITS 20
+#define LOW_BITS (32 - PART_BITS)
+
+/* Relative slack of the pruning bounds: sums taken in another order differ by far less, so a
+ * row pruned by a bound this much below the k-th score cannot reach it (postings.h: exact). */
+#define SLACK 1e-9
+
+/* Fewer postings are built and checked on one thread: starting threads costs more. */
+#define PARALLEL_MIN (1 << 20)
+
+/* --- building --- */
+
+struct post_writer {
+    char *path, *tmp;
+    FILE *f;
+    XXH3_state_t *xx;
+    int64_t keys, postings;
+    int finished, committed;
+};
+
+/* What post_build works on: postings packed as (low key bits, row, tf) in u64, partitioned. */
+struct post_work {
+    const struct feat_file *ff;
+    int64_t rows;
+    uint32_t *len;  /* each row's length */
+    double *norm;   /* BM25 length normalisation of each row */
+    uint64_t *part; /* start of each partition in packed, 2^PART_BITS + 1 */
+    uint64_t *packed;
+    uint64_t *kpart; /* first key of each partition, 2^PART_BITS + 1 */
+    uint32_t *key;
+    uint64_t *off;
+    float *ub;
+    int64_t n_keys, n_post;
+    int bits; /* B of the file */
+};
+
+/* The BM25 length normalisation, as embed.c's bm25_norm computes it. */
+static double norm_of(double k1, double b, double avg, uint32_t len)
+{
+    return k1 * (1.0 - b + b * (double)len / avg);
+}
+
+static void bm25_params(const struct embedder *e, double *k1, double *b, double *avg)
+{
+    int64_t n_docs;
+    hash_df(e, &n_docs, avg);
+    *k1 = hash_params_of(e)->k1;
+    *b = hash_params_of(e)->b;
+}
+
+/* Pass 1: every row's length and how many postings each partition gets. */
+static int count_pass(struct post_work *w, struct sbuf *err)
+{
+    w->len = xmalloc(sizeof *w->len * (size_t)(w->rows + 1));
+    w->part = xcalloc(((size_t)1 << PART_BITS) + 1, sizeof *w->part);
+    for (int64_t r = 0; r < w->rows; r++) {
+        struct hdoc d;
+        if (feat_doc(w->ff, r, &d, err) != PARE_OK) return PARE_EFAIL;
+        w->len[r] = d.len;
+        for (uint32_t i = 0; i < d.n_one; i++) w->part[(d.one[i] >> LOW_BITS) + 1]++;
+        for (uint32_t i = 0; i < d.n_more; i++) w->part[(d.more[i] >> LOW_BITS) + 1]++;
+    }
+    for (size_t p = 0; p < ((size_t)1 << PART_BITS); p++) w->part[p + 1] += w->part[p];
+    w->n_post = (int64_t)w->part[(size_t)1 << PART_BITS];
+    return PARE_OK;
+}
+
+static uint64_t pack(uint32_t key, int64_t row, uint8_t tf)
+{
+    return (uint64_t)(key & ((1u << LOW_BITS) - 1)) << 40 | (uint64_t)row << 8 | tf;
+}
+
+/* Pass 2: every posting into its partition, rows ascending within each. */
+static void scatter_pass(struct post_work *w)
+{
+    uint64_t *at = xmalloc(sizeof *at * ((size_t)1 << PART_BITS));
+    memcpy(at, w->part, sizeof *at * ((size_t)1 << PART_BITS));
+    w->packed = xmalloc(sizeof *w->packed * (size_t)(w->n_post + 1));
+    for (int64_t r = 0; r < w->rows; r++) {
+        struct hdoc d;
+        struct sbuf ignore = {0}; /* count_pass read every row already */
+        if (feat_doc(w->ff, r, &d, &ignore) != PARE_OK) abort();
+        for (uint32_t i = 0; i < d.n_one; i++)
+            w->packed[at[d.one[i] >> LOW_BITS]++] = pack(d.one[i], r, 1);
+        for (uint32_t i = 0; i < d.n_more; i++)
+            w->packed[at[d.more[i] >> LOW_BITS]++] = pack(d.more[i], r, d.tf[i]);
+        if (r % 65536 == 65535) feat_release(w->ff, r - 65535, r + 1);
+    }
+    free(at);
+}
+
+/* Sorts v[0..n) ascending (quicksort, insertion sort for short runs). */
+static void sort_u64(uint64_t *v, size_t n)
+{
+    while (n > 16) {
+        uint64_t a = v[0], b = v[n / 2], c = v[n - 1];
+        uint64_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i >= j) break;
+            uint64_t t = v[i];
+            v[i++] = v[j];
+            v[j--] = t;
+        }
+        if (j + 1 < n - j - 1) { /* recurse on the smaller side: bounded stack */
+            sort_u64(v, j + 1);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            sort_u64(v + j + 1, n - j - 1);
+            n = j + 1;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Sorts each partition by (key, row) and counts its distinct keys into kpart. */
+static void sort_pass(struct post_work *w)
+{
+    size_t np = (size_t)1 << PART_BITS;
+    w->kpart = xcalloc(np + 1, sizeof *w->kpart);
+#pragma omp parallel for schedule(dynamic, 256) if (w->n_post > PARALLEL_MIN)
+    for (size_t p = 0; p < np; p++) {
+        uint64_t *v = w->packed + w->part[p];
+        size_t n = (size_t)(w->part[p + 1] - w->part[p]);
+        sort_u64(v, n);
+        uint64_t keys = 0;
+        for (size_t i = 0; i < n; i++) keys += i == 0 || v[i] >> 40 != v[i - 1] >> 40;
+        w->kpart[p + 1] = keys;
+    }
+    for (size_t p = 0; p < np; p++) w->kpart[p + 1] += w->kpart[p];
+    w->n_keys = (int64_t)w->kpart[np];
+}
+
+/* x as a float no smaller than x. */
+static float round_up(double x)
+{
+    float f = (float)x;
+    return (double)f < x ? nextafterf(f, INFINITY) : f;
+}
+
+/* The key directory: each key, its list's start and its bound. */
+static void directory_pass(struct post_work *w)
+{
+    size_t np = (size_t)1 << PART_BITS;
+    w->key = xmalloc(sizeof *w->key * (size_t)(w->n_keys + 1));
+    w->off = xmalloc(sizeof *w->off * (size_t)(w->n_keys + 1));
+    w->ub = xmalloc(sizeof *w->ub * (size_t)(w->n_keys + 1));
+#pragma omp parallel for schedule(dynamic, 256) if (w->n_post > PARALLEL_MIN)
+    for (size_t p = 0; p < np; p++) {
+        const uint64_t *v = w->packed;
+        uint64_t k = w->kpart[p], end = w->part[p + 1];
+        for (uint64_t i = w->part[p], j; i < end; i = j) {
+            uint64_t low = v[i] >> 40;
+            double best = 0;
+            for (j = i; j < end && v[j] >> 40 == low; j++) {
+                double tf = (double)(v[j] & 0xff);
+                double c = tf / (tf + w->norm[(v[j] >> 8) & 0xffffffffu]);
+                if (c > best) best = c;
+            }
+            w->key[k] = (uint32_t)(p << LOW_BITS | low);
+            w->off[k] = i;
+            w->ub[k++] = round_up(best);
+        }
+    }
+    w->off[w->n_keys] = (uint64_t)w->n_post;
+}
+
+/* The file's bucket bits: about four keys a bucket. */
+static int bits_for(int64_t keys)
+{
+    int bits = 1;
+    while (bits < MAX_BITS && ((int64_t)1 << (bits + 2)) < keys) bits++;
+    return bits;
+}
+
+static int put(struct post_writer *pw, const void *p, size_t n, struct sbuf *err)
+{
+    if (n && fwrite(p, 1, n, pw->f) != n) {
+        sbuf_setf(err, "%s: write error: %s", pw->tmp, strerror(errno));
+        return PARE_EFAIL;
+    }
+    XXH3_128bits_update(pw->xx, p, n);
+    return PARE_OK;
+}
+
+/* Writes n bytes, then zeros to the next multiple of 8. */
+static int put_section(struct post_writer *pw, const void *p, size_t n, struct sbuf *err)
+{
+    static const char zeros[8] = {0};
+    int rc = put(pw, p, n, err);
+    if (rc == PARE_OK && n % 8) rc = put(pw, zeros, 8 - n % 8, err);
+    return rc;
+}
+
+static int put_header(struct post_writer *pw, const struct post_work *w, const struct embedder *e,
+                      struct sbuf *err)
+{
+    unsigned char h[HEADER] = {0};
+    uint32_t fmt[2] = {FORMAT, (uint32_t)w->bits};
+    uint64_t n[3] = {(uint64_t)w->rows, (uint64_t)w->n_keys, (uint64_t)w->n_post};
+    double par[3];
+    bm25_params(e, &par[1], &par[2], &par[0]);
+    memcpy(h, MAGIC, 8);
+    memcpy(h + 8, fmt, 8);
+    memcpy(h + 16, n, 24);
+    memcpy(h + 40, par, 24);
+    return put(pw, h, HEADER, err);
+}
+
+/* The buckets of the file: the first key of each of the 2^B buckets, and the end. */
+static uint32_t *buckets_of(const struct post_work *w)
+{
+    size_t nb = (size_t)1 << w->bits;
+    uint32_t *b = xmalloc(sizeof *b * (nb + 1));
+    int64_t k = 0;
+    for (size_t i = 0; i < nb; i++) {
+        while (k < w->n_keys && (w->key[k] >> (32 - w->bits)) < i) k++;
+        b[i] = (uint32_t)k;
+    }
+    b[nb] = (uint32_t)w->n_keys;
+    return b;
+}
+
+/* The rows (tf == 0) or the tfs (tf == 1) of every list, from the sorted packed postings. */
+static int put_lists(struct post_writer *pw, const struct post_work *w, int tf, struct sbuf *err)
+{
+    enum { CHUNK = 1 << 16 };
+    uint32_t *rows = xmalloc(sizeof *rows * CHUNK);
+    uint8_t *tfs = xmalloc(CHUNK);
+    int rc = PARE_OK;
+    for (int64_t i = 0; i < w->n_post && rc == PARE_OK; i += CHUNK) {
+        size_t n = (size_t)(w->n_post - i < CHUNK ? w->n_post - i : CHUNK);
+        for (size_t j = 0; j < n; j++) {
+            rows[j] = (uint32_t)(w->packed[i + (int64_t)j] >> 8);
+            tfs[j] = (uint8_t)w->packed[i + (int64_t)j];
+        }
+        rc = tf ? put(pw, tfs, n, err) : put(pw, rows, sizeof *rows * n, err);
+    }
+    free(rows);
+    free(tfs);
+    static const char zeros[8] = {0};
+    size_t bytes = (size_t)w->n_post * (tf ? 1 : 4);
+    if (rc == PARE_OK && bytes % 8) rc = put(pw, zeros, 8 - bytes % 8, err);
+    return rc;
+}
+
+/* Writes the whole file under its temporary name. */
+static int write_file(struct post_writer *pw, struct post_work *w, const struct embedder *e,
+                      struct sbuf *err)
+{
+    w->bits = bits_for(w->n_keys);
+    uint32_t *buckets = buckets_of(w);
+    size_t nk = (size_t)w->n_keys;
+    int rc = put_header(pw, w, e, err);
+    if (rc == PARE_OK)
+        rc = put_section(pw, buckets, sizeof *buckets * (((size_t)1 << w->bits) + 1), err);
+    if (rc == PARE_OK) rc = put_section(pw, w->key, sizeof *w->key * nk, err);
+    if (rc == PARE_OK) rc = put_section(pw, w->off, sizeof *w->off * (nk + 1), err);
+    if (rc == PARE_OK) rc = put_section(pw, w->ub, sizeof *w->ub * nk, err);
+    if (rc == PARE_OK) rc = put_section(pw, w->len, sizeof *w->len * (size_t)w->rows, err);
+    if (rc == PARE_OK) rc = put_lists(pw, w, 0, err);
+    if (rc == PARE_OK) rc = put_lists(pw, w, 1, err);
+    if (rc == PARE_OK && fflush(pw->f) != 0) {
+        sbuf_setf(err, "%s: write error: %s", pw->tmp, strerror(errno));
+        rc = PARE_EFAIL;
+    }
+    free(buckets);
+    return rc;
+}
+
+static void work_free(struct post_work *w)
+{
+    free(w->len);
+    free(w->norm);
+    free(w->part);
+    free(w->packed);
+    free(w->kpart);
+    free(w->key);
+    free(w->off);
+    free(w->ub);
+}
+
+/* The writer of `path`, its temporary file open. */
+static int writer_new(const char *path, struct post_writer **out, struct sbuf *err)
+{
+    struct post_writer *pw = xcalloc(1, sizeof *pw);
+    struct sbuf tmp = {0};
+    sbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+    pw->path = xstrdup(path);
+    pw->tmp = sbuf_detach(&tmp);
+    pw->xx = XXH3_createState();
+    if (!pw->xx) abort();
+    XXH3_128bits_reset(pw->xx);
+    *out = pw;
+    pw->f = fopen(pw->tmp, "wb");
+    if (!pw->f) {
+        sbuf_setf(err, "%s: cannot create: %s", pw->tmp, strerror(errno));
+        return PARE_EFAIL;
+    }
+    setvbuf(pw->f, NULL, _IOFBF, 1 << 20);
+    return PARE_OK;
+}
+
+int post_build(const struct feat_file *ff, const struct embedder *e, const char *path,
+               struct post_writer **out, char checksum[static 33], struct sbuf *err)
+{
+    struct post_work w = {.ff = ff, .rows = feat_rows(ff)};
+    int rc = writer_new(path, out, err);
+    if (rc == PARE_OK && w.rows > (int64_t)UINT32_MAX) {
+        sbuf_setf(err, "%s: %lld passages: postings hold at most %u", path, (long long)w.rows,
+                  UINT32_MAX);
+        rc = PARE_EFAIL;
+    }
+    if (rc == PARE_OK) rc = count_pass(&w, err);
+    if (rc == PARE_OK) {
+        double k1, b, avg;
+        bm25_params(e, &k1, &b, &avg);
+        w.norm = xmalloc(sizeof *w.norm * (size_t)(w.rows + 1));
+        for (int64_t r = 0; r < w.rows; r++) w.norm[r] = norm_of(k1, b, avg, w.len[r]);
+        scatter_pass(&w);
+        sort_pass(&w);
+        directory_pass(&w);
+        rc = write_file(*out, &w, e, err);
+    }
+    if (rc == PARE_OK) {
+        XXH128_hash_t h = XXH3_128bits_digest((*out)->xx);
+        snprintf(checksum, 33, "%016llx%016llx", (unsigned long long)h.high64,
+                 (unsigned long long)h.low64);
+        (*out)->keys = w.n_keys;
+        (*out)->postings = w.n_post;
+        (*out)->finished = 1;
+    }
+    work_free(&w);
+    return rc;
+}
+
+int post_commit(struct post_writer *w, struct sbuf *err)
+{
+    if (!w->finished || fclose(w->f) != 0 || rename(w->tmp, w->path) != 0) {
+        sbuf_setf(err, "%s: cannot write: %s", w->path,
+                  w->finished ? strerror(errno) : "not finished");
+        w->f = NULL;
+        return PARE_EFAIL;
+    }
+    w->f = NULL;
+    w->committed = 1;
+    return PARE_OK;
+}
+
+void post_writer_counts(const struct post_writer *w, int64_t *keys, int64_t *postings)
+{
+    *keys = w->keys;
+    *postings = w->postings;
+}
+
+void post_writer_free(struct post_writer *w)
+{
+    if (!w) return;
+    if (w->f) fclose(w->f);
+    if (!w->committed) remove(w->tmp);
+    XXH3_freeState(w->xx);
+    free(w->path);
+    free(w->tmp);
+    free(w);
+}
+
+/* --- reading --- */
+
+struct post_file {
+    char *path;
+    const unsigned char *map;
+    size_t size;
+    uint64_t rows, keys, postings;
+    int bits;
+    double avg_len, k1, b;
+    const uint32_t *bucket, *key, *len, *row;
+    const uint64_t *off;
+    const float *ub;
+    const uint8_t *tf;
+    double *norm; /* each row's BM25 length normalisation, computed at open */
+};
+
+void post_close(struct post_file *p)
+{
+    if (!p) return;
+    if (p->map) munmap((void *)p->map, p->size);
+    free(p->norm);
+    free(p->path);
+    free(p);
+}
+
+static uint64_t align8(uint64_t n)
+{
+    return (n + 7) & ~(uint64_t)7;
+}
+
+/* Reads the header and places the sections; every count is bounded by the file's length
+ * before it is multiplied, so no sum overflows. */
+static int place_sections(struct post_file *p, struct sbuf *err)
+{
+    uint32_t fmt[2];
+    uint64_t n[3];
+    double par[3];
+    memcpy(fmt, p->map + 8, 8);
+    memcpy(n, p->map + 16, 24);
+    memcpy(par, p->map + 40, 24);
+    uint64_t size = p->size;
+    if (memcmp(p->map, MAGIC, 8) != 0 || fmt[0] != FORMAT || fmt[1] < 1 || fmt[1] > MAX_BITS ||
+        n[0] > size / 4 || n[1] > size / 16 || n[2] > size / 5 || n[0] > UINT32_MAX ||
+        n[1] > UINT32_MAX || !(par[0] > 0) || !isfinite(par[0]) || !isfinite(par[1]) ||
+        !isfinite(par[2])) {
+        sbuf_setf(err, "%s: not a postings file written by pare index", p->path);
+        return PARE_EFAIL;
+    }
+    p->bits = (int)fmt[1];
+    p->rows = n[0];
+    p->keys = n[1];
+    p->postings = n[2];
+    p->avg_len = par[0];
+    p->k1 = par[1];
+    p->b = par[2];
+    uint64_t at = HEADER, nb = ((uint64_t)1 << p->bits) + 1;
+    const unsigned char *m = p->map;
+    p->bucket = (const uint32_t *)(const void *)(m + at);
+    at += align8(4 * nb);
+    p->key = (const uint32_t *)(const void *)(m + at);
+    at += align8(4 * p->keys);
+    p->off = (const uint64_t *)(const void *)(m + at);
+    at += 8 * (p->keys + 1);
+    p->ub = (const float *)(const void *)(m + at);
+    at += align8(4 * p->keys);
+    p->len = (const uint32_t *)(const void *)(m + at);
+    at += align8(4 * p->rows);
+    p->row = (const uint32_t *)(const void *)(m + at);
+    at += align8(4 * p->postings);
+    p->tf = m + at;
+    at += align8(p->postings);
+    if (at != size) {
+        sbuf_setf(err, "%s: %llu bytes where its header says %llu: truncated or corrupt", p->path,
+                  (unsigned long long)size, (unsigned long long)at);
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}
+
+/* The key directory: buckets ascending and consistent with the keys, keys ascending, lists
+ * not empty and within the postings, bounds finite. */
+static int check_directory(const struct post_file *p, struct sbuf *err)
+{
+    uint64_t nb = (uint64_t)1 << p->bits;
+    if (p->bucket[0] != 0 || p->bucket[nb] != p->keys || p->off[0] != 0 ||
+        p->off[p->keys] != p->postings) {
+        sbuf_setf(err, "%s: the key directory does not span the postings", p->path);
+        return PARE_EFAIL;
+    }
+    for (uint64_t b = 0; b < nb; b++) {
+        if (p->bucket[b] > p->bucket[b + 1]) goto bad;
+        for (uint32_t k = p->bucket[b]; k < p->bucket[b + 1]; k++)
+            if ((p->key[k] >> (32 - p->bits)) != b) goto bad;
+    }
+    for (uint64_t k = 0; k < p->keys; k++)
+        if ((k > 0 && p->key[k] <= p->key[k - 1]) || p->off[k + 1] <= p->off[k] ||
+            !(p->ub[k] >= 0) || !isfinite(p->ub[k]))
+            goto bad;
+    return PARE_OK;
+bad:
+    sbuf_setf(err, "%s: the key directory is malformed", p->path);
+    return PARE_EFAIL;
+}
+
+/* Every list: rows ascending and below the row count, tfs at least 1. */
+static int check_lists(const struct post_file *p, struct sbuf *err)
+{
+    int bad = 0;
+#pragma omp parallel for schedule(dynamic, 4096) reduction(| : bad) if (p->postings > PARALLEL_MIN)
+    for (uint64_t k = 0; k < p->keys; k++) {
+        for (uint64_t i = p->off[k]; i < p->off[k + 1]; i++)
+            bad |= p->row[i] >= p->rows || (i > p->off[k] && p->row[i] <= p->row[i - 1]) ||
+                   p->tf[i] == 0;
+    }
+    if (!bad) return PARE_OK;
+    sbuf_setf(err, "%s: a posting list is malformed", p->path);
+    return PARE_EFAIL;
+}
+
+/* Compares the xxh128 of the mapping with `checksum`. */
+static int check_sum(const struct post_file *p, const char *checksum, struct sbuf *err)
+{
+    XXH128_hash_t h = XXH3_128bits(p->map, p->size);
+    char sum[33];
+    snprintf(sum, sizeof sum, "%016llx%016llx", (unsigned long long)h.high64,
+             (unsigned long long)h.low64);
+    if (strcmp(sum, checksum) == 0) return PARE_OK;
+    sbuf_setf(err,
+              "%s: postings file does not match the database (checksum %s, expected %s): "
+              "truncated, corrupt or replaced; rebuild it with pare index",
+              p->path, sum, checksum);
+    return PARE_EFAIL;
+}
+
+/* Maps the file read-only into p. */
+static int map_file(struct post_file *p, struct sbuf *err)
+{
+    int fd = open(p->path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        sbuf_setf(err, "%s: postings file is missing or unreadable: %s", p->path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return PARE_EFAIL;
+    }
+    p->size = (size_t)sb.st_size;
+    int rc = PARE_OK;
+    if (p->size < HEADER + 8) {
+        sbuf_setf(err, "%s: not a postings file written by pare index (%zu bytes)", p->path,
+                  p->size);
+        rc = PARE_EFAIL;
+    } else {
+        void *m = mmap(NULL, p->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            sbuf_setf(err, "%s: cannot map: %s", p->path, strerror(errno));
+            rc = PARE_EFAIL;
+        } else {
+            p->map = m;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+int post_open(const char *path, const char *checksum, struct post_file **out, struct sbuf *err)
+{
+    struct post_file *p = xcalloc(1, sizeof *p);
+    p->path = xstrdup(path);
+    *out = NULL;
+    int rc = map_file(p, err);
+    if (rc == PARE_OK && checksum) rc = check_sum(p, checksum, err);
+    if (rc == PARE_OK) rc = place_sections(p, err);
+    if (rc == PARE_OK) rc = check_directory(p, err);
+    if (rc == PARE_OK) rc = check_lists(p, err);
+    if (rc != PARE_OK) {
+        post_close(p);
+        return rc;
+    }
+    p->norm = xmalloc(sizeof *p->norm * (size_t)(p->rows + 1));
+    for (uint64_t r = 0; r < p->rows; r++) p->norm[r] = norm_of(p->k1, p->b, p->avg_len, p->len[r]);
+    *out = p;
+    return PARE_OK;
+}
+
+int64_t post_rows(const struct post_file *p)
+{
+    return (int64_t)p->rows;
+}
+
+void post_counts(const struct post_file *p, int64_t *keys, int64_t *postings)
+{
+    *keys = (int64_t)p->keys;
+    *postings = (int64_t)p->postings;
+}
+
+int post_check_match(const struct post_file *p, const struct feat_file *ff,
+                     const struct embedder *e, struct sbuf *err)
+{
+    double k1, b, avg;
+    bm25_params(e, &k1, &b, &avg);
+    if (feat_rows(ff) != (int64_t)p->rows || k1 != p->k1 || b != p->b || avg != p->avg_len) {
+        sbuf_setf(err, "%s: built for other passages or BM25 parameters than its index's", p->path);
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}
+
+/* --- searching --- */
+
+/* One of the query's keys that has a list. */
+struct term {
+    uint64_t off, end; /* its postings */
+    double w;          /* the query's weight of the key */
+    double ub;         /* no row gets more than this from the key */
+};
+
+/* A scored row. */
+struct hit {
+    double s;
+    int64_t row;
+};
+
+struct post_scratch {
+    int64_t rows;
+    double *acc;       /* partial score of each row; 0: not touched */
+    uint32_t *touched; /* rows whose acc is not 0 */
+    int64_t n_touched;
+    uint32_t *cand; /* rows that may still reach the top k, ascending */
+    int64_t n_cand;
+    double *sel; /* scratch of the k-th largest score */
+    struct term *terms;
+    double *rem; /* rem[i]: bound of what terms i.. add together */
+    size_t cap_terms;
+    struct hit *hits;
+    size_t cap_hits;
+};
+
+struct post_scratch *post_scratch_new(const struct post_file *p)
+{
+    struct post_scratch *s = xcalloc(1, sizeof *s);
+    size_t n = (size_t)p->rows + 1;
+    s->rows = (int64_t)p->rows;
+    s->acc = xcalloc(n, sizeof *s->acc);
+    s->touched = xmalloc(sizeof *s->touched * n);
+    s->cand = xmalloc(sizeof *s->cand * n);
+    s->sel = xmalloc(sizeof *s->sel * n);
+    return s;
+}
+
+void post_scratch_free(struct post_scratch *s)
+{
+    if (!s) return;
+    free(s->acc);
+    free(s->touched);
+    free(s->cand);
+    free(s->sel);
+    free(s->terms);
+    free(s->rem);
+    free(s->hits);
+    free(s);
+}
+
+/* The directory entry of `key`, or -1 when no row holds it. */
+static int64_t find_key(const struct post_file *p, uint64_t key)
+{
+    if (key > UINT32_MAX) return -1;
+    uint32_t k = (uint32_t)key, b = k >> (32 - p->bits);
+    uint32_t lo = p->bucket[b], hi = p->bucket[b + 1], end = hi;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p->key[mid] < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < end && p->key[lo] == k ? (int64_t)lo : -1;
+}
+
+static int by_bound(const void *a, const void *b)
+{
+    const struct term *x = a, *y = b;
+    return x->ub > y->ub ? -1 : x->ub < y->ub;
+}
+
+/* The query's keys that have lists, largest bound first, and the bounds of their suffixes.
+ * Returns how many. */
+static int gather_terms(const struct post_file *p, const struct hquery *q, struct post_scratch *s)
+{
+    xgrow((void **)&s->terms, &s->cap_terms, q->n + 1, sizeof *s->terms);
+    s->rem = xrealloc(s->rem, sizeof *s->rem * (s->cap_terms + 1));
+    int nt = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        int64_t k = find_key(p, q->key[i]);
+        if (k < 0) continue;
+        struct term *t = &s->terms[nt++];
+        t->off = p->off[k];
+        t->end = p->off[k + 1];
+        t->w = q->w[i];
+        t->ub = q->w[i] * (double)p->ub[k];
+    }
+    qsort(s->terms, (size_t)nt, sizeof *s->terms, by_bound);
+    s->rem[nt] = 0;
+    for (int i = nt - 1; i >= 0; i--) s->rem[i] = (s->rem[i + 1] + s->terms[i].ub) * (1 + SLACK);
+    return nt;
+}
+
+/* A bound a little below theta: rows whose bound is under it cannot reach theta. */
+static double below(double theta)
+{
+    return theta - theta * SLACK;
+}
+
+/* The k-th largest of v[0..n) (n >= k >= 1); reorders v. */
+static double kth_largest(double *v, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] > pivot) i++;
+            while (v[j] < pivot) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            return v[want];
+    }
+    return v[lo];
+}
+
+/* The k-th largest partial score of rows[0..n): a lower bound of the k-th final score (0 when
+ * fewer than k rows). */
+static double theta_of(struct post_scratch *s, const uint32_t *rows, int64_t n, int64_t k)
+{
+    if (n < k) return 0;
+    for (int64_t i = 0; i < n; i++) s->sel[i] = s->acc[rows[i]];
+    return kth_largest(s->sel, n, k);
+}
+
+/* Adds every posting of term t to the rows' partial scores. */
+static void scan_list(const struct post_file *p, struct post_scratch *s, const struct term *t)
+{
+    for (uint64_t i = t->off; i < t->end; i++) {
+        uint32_t r = p->row[i];
+        double tf = (double)p->tf[i];
+        if (s->acc[r] == 0) s->touched[s->n_touched++] = r;
+        s->acc[r] += t->w * tf / (tf + p->norm[r]);
+    }
+}
+
+/*
+ * Phase one (MaxScore's essential lists): whole lists, largest bound first, as long as a row
+ * none of them held could still reach the k-th best partial score with what the lists left
+ * add at most. Returns the first term not scanned; *theta the k-th best partial score.
+ */
+static int scan_phase(const struct post_file *p, struct post_scratch *s, int nt, int64_t k,
+                      double *theta)
+{
+    int i = 0;
+    *theta = 0;
+    for (; i < nt; i++) {
+        if (s->n_touched >= k && s->rem[i] >= below(*theta))
+            *theta = theta_of(s, s->touched, s->n_touched, k);
+        if (s->rem[i] < below(*theta)) break;
+        scan_list(p, s, &s->terms[i]);
+    }
+    return i;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The first position in row[at..end) holding a row >= want (end when none): galloping. */
+static uint64_t gallop(const uint32_t *row, uint64_t at, uint64_t end, uint32_t want)
+{
+    uint64_t hi = at, step = 1;
+    while (hi < end && row[hi] < want) {
+        at = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    if (hi > end) hi = end;
+    while (at < hi) {
+        uint64_t mid = at + (hi - at) / 2;
+        if (row[mid] < want)
+            at = mid + 1;
+        else
+            hi = mid;
+    }
+    return at;
+}
+
+/* Keeps the candidates whose partial score plus `rest` can reach theta. */
+static void prune(struct post_scratch *s, double rest, double theta)
+{
+    int64_t m = 0;
+    for (int64_t i = 0; i < s->n_cand; i++)
+        if (s->acc[s->cand[i]] + rest >= below(theta)) s->cand[m++] = s->cand[i];
+    s->n_cand = m;
+}
+
+/*
+ * Phase two (the non-essential lists): only rows already touched can reach the top k; each
+ * remaining list is searched for them (galloping through it, so most of a long list is
+ * skipped), and rows that can no longer reach the k-th best are dropped after each list.
+ */
+static void refine_phase(const struct post_file *p, struct post_scratch *s, int from, int nt,
+                         int64_t k, double *theta)
+{
+    s->n_cand = 0;
+    for (int64_t i = 0; i < s->n_touched; i++) s->cand[s->n_cand++] = s->touched[i];
+    prune(s, s->rem[from], *theta);
+    qsort(s->cand, (size_t)s->n_cand, sizeof *s->cand, cmp_u32);
+    for (int j = from; j < nt && s->n_cand > 0; j++) {
+        const struct term *t = &s->terms[j];
+        uint64_t at = t->off;
+        for (int64_t c = 0; c < s->n_cand && at < t->end; c++) {
+            uint32_t r = s->cand[c];
+            at = gallop(p->row, at, t->end, r);
+            if (at < t->end && p->row[at] == r) {
+                double tf = (double)p->tf[at];
+                s->acc[r] += t->w * tf / (tf + p->norm[r]);
+            }
+        }
+        double th = theta_of(s, s->cand, s->n_cand, k);
+        if (th > *theta) *theta = th;
+        prune(s, s->rem[j + 1], *theta);
+    }
+}
+
+/* hit a ranks before hit b: higher score, or the same and a lower row. */
+static int before(const struct hit *a, const struct hit *b)
+{
+    return a->s > b->s || (a->s == b->s && a->row < b->row);
+}
+
+static int cmp_hit(const void *x, const void *y)
+{
+    const struct hit *a = x, *b = y;
+    return before(a, b) ? -1 : before(b, a);
+}
+
+/* The exact score (hash_bm25_doc) of each of rows[0..n) into s->hits. */
+static int rescore(const struct feat_file *ff, const struct embedder *e, const struct hquery *q,
+                   struct post_scratch *s, const uint32_t *rows, int64_t n, struct sbuf *err)
+{
+    xgrow((void **)&s->hits, &s->cap_hits, (size_t)n + 1, sizeof *s->hits);
+    for (int64_t i = 0; i < n; i++) {
+        struct hdoc d;
+        if (feat_doc(ff, rows[i], &d, err) != PARE_OK) return PARE_EFAIL;
+        s->hits[i].s = hash_bm25_doc(e, q, &d);
+        s->hits[i].row = rows[i];
+    }
+    qsort(s->hits, (size_t)n, sizeof *s->hits, cmp_hit);
+    return PARE_OK;
+}
+
+/* The best k hits into rows and scores, then rows no key matched (score 0) in row order until
+ * there are k; clears the partial scores. */
+static int64_t take_top(struct post_scratch *s, int64_t k, int64_t *rows, double *scores)
+{
+    int64_t m = s->n_cand < k ? s->n_cand : k;
+    for (int64_t i = 0; i < m; i++) {
+        rows[i] = s->hits[i].row;
+        scores[i] = s->hits[i].s;
+    }
+    for (int64_t r = 0; m < k && r < s->rows; r++) {
+        if (s->acc[r] != 0) continue;
+        rows[m] = r;
+        scores[m++] = 0;
+    }
+    return m;
+}
+
+int post_search(const struct post_file *p, const struct feat_file *ff, const struct embedder *e,
+                const struct hquery *q, int64_t k, struct post_scratch *s, int64_t *rows,
+                double *scores, int64_t *n, struct sbuf *err)
+{
+    *n = 0;
+    if (k > (int64_t)p->rows) k = (int64_t)p->rows;
+    if (k <= 0) return PARE_OK;
+    int nt = gather_terms(p, q, s);
+    double theta;
+    int from = scan_phase(p, s, nt, k, &theta);
+    if (from < nt) {
+        refine_phase(p, s, from, nt, k, &theta);
+    } else {
+        memcpy(s->cand, s->touched, sizeof *s->cand * (size_t)s->n_touched);
+        s->n_cand = s->n_touched;
+    }
+    double th = theta_of(s, s->cand, s->n_cand, k);
+    prune(s, 0, th > theta ? th : theta);
+    int rc = rescore(ff, e, q, s, s->cand, s->n_cand, err);
+    if (rc == PARE_OK) *n = take_top(s, k, rows, scores);
+    for (int64_t i = 0; i < s->n_touched; i++) s->acc[s->touched[i]] = 0;
+    s->n_touched = 0;
+    s->n_cand = 0;
+    return rc;
+}
+
+/* Moves the hit at h[i] down the heap h[0..n) whose root is its worst hit. */
+static void sift_down(struct hit *h, int64_t n, int64_t i)
+{
+    for (;;) {
+        int64_t worst = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && before(&h[worst], &h[l])) worst = l;
+        if (r < n && before(&h[worst], &h[r])) worst = r;
+        if (worst == i) return;
+        struct hit t = h[i];
+        h[i] = h[worst];
+        h[worst] = t;
+        i = worst;
+    }
+}
+
+int post_search_exhaustive(const struct feat_file *ff, const struct embedder *e,
+                           const struct hquery *q, int64_t k, int64_t *rows, double *scores,
+                           int64_t *n, struct sbuf *err)
+{
+    int64_t nr = feat_rows(ff), m = 0;
+    *n = 0;
+    if (k > nr) k = nr;
+    if (k <= 0) return PARE_OK;
+    struct hit *h = xmalloc(sizeof *h * (size_t)k);
+    for (int64_t r = 0; r < nr; r++) {
+        struct hdoc d;
+        if (feat_doc(ff, r, &d, err) != PARE_OK) {
+            free(h);
+            return PARE_EFAIL;
+        }
+        struct hit x = {hash_bm25_doc(e, q, &d), r};
+        if (m < k) {
+            h[m++] = x;
+            if (m == k) /* full: make it a heap */
+                for (int64_t i = m / 2; i >= 0; i--) sift_down(h, m, i);
+        } else if (before(&x, &h[0])) {
+            h[0] = x;
+            sift_down(h, m, 0);
+        }
+    }
+    qsort(h, (size_t)m, sizeof *h, cmp_hit);
+    for (int64_t i = 0; i < m; i++) {
+        rows[i] = h[i].row;
+        scores[i] = h[i].s;
+    }
+    *n = m;
+    free(h);
+    return PARE_OK;
+}
