@@ -16,6 +16,8 @@ void index_build_free(struct index_build *b)
     vindex_free(b->vx);
     embedder_free(b->emb);
     feat_writer_free(b->feat);
+    post_writer_free(b->post);
+    b->post = NULL;
     sbuf_free(&b->err);
     b->vx = NULL;
     b->emb = NULL;
@@ -33,10 +35,14 @@ int64_t build_train_size(const char *factory, int64_t n)
     return want < n ? want : n;
 }
 
-void build_auto_factory(int64_t n, struct sbuf *factory, struct sbuf *params)
+void build_auto_factory(int64_t n, int hash, struct sbuf *factory, struct sbuf *params)
 {
     sbuf_reset(factory);
     sbuf_reset(params);
+    if (hash && n > BUILD_AUTO_POSTINGS_FROM) {
+        sbuf_adds(factory, POSTINGS_FACTORY);
+        return;
+    }
     if (n <= BUILD_AUTO_EXHAUSTIVE) {
         sbuf_adds(factory, "SQ8");
         return;
@@ -224,13 +230,34 @@ static void hash_pass_free(struct hash_pass *h)
     free(h->vec);
 }
 
+/* The postings of the features file (POSTINGS_FACTORY), instead of vectors. */
+static int postings_pass(struct index_build *b, struct hash_pass *h)
+{
+    if (b->say) b->say(b->ud, "index: building the postings of every feature");
+    int rc = post_build(h->ff, b->emb, b->post_path, &b->post, b->post_sum, &b->err);
+    feat_release(h->ff, 0, b->n_passages);
+    if (rc == PARE_OK) b->n_rows = feat_rows(h->ff);
+    if (rc == PARE_OK && b->say) {
+        int64_t keys, postings;
+        struct sbuf line = {0};
+        post_writer_counts(b->post, &keys, &postings);
+        sbuf_addf(&line, "index: postings of %lld keys, %lld postings (%.1f a passage)",
+                  (long long)keys, (long long)postings,
+                  b->n_rows ? (double)postings / (double)b->n_rows : 0.0);
+        b->say(b->ud, line.p);
+        sbuf_free(&line);
+    }
+    return rc;
+}
+
 int build_hash(struct index_build *b, const struct hash_params *p, const char *feat_path,
                FILE *keep, const char *keep_name)
 {
     struct hash_params v = *p;
     v.version = HASH_VERSION; /* the features file holds version 2 keys */
     b->emb = embedder_hash_new(&v);
-    int rc = vindex_create(b->factory, p->dim, &b->vx, &b->err);
+    int postings = strcmp(b->factory, POSTINGS_FACTORY) == 0;
+    int rc = postings ? PARE_OK : vindex_create(b->factory, p->dim, &b->vx, &b->err);
     if (rc == PARE_OK && keep && npy_write_header(keep, b->n_passages, p->dim) != 0) {
         sbuf_setf(&b->err, "%s: write error", keep_name);
         rc = PARE_EFAIL;
@@ -243,9 +270,15 @@ int build_hash(struct index_build *b, const struct hash_params *p, const char *f
     rc = text_pass(b, &h, feat_path);
     for (int64_t i = 0; i < b->batch; i++) sbuf_free(&h.rows[i]);
     free(h.rows);
+    if (rc == PARE_OK && postings) {
+        rc = postings_pass(b, &h);
+        hash_pass_free(&h);
+        return rc;
+    }
     if (rc == PARE_OK) h.vec = xmalloc(sizeof *h.vec * (size_t)b->batch * (size_t)h.dim);
     if (rc == PARE_OK && !vindex_is_trained(b->vx)) rc = train_pass(b, &h);
     if (rc == PARE_OK) rc = add_pass(b, &h, keep);
+    if (rc == PARE_OK) b->n_rows = vindex_ntotal(b->vx);
     hash_pass_free(&h);
     return rc;
 }

@@ -9,7 +9,9 @@
  *                 counting document frequencies (the statistics stored with the index, so that
  *                 queries are weighted like the passages) and writing its features to the
  *                 index's features file (features.h); the vectors are then made from that file
- *                 (a sample to train on, then all of them); optionally they are kept (.npy)
+ *                 (a sample to train on, then all of them); optionally they are kept (.npy).
+ *                 With the postings factory no vectors are made: the postings are built from
+ *                 the features file instead (postings.h)
  *   build_file    precomputed vectors with one passage id per row (--embedder file)
  *   build_openai  an embeddings server, batch by batch into a .npy file, then from that file
  *   build_from    the vectors another index kept, with a new factory (re-indexing)
@@ -22,6 +24,7 @@
 
 #include "index/embed.h"
 #include "index/features.h"
+#include "index/postings.h"
 #include "index/vindex.h"
 #include "stores/store.h"
 
@@ -30,7 +33,8 @@ struct index_build {
     struct store *st;
     struct blob_codec *codec; /* store_codec(st) */
     int64_t index_id;         /* the indexes row (catalog_begin) the rows belong to */
-    const char *factory;      /* FAISS index_factory string */
+    const char *factory;      /* FAISS index_factory string, or POSTINGS_FACTORY (hash) */
+    const char *post_path;    /* POSTINGS_FACTORY: the postings file (written by post_build) */
     int64_t n_passages;       /* corpus_count(st) */
     int64_t batch;            /* passages embedded and added at a time */
     int64_t train_size;       /* vectors to train on, at most (0: build_train_size) */
@@ -43,6 +47,9 @@ struct index_build {
     struct embedder *emb;
     struct feat_writer *feat; /* hash: the features file, to commit (feat_commit) with the index */
     char feat_sum[33];        /* its checksum */
+    struct post_writer *post; /* POSTINGS_FACTORY: the postings file, to commit with the index */
+    char post_sum[33];        /* its checksum */
+    int64_t n_rows;           /* rows indexed (vectors, or the postings' passages) */
     struct sbuf err;
 };
 
@@ -56,22 +63,28 @@ int64_t build_train_size(const char *factory, int64_t n);
 
 /*
  * The factory pare index chooses for n passages when it is given none (--factory auto), with
- * the search parameters that go with it (empty when none): an 8-bit scalar quantiser (SQ8,
+ * the search parameters that go with it (empty when none). With the hash embedder (`hash`
+ * true), above BUILD_AUTO_POSTINGS_FROM passages: postings (postings.h), the exact BM25 top k
+ * from an inverted index of the features, which needs no vectors at all (hash vectors are
+ * sparse: a question's rare keys have short lists). Otherwise an 8-bit scalar quantiser (SQ8,
  * 1 byte a dimension: 2 KB a passage at the hash embedder's 2048) searched exhaustively up to
  * BUILD_AUTO_EXHAUSTIVE passages; above, an inverted file of SQ8 codes (IVF{nlist},SQ8) that
  * probes some of its lists, since an exhaustive scan of a million codes takes seconds a query.
+ * Setting BUILD_AUTO_POSTINGS_FROM to 0 makes postings the hash embedder's default at every size.
  */
 #define BUILD_AUTO_EXHAUSTIVE 200000
-void build_auto_factory(int64_t n, struct sbuf *factory, struct sbuf *params);
+#define BUILD_AUTO_POSTINGS_FROM 200000
+void build_auto_factory(int64_t n, int hash, struct sbuf *factory, struct sbuf *params);
 
 /* Frees the results of a build. */
 void index_build_free(struct index_build *b);
 
 /*
  * Builds with the hash embedder of parameters p (version HASH_VERSION), its features file at
- * `feat_path` (written under a temporary name; b->feat). When `keep` is not NULL, the vectors
- * are also written to it as a .npy file (named keep_name in messages). Returns PARE_OK, or
- * PARE_EFAIL / PARE_EUSAGE (bad factory) with b->err set.
+ * `feat_path` (written under a temporary name; b->feat) and, for POSTINGS_FACTORY, its postings
+ * at b->post_path (b->post; no FAISS index, b->vx stays NULL, and `keep` must be NULL). When `keep`
+ * is not NULL, the vectors are also written to it as a .npy file (named keep_name in messages).
+ * Returns PARE_OK, or PARE_EFAIL / PARE_EUSAGE (bad factory) with b->err set.
  */
 int build_hash(struct index_build *b, const struct hash_params *p, const char *feat_path,
                FILE *keep, const char *keep_name);

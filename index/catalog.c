@@ -19,6 +19,7 @@ void catalog_free(struct pare_index *ix)
     free(ix->row_passage);
     free(ix->passage_row);
     feat_close(ix->feat);
+    post_close(ix->post);
     free(ix);
 }
 
@@ -172,6 +173,29 @@ static int open_faiss(struct pare_index *ix, const struct index_row *r, struct s
     return PARE_OK;
 }
 
+/* The postings file of a postings index (its row's path and checksum), checked against the row
+ * and its features file: without that file there is nothing to score the hits with. */
+static int open_postings(struct pare_index *ix, const struct index_row *r, struct sbuf *err)
+{
+    if (!ix->feat) {
+        sbuf_setf(err, "index %lld: a postings index without a features file", (long long)ix->id);
+        return PARE_EFAIL;
+    }
+    if (post_open(ix->path, r->checksum, &ix->post, err) != PARE_OK) return PARE_EFAIL;
+    if (post_rows(ix->post) != r->n_vectors) {
+        sbuf_setf(err, "%s: postings of %lld passages, the database expects %lld", ix->path,
+                  (long long)post_rows(ix->post), (long long)r->n_vectors);
+        return PARE_EFAIL;
+    }
+    return post_check_match(ix->post, ix->feat, ix->emb, err);
+}
+
+/* Whether index ix is a postings index. */
+static int is_postings(const struct pare_index *ix)
+{
+    return strcmp(ix->factory, POSTINGS_FACTORY) == 0;
+}
+
 /* The features file the description names, if any, checked against the row. */
 static int open_features(struct store *st, struct pare_index *ix, const struct index_row *r,
                          struct sbuf *err)
@@ -234,8 +258,10 @@ int catalog_load(struct store *st, int64_t id, int parts, struct pare_index **ou
     /* a hash index's row map is its features file's ids: searching needs that file too */
     if (rc == PARE_OK && (parts & (CATALOG_FEATURES | CATALOG_SEARCH)))
         rc = open_features(st, ix, &r, err);
-    if (rc == PARE_OK && (parts & CATALOG_SEARCH)) rc = open_faiss(ix, &r, err);
-    if (rc == PARE_OK && (parts & CATALOG_SEARCH) &&
+    int search = parts & CATALOG_SEARCH, post = rc == PARE_OK && is_postings(ix);
+    if (rc == PARE_OK && search && post) rc = open_postings(ix, &r, err);
+    if (rc == PARE_OK && search && !post) rc = open_faiss(ix, &r, err);
+    if (rc == PARE_OK && search && !post &&
         vindex_decode_for_search(ix->vx, CATALOG_DECODE_BYTES, err) < 0)
         rc = PARE_EFAIL;
     if (rc == PARE_OK && (parts & CATALOG_SEARCH) && ix->feat) {

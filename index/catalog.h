@@ -1,7 +1,8 @@
 /*
- * catalog.h - the indexes a database knows: their FAISS file, embedder, statistics and the map
- * from FAISS rows to passages, loaded together and checked against each other; and the
- * recording of a new index (its row, row map and statistics in the caller's transaction).
+ * catalog.h - the indexes a database knows: their FAISS file (or postings file), embedder,
+ * statistics and the map from FAISS rows to passages, loaded together and checked against each
+ * other; and the recording of a new index (its row, row map and statistics in the caller's
+ * transaction).
  */
 #ifndef PARE_CATALOG_H
 #define PARE_CATALOG_H
@@ -11,6 +12,7 @@
 
 #include "index/embed.h"
 #include "index/features.h"
+#include "index/postings.h"
 #include "index/vindex.h"
 #include "stores/store.h"
 
@@ -27,6 +29,8 @@ struct pare_index {
     int64_t *passage_row; /* catalog_map_passages: passage ids ascending, then their rows */
     /* CATALOG_FEATURES */
     struct feat_file *feat; /* a hash index's features file (NULL: built before there were) */
+    /* CATALOG_SEARCH of a postings index (factory POSTINGS_FACTORY): its file, instead of vx */
+    struct post_file *post;
 };
 
 /* Searching an exhaustive scalar-quantised index decodes it to floats when they take at most
@@ -36,7 +40,8 @@ struct pare_index {
 
 /* The parts of an index catalog_load reads besides its row, embedder and statistics. */
 enum catalog_parts {
-    CATALOG_SEARCH = 1,   /* the FAISS file and its row map: to search or read stored vectors */
+    CATALOG_SEARCH = 1,   /* the FAISS file (a postings index: its postings file) and its row
+                           * map: to search or read stored vectors */
     CATALOG_FEATURES = 2, /* the features file, when the index has one (searching reads it too:
                            * it holds the row map of the indexes that have one) */
 };

@@ -23,9 +23,14 @@ static const char MAGIC[8] = {'P', 'A', 'R', 'E', 'P', 'O', 'S', 'T'};
 #define PART_BITS 20
 #define LOW_BITS (32 - PART_BITS)
 
-/* Relative slack of the pruning bounds: sums taken in another order differ by far less, so a
- * row pruned by a bound this much below the k-th score cannot reach it (postings.h: exact). */
-#define SLACK 1e-9
+/* Relative slack of the pruning bounds. Partial scores are float sums (half the memory of
+ * doubles, and memory is what a search waits for), within 1e-6 of the exact ones for the few
+ * dozen keys of a question; so a row pruned by a bound this much below the k-th score cannot
+ * reach it (postings.h: exact), and the rows kept are scored exactly at the end. */
+#define SLACK 1e-4
+
+/* How many postings ahead the partial scores they add to are prefetched. */
+#define AHEAD 16
 
 /* Fewer postings are built and checked on one thread: starting threads costs more. */
 #define PARALLEL_MIN (1 << 20)
@@ -111,51 +116,48 @@ static void scatter_pass(struct post_work *w)
     free(at);
 }
 
-/* Sorts v[0..n) ascending (quicksort, insertion sort for short runs). */
-static void sort_u64(uint64_t *v, size_t n)
+/* Sorts a partition v[0..n) by key, keeping the order of equal keys (rows, which ascend):
+ * insertion sort for short runs, else two passes of a 6-bit radix sort through tmp. */
+static void sort_partition(uint64_t *v, size_t n, uint64_t *tmp)
 {
-    while (n > 16) {
-        uint64_t a = v[0], b = v[n / 2], c = v[n - 1];
-        uint64_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (v[i] < pivot) i++;
-            while (v[j] > pivot) j--;
-            if (i >= j) break;
-            uint64_t t = v[i];
-            v[i++] = v[j];
-            v[j--] = t;
+    if (n <= 32) {
+        for (size_t i = 1; i < n; i++) {
+            uint64_t x = v[i];
+            size_t j = i;
+            for (; j > 0 && v[j - 1] >> 40 > x >> 40; j--) v[j] = v[j - 1];
+            v[j] = x;
         }
-        if (j + 1 < n - j - 1) { /* recurse on the smaller side: bounded stack */
-            sort_u64(v, j + 1);
-            v += j + 1;
-            n -= j + 1;
-        } else {
-            sort_u64(v + j + 1, n - j - 1);
-            n = j + 1;
-        }
+        return;
     }
-    for (size_t i = 1; i < n; i++) {
-        uint64_t x = v[i];
-        size_t j = i;
-        for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
-        v[j] = x;
+    for (int shift = 40; shift < 40 + LOW_BITS; shift += 6) {
+        size_t count[65] = {0};
+        for (size_t i = 0; i < n; i++) count[((v[i] >> shift) & 63) + 1]++;
+        for (int d = 0; d < 64; d++) count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++) tmp[count[(v[i] >> shift) & 63]++] = v[i];
+        memcpy(v, tmp, sizeof *v * n);
     }
 }
 
 /* Sorts each partition by (key, row) and counts its distinct keys into kpart. */
 static void sort_pass(struct post_work *w)
 {
-    size_t np = (size_t)1 << PART_BITS;
+    size_t np = (size_t)1 << PART_BITS, most = 0;
+    for (size_t p = 0; p < np; p++)
+        if (w->part[p + 1] - w->part[p] > most) most = (size_t)(w->part[p + 1] - w->part[p]);
     w->kpart = xcalloc(np + 1, sizeof *w->kpart);
-#pragma omp parallel for schedule(dynamic, 256) if (w->n_post > PARALLEL_MIN)
-    for (size_t p = 0; p < np; p++) {
-        uint64_t *v = w->packed + w->part[p];
-        size_t n = (size_t)(w->part[p + 1] - w->part[p]);
-        sort_u64(v, n);
-        uint64_t keys = 0;
-        for (size_t i = 0; i < n; i++) keys += i == 0 || v[i] >> 40 != v[i - 1] >> 40;
-        w->kpart[p + 1] = keys;
+#pragma omp parallel if (w->n_post > PARALLEL_MIN)
+    {
+        uint64_t *tmp = xmalloc(sizeof *tmp * (most + 1));
+#pragma omp for schedule(dynamic, 256)
+        for (size_t p = 0; p < np; p++) {
+            uint64_t *v = w->packed + w->part[p];
+            size_t n = (size_t)(w->part[p + 1] - w->part[p]);
+            sort_partition(v, n, tmp);
+            uint64_t keys = 0;
+            for (size_t i = 0; i < n; i++) keys += i == 0 || v[i] >> 40 != v[i - 1] >> 40;
+            w->kpart[p + 1] = keys;
+        }
+        free(tmp);
     }
     for (size_t p = 0; p < np; p++) w->kpart[p + 1] += w->kpart[p];
     w->n_keys = (int64_t)w->kpart[np];
@@ -617,7 +619,10 @@ struct hit {
 
 struct post_scratch {
     int64_t rows;
-    double *acc;       /* partial score of each row; 0: not touched */
+    struct slot {
+        float acc;  /* partial score of the row; 0: not touched */
+        float norm; /* the row's BM25 length normalisation (beside acc: one cache miss) */
+    } * slot;
     uint32_t *touched; /* rows whose acc is not 0 */
     int64_t n_touched;
     uint32_t *cand; /* rows that may still reach the top k, ascending */
@@ -635,8 +640,9 @@ struct post_scratch *post_scratch_new(const struct post_file *p)
     struct post_scratch *s = xcalloc(1, sizeof *s);
     size_t n = (size_t)p->rows + 1;
     s->rows = (int64_t)p->rows;
-    s->acc = xcalloc(n, sizeof *s->acc);
-    s->touched = xmalloc(sizeof *s->touched * n);
+    s->slot = xcalloc(n, sizeof *s->slot);
+    for (uint64_t r = 0; r < p->rows; r++) s->slot[r].norm = (float)p->norm[r];
+    s->touched = xmalloc(sizeof *s->touched * 2 * n); /* the second half: sort_rows's */
     s->cand = xmalloc(sizeof *s->cand * n);
     s->sel = xmalloc(sizeof *s->sel * n);
     return s;
@@ -645,7 +651,7 @@ struct post_scratch *post_scratch_new(const struct post_file *p)
 void post_scratch_free(struct post_scratch *s)
 {
     if (!s) return;
-    free(s->acc);
+    free(s->slot);
     free(s->touched);
     free(s->cand);
     free(s->sel);
@@ -736,50 +742,111 @@ static double kth_largest(double *v, int64_t n, int64_t k)
 static double theta_of(struct post_scratch *s, const uint32_t *rows, int64_t n, int64_t k)
 {
     if (n < k) return 0;
-    for (int64_t i = 0; i < n; i++) s->sel[i] = s->acc[rows[i]];
+    for (int64_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) __builtin_prefetch(&s->slot[rows[i + AHEAD]]);
+        s->sel[i] = s->slot[rows[i]].acc;
+    }
     return kth_largest(s->sel, n, k);
 }
 
 /* Adds every posting of term t to the rows' partial scores. */
+
 static void scan_list(const struct post_file *p, struct post_scratch *s, const struct term *t)
 {
     for (uint64_t i = t->off; i < t->end; i++) {
+        if (i + AHEAD < t->end) __builtin_prefetch(&s->slot[p->row[i + AHEAD]], 1);
         uint32_t r = p->row[i];
-        double tf = (double)p->tf[i];
-        if (s->acc[r] == 0) s->touched[s->n_touched++] = r;
-        s->acc[r] += t->w * tf / (tf + p->norm[r]);
+        float tf = (float)p->tf[i];
+        if (s->slot[r].acc == 0) s->touched[s->n_touched++] = r;
+        s->slot[r].acc += (float)t->w * tf / (tf + s->slot[r].norm);
     }
+}
+
+/* What one search works with. */
+struct search {
+    const struct post_file *p;
+    const struct feat_file *ff;
+    const struct embedder *e;
+    const struct hquery *q;
+    struct post_scratch *s;
+    int64_t k;
+};
+
+/* Candidates few enough for phase two to update its bound after each list. */
+#define REFINE_THETA_MAX 2048
+
+/* Rows scored exactly for a bound: this many times k, of the best partial scores. */
+#define SEED 4
+
+/*
+ * A lower bound of the k-th best final score: the rows of the SEED k best partial scores
+ * scored exactly (hash_bm25_doc), and the k-th best of those, which k real rows reach (0 when
+ * fewer than k rows were touched). Partial scores lack the lists not yet read, so this bound is
+ * much higher, and prunes much more, than the k-th best partial score; it is never lower, as
+ * those rows include the k best partial scores.
+ */
+static double exact_theta(const struct search *x)
+{
+    struct post_scratch *s = x->s;
+    int64_t m = 0, most = 2 * SEED * x->k, seed = SEED * x->k;
+    if (s->n_touched < x->k) return 0;
+    double floor = theta_of(s, s->touched, s->n_touched, s->n_touched < seed ? s->n_touched : seed);
+    for (int64_t i = 0; i < s->n_touched && m < most; i++) {
+        uint32_t r = s->touched[i];
+        struct hdoc d;
+        struct sbuf ignore = {0}; /* a malformed row is reported when the hits are scored */
+        if (s->slot[r].acc < floor || feat_doc(x->ff, r, &d, &ignore) != PARE_OK) continue;
+        s->sel[m++] = hash_bm25_doc(x->e, x->q, &d);
+    }
+    return m >= x->k ? kth_largest(s->sel, m, x->k) : 0;
 }
 
 /*
  * Phase one (MaxScore's essential lists): whole lists, largest bound first, as long as a row
- * none of them held could still reach the k-th best partial score with what the lists left
- * add at most. Returns the first term not scanned; *theta the k-th best partial score.
+ * none of them held could still reach the k-th best score with what the lists left add at
+ * most. Returns the first term not scanned; *theta a lower bound of the k-th best score.
  */
-static int scan_phase(const struct post_file *p, struct post_scratch *s, int nt, int64_t k,
-                      double *theta)
+static int scan_phase(const struct search *x, int nt, double *theta)
 {
+    struct post_scratch *s = x->s;
     int i = 0;
     *theta = 0;
     for (; i < nt; i++) {
-        if (s->n_touched >= k && s->rem[i] >= below(*theta))
-            *theta = theta_of(s, s->touched, s->n_touched, k);
+        /* scanning a list more than needed is only slower, never wrong: the bound costs a pass
+         * over the touched rows, worth it before a list of comparable length */
+        const struct term *t = &s->terms[i];
+        if (s->n_touched >= x->k && s->rem[i] >= below(*theta) &&
+            (int64_t)(t->end - t->off) * 4 >= s->n_touched) {
+            double th = exact_theta(x);
+            if (th > *theta) *theta = th;
+        }
         if (s->rem[i] < below(*theta)) break;
-        scan_list(p, s, &s->terms[i]);
+        scan_list(x->p, s, t);
     }
     return i;
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* Sorts v[0..n) (values below `limit`) ascending: 8-bit radix passes through tmp, as many as
+ * the values need. */
+static void sort_rows(uint32_t *v, int64_t n, uint32_t *tmp, uint64_t limit)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    for (int shift = 0; shift < 32 && (limit - 1) >> shift; shift += 8) {
+        int64_t count[257] = {0};
+        for (int64_t i = 0; i < n; i++) count[((v[i] >> shift) & 0xff) + 1]++;
+        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
+        for (int64_t i = 0; i < n; i++) tmp[count[(v[i] >> shift) & 0xff]++] = v[i];
+        memcpy(v, tmp, sizeof *v * (size_t)n);
+    }
 }
 
 /* The first position in row[at..end) holding a row >= want (end when none): galloping. */
 static uint64_t gallop(const uint32_t *row, uint64_t at, uint64_t end, uint32_t want)
 {
-    uint64_t hi = at, step = 1;
+    /* a few steps first: when the candidates are about as many as the list, the next one is
+     * usually close, and a scan there mispredicts less than a binary search */
+    for (uint64_t stop = at + 8 < end ? at + 8 : end; at < stop; at++)
+        if (row[at] >= want) return at;
+    uint64_t hi = at, step = 8;
     while (hi < end && row[hi] < want) {
         at = hi + 1;
         hi += step;
@@ -800,8 +867,11 @@ static uint64_t gallop(const uint32_t *row, uint64_t at, uint64_t end, uint32_t 
 static void prune(struct post_scratch *s, double rest, double theta)
 {
     int64_t m = 0;
-    for (int64_t i = 0; i < s->n_cand; i++)
-        if (s->acc[s->cand[i]] + rest >= below(theta)) s->cand[m++] = s->cand[i];
+    double floor = below(theta) - rest;
+    for (int64_t i = 0; i < s->n_cand; i++) {
+        if (i + AHEAD < s->n_cand) __builtin_prefetch(&s->slot[s->cand[i + AHEAD]]);
+        if ((double)s->slot[s->cand[i]].acc >= floor) s->cand[m++] = s->cand[i];
+    }
     s->n_cand = m;
 }
 
@@ -810,25 +880,29 @@ static void prune(struct post_scratch *s, double rest, double theta)
  * remaining list is searched for them (galloping through it, so most of a long list is
  * skipped), and rows that can no longer reach the k-th best are dropped after each list.
  */
-static void refine_phase(const struct post_file *p, struct post_scratch *s, int from, int nt,
-                         int64_t k, double *theta)
+static void refine_phase(const struct search *x, int from, int nt, double *theta)
 {
+    const struct post_file *p = x->p;
+    struct post_scratch *s = x->s;
+    int64_t k = x->k;
     s->n_cand = 0;
     for (int64_t i = 0; i < s->n_touched; i++) s->cand[s->n_cand++] = s->touched[i];
     prune(s, s->rem[from], *theta);
-    qsort(s->cand, (size_t)s->n_cand, sizeof *s->cand, cmp_u32);
+    sort_rows(s->cand, s->n_cand, s->touched + s->n_touched, (uint64_t)s->rows);
     for (int j = from; j < nt && s->n_cand > 0; j++) {
         const struct term *t = &s->terms[j];
         uint64_t at = t->off;
         for (int64_t c = 0; c < s->n_cand && at < t->end; c++) {
             uint32_t r = s->cand[c];
             at = gallop(p->row, at, t->end, r);
+            if (c + AHEAD < s->n_cand) __builtin_prefetch(&s->slot[s->cand[c + AHEAD]], 1);
             if (at < t->end && p->row[at] == r) {
-                double tf = (double)p->tf[at];
-                s->acc[r] += t->w * tf / (tf + p->norm[r]);
+                float tf = (float)p->tf[at];
+                s->slot[r].acc += (float)t->w * tf / (tf + s->slot[r].norm);
             }
         }
-        double th = theta_of(s, s->cand, s->n_cand, k);
+        /* the k-th best partial score is worth its pass once few candidates are left */
+        double th = s->n_cand <= REFINE_THETA_MAX ? theta_of(s, s->cand, s->n_cand, k) : 0;
         if (th > *theta) *theta = th;
         prune(s, s->rem[j + 1], *theta);
     }
@@ -871,7 +945,7 @@ static int64_t take_top(struct post_scratch *s, int64_t k, int64_t *rows, double
         scores[i] = s->hits[i].s;
     }
     for (int64_t r = 0; m < k && r < s->rows; r++) {
-        if (s->acc[r] != 0) continue;
+        if (s->slot[r].acc != 0) continue;
         rows[m] = r;
         scores[m++] = 0;
     }
@@ -887,9 +961,10 @@ int post_search(const struct post_file *p, const struct feat_file *ff, const str
     if (k <= 0) return PARE_OK;
     int nt = gather_terms(p, q, s);
     double theta;
-    int from = scan_phase(p, s, nt, k, &theta);
+    const struct search x = {p, ff, e, q, s, k};
+    int from = scan_phase(&x, nt, &theta);
     if (from < nt) {
-        refine_phase(p, s, from, nt, k, &theta);
+        refine_phase(&x, from, nt, &theta);
     } else {
         memcpy(s->cand, s->touched, sizeof *s->cand * (size_t)s->n_touched);
         s->n_cand = s->n_touched;
@@ -898,7 +973,7 @@ int post_search(const struct post_file *p, const struct feat_file *ff, const str
     prune(s, 0, th > theta ? th : theta);
     int rc = rescore(ff, e, q, s, s->cand, s->n_cand, err);
     if (rc == PARE_OK) *n = take_top(s, k, rows, scores);
-    for (int64_t i = 0; i < s->n_touched; i++) s->acc[s->touched[i]] = 0;
+    for (int64_t i = 0; i < s->n_touched; i++) s->slot[s->touched[i]].acc = 0;
     s->n_touched = 0;
     s->n_cand = 0;
     return rc;

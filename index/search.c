@@ -11,13 +11,23 @@ void searcher_init(struct searcher *s)
 {
     s->n_scratch = 2 * omp_get_max_threads();
     s->scratch = xcalloc((size_t)s->n_scratch, sizeof *s->scratch);
+    s->post = xcalloc((size_t)s->n_scratch, sizeof *s->post);
+    s->hq = xcalloc((size_t)s->n_scratch, sizeof *s->hq);
     s->codec = store_codec(s->st);
 }
 
 void searcher_free(struct searcher *s)
 {
-    for (int i = 0; i < s->n_scratch; i++) hfeats_free(&s->scratch[i]);
+    for (int i = 0; i < s->n_scratch; i++) {
+        hfeats_free(&s->scratch[i]);
+        if (s->post) post_scratch_free(s->post[i]);
+        if (s->hq) hquery_free(&s->hq[i]);
+    }
     free(s->scratch);
+    free(s->post);
+    free(s->hq);
+    s->post = NULL;
+    s->hq = NULL;
     free(s->qvec);
     free(s->qvec_qid);
     free(s->qvec_row);
@@ -164,9 +174,51 @@ static void take_hits(const struct pare_index *ix, struct ranked *q, const float
     }
 }
 
+/* One question's exact BM25 top k from a postings index (every passage scored when
+ * `exhaustive`) as its candidates, best first. Thread t's scratch. */
+static int postings_one(struct searcher *s, struct ranked *q, int t, int exhaustive,
+                        struct sbuf *err)
+{
+    const struct pare_index *ix = s->ix;
+    int64_t k = s->k < ix->n_rows ? s->k : ix->n_rows, n = 0;
+    int64_t *rows = xmalloc(sizeof *rows * (size_t)(k + 1));
+    q->cand = xmalloc(sizeof *q->cand * (size_t)(k + 1));
+    q->score = xmalloc(sizeof *q->score * (size_t)(k + 1));
+    hash_features(ix->emb, NULL, q->text, strlen(q->text), &s->scratch[2 * t]);
+    hash_query(ix->emb, &s->scratch[2 * t], &s->hq[t]);
+    if (!exhaustive && !s->post[t]) s->post[t] = post_scratch_new(ix->post);
+    int rc = exhaustive
+                 ? post_search_exhaustive(ix->feat, ix->emb, &s->hq[t], k, rows, q->score, &n, err)
+                 : post_search(ix->post, ix->feat, ix->emb, &s->hq[t], k, s->post[t], rows,
+                               q->score, &n, err);
+    for (int64_t i = 0; i < n; i++) q->cand[i] = feat_passage(ix->feat, rows[i]);
+    q->n_cand = (int)n;
+    free(rows);
+    return rc;
+}
+
+/* The candidates of qs[0..nq) from a postings index, questions spread over the threads. */
+static int search_postings(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err)
+{
+    int exhaustive = s->rerank >= s->ix->n_rows, bad = -1;
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int i = 0; i < nq; i++) {
+        struct sbuf e = {0};
+        if (postings_one(s, &qs[i], omp_get_thread_num(), exhaustive, &e) != PARE_OK)
+#pragma omp critical(search_postings_err)
+        {
+            if (bad < 0) sbuf_setf(err, "%s", sbuf_str(&e));
+            bad = i;
+        }
+        sbuf_free(&e);
+    }
+    return bad < 0 ? PARE_OK : PARE_EFAIL;
+}
+
 int search_corpus(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err)
 {
     const struct pare_index *ix = s->ix;
+    if (ix->post) return search_postings(s, qs, nq, err);
     int dim = embedder_dim(ix->emb);
     int is_hash = embedder_kind(ix->emb) == EMBED_HASH;
     int64_t depth = is_hash && s->rerank > s->k ? s->rerank : s->k;

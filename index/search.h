@@ -2,8 +2,10 @@
  * search.h - the candidates of a batch of questions from an index.
  *
  * Scope corpus searches the whole index with each question's query vector, then, with the hash
- * embedder, re-scores the best `rerank` hits by exact BM25 (rerank.h). Scope context ranks each
- * question's own passages (its question_passages, a repeated passage once).
+ * embedder, re-scores the best `rerank` hits by exact BM25 (rerank.h). A postings index
+ * (postings.h) gives the exact BM25 top k directly, with no vectors; with `rerank` at least its
+ * number of passages it scores every passage instead (the exhaustive search, for checking). Scope
+ * context ranks each question's own passages (its question_passages, a repeated passage once).
  *
  * Query vectors come from the index's embedder: the hash embedder computes them, the openai
  * embedder asks the embeddings server, and for the file embedder they are given with the
@@ -30,9 +32,11 @@ struct searcher {
     struct blob_codec *codec;
     struct hfeats *scratch; /* two per thread */
     int n_scratch;
-    float *qvec;       /* file embedder: query vectors ... */
-    int64_t *qvec_qid; /* ... of these question ids, ascending, */
-    int64_t *qvec_row; /* ... at these rows */
+    struct post_scratch **post; /* postings index: one per thread, made when first used */
+    struct hquery *hq;          /* postings index: one per thread */
+    float *qvec;                /* file embedder: query vectors ... */
+    int64_t *qvec_qid;          /* ... of these question ids, ascending, */
+    int64_t *qvec_row;          /* ... at these rows */
     int64_t n_qvec;
 };
 

@@ -31,8 +31,10 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
     const struct opt opts[] = {
         {"embedder", OPT_STRING, &a->kind, "hash", "KIND", "hash, file or openai"},
         {"factory", OPT_STRING, &a->factory, "auto", "SPEC",
-         "FAISS index_factory string (Flat, SQ8, IVF1024,SQ8, HNSW32, IVF4096,PQ32, ...), or "
-         "auto: SQ8 up to 200000 passages, else IVF{n/2000},SQ8 probing 16 lists"},
+         "FAISS index_factory string (Flat, SQ8, IVF1024,SQ8, HNSW32, IVF4096,PQ32, ...), "
+         "postings (hash embedder: exact BM25 from an inverted index, no vectors), or auto: SQ8 "
+         "up to 200000 passages, else postings with the hash embedder and IVF{n/2000},SQ8 "
+         "probing 16 lists with the others"},
         {"dim", OPT_INT, &a->dim, "2048", "D", "hash: dimensions"},
         {"bigram-weight", OPT_DOUBLE, &a->bigram_w, "0.5", "W", "hash: weight of bigram features"},
         {"title-repeat", OPT_INT, &a->title_repeat, "2", "N", "hash: times the title is counted"},
@@ -77,6 +79,11 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
 /* Why the options cannot go together, or NULL. */
 static const char *conflict(const struct index_args *a)
 {
+    if (strcmp(a->factory, POSTINGS_FACTORY) == 0 && (a->ek != EMBED_HASH || a->from > 0))
+        return "--factory postings indexes the hash embedder's features: not with --embedder "
+               "file or openai, nor --from-index";
+    if (strcmp(a->factory, POSTINGS_FACTORY) == 0 && a->keep)
+        return "--factory postings makes no vectors to keep: no --keep-vectors";
     if (a->from > 0 && a->keep) return "--from-index builds from kept vectors: no --keep-vectors";
     if (a->from > 0 && a->ek != EMBED_HASH)
         return "--from-index reuses that index's embedder: no --embedder";
@@ -183,14 +190,18 @@ static int make_settings(struct index_run *r, const struct index_args *a)
 static void name_files(struct index_run *r, const struct index_args *a)
 {
     struct index_build *b = &r->b;
+    int postings = strcmp(b->factory, POSTINGS_FACTORY) == 0;
     r->beside_db = a->out == NULL;
     if (a->out)
         sbuf_adds(&r->path, a->out);
     else
-        sbuf_addf(&r->path, "%s.index%lld.faiss", store_path(b->st), (long long)b->index_id);
+        sbuf_addf(&r->path, "%s.index%lld.%s", store_path(b->st), (long long)b->index_id,
+                  postings ? "post" : "faiss");
+    if (postings) b->post_path = r->path.p;
     if (a->keep || a->ek == EMBED_OPENAI) sbuf_addf(&r->keep_path, "%s.vectors.npy", r->path.p);
     size_t stem = r->path.len;
     if (stem > 6 && strcmp(r->path.p + stem - 6, ".faiss") == 0) stem -= 6;
+    if (stem > 5 && strcmp(r->path.p + stem - 5, ".post") == 0) stem -= 5;
     sbuf_addf(&r->feat_path, "%.*s.feat", (int)stem, r->path.p);
 }
 
@@ -207,10 +218,16 @@ static int prepare(struct index_run *r, const struct index_args *a)
         return PARE_EFAIL;
     }
     if (strcmp(a->factory, "auto") == 0) {
-        build_auto_factory(b->n_passages, &r->factory, &r->params);
-        job_say(&r->job, "index: factory %s%s%s for %lld passages (--factory to choose another)",
-                r->factory.p, r->params.len ? ", search " : "", sbuf_str(&r->params),
-                (long long)b->n_passages);
+        /* --keep-vectors asks for vectors: those are FAISS's */
+        build_auto_factory(b->n_passages, a->ek == EMBED_HASH && !a->from && !a->keep, &r->factory,
+                           &r->params);
+        job_say(&r->job,
+                "index: factory auto -> %s%s%s for %lld passages (--factory to choose "
+                "another)",
+                strcmp(r->factory.p, POSTINGS_FACTORY) == 0
+                    ? "postings (exact BM25 from an inverted index of the features)"
+                    : r->factory.p,
+                r->params.len ? ", search " : "", sbuf_str(&r->params), (long long)b->n_passages);
     } else {
         sbuf_adds(&r->factory, a->factory);
     }
@@ -260,11 +277,32 @@ static int build(struct index_run *r, const struct index_args *a, const struct o
     return rc;
 }
 
-/* Writes the FAISS file and completes the index's row, statistics included, and commits. */
+/* The rows and dimension of the built index. */
+static int64_t built_rows(const struct index_build *b)
+{
+    return b->vx ? vindex_ntotal(b->vx) : b->n_rows;
+}
+
+static int built_dim(const struct index_build *b)
+{
+    return b->vx ? vindex_dim(b->vx) : embedder_dim(b->emb);
+}
+
+/* Writes the FAISS file (or commits the postings file) as the index's file. */
+static int write_index_file(struct index_run *r)
+{
+    struct index_build *b = &r->b;
+    if (!b->post) return vindex_write(b->vx, r->path.p, r->checksum, &b->err);
+    int rc = post_commit(b->post, &b->err);
+    if (rc == PARE_OK) memcpy(r->checksum, b->post_sum, sizeof r->checksum);
+    return rc;
+}
+
+/* Writes the index file and completes the index's row, statistics included, and commits. */
 static int record(struct index_run *r, const struct index_args *a)
 {
     struct index_build *b = &r->b;
-    int rc = vindex_write(b->vx, r->path.p, r->checksum, &b->err);
+    int rc = write_index_file(r);
     if (rc == PARE_OK && embedder_kind(b->emb) == EMBED_HASH)
         rc = catalog_save_stats(b->st, b->index_id, b->emb, &b->err);
     if (rc != PARE_OK) return rc;
@@ -285,8 +323,8 @@ static int record(struct index_run *r, const struct index_args *a)
         free(feat);
     }
     char *path = catalog_record_path(b->st, r->path.p, r->beside_db);
-    rc = catalog_finish(b->st, b->index_id, path, vindex_dim(b->vx), desc, vindex_ntotal(b->vx),
-                        r->checksum, &b->err);
+    rc = catalog_finish(b->st, b->index_id, path, built_dim(b), desc, built_rows(b), r->checksum,
+                        &b->err);
     free(path);
     json_decref(desc);
     if (rc == PARE_OK && store_commit(b->st) != PARE_OK) {
@@ -316,11 +354,11 @@ static int finish(struct index_run *r, const struct index_args *a, const struct 
         fprintf(stderr, "pare index: %s\n", sbuf_str(&b->err));
     } else {
         job_say(&r->job, "index %lld: %lld passages, %s, dim %d, %s embedder -> %s",
-                (long long)b->index_id, (long long)vindex_ntotal(b->vx), b->factory,
-                vindex_dim(b->vx), a->kind, r->path.p);
+                (long long)b->index_id, (long long)built_rows(b), b->factory, built_dim(b), a->kind,
+                r->path.p);
         if (!ctx->nested) printf("%lld\n", (long long)b->index_id);
     }
-    int64_t done = rc == PARE_OK && !r->same ? vindex_ntotal(b->vx) : 0;
+    int64_t done = rc == PARE_OK && !r->same ? built_rows(b) : 0;
     rc = job_end(&r->job, rc, done, 0, rc == PARE_OK ? NULL : sbuf_str(&b->err), NULL);
     blob_codec_free(b->codec);
     store_close(b->st);

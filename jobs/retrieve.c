@@ -38,7 +38,8 @@ static int parse_args(struct retrieve_args *a, struct pare_ctx *ctx, int argc, c
         {"with-answer", OPT_FLAG, &a->with_answer, NULL, NULL,
          "query with the question and its first gold answer (Context-Picker's pool)"},
         {"rerank", OPT_INT, &a->rerank, "100", "R",
-         "hash embedder: re-score the best R hits by exact BM25 (0: off)"},
+         "hash embedder: re-score the best R hits by exact BM25 (0: off; a postings index is "
+         "exact: R at least its passages scores every passage, to check it)"},
         {"params", OPT_STRING, &a->params, "", "P",
          "FAISS search parameters, e.g. nprobe=16 (empty: those the index was built with)"},
         {"dataset", OPT_STRING, &a->dataset, NULL, "NAME", "only this dataset's questions"},
@@ -139,6 +140,11 @@ static int open_index(struct retrieve_run *r, struct retrieve_args *a)
     }
     /* --params, else what the index was built to be searched with */
     const char *params = *a->params ? a->params : r->s.ix->search_params;
+    if (rc == PARE_OK && *a->params && r->s.ix->post) {
+        sbuf_setf(&r->err, "index %lld is a postings index: it takes no FAISS --params",
+                  (long long)r->s.ix->id);
+        rc = PARE_EUSAGE;
+    }
     if (rc == PARE_OK && r->s.ix->vx) rc = vindex_set_params(r->s.ix->vx, params, &r->err);
     if (rc == PARE_OK && a->qvec)
         rc = searcher_query_vectors(&r->s, a->qvec, a->qids, strcmp(a->qids_kind, "ext") == 0,
