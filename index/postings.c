@@ -439,8 +439,8 @@ static int place_sections(struct post_file *p, struct sbuf *err)
     uint64_t size = p->size;
     if (memcmp(p->map, MAGIC, 8) != 0 || fmt[0] != FORMAT || fmt[1] < 1 || fmt[1] > MAX_BITS ||
         n[0] > size / 4 || n[1] > size / 16 || n[2] > size / 5 || n[0] > UINT32_MAX ||
-        n[1] > UINT32_MAX || !(par[0] > 0) || !isfinite(par[0]) || !isfinite(par[1]) ||
-        !isfinite(par[2])) {
+        n[1] > UINT32_MAX || !(par[0] >= 1e-3 && par[0] < 1e12) || !(par[1] >= 0 && par[1] < 1e6) ||
+        !(par[2] >= 0 && par[2] <= 1)) {
         sbuf_setf(err, "%s: not a postings file written by pare index", p->path);
         return PARE_EFAIL;
     }
@@ -756,9 +756,10 @@ static void scan_list(const struct post_file *p, struct post_scratch *s, const s
     for (uint64_t i = t->off; i < t->end; i++) {
         if (i + AHEAD < t->end) __builtin_prefetch(&s->slot[p->row[i + AHEAD]], 1);
         uint32_t r = p->row[i];
-        float tf = (float)p->tf[i];
+        float tf = (float)p->tf[i], c = (float)t->w * tf / (tf + s->slot[r].norm);
+        if (!(c > 0)) continue; /* never with pare's files: acc 0 must mean untouched */
         if (s->slot[r].acc == 0) s->touched[s->n_touched++] = r;
-        s->slot[r].acc += (float)t->w * tf / (tf + s->slot[r].norm);
+        s->slot[r].acc += c;
     }
 }
 
@@ -936,16 +937,18 @@ static int rescore(const struct feat_file *ff, const struct embedder *e, const s
 }
 
 /* The best k hits into rows and scores, then rows no key matched (score 0) in row order until
- * there are k; clears the partial scores. */
+ * there are k. Rows in the hits are marked (acc -1; post_search clears every touched row): when
+ * fewer than k rows were kept, the rows no key matched are all the others. */
 static int64_t take_top(struct post_scratch *s, int64_t k, int64_t *rows, double *scores)
 {
     int64_t m = s->n_cand < k ? s->n_cand : k;
     for (int64_t i = 0; i < m; i++) {
         rows[i] = s->hits[i].row;
         scores[i] = s->hits[i].s;
+        s->slot[rows[i]].acc = -1;
     }
     for (int64_t r = 0; m < k && r < s->rows; r++) {
-        if (s->slot[r].acc != 0) continue;
+        if (s->slot[r].acc < 0) continue;
         rows[m] = r;
         scores[m++] = 0;
     }

@@ -96,6 +96,8 @@ static const char *conflict(const struct index_args *a)
     if (a->batch < 1) return "--batch must be positive";
     if (a->train_size < 0) return "--train-size must not be negative";
     if (a->title_repeat < 0) return "--title-repeat must not be negative";
+    if (!(a->k1 >= 0 && a->k1 < 1e6)) return "--k1 must be between 0 and 1000000";
+    if (!(a->bm25_b >= 0 && a->bm25_b <= 1)) return "--b must be between 0 and 1";
     if (a->bigram_w < 0) return "--bigram-weight must not be negative";
     if (strcmp(a->ids_kind, "id") != 0 && strcmp(a->ids_kind, "ext") != 0)
         return "--ids-kind must be id or ext";
