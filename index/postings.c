@@ -626,6 +626,8 @@ struct post_scratch {
     uint32_t *touched; /* rows whose acc is not 0 */
     int64_t n_touched;
     uint32_t *cand; /* rows that may still reach the top k, ascending */
+    uint32_t *tmp;  /* sort_rows's */
+    size_t cap_cand, cap_tmp, cap_sel;
     int64_t n_cand;
     double *sel; /* scratch of the k-th largest score */
     struct term *terms;
@@ -642,9 +644,7 @@ struct post_scratch *post_scratch_new(const struct post_file *p)
     s->rows = (int64_t)p->rows;
     s->slot = xcalloc(n, sizeof *s->slot);
     for (uint64_t r = 0; r < p->rows; r++) s->slot[r].norm = (float)p->norm[r];
-    s->touched = xmalloc(sizeof *s->touched * 2 * n); /* the second half: sort_rows's */
-    s->cand = xmalloc(sizeof *s->cand * n);
-    s->sel = xmalloc(sizeof *s->sel * n);
+    s->touched = xmalloc(sizeof *s->touched * n); /* the rest grows as a search needs it */
     return s;
 }
 
@@ -654,6 +654,7 @@ void post_scratch_free(struct post_scratch *s)
     free(s->slot);
     free(s->touched);
     free(s->cand);
+    free(s->tmp);
     free(s->sel);
     free(s->terms);
     free(s->rem);
@@ -742,6 +743,7 @@ static double kth_largest(double *v, int64_t n, int64_t k)
 static double theta_of(struct post_scratch *s, const uint32_t *rows, int64_t n, int64_t k)
 {
     if (n < k) return 0;
+    xgrow((void **)&s->sel, &s->cap_sel, (size_t)n + 1, sizeof *s->sel);
     for (int64_t i = 0; i < n; i++) {
         if (i + AHEAD < n) __builtin_prefetch(&s->slot[rows[i + AHEAD]]);
         s->sel[i] = s->slot[rows[i]].acc;
@@ -792,6 +794,7 @@ static double exact_theta(const struct search *x)
     int64_t m = 0, most = 2 * SEED * x->k, seed = SEED * x->k;
     if (s->n_touched < x->k) return 0;
     double floor = theta_of(s, s->touched, s->n_touched, s->n_touched < seed ? s->n_touched : seed);
+    xgrow((void **)&s->sel, &s->cap_sel, (size_t)most + 1, sizeof *s->sel);
     for (int64_t i = 0; i < s->n_touched && m < most; i++) {
         uint32_t r = s->touched[i];
         struct hdoc d;
@@ -887,9 +890,11 @@ static void refine_phase(const struct search *x, int from, int nt, double *theta
     struct post_scratch *s = x->s;
     int64_t k = x->k;
     s->n_cand = 0;
+    xgrow((void **)&s->cand, &s->cap_cand, (size_t)s->n_touched + 1, sizeof *s->cand);
     for (int64_t i = 0; i < s->n_touched; i++) s->cand[s->n_cand++] = s->touched[i];
     prune(s, s->rem[from], *theta);
-    sort_rows(s->cand, s->n_cand, s->touched + s->n_touched, (uint64_t)s->rows);
+    xgrow((void **)&s->tmp, &s->cap_tmp, (size_t)s->n_cand + 1, sizeof *s->tmp);
+    sort_rows(s->cand, s->n_cand, s->tmp, (uint64_t)s->rows);
     for (int j = from; j < nt && s->n_cand > 0; j++) {
         const struct term *t = &s->terms[j];
         uint64_t at = t->off;
@@ -969,6 +974,7 @@ int post_search(const struct post_file *p, const struct feat_file *ff, const str
     if (from < nt) {
         refine_phase(&x, from, nt, &theta);
     } else {
+        xgrow((void **)&s->cand, &s->cap_cand, (size_t)s->n_touched + 1, sizeof *s->cand);
         memcpy(s->cand, s->touched, sizeof *s->cand * (size_t)s->n_touched);
         s->n_cand = s->n_touched;
     }

@@ -76,7 +76,7 @@ void post_counts(const struct post_file *p, int64_t *keys, int64_t *postings);
 int post_check_match(const struct post_file *p, const struct feat_file *ff,
                      const struct embedder *e, struct sbuf *err);
 
-/* Per-thread working memory of post_search: about 12 bytes a row. */
+/* Per-thread working memory of post_search: 12 bytes a row, and what a search touches. */
 struct post_scratch;
 struct post_scratch *post_scratch_new(const struct post_file *p);
 /* Frees s. NULL is a no-op. */
