@@ -833,15 +833,24 @@ static int scan_phase(const struct search *x, int nt, double *theta)
     return i;
 }
 
-/* Sorts v[0..n) (values below `limit`) ascending: 8-bit radix passes through tmp, as many as
- * the values need. */
+/* Sorts v[0..n) (values below `limit`) ascending: insertion sort for a few, else 11-bit radix
+ * passes through tmp, as many as the values need (two for two million rows). */
 static void sort_rows(uint32_t *v, int64_t n, uint32_t *tmp, uint64_t limit)
 {
-    for (int shift = 0; shift < 32 && (limit - 1) >> shift; shift += 8) {
-        int64_t count[257] = {0};
-        for (int64_t i = 0; i < n; i++) count[((v[i] >> shift) & 0xff) + 1]++;
-        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
-        for (int64_t i = 0; i < n; i++) tmp[count[(v[i] >> shift) & 0xff]++] = v[i];
+    if (n <= 64) {
+        for (int64_t i = 1; i < n; i++) {
+            uint32_t x = v[i];
+            int64_t j = i;
+            for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+            v[j] = x;
+        }
+        return;
+    }
+    for (int shift = 0; shift < 32 && (limit - 1) >> shift; shift += 11) {
+        int64_t count[2049] = {0};
+        for (int64_t i = 0; i < n; i++) count[((v[i] >> shift) & 2047) + 1]++;
+        for (int d = 0; d < 2048; d++) count[d + 1] += count[d];
+        for (int64_t i = 0; i < n; i++) tmp[count[(v[i] >> shift) & 2047]++] = v[i];
         memcpy(v, tmp, sizeof *v * (size_t)n);
     }
 }
