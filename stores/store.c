@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "common/embedded.h"
@@ -351,8 +352,21 @@ static int migrate(struct store *st, struct sbuf *err)
     }
 }
 
+/* SQLite's process-wide settings, made once before the first connection (sqlite3_config is
+ * refused after sqlite3_initialize). A statement that writes several rows and may abort keeps
+ * a statement journal; SQLite writes it to a temporary file beyond 64 KiB, and a multi-row
+ * insert of random keys (judge_calls) touches a page a row, so the journal of one statement
+ * went to disk every time. 16 MiB keeps it in memory. */
+static void configure_sqlite(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 16 << 20);
+}
+
+static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
+
 int store_open(const char *path, int flags, struct store **out, struct sbuf *err)
 {
+    pthread_once(&configure_once, configure_sqlite);
     struct stat sb;
     *out = NULL;
     if (!(flags & STORE_CREATE) && stat(path, &sb) != 0) {
