@@ -359,7 +359,7 @@ static int store_batch(struct sync *y, struct batch *b)
  */
 static int rounds(struct sync *y, mining_progress_fn progress, void *ctx, struct batch *b)
 {
-    int64_t total = mine_count_pending(y->r);
+    int64_t total = progress ? mine_count_pending(y->r) : 0;
     int rc = read_batch(y, &b[0]);
     for (int t = 0; rc == PARE_OK && (b[t % 3].n || b[(t + 2) % 3].n); t++) {
         struct batch *cur = &b[t % 3], *next = &b[(t + 1) % 3], *prev = &b[(t + 2) % 3];
