@@ -136,18 +136,18 @@ int candidates_store(struct store *st, int64_t id, int64_t k, const struct ranke
     pthread_once(&rows_once, make_rows_texts);
     /* The rows refer to questions and passages this command read from this database (pare
      * never deletes either); checking three parent keys per row made storing them twice as
-     * dear, and context scope stores every passage of every question. The setting is this
-     * connection's and cannot change inside a transaction: off for the batch, on again after. */
-    if (store_exec(st, "PRAGMA foreign_keys = OFF") != PARE_OK) goto fail;
-    if (store_begin(st) != PARE_OK) goto fail;
-    if (insert_all(st, id, k, qs, nq) != PARE_OK) goto fail;
-    if (store_commit(st) != PARE_OK) goto fail;
-    return store_exec(st, "PRAGMA foreign_keys = ON") == PARE_OK
-               ? PARE_OK
-               : store_fail(st, err, "storing candidates");
-fail:
+     * dear, and context scope stores every passage of every question. (A job storing many
+     * batches suspends the checks once for all of them: see store_fk_suspend.) */
+    if (store_fk_suspend(st) != PARE_OK) goto fail;
+    if (store_begin(st) != PARE_OK) goto fail_resume;
+    if (insert_all(st, id, k, qs, nq) != PARE_OK) goto fail_resume;
+    if (store_commit(st) != PARE_OK) goto fail_resume;
+    return store_fk_resume(st) == PARE_OK ? PARE_OK : store_fail(st, err, "storing candidates");
+fail_resume:
     store_fail(st, err, "storing candidates");
     if (store_in_tx(st)) store_rollback(st);
-    store_exec(st, "PRAGMA foreign_keys = ON");
+    store_fk_resume(st);
     return PARE_EFAIL;
+fail:
+    return store_fail(st, err, "storing candidates");
 }

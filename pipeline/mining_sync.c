@@ -394,10 +394,9 @@ int mining_run_sync(struct mine_run *r, mining_progress_fn progress, void *ctx)
     if (rc == PARE_OK) rc = load_cached_max(&y);
     /* The rows stored refer to questions, passages and sets this run read or stored in this
      * database (pare deletes none of them): their parent keys are not looked up again (3.6%
-     * of the mining benchmark's instructions; no table of theirs cascades). The setting is the
-     * connection's and cannot change inside a transaction: off for the run, on again after it
-     * (candidates_store does the same). */
-    if (rc == PARE_OK && store_exec(r->st, "PRAGMA foreign_keys = OFF") != PARE_OK)
+     * of the mining benchmark's instructions; no table of theirs cascades). Off for the run,
+     * on again after it (store_fk_suspend). */
+    if (rc == PARE_OK && store_fk_suspend(r->st) != PARE_OK)
         rc = store_fail(r->st, r->err, "PRAGMA foreign_keys");
     if (rc == PARE_OK && store_begin(r->st) != PARE_OK) rc = store_fail(r->st, r->err, "BEGIN");
     if (rc == PARE_OK) {
@@ -406,7 +405,7 @@ int mining_run_sync(struct mine_run *r, mining_progress_fn progress, void *ctx)
             rc = store_fail(r->st, r->err, "COMMIT");
         if (rc != PARE_OK) store_rollback(r->st);
     }
-    if (store_exec(r->st, "PRAGMA foreign_keys = ON") != PARE_OK && rc == PARE_OK)
+    if (store_fk_resume(r->st) != PARE_OK && rc == PARE_OK)
         rc = store_fail(r->st, r->err, "PRAGMA foreign_keys");
     for (int k = 0; k < 3; k++) {
         for (int i = 0; i < b[k].cap; i++) item_free(&b[k].it[i]);

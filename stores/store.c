@@ -30,6 +30,7 @@ struct store {
     size_t n_stmts, cap_stmts;
     struct sbuf err; /* the store's own errors (migration ...) */
     int own_err;     /* err holds the latest error rather than sqlite3_errmsg */
+    int fk_off;      /* store_fk_suspend's depth: foreign keys are off while it is > 0 */
 };
 
 /* Migration number from a file name "NNN_name.sql", or -1 for other embedded files. */
@@ -498,4 +499,18 @@ int store_retrieval(struct store *st, int64_t *id, int required, struct sbuf *er
     }
     *id = found;
     return PARE_OK;
+}
+
+int store_fk_suspend(struct store *st)
+{
+    if (st->fk_off++ > 0) return PARE_OK;
+    if (store_exec(st, "PRAGMA foreign_keys = OFF") == PARE_OK) return PARE_OK;
+    st->fk_off--;
+    return PARE_EFAIL;
+}
+
+int store_fk_resume(struct store *st)
+{
+    if (st->fk_off == 0 || --st->fk_off > 0) return PARE_OK;
+    return store_exec(st, "PRAGMA foreign_keys = ON");
 }
