@@ -243,7 +243,7 @@ static void norm_put(struct norm_out *w, utf8proc_int32_t c)
 }
 
 /* A word ended: it goes if it is an article, with the space before it (a separator stays). */
-static void norm_end_word(struct norm_out *w)
+static inline __attribute__((always_inline)) void norm_end_word(struct norm_out *w)
 {
     size_t len = w->m - w->word_start;
     const char *s = w->o + w->word_start;
@@ -308,7 +308,7 @@ struct scanner {
 };
 
 /* The word ends (at a space: the gap stays clean until another separator). */
-static void scan_flush(struct scanner *sc)
+static inline __attribute__((always_inline)) void scan_flush(struct scanner *sc)
 {
     if (sc->w.len) {
         flush_word(sc->k, sc->w.w, sc->w.len, sc->w.cap, sc->w.chars, sc->w.spaced);

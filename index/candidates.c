@@ -1,6 +1,7 @@
 /* candidates.c - see candidates.h. */
 #include "index/candidates.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,40 +64,90 @@ int candidates_next(struct store *st, int64_t id, int with_answer, const char *d
     return PARE_OK;
 }
 
-int candidates_store(struct store *st, int64_t id, int64_t k, const struct ranked *qs, int nq,
-                     struct sbuf *err)
+/* Rows per INSERT of candidates_store: 1, 2, 4, ... 2^ROWS_LOG, one statement text each, made
+ * once. A statement's fixed cost (step, halt, reset) was a third of a row's. */
+#define ROWS_LOG 5
+static char *rows_text[ROWS_LOG + 1];
+static pthread_once_t rows_once = PTHREAD_ONCE_INIT;
+
+static void make_rows_texts(void)
 {
-    sqlite3_stmt *s = NULL;
-    /* The rows refer to questions and passages this command read from this database (pare
-     * never deletes either); checking three parent keys per row made storing them twice as
-     * dear, and context scope stores every passage of every question. The setting is this
-     * connection's and cannot change inside a transaction: off for the batch, on again after. */
-    if (store_exec(st, "PRAGMA foreign_keys = OFF") != PARE_OK) goto fail;
-    if (store_begin(st) != PARE_OK) goto fail;
-    /* one statement for the batch, rebound row by row (store_stmt's lookup and reset per row
-     * cost as much again) */
-    s = store_stmt(st, "INSERT INTO candidates(retrieval_id, question_id, "
-                       "passage_id, rank, score) VALUES (?1, ?2, ?3, ?4, ?5)");
-    if (!s || sqlite3_bind_int64(s, 1, id)) goto fail;
+    for (int k = 0; k <= ROWS_LOG; k++) {
+        struct sbuf b = {0};
+        sbuf_adds(&b, "INSERT INTO candidates(retrieval_id, question_id, passage_id, rank, score) "
+                      "VALUES ");
+        for (int r = 0; r < 1 << k; r++)
+            sbuf_addf(&b, "%s(?1, ?%d, ?%d, ?%d, ?%d)", r ? ", " : "", 2 + 4 * r, 3 + 4 * r,
+                      4 + 4 * r, 5 + 4 * r);
+        rows_text[k] = sbuf_detach(&b);
+    }
+}
+
+/* A candidate row waiting to be stored. */
+struct cand_row {
+    int64_t qid, pid;
+    int rank;
+    double score;
+};
+
+/* Stores rows[0..n) (n <= 2^ROWS_LOG) under retrieval id, in statements of 2^k rows. */
+static int insert_rows(struct store *st, int64_t id, const struct cand_row *rows, int n)
+{
+    while (n) {
+        int k = ROWS_LOG;
+        while (1 << k > n) k--;
+        sqlite3_stmt *s = store_stmt(st, rows_text[k]);
+        if (!s || sqlite3_bind_int64(s, 1, id)) return PARE_EFAIL;
+        for (int r = 0; r < 1 << k; r++)
+            if (sqlite3_bind_int64(s, 2 + 4 * r, rows[r].qid) ||
+                sqlite3_bind_int64(s, 3 + 4 * r, rows[r].pid) ||
+                sqlite3_bind_int(s, 4 + 4 * r, rows[r].rank) ||
+                sqlite3_bind_double(s, 5 + 4 * r, rows[r].score))
+                return PARE_EFAIL;
+        if (store_done(st, s) != PARE_OK) return PARE_EFAIL;
+        rows += 1 << k;
+        n -= 1 << k;
+    }
+    return PARE_OK;
+}
+
+/* The rows of qs[0..nq), best k of each (0: all), stored 2^ROWS_LOG at a time. */
+static int insert_all(struct store *st, int64_t id, int64_t k, const struct ranked *qs, int nq)
+{
+    struct cand_row rows[1 << ROWS_LOG];
+    int waiting = 0;
     for (int i = 0; i < nq; i++) {
         int n = qs[i].n_cand;
         if (k > 0 && n > k) n = (int)k;
-        if (sqlite3_bind_int64(s, 2, qs[i].qid)) goto fail;
         for (int c = 0; c < n; c++) {
-            if (sqlite3_bind_int64(s, 3, qs[i].cand[c]) || sqlite3_bind_int(s, 4, c + 1) ||
-                sqlite3_bind_double(s, 5, qs[i].score[c]) || sqlite3_step(s) != SQLITE_DONE)
-                goto fail;
-            sqlite3_reset(s);
+            rows[waiting++] = (struct cand_row){qs[i].qid, qs[i].cand[c], c + 1, qs[i].score[c]};
+            if (waiting == 1 << ROWS_LOG) {
+                if (insert_rows(st, id, rows, waiting) != PARE_OK) return PARE_EFAIL;
+                waiting = 0;
+            }
         }
     }
-    if (store_commit(st) != PARE_OK) goto fail;
-    return store_exec(st, "PRAGMA foreign_keys = ON") == PARE_OK
-               ? PARE_OK
-               : store_fail(st, err, "storing candidates");
-fail:
+    return insert_rows(st, id, rows, waiting);
+}
+
+int candidates_store(struct store *st, int64_t id, int64_t k, const struct ranked *qs, int nq,
+                     struct sbuf *err)
+{
+    pthread_once(&rows_once, make_rows_texts);
+    /* The rows refer to questions and passages this command read from this database (pare
+     * never deletes either); checking three parent keys per row made storing them twice as
+     * dear, and context scope stores every passage of every question. (A job storing many
+     * batches suspends the checks once for all of them: see store_fk_suspend.) */
+    if (store_fk_suspend(st) != PARE_OK) goto fail;
+    if (store_begin(st) != PARE_OK) goto fail_resume;
+    if (insert_all(st, id, k, qs, nq) != PARE_OK) goto fail_resume;
+    if (store_commit(st) != PARE_OK) goto fail_resume;
+    return store_fk_resume(st) == PARE_OK ? PARE_OK : store_fail(st, err, "storing candidates");
+fail_resume:
     store_fail(st, err, "storing candidates");
-    if (s) sqlite3_reset(s);
     if (store_in_tx(st)) store_rollback(st);
-    store_exec(st, "PRAGMA foreign_keys = ON");
+    store_fk_resume(st);
     return PARE_EFAIL;
+fail:
+    return store_fail(st, err, "storing candidates");
 }

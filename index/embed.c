@@ -209,9 +209,20 @@ static void add_stream(struct hfeats *f, const uint64_t *t, size_t n, int bigram
 }
 
 /* Sorts n 32-bit keys: four passes of an 8-bit radix sort through tmp; the result is in *a
- * (the buffers may be swapped). Cheaper than comparisons for the few hundred keys of a text. */
+ * (the buffers may be swapped). Cheaper than comparisons for the few hundred keys of a text;
+ * a few dozen are sorted in place by insertion. */
 static void radix_sort_u32(uint32_t **a, uint32_t **tmp, size_t n)
 {
+    if (n <= 48) { /* a question's few keys: four passes over 256 counters cost more */
+        uint32_t *k = *a;
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = k[i];
+            size_t j = i;
+            for (; j > 0 && k[j - 1] > x; j--) k[j] = k[j - 1];
+            k[j] = x;
+        }
+        return;
+    }
     for (int shift = 0; shift < 32; shift += 8) {
         size_t count[257] = {0};
         const uint32_t *src = *a;

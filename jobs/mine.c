@@ -131,7 +131,9 @@ static int mine(struct pare_ctx *ctx, int argc, char **argv, struct mine_args *a
     mo->retrieval_id = a->retrieval;
     int rc = store_retrieval(st, &mo->retrieval_id, 1, &err);
     double t0 = now_monotonic();
-    if (rc == PARE_OK) rc = mining_run(st, mo, progress, &job, &s, &warn, &err);
+    /* no progress line when quiet: the drivers then skip counting what is pending */
+    if (rc == PARE_OK)
+        rc = mining_run(st, mo, job.ctx->quiet ? NULL : progress, &job, &s, &warn, &err);
     double dt = now_monotonic() - t0;
     if (rc == PARE_OK && s.call_errors > 0 && s.minimal + s.full_insufficient == 0) {
         /* judge errors decided nothing: that is a failure, not a run with nothing to do */

@@ -157,7 +157,11 @@ static int run_batches(struct retrieve_run *r, const struct retrieve_args *a, in
 {
     struct ranked *qs = xcalloc((size_t)a->batch, sizeof *qs);
     int64_t after = 0;
-    int rc = PARE_OK;
+    /* foreign keys off once for every batch's candidates, not once per batch: each change of
+     * the setting makes SQLite prepare every statement again */
+    int rc = store_fk_suspend(r->s.st) == PARE_OK
+                 ? PARE_OK
+                 : store_fail(r->s.st, &r->err, "storing candidates");
     while (rc == PARE_OK && (a->limit == 0 || *done < a->limit)) {
         int nq = 0;
         int64_t left = a->limit - *done;
@@ -178,6 +182,8 @@ static int run_batches(struct retrieve_run *r, const struct retrieve_args *a, in
         job_progress(&r->job, "questions", (uint64_t)*done, 0, 0, 0);
     }
     free(qs);
+    if (store_fk_resume(r->s.st) != PARE_OK && rc == PARE_OK)
+        rc = store_fail(r->s.st, &r->err, "storing candidates");
     return rc;
 }
 

@@ -23,6 +23,9 @@ struct minimizer {
     int n_asked, n_fed;
     size_t cap;
     uint64_t probe;
+    minimizer_oracle oracle; /* minimizer_run: asked at once instead of suspending */
+    void *oracle_ctx;
+    int stopped; /* the oracle stopped the search */
     enum mz_status status;
     uint64_t result;
 };
@@ -91,13 +94,32 @@ void minimizer_free(struct minimizer *m)
     free(m);
 }
 
-/* The verdict on x from the log, or SUSPEND after making x the probe. */
+/* Adds x to the log of subsets asked (its verdict follows with minimizer_feed). */
+static void log_asked(struct minimizer *m, uint64_t x)
+{
+    if ((size_t)m->n_asked == m->cap) {
+        xgrow((void **)&m->asked, &m->cap, (size_t)m->n_asked + 1, sizeof *m->asked);
+        m->verdict = xrealloc(m->verdict, m->cap * sizeof *m->verdict);
+    }
+    m->asked[m->n_asked++] = x;
+}
+
+/* The verdict on x from the log; else, with an oracle, its verdict (logged), and without one
+ * SUSPEND after making x the probe. SUSPEND too when the oracle stops the search. */
 static int ask(struct minimizer *m, uint64_t x)
 {
     for (int i = 0; i < m->n_fed; i++)
         if (m->asked[i] == x) return m->verdict[i];
     m->probe = x;
-    return SUSPEND;
+    if (!m->oracle) return SUSPEND;
+    log_asked(m, x);
+    int v = m->oracle(m->oracle_ctx, x);
+    if (v < 0) {
+        m->stopped = 1;
+        return SUSPEND;
+    }
+    m->verdict[m->n_fed++] = v ? 1 : 0;
+    return v ? 1 : 0;
 }
 
 #define ASK(x, v)                                                                                  \
@@ -306,11 +328,23 @@ int minimizer_next(struct minimizer *m, uint64_t *probe)
     uint64_t all = m->n == 64 ? ~0ULL : (1ULL << m->n) - 1;
     int r = m->prior ? run_prior(m, all) : run_method(m, all);
     if (r != SUSPEND) return 0;
-    xgrow((void **)&m->asked, &m->cap, (size_t)m->n_asked + 1, sizeof *m->asked);
-    m->verdict = xrealloc(m->verdict, m->cap * sizeof *m->verdict);
-    m->asked[m->n_asked++] = m->probe;
+    log_asked(m, m->probe);
     *probe = m->probe;
     return 1;
+}
+
+int minimizer_run(struct minimizer *m, minimizer_oracle oracle, void *ctx)
+{
+    if (m->status != MZ_RUNNING) return 0;
+    uint64_t all = m->n == 64 ? ~0ULL : (1ULL << m->n) - 1;
+    m->oracle = oracle;
+    m->oracle_ctx = ctx;
+    if (m->prior)
+        run_prior(m, all);
+    else
+        run_method(m, all);
+    m->oracle = NULL;
+    return m->stopped ? -1 : 0;
 }
 
 void minimizer_feed(struct minimizer *m, int sufficient)

@@ -65,6 +65,21 @@ int minimizer_next(struct minimizer *m, uint64_t *probe);
 /* The verdict on the last probe: 1 sufficient, 0 insufficient. */
 void minimizer_feed(struct minimizer *m, int sufficient);
 
+/*
+ * A verdict asked of the caller while the search runs (minimizer_run): 1 sufficient, 0
+ * insufficient, or -1 to stop the search (the judge failed).
+ */
+typedef int (*minimizer_oracle)(void *ctx, uint64_t subset);
+
+/*
+ * Runs the search to its end in one go, asking `oracle` each subset as it comes: the same
+ * subsets, in the same order, as the minimizer_next/minimizer_feed loop asks, without replaying
+ * the search once per verdict. For a judge whose verdict is at hand (lexical). Returns 0 when
+ * the search ended (see minimizer_status), -1 when the oracle stopped it (the status stays
+ * MZ_RUNNING; the minimiser is then only good for minimizer_calls and minimizer_free).
+ */
+int minimizer_run(struct minimizer *m, minimizer_oracle oracle, void *ctx);
+
 enum mz_status minimizer_status(const struct minimizer *m);
 /* The minimal set (valid when the status is MZ_MINIMAL). */
 uint64_t minimizer_result(const struct minimizer *m);

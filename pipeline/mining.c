@@ -613,7 +613,7 @@ static int take_answers(struct mine *mn, struct jdone *d)
 
 static int run(struct mine *mn, mining_progress_fn progress, void *ctx)
 {
-    int64_t total = mine_count_pending(&mn->r), after = 0, started = 0;
+    int64_t total = progress ? mine_count_pending(&mn->r) : 0, after = 0, started = 0;
     int more = 1, rc = store_begin(mn->st);
     if (rc != PARE_OK) return store_fail(mn->st, mn->err, "BEGIN");
     for (;;) {

@@ -69,7 +69,8 @@ struct mining_stats {
     char first_error[160];      /* the first failed call's error, cut to fit ("" when none) */
 };
 
-/* Called after each round of judge answers (for a progress line); total: questions to do. */
+/* Called after each round of judge answers (for a progress line); total: questions to do.
+ * NULL: no progress line (and the questions to do are not counted). */
 typedef void (*mining_progress_fn)(void *ctx, const struct mining_stats *s, int64_t total);
 
 /*

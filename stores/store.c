@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "common/embedded.h"
@@ -29,6 +30,7 @@ struct store {
     size_t n_stmts, cap_stmts;
     struct sbuf err; /* the store's own errors (migration ...) */
     int own_err;     /* err holds the latest error rather than sqlite3_errmsg */
+    int fk_off;      /* store_fk_suspend's depth: foreign keys are off while it is > 0 */
 };
 
 /* Migration number from a file name "NNN_name.sql", or -1 for other embedded files. */
@@ -351,8 +353,21 @@ static int migrate(struct store *st, struct sbuf *err)
     }
 }
 
+/* SQLite's process-wide settings, made once before the first connection (sqlite3_config is
+ * refused after sqlite3_initialize). A statement that writes several rows and may abort keeps
+ * a statement journal; SQLite writes it to a temporary file beyond 64 KiB, and a multi-row
+ * insert of random keys (judge_calls) touches a page a row, so the journal of one statement
+ * went to disk every time. 16 MiB keeps it in memory. */
+static void configure_sqlite(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 16 << 20);
+}
+
+static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
+
 int store_open(const char *path, int flags, struct store **out, struct sbuf *err)
 {
+    pthread_once(&configure_once, configure_sqlite);
     struct stat sb;
     *out = NULL;
     if (!(flags & STORE_CREATE) && stat(path, &sb) != 0) {
@@ -484,4 +499,18 @@ int store_retrieval(struct store *st, int64_t *id, int required, struct sbuf *er
     }
     *id = found;
     return PARE_OK;
+}
+
+int store_fk_suspend(struct store *st)
+{
+    if (st->fk_off++ > 0) return PARE_OK;
+    if (store_exec(st, "PRAGMA foreign_keys = OFF") == PARE_OK) return PARE_OK;
+    st->fk_off--;
+    return PARE_EFAIL;
+}
+
+int store_fk_resume(struct store *st)
+{
+    if (st->fk_off == 0 || --st->fk_off > 0) return PARE_OK;
+    return store_exec(st, "PRAGMA foreign_keys = ON");
 }

@@ -100,6 +100,17 @@ int store_rollback(struct store *st);
 /* 1 while a transaction is open. */
 int store_in_tx(struct store *st);
 
+/*
+ * Foreign keys off for a bulk insert of rows whose parents the command itself read or stored
+ * (pare deletes no parent, and no table of pare's cascades), on again at the matching
+ * store_fk_resume. Calls nest: only the outermost pair runs the PRAGMA, which matters because
+ * each change of the setting expires every prepared statement (the next use prepares it
+ * again). Call both outside a transaction (SQLite ignores the setting inside one). Return
+ * PARE_OK or PARE_EFAIL.
+ */
+int store_fk_suspend(struct store *st);
+int store_fk_resume(struct store *st);
+
 /* meta table: value of key into out (returns 1 found, 0 not, -1 error); set replaces. */
 int store_meta_get(struct store *st, const char *key, struct sbuf *out);
 int store_meta_set(struct store *st, const char *key, const char *value);

@@ -278,6 +278,62 @@ static void test_prior_saves_calls(void **state)
     assert_true(cas * 100 <= loo * 30);
 }
 
+/* minimizer_run's oracle: the judge of `need`, recording what it is asked; stops (-1) at the
+ * call numbered stop_at (0: never). */
+struct oracle_ctx {
+    int (*judge)(uint64_t, uint64_t);
+    uint64_t need;
+    struct trace t;
+    int stop_at;
+};
+
+static int oracle(void *ctx, uint64_t s)
+{
+    struct oracle_ctx *o = ctx;
+    o->t.asked[o->t.n] = s;
+    if (o->stop_at && o->t.n + 1 == o->stop_at) return o->t.n++, -1;
+    return o->t.verdict[o->t.n++] = o->judge(s, o->need);
+}
+
+static void test_run_asks_what_the_loop_asks(void **state)
+{
+    (void)state;
+    int (*judges[])(uint64_t, uint64_t) = {superset_judge, odd_judge, flip_judge};
+    uint64_t x = 2463534242ULL;
+    for (int j = 0; j < 3; j++) {
+        for (uint64_t need = 1; need < (1u << 10); need += 7) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            for (int m = 0; m < 4; m++) {
+                enum mz_method meth = m & 1 ? MZ_DDMIN : MZ_LOO;
+                uint64_t prior = m & 2 ? x & 0x3ff : 0;
+                struct trace t;
+                enum mz_status st;
+                uint64_t r = run_from(meth, 10, need, prior, judges[j], &t, &st);
+                struct oracle_ctx o = {.judge = judges[j], .need = need};
+                struct minimizer *mz =
+                    prior ? minimizer_new_prior(meth, 10, prior) : minimizer_new(meth, 10);
+                assert_int_equal(minimizer_run(mz, oracle, &o), 0);
+                assert_int_equal(o.t.n, t.n);
+                for (int i = 0; i < t.n; i++) assert_true(o.t.asked[i] == t.asked[i]);
+                assert_int_equal(minimizer_status(mz), st);
+                if (st == MZ_MINIMAL) assert_true(minimizer_result(mz) == r);
+                assert_int_equal(minimizer_calls(mz), t.n);
+                minimizer_free(mz);
+                if (t.n < 2) continue;
+                /* stopped at the second call: the same two subsets, the run says so */
+                struct oracle_ctx s = {.judge = judges[j], .need = need, .stop_at = 2};
+                mz = prior ? minimizer_new_prior(meth, 10, prior) : minimizer_new(meth, 10);
+                assert_int_equal(minimizer_run(mz, oracle, &s), -1);
+                assert_int_equal(s.t.n, 2);
+                assert_true(s.t.asked[1] == t.asked[1]);
+                assert_int_equal(minimizer_status(mz), MZ_RUNNING);
+                assert_int_equal(minimizer_calls(mz), 2);
+                minimizer_free(mz);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_prior_missing_a_member),
         cmocka_unit_test(test_prior_never_twice_always_proven),
         cmocka_unit_test(test_prior_saves_calls),
+        cmocka_unit_test(test_run_asks_what_the_loop_asks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

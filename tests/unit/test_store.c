@@ -171,10 +171,45 @@ static void test_foreign_database_untouched(void **state)
     sbuf_free(&err);
 }
 
+/* foreign keys: off between the outermost suspend and its resume, nested pairs change nothing */
+static void test_fk_suspend_nests(void **state)
+{
+    (void)state;
+    char *p = tmp_path("fk.db");
+    rm_db(p);
+    struct store *st;
+    struct sbuf err = {0};
+    assert_int_equal(store_open(p, STORE_CREATE, &st, &err), PARE_OK);
+    /* evidence_sets.question_id refers to questions: question 999 does not exist */
+#define ORPHAN                                                                                     \
+    "INSERT INTO evidence_sets(question_id, judge, method, status, size, judge_calls, "            \
+    "cached_calls, created_at) VALUES (999, 'j%d', 'loo', 'minimal', 0, 0, 0, 'now')"
+    char sql[512];
+    snprintf(sql, sizeof sql, ORPHAN, 0);
+    assert_int_equal(store_exec(st, sql), PARE_EFAIL);
+    assert_int_equal(store_fk_suspend(st), PARE_OK);
+    assert_int_equal(store_fk_suspend(st), PARE_OK);
+    snprintf(sql, sizeof sql, ORPHAN, 1);
+    assert_int_equal(store_exec(st, sql), PARE_OK);
+    assert_int_equal(store_fk_resume(st), PARE_OK); /* the inner pair: still off */
+    snprintf(sql, sizeof sql, ORPHAN, 2);
+    assert_int_equal(store_exec(st, sql), PARE_OK);
+    assert_int_equal(store_fk_resume(st), PARE_OK); /* the outer pair: on again */
+    snprintf(sql, sizeof sql, ORPHAN, 3);
+    assert_int_equal(store_exec(st, sql), PARE_EFAIL);
+    assert_int_equal(store_fk_resume(st), PARE_OK); /* an extra resume is harmless */
+    assert_int_equal(store_exec(st, sql), PARE_EFAIL);
+    store_close(st);
+    rm_db(p);
+    sbuf_free(&err);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_migrate),
+        cmocka_unit_test(test_fk_suspend_nests),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_not_a_database),
         cmocka_unit_test(test_statements_and_rollback),
