@@ -68,26 +68,25 @@ double reward_laser(const struct traj_facts *f, double target_len, double alpha)
     return 1.0 + (f->length <= target_len ? alpha : 0.0);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 double laser_d_target(const double *lengths, size_t n, int bucket)
 {
     static const int nb[3] = {5, 2, 1};
     if (n == 0) return 64;
-    double *s = xmalloc(sizeof *s * n);
-    memcpy(s, lengths, sizeof *s * n);
-    qsort(s, n, sizeof *s, cmp_double);
-    /* at least ceil(n / n_b) responses must fit */
-    size_t need = (n + (size_t)nb[bucket] - 1) / (size_t)nb[bucket];
-    double at = s[need - 1];
-    free(s);
-    double l = 64;
-    while (l < at && l < 1048576) l *= 2;
-    return l;
+    /* at least ceil(n / n_b) responses must fit: the answer is the first rung of the ladder
+     * that that many lengths fit under, so counting lengths per rung finds it without sorting
+     * (a run's lengths were a tenth of scoring a million trajectories when sorted) */
+    size_t need = (n + (size_t)nb[bucket] - 1) / (size_t)nb[bucket], under[16] = {0};
+    for (size_t i = 0; i < n; i++) {
+        int k = 0; /* the first rung 64 * 2^k at or above the length; 15: above them all */
+        while (k < 15 && lengths[i] > (double)(64 << k)) k++;
+        under[k]++;
+    }
+    size_t fit = 0;
+    for (int k = 0; k < 15; k++) {
+        fit += under[k];
+        if (fit >= need) return (double)(64 << k);
+    }
+    return 1048576;
 }
 
 double reward_decs(const struct traj_facts *f, double max_len)
@@ -324,18 +323,12 @@ static void add_int(struct sbuf *b, long long v)
 }
 
 /* A real number as jansson writes one: %.17g, with ".0" when it would read as an integer and
- * the exponent without '+' or leading zeros. Whole numbers take a shorter path. */
-static void add_real(struct sbuf *b, double v)
+ * the exponent without '+' or leading zeros, into buf (40 bytes). Returns its length. */
+static size_t format_real(char *buf, double v)
 {
-    if (v == floor(v) && fabs(v) < 1e15) {
-        add_int(b, (long long)v);
-        sbuf_add(b, ".0", 2);
-        return;
-    }
-    char buf[40];
-    int n = snprintf(buf, sizeof buf, "%.17g", v);
+    int n = snprintf(buf, 40, "%.17g", v);
     char *e = strchr(buf, 'e');
-    if (!e && !strchr(buf, '.') && n > 0 && (size_t)n + 2 < sizeof buf) strcat(buf, ".0");
+    if (!e && !strchr(buf, '.') && n > 0 && (size_t)n + 2 < 40) strcat(buf, ".0");
     if (e) { /* e+05 -> e5, e-05 -> e-5 */
         char *d = e + 1, *s = e + 1;
         if (*s == '+')
@@ -345,7 +338,35 @@ static void add_real(struct sbuf *b, double v)
         while (*s == '0' && s[1]) s++;
         memmove(d, s, strlen(s) + 1);
     }
-    sbuf_adds(b, buf);
+    return strlen(buf);
+}
+
+/* The texts of the last reals formatted on this thread, by the bits of the number: scores
+ * repeat (F1 of 2/3, coverage of 1/2, ...), and printf's %.17g cost more than the rest of a
+ * trajectory's components. Per thread, so the functions stay safe to call from several. */
+struct real_memo {
+    uint64_t bits;
+    unsigned char len; /* 0: empty */
+    char text[40];
+};
+static _Thread_local struct real_memo real_memo[64];
+
+/* A real number as jansson writes one (format_real). Whole numbers take a shorter path. */
+static void add_real(struct sbuf *b, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15) {
+        add_int(b, (long long)v);
+        sbuf_add(b, ".0", 2);
+        return;
+    }
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    struct real_memo *m = &real_memo[(bits ^ bits >> 29 ^ bits >> 47) & 63];
+    if (!m->len || m->bits != bits) {
+        m->len = (unsigned char)format_real(m->text, v);
+        m->bits = bits;
+    }
+    sbuf_add(b, m->text, m->len);
 }
 
 int reward_value(enum reward_scheme scheme, const struct reward_item *it,
