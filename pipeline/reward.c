@@ -100,12 +100,16 @@ double reward_decs(const struct traj_facts *f, double max_len)
 }
 
 static const char *const markers[] = {"Wait", "But", "Alternatively", "Hmm", "Let", "Therefore"};
+static const size_t marker_len[] = {4, 3, 13, 3, 3, 9};
+_Static_assert(ARRAY_SIZE(markers) == ARRAY_SIZE(marker_len), "a length per marker");
 
 static int is_marker(const char *w, size_t n)
 {
+    /* every marker starts with a capital: most words are ruled out by their first letter */
+    if (n < 3 || !strchr("WBAHLT", w[0])) return 0;
     /* the marker word itself, possibly followed by punctuation ("Wait,", "Hmm...") */
     for (size_t i = 0; i < ARRAY_SIZE(markers); i++) {
-        size_t m = strlen(markers[i]);
+        size_t m = marker_len[i];
         if (n >= m && strncmp(w, markers[i], m) == 0) {
             size_t k = m;
             while (k < n && ispunct((unsigned char)w[k])) k++;

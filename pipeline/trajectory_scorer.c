@@ -87,25 +87,43 @@ static int load_candidates(struct traj_scorer *s, struct traj_question *q)
     return n < 0 ? PARE_EFAIL : PARE_OK;
 }
 
-/* The minimal set of the scope's method and judge (the newest, when no judge is named). */
+/* Members by rank (then passage id, the order of their rows). */
+static int cmp_member(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    if (x[1] != y[1]) return x[1] < y[1] ? -1 : 1;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/*
+ * The minimal set of the scope's method and judge (the newest, when no judge is named), its
+ * members by rank. max() and a sort here rather than ORDER BY in SQL: SQLite sorted both in
+ * temporary B-trees, and building them was most of loading a question.
+ */
 static int load_members(struct traj_scorer *s, struct traj_question *q)
 {
-    sqlite3_stmt *ms = store_stmt(s->st, "SELECT m.passage_id FROM evidence_members m WHERE "
-                                         "m.set_id = (SELECT e.id FROM evidence_sets e WHERE "
-                                         "e.question_id = ?1 AND e.method = ?2 AND (?3 IS NULL "
-                                         "OR e.judge = ?3) AND e.status = 'minimal' ORDER BY "
-                                         "e.id DESC LIMIT 1) ORDER BY m.rank");
+    sqlite3_stmt *ms = store_stmt(s->st, "SELECT m.passage_id, m.rank FROM evidence_members m "
+                                         "WHERE m.set_id = (SELECT max(e.id) FROM evidence_sets e "
+                                         "WHERE e.question_id = ?1 AND e.method = ?2 AND (?3 IS "
+                                         "NULL OR e.judge = ?3) AND e.status = 'minimal')");
     if (!ms || sqlite3_bind_int64(ms, 1, q->qid) ||
         sqlite3_bind_text(ms, 2, s->scope.method, -1, SQLITE_STATIC) ||
         sqlite3_bind_text(ms, 3, s->scope.judge, -1, SQLITE_STATIC))
         return PARE_EFAIL;
-    size_t cap = 0;
+    int64_t(*row)[2] = NULL;
+    size_t cap = 0, n = 0;
     int rc;
     while ((rc = sqlite3_step(ms)) == SQLITE_ROW) {
-        xgrow((void **)&q->mem, &cap, (size_t)q->nm + 1, sizeof *q->mem);
-        q->mem[q->nm++] = sqlite3_column_int64(ms, 0);
+        xgrow((void **)&row, &cap, n + 1, sizeof *row);
+        row[n][0] = sqlite3_column_int64(ms, 0);
+        row[n++][1] = sqlite3_column_int64(ms, 1);
     }
     sqlite3_reset(ms);
+    if (n > 1) qsort(row, n, sizeof *row, cmp_member);
+    q->mem = xcalloc(n + 1, sizeof *q->mem);
+    for (size_t i = 0; i < n; i++) q->mem[i] = row[i][0];
+    q->nm = (int)n;
+    free(row);
     return rc == SQLITE_DONE ? PARE_OK : PARE_EFAIL;
 }
 
