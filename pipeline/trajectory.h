@@ -44,7 +44,8 @@ struct traj_question {
     char *norm_gold; /* SQuAD-normalised first answer, for DECS */
     struct reward_rubric_item *rubric;
     int n_rubric;
-    int in_shard; /* pare_in_shard(qid): 1 unless a shard's store leaves it to another shard */
+    int in_shard;      /* pare_in_shard(qid): 1 unless a shard's store leaves it to another shard */
+    int stored_before; /* some trajectory of it was stored before the run (when it was loaded) */
 };
 
 /* The question's ground truth as the reward functions read it (borrowing q's arrays). */

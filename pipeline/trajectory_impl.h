@@ -79,6 +79,7 @@ struct traj_scorer {
     struct traj_item *items;
     size_t n, cap;
     int64_t new_traj, other; /* other: lines of another shard's questions */
+    int64_t next_id;         /* the id SQLite gives the next trajectory row (0: not known yet) */
     struct keyset seen;      /* trajectories taken in this run */
     struct idset repeats;    /* hashes of lines without an id, with how often each came */
     struct sbuf meta, key, why;

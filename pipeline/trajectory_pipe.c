@@ -218,22 +218,53 @@ static int resolve_batch(struct traj_scorer *s, struct traj_batch *b, const stru
 
 /* ---- storing (thread 0, in file order) ---- */
 
-/* Binds the columns of a trajectory row to the INSERT statement st. Returns nonzero on error. */
-static int bind_trajectory(struct traj_scorer *s, sqlite3_stmt *st, const struct traj_slot *sl)
+/*
+ * Trajectories of questions with none stored before the run are new (a repeat within the run is
+ * bad input, found when resolving), so they need no conflict check and take the ids SQLite would
+ * give them, the largest id plus one, in file order: TGROUP rows go in one statement, whose end
+ * cost a fifth of storing a row. Trajectories of other questions go one by one, kept when stored
+ * before.
+ */
+#define TGROUP 16
+#define TRAJ_INSERT                                                                                \
+    "INSERT INTO trajectories(id, question_id, ext_id, policy, step, selected, response, answer, " \
+    "n_tokens, meta) VALUES "
+#define TRAJ_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define TRAJ_ROWS4 TRAJ_ROW ", " TRAJ_ROW ", " TRAJ_ROW ", " TRAJ_ROW
+static const char traj_one_sql[] = TRAJ_INSERT TRAJ_ROW;
+static const char traj_group_sql[] =
+    TRAJ_INSERT TRAJ_ROWS4 ", " TRAJ_ROWS4 ", " TRAJ_ROWS4 ", " TRAJ_ROWS4;
+
+/* Binds the columns of a trajectory row (question_id .. meta) as parameters base + 1 .. base + 9
+ * of st. Returns nonzero on error. */
+static int bind_trajectory(struct traj_scorer *s, sqlite3_stmt *st, int base,
+                           const struct traj_slot *sl)
 {
     const struct traj_line *l = &sl->l;
     sbuf_reset(&s->meta);
     if (l->has_score) sbuf_addf(&s->meta, "{\"score\":%.17g}", l->score);
-    return sqlite3_bind_int64(st, 1, sl->it.qid) ||
-           sqlite3_bind_text(st, 2, l->ext.p, (int)l->ext.len, SQLITE_STATIC) ||
-           sqlite3_bind_text(st, 3, l->policy, -1, SQLITE_STATIC) ||
-           (l->has_step ? sqlite3_bind_int64(st, 4, l->step) : sqlite3_bind_null(st, 4)) ||
-           sqlite3_bind_text(st, 5, sl->seltext, -1, SQLITE_STATIC) ||
-           sqlite3_bind_blob(st, 6, sl->body.p, (int)sl->body.len, SQLITE_STATIC) ||
-           sqlite3_bind_text(st, 7, sl->answer, -1, SQLITE_STATIC) ||
-           sqlite3_bind_int64(st, 8, (int64_t)sl->it.m.f.length) ||
-           (l->has_score ? sqlite3_bind_text(st, 9, s->meta.p, (int)s->meta.len, SQLITE_STATIC)
-                         : sqlite3_bind_null(st, 9));
+    return sqlite3_bind_int64(st, base + 1, sl->it.qid) ||
+           sqlite3_bind_text(st, base + 2, l->ext.p, (int)l->ext.len, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, base + 3, l->policy, -1, SQLITE_STATIC) ||
+           (l->has_step ? sqlite3_bind_int64(st, base + 4, l->step)
+                        : sqlite3_bind_null(st, base + 4)) ||
+           sqlite3_bind_text(st, base + 5, sl->seltext, -1, SQLITE_STATIC) ||
+           sqlite3_bind_blob(st, base + 6, sl->body.p, (int)sl->body.len, SQLITE_STATIC) ||
+           sqlite3_bind_text(st, base + 7, sl->answer, -1, SQLITE_STATIC) ||
+           sqlite3_bind_int64(st, base + 8, (int64_t)sl->it.m.f.length) ||
+           (l->has_score
+                ? sqlite3_bind_text(st, base + 9, s->meta.p, (int)s->meta.len, SQLITE_TRANSIENT)
+                : sqlite3_bind_null(st, base + 9));
+}
+
+/* Adds a stored line's trajectory to the run's items. */
+static void add_item(struct traj_scorer *s, struct traj_slot *sl, int64_t id, int fresh)
+{
+    sl->it.traj_id = id;
+    sl->it.fresh = fresh;
+    s->new_traj += fresh;
+    xgrow((void **)&s->items, &s->cap, s->n + 1, sizeof *s->items);
+    s->items[s->n++] = sl->it;
 }
 
 /* Inserts a kept line's trajectory unless stored before, and adds it to the run's items. */
@@ -243,31 +274,78 @@ static int store_slot(struct traj_scorer *s, struct traj_slot *sl, struct sbuf *
                                          "step, selected, response, answer, n_tokens, meta) "
                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
                                          "ON CONFLICT(question_id, ext_id) DO NOTHING");
-    if (!st || bind_trajectory(s, st, sl) || store_done(s->st, st))
+    if (!st || bind_trajectory(s, st, 0, sl) || store_done(s->st, st))
         return store_fail(s->st, err, "storing a trajectory");
-    struct traj_item *it = &sl->it;
-    it->fresh = sqlite3_changes(store_db(s->st)) == 1;
-    if (it->fresh) {
-        it->traj_id = sqlite3_last_insert_rowid(store_db(s->st));
-    } else { /* stored by an earlier run: kept as it was, scored again */
-        st = store_stmt(s->st, "SELECT id FROM trajectories WHERE question_id = ?1 AND ext_id = "
-                               "?2");
-        if (!st || sqlite3_bind_int64(st, 1, it->qid) ||
-            sqlite3_bind_text(st, 2, sl->l.ext.p, -1, SQLITE_STATIC) ||
-            store_int(s->st, st, &it->traj_id) != 1)
-            return store_fail(s->st, err, "reading a trajectory");
+    int64_t id;
+    if (sqlite3_changes(store_db(s->st)) == 1) {
+        id = sqlite3_last_insert_rowid(store_db(s->st));
+        s->next_id = id < INT64_MAX ? id + 1 : 0;
+        add_item(s, sl, id, 1);
+        return PARE_OK;
     }
-    s->new_traj += it->fresh;
-    xgrow((void **)&s->items, &s->cap, s->n + 1, sizeof *s->items);
-    s->items[s->n++] = *it;
+    /* stored by an earlier run: kept as it was, scored again */
+    st = store_stmt(s->st, "SELECT id FROM trajectories WHERE question_id = ?1 AND ext_id = ?2");
+    if (!st || sqlite3_bind_int64(st, 1, sl->it.qid) ||
+        sqlite3_bind_text(st, 2, sl->l.ext.p, -1, SQLITE_STATIC) || store_int(s->st, st, &id) != 1)
+        return store_fail(s->st, err, "reading a trajectory");
+    add_item(s, sl, id, 0);
+    return PARE_OK;
+}
+
+/* Inserts the trajectories of g[0..n) (n is 1 or TGROUP), new to the database, with the next
+ * ids. */
+static int store_new(struct traj_scorer *s, struct traj_slot **g, int n, struct sbuf *err)
+{
+    sqlite3_stmt *st = store_stmt(s->st, n == 1 ? traj_one_sql : traj_group_sql);
+    int bad = !st;
+    for (int i = 0; i < n && !bad; i++)
+        bad = sqlite3_bind_int64(st, 10 * i + 1, s->next_id + i) ||
+              bind_trajectory(s, st, 10 * i + 1, g[i]);
+    if (bad || store_done(s->st, st)) return store_fail(s->st, err, "storing a trajectory");
+    for (int i = 0; i < n; i++) add_item(s, g[i], s->next_id++, 1);
+    return PARE_OK;
+}
+
+/* Lines waiting for a full group go one by one. */
+static int flush_new(struct traj_scorer *s, struct traj_slot **g, int *n, struct sbuf *err)
+{
+    int rc = PARE_OK;
+    for (int i = 0; i < *n && rc == PARE_OK; i++) rc = store_new(s, &g[i], 1, err);
+    *n = 0;
+    return rc;
+}
+
+/* The id SQLite gives the next row: the largest plus one. 0 when that would overflow (SQLite
+ * then picks one at random: every line goes one by one). */
+static int find_next_id(struct traj_scorer *s, struct sbuf *err)
+{
+    sqlite3_stmt *st = store_stmt(s->st, "SELECT max(id) FROM trajectories");
+    int64_t max = 0;
+    if (!st || store_int(s->st, st, &max) < 0)
+        return store_fail(s->st, err, "reading trajectory ids");
+    s->next_id = max < INT64_MAX - TGROUP ? max + 1 : 0;
     return PARE_OK;
 }
 
 static int store_batch(struct traj_scorer *s, struct traj_batch *b, struct sbuf *err)
 {
-    int rc = PARE_OK;
-    for (int i = 0; i < b->n && rc == PARE_OK; i++)
-        if (b->slot[i].keep) rc = store_slot(s, &b->slot[i], err);
+    struct traj_slot *g[TGROUP];
+    int ng = 0, rc = s->next_id ? PARE_OK : find_next_id(s, err);
+    for (int i = 0; i < b->n && rc == PARE_OK; i++) {
+        struct traj_slot *sl = &b->slot[i];
+        if (!sl->keep) continue;
+        if (sl->q->stored_before || !s->next_id || s->next_id > INT64_MAX - TGROUP) {
+            rc = flush_new(s, g, &ng, err);
+            if (rc == PARE_OK) rc = store_slot(s, sl, err);
+            continue;
+        }
+        g[ng++] = sl;
+        if (ng == TGROUP) {
+            rc = store_new(s, g, ng, err);
+            ng = 0;
+        }
+    }
+    if (rc == PARE_OK) rc = flush_new(s, g, &ng, err);
     return rc;
 }
 

@@ -257,6 +257,10 @@ static int load_question(struct traj_scorer *s, const char *ext, const char *dat
     if (!st || sqlite3_bind_int64(st, 1, qid) || store_int(s->st, st, &in) != 1)
         return store_fail(s->st, err, "looking up questions");
     q->in_shard = in != 0;
+    st = store_stmt(s->st, "SELECT EXISTS (SELECT 1 FROM trajectories WHERE question_id = ?1)");
+    if (!st || sqlite3_bind_int64(st, 1, qid) || store_int(s->st, st, &in) != 1)
+        return store_fail(s->st, err, "looking up questions");
+    q->stored_before = in != 0;
     if (load_candidates(s, q) != PARE_OK || load_members(s, q) != PARE_OK ||
         load_rubric(s, q) != PARE_OK)
         return store_fail(s->st, err, "looking up questions");
