@@ -36,7 +36,7 @@ struct keyset {
 };
 
 /* One line on its way: read, parsed and checked (any thread), resolved (in order), measured (any
- * thread), stored (in order). Strings of `l` point into rec. */
+ * thread), stored (in order). Strings of `l` point into own once read (rec is then released). */
 struct traj_slot {
     size_t raw_at, raw_len; /* the line's text in its batch's text */
     const char *raw;
@@ -52,6 +52,7 @@ struct traj_slot {
     int ns, stated;
     char *answer, *seltext;
     struct sbuf body; /* the response, compressed */
+    struct sbuf own;  /* the response, policy and dataset of l, once rec is released */
     struct traj_question *q;
     int keep; /* resolved: a trajectory of this shard to measure and store */
     struct traj_item it;

@@ -13,6 +13,7 @@
  * serial run, whatever the number of threads.
  */
 #include <omp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -136,6 +137,38 @@ static void read_fields(struct traj_slot *sl, struct blob_codec *codec)
         blob_compress_or_raw(codec, sl->l.response, strlen(sl->l.response), &sl->body, &sl->msg);
 }
 
+/* Appends the C string v (NUL included) to b; returns where it starts, or -1 for NULL. */
+static ptrdiff_t keep_str(struct sbuf *b, const char *v)
+{
+    if (!v) return -1;
+    ptrdiff_t at = (ptrdiff_t)b->len;
+    sbuf_add(b, v, strlen(v) + 1);
+    return at;
+}
+
+/*
+ * Copies what the later stages read of the line's JSON (the response, the policy, the dataset)
+ * into the slot and releases the JSON now, on the thread that parsed it: held until the slot's
+ * next line, a batch's trees were freed by another thread and out of its cache, which cost more
+ * than the copy.
+ */
+static void detach_rec(struct traj_slot *sl)
+{
+    struct traj_line *l = &sl->l;
+    sbuf_reset(&sl->own);
+    ptrdiff_t r = keep_str(&sl->own, l->response), p = keep_str(&sl->own, l->policy),
+              d = keep_str(&sl->own, l->dataset);
+    l->response = r < 0 ? NULL : sl->own.p + r;
+    l->policy = p < 0 ? NULL : sl->own.p + p;
+    l->dataset = d < 0 ? NULL : sl->own.p + d;
+    l->selected = NULL;
+    l->answer = NULL;
+    json_decref(l->truth);
+    l->truth = NULL;
+    json_decref(sl->rec);
+    sl->rec = NULL;
+}
+
 /* Reads one line of batch b. */
 static void read_slot(struct traj_batch *b, struct traj_slot *sl, struct blob_codec *codec)
 {
@@ -146,6 +179,7 @@ static void read_slot(struct traj_batch *b, struct traj_slot *sl, struct blob_co
         return;
     }
     read_fields(sl, codec);
+    detach_rec(sl);
 }
 
 /* ---- resolving (thread 0, in file order) ---- */
@@ -474,6 +508,7 @@ void traj_batches_free(struct traj_scorer *s)
             sbuf_free(&b->slot[i].msg);
             sbuf_free(&b->slot[i].sel_msg);
             sbuf_free(&b->slot[i].body);
+            sbuf_free(&b->slot[i].own);
         }
         free(b->slot);
         sbuf_free(&b->text);
