@@ -58,7 +58,8 @@ struct traj_slot {
     struct traj_item it;
 };
 
-/* Lines of one file taken together. */
+/* Lines of one file taken together; batches in flight: filled, parsed, resolved, measured. */
+#define TRAJ_BATCHES 4
 struct traj_batch {
     struct traj_slot *slot;
     int n, cap;
@@ -75,8 +76,8 @@ struct traj_scorer {
     struct blob_codec **codec; /* one per thread; responses: frames without a dictionary */
     struct traj_question **qc; /* open addressing on xxh3 of the key; stable pointers */
     size_t qc_cap, qc_n;
-    struct traj_batch batch[3]; /* read, resolved and measured lines (see trajectory_pipe.c) */
-    int fill, measure, store;   /* which batch is which */
+    struct traj_batch batch[TRAJ_BATCHES]; /* lines in flight (see trajectory_pipe.c) */
+    int fill, parsed, measure, store;      /* which batch is which */
     struct traj_item *items;
     size_t n, cap;
     int64_t new_traj, other; /* other: lines of another shard's questions */

@@ -6,9 +6,10 @@
  * trajectory of the run), measure (against the question) and store (the trajectory row). Reading
  * and measuring need nothing but the line and its question, so every thread does them; resolving
  * and storing touch the question cache, the run's names and the store, so one thread does them,
- * in file order. Three batches are in flight: while thread 0 stores batch k, all threads measure
- * batch k+1 and read batch k+2 (thread 0 joins them once it has stored), then thread 0 resolves
- * batch k+2. Bad lines are found when resolving, in file order, so the first bad line is the one
+ * in file order. Four batches are in flight: while thread 0 stores batch k and resolves batch
+ * k+2, the other threads measure batch k+1 and read batch k+3 (thread 0 joins them once it is
+ * done). Questions stay where they were loaded, so measuring reads them while resolving loads
+ * others. Bad lines are found when resolving, in file order, so the first bad line is the one
  * reported and rejects are kept in file order; the rows stored and their ids are those of a
  * serial run, whatever the number of threads.
  */
@@ -420,29 +421,33 @@ static void point_raw(struct traj_batch *b)
 }
 
 /*
- * One step: store the measured batch, measure the resolved one and read the filled one (all
- * threads), then resolve the filled one (thread 0); the batches move on one stage. A batch
- * may be empty.
+ * One step: thread 0 resolves the parsed batch and stores the measured one while the other
+ * threads measure the resolved batch and read the filled one (thread 0 joins them when done);
+ * the batches move on one stage. Resolving runs beside the others' work, not between steps,
+ * where it left them idle (a ninth of a run). A batch may be empty.
  */
 static int step(struct traj_scorer *s, const struct traj_bad *bad, struct sbuf *err)
 {
-    struct traj_batch *f = &s->batch[s->fill], *m = &s->batch[s->measure];
-    struct traj_batch *st = &s->batch[s->store];
+    struct traj_batch *f = &s->batch[s->fill], *p = &s->batch[s->parsed];
+    struct traj_batch *m = &s->batch[s->measure], *st = &s->batch[s->store];
     int rc = PARE_OK, claimed = 0;
     point_raw(f);
-    if (st->n || m->n || f->n) {
+    if (st->n || m->n || f->n || p->n) {
 #pragma omp parallel num_threads(s->n_threads)
         {
             int t = omp_get_thread_num();
-            if (t == 0 && st->n) rc = store_batch(s, st, err);
+            if (t == 0) {
+                rc = resolve_batch(s, p, bad, err);
+                if (rc == PARE_OK && st->n) rc = store_batch(s, st, err);
+            }
             work_claimed(m, f, s->codec[t], &claimed);
         }
     }
     st->n = 0;
-    if (rc == PARE_OK) rc = resolve_batch(s, f, bad, err);
     int stored = s->store;
     s->store = s->measure;
-    s->measure = s->fill;
+    s->measure = s->parsed;
+    s->parsed = s->fill;
     s->fill = stored;
     return rc;
 }
@@ -473,7 +478,7 @@ int traj_scorer_add(struct traj_scorer *s, const char *path, const char *raw, si
 int traj_scorer_drain(struct traj_scorer *s, const struct traj_bad *bad, struct sbuf *err)
 {
     int rc = PARE_OK;
-    for (int i = 0; i < 3 && rc == PARE_OK; i++) rc = step(s, bad, err);
+    for (int i = 0; i < TRAJ_BATCHES && rc == PARE_OK; i++) rc = step(s, bad, err);
     return rc;
 }
 
@@ -501,7 +506,7 @@ int traj_scorer_take(struct traj_scorer *s, json_t *rec, const char *raw, size_t
 void traj_batches_free(struct traj_scorer *s)
 {
     keyset_free(&s->seen);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < TRAJ_BATCHES; k++) {
         struct traj_batch *b = &s->batch[k];
         for (int i = 0; i < b->cap; i++) {
             slot_clear(&b->slot[i]);

@@ -325,8 +325,9 @@ struct traj_scorer *traj_scorer_new(struct store *st, const struct traj_scope *s
     s->codec = xcalloc((size_t)s->n_threads, sizeof *s->codec);
     for (int t = 0; t < s->n_threads; t++) s->codec[t] = blob_codec_new(NULL, NULL);
     s->fill = 0;
-    s->measure = 1;
-    s->store = 2;
+    s->parsed = 1;
+    s->measure = 2;
+    s->store = 3;
     json_object_seed(0); /* jansson's one global, set before threads parse lines */
     return s;
 }
