@@ -37,6 +37,7 @@ struct score {
     struct store *st;
     struct traj_scorer *scorer;
     int skip_bad;
+    const char *source; /* the file being read, as rejects name it */
     int64_t rejected;
     struct sbuf err, other; /* other: ", N of other shards" under --shard */
 };
@@ -103,59 +104,68 @@ static int check_options(struct score_opts *o)
     return PARE_EUSAGE;
 }
 
-/* A bad line: stops the run, or with --skip-bad is reported and kept in `rejects`. */
-static int bad_line(struct score *s, const char *source, long line, const char *msg,
-                    const char *raw, size_t raw_len)
+/* A bad line (traj_bad): stops the run, or with --skip-bad is reported and kept in `rejects`. */
+static int bad_line(void *ud, long line, const char *msg, const char *raw, size_t raw_len)
 {
+    struct score *s = ud;
     if (!s->skip_bad) {
         sbuf_setf(&s->err, "%s", msg);
         return PARE_EINPUT;
     }
     job_say(&s->job, "%s (skipped)", msg);
-    int rc = job_reject(&s->job, source, line, msg, raw, raw_len, &s->err);
+    int rc = job_reject(&s->job, s->source, line, msg, raw, raw_len, &s->err);
     if (rc == PARE_OK) s->rejected++;
     return rc;
 }
 
-/* One line of a file to the scorer. msg receives "path:line: what" for a bad line. */
-static int take_line(struct score *s, const char *path, const char *raw, size_t raw_len, long line,
-                     struct sbuf *msg)
-{
-    json_t *rec = NULL;
-    if (reader_parse(path, raw, raw_len, line, &rec, msg) != READ_RECORD) return PARE_EINPUT;
-    int rc = traj_scorer_take(s->scorer, rec, raw, raw_len, &s->err);
-    json_decref(rec);
-    if (rc == PARE_EINPUT) sbuf_setf(msg, "%s:%ld: %s", path, line, sbuf_str(&s->err));
-    return rc;
-}
-
+/* Every line of a file to the scorer, which parses and measures them in batches on every
+ * thread and stores them in order; bad lines come back to bad_line in file order. */
 static int read_trajectories(struct score *s, const char *path)
 {
     struct reader *r;
     int rc = reader_open(path, &r, &s->err);
     if (rc != PARE_OK) return rc;
     char *source = realpath(path, NULL);
-    struct sbuf msg = {0};
-    for (;;) {
+    s->source = source ? source : path;
+    const struct traj_bad bad = {bad_line, s};
+    int fatal = 0; /* the file cannot be read further: s->err says why */
+    while (rc == PARE_OK) {
         long line;
         int res = reader_next_raw(r, &line, &s->err);
         if (res == READ_EOF) break;
         if (res == READ_FATAL) {
-            rc = PARE_EINPUT;
+            fatal = 1;
             break;
         }
         size_t raw_len;
         const char *raw = reader_raw(r, &raw_len);
-        rc = take_line(s, path, raw, raw_len, line, &msg);
-        if (rc == PARE_EINPUT) rc = bad_line(s, source ? source : path, line, msg.p, raw, raw_len);
-        if (rc != PARE_OK) break;
+        rc = traj_scorer_add(s->scorer, path, raw, raw_len, line, &bad, &s->err);
         job_progress(&s->job, "trajectories", (uint64_t)traj_scorer_count(s->scorer), 0,
                      reader_pos(r), reader_size(r));
     }
+    /* the lines before a fatal read are taken first: a bad one among them is reported */
+    if (rc == PARE_OK) rc = traj_scorer_drain(s->scorer, &bad, &s->err);
+    if (rc == PARE_OK && fatal) rc = PARE_EINPUT;
     free(source);
-    sbuf_free(&msg);
+    s->source = NULL;
     reader_close(r);
     return rc;
+}
+
+/*
+ * Sets SQLite's foreign key checks on (1) or off (0), outside a transaction; *was: as they were.
+ * Scoring turns them off for its transaction: every row it writes refers to a question it has
+ * just read, a trajectory it has just written or reward parameters it has just found or written,
+ * under the write lock, and the checks (a lookup for each of the eight references of a
+ * trajectory and its rewards) cost a quarter of storing them.
+ */
+static int foreign_keys(struct score *s, int64_t on, int64_t *was)
+{
+    sqlite3_stmt *q = store_stmt(s->st, "PRAGMA foreign_keys");
+    if (!q || store_int(s->st, q, was) != 1 ||
+        store_exec(s->st, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF") != PARE_OK)
+        return store_fail(s->st, &s->err, "setting foreign key checks");
+    return PARE_OK;
 }
 
 /* Reads every file and stores the rewards, in one transaction. */
@@ -169,7 +179,9 @@ static int score_files(struct score *s, struct score_opts *o, char **files, int 
     o->scope.method = o->method ? o->method : "loo"; /* no sets yet: no minimal set to cover */
     o->scope.judge = o->judge;
     s->scorer = traj_scorer_new(s->st, &o->scope, &o->params, o->on);
-    if (store_begin(s->st) != PARE_OK) return store_fail(s->st, &s->err, "BEGIN");
+    int64_t fk = 0;
+    if (foreign_keys(s, 0, &fk) != PARE_OK) return PARE_EFAIL;
+    if (store_begin(s->st) != PARE_OK) rc = store_fail(s->st, &s->err, "BEGIN");
     for (int i = 0; i < nfiles && rc == PARE_OK; i++) rc = read_trajectories(s, files[i]);
     if (rc == PARE_OK) rc = traj_scorer_rewards(s->scorer, &s->err);
     if (rc == PARE_OK && s->job.ctx->shard)
@@ -178,6 +190,8 @@ static int score_files(struct score *s, struct score_opts *o, char **files, int 
     if (rc == PARE_OK && store_commit(s->st) != PARE_OK)
         rc = store_fail(s->st, &s->err, "cannot commit");
     if (rc != PARE_OK) store_rollback(s->st);
+    int64_t ignored;
+    if (foreign_keys(s, fk, &ignored) != PARE_OK && rc == PARE_OK) rc = PARE_EFAIL;
     return rc;
 }
 

@@ -68,26 +68,25 @@ double reward_laser(const struct traj_facts *f, double target_len, double alpha)
     return 1.0 + (f->length <= target_len ? alpha : 0.0);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 double laser_d_target(const double *lengths, size_t n, int bucket)
 {
     static const int nb[3] = {5, 2, 1};
     if (n == 0) return 64;
-    double *s = xmalloc(sizeof *s * n);
-    memcpy(s, lengths, sizeof *s * n);
-    qsort(s, n, sizeof *s, cmp_double);
-    /* at least ceil(n / n_b) responses must fit */
-    size_t need = (n + (size_t)nb[bucket] - 1) / (size_t)nb[bucket];
-    double at = s[need - 1];
-    free(s);
-    double l = 64;
-    while (l < at && l < 1048576) l *= 2;
-    return l;
+    /* at least ceil(n / n_b) responses must fit: the answer is the first rung of the ladder
+     * that that many lengths fit under, so counting lengths per rung finds it without sorting
+     * (a run's lengths were a tenth of scoring a million trajectories when sorted) */
+    size_t need = (n + (size_t)nb[bucket] - 1) / (size_t)nb[bucket], under[16] = {0};
+    for (size_t i = 0; i < n; i++) {
+        int k = 0; /* the first rung 64 * 2^k at or above the length; 15: above them all */
+        while (k < 15 && lengths[i] > (double)(64 << k)) k++;
+        under[k]++;
+    }
+    size_t fit = 0;
+    for (int k = 0; k < 15; k++) {
+        fit += under[k];
+        if (fit >= need) return (double)(64 << k);
+    }
+    return 1048576;
 }
 
 double reward_decs(const struct traj_facts *f, double max_len)
@@ -101,12 +100,16 @@ double reward_decs(const struct traj_facts *f, double max_len)
 }
 
 static const char *const markers[] = {"Wait", "But", "Alternatively", "Hmm", "Let", "Therefore"};
+static const size_t marker_len[] = {4, 3, 13, 3, 3, 9};
+_Static_assert(ARRAY_SIZE(markers) == ARRAY_SIZE(marker_len), "a length per marker");
 
 static int is_marker(const char *w, size_t n)
 {
+    /* every marker starts with a capital: most words are ruled out by their first letter */
+    if (n < 3 || !strchr("WBAHLT", w[0])) return 0;
     /* the marker word itself, possibly followed by punctuation ("Wait,", "Hmm...") */
     for (size_t i = 0; i < ARRAY_SIZE(markers); i++) {
-        size_t m = strlen(markers[i]);
+        size_t m = marker_len[i];
         if (n >= m && strncmp(w, markers[i], m) == 0) {
             size_t k = m;
             while (k < n && ispunct((unsigned char)w[k])) k++;
@@ -311,31 +314,28 @@ void reward_measure(const struct reward_truth *t, const struct reward_input *in,
 
 /* ---- values and components ---- */
 
-/* Appends the decimal digits of v: the components of every reward pass through here, and
- * printf's machinery costs more than the rest of the formatting. */
-static void add_int(struct sbuf *b, long long v)
+/* Writes the decimal digits of v at w (at most 20 bytes); returns the end. The components of
+ * every reward pass through here, and printf's machinery costs more than the rest of the
+ * formatting. */
+static char *put_int(char *w, long long v)
 {
     char buf[24], *p = buf + sizeof buf;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     do *--p = (char)('0' + u % 10);
     while (u /= 10);
     if (v < 0) *--p = '-';
-    sbuf_add(b, p, (size_t)(buf + sizeof buf - p));
+    size_t n = (size_t)(buf + sizeof buf - p);
+    memcpy(w, p, n);
+    return w + n;
 }
 
 /* A real number as jansson writes one: %.17g, with ".0" when it would read as an integer and
- * the exponent without '+' or leading zeros. Whole numbers take a shorter path. */
-static void add_real(struct sbuf *b, double v)
+ * the exponent without '+' or leading zeros, into buf (40 bytes). Returns its length. */
+static size_t format_real(char *buf, double v)
 {
-    if (v == floor(v) && fabs(v) < 1e15) {
-        add_int(b, (long long)v);
-        sbuf_add(b, ".0", 2);
-        return;
-    }
-    char buf[40];
-    int n = snprintf(buf, sizeof buf, "%.17g", v);
+    int n = snprintf(buf, 40, "%.17g", v);
     char *e = strchr(buf, 'e');
-    if (!e && !strchr(buf, '.') && n > 0 && (size_t)n + 2 < sizeof buf) strcat(buf, ".0");
+    if (!e && !strchr(buf, '.') && n > 0 && (size_t)n + 2 < 40) strcat(buf, ".0");
     if (e) { /* e+05 -> e5, e-05 -> e-5 */
         char *d = e + 1, *s = e + 1;
         if (*s == '+')
@@ -345,7 +345,37 @@ static void add_real(struct sbuf *b, double v)
         while (*s == '0' && s[1]) s++;
         memmove(d, s, strlen(s) + 1);
     }
-    sbuf_adds(b, buf);
+    return strlen(buf);
+}
+
+/* The texts of the last reals formatted on this thread, by the bits of the number: scores
+ * repeat (F1 of 2/3, coverage of 1/2, ...), and printf's %.17g cost more than the rest of a
+ * trajectory's components. Per thread, so the functions stay safe to call from several. */
+struct real_memo {
+    uint64_t bits;
+    unsigned char len; /* 0: empty */
+    char text[40];
+};
+static _Thread_local struct real_memo real_memo[64];
+
+/* Writes a real number at w as jansson writes one (format_real; at most 39 bytes); returns the
+ * end. Whole numbers take a shorter path. */
+static char *put_real(char *w, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15) {
+        w = put_int(w, (long long)v);
+        memcpy(w, ".0", 2);
+        return w + 2;
+    }
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    struct real_memo *m = &real_memo[(bits ^ bits >> 29 ^ bits >> 47) & 63];
+    if (!m->len || m->bits != bits) {
+        m->len = (unsigned char)format_real(m->text, v);
+        m->bits = bits;
+    }
+    memcpy(w, m->text, m->len);
+    return w + m->len;
 }
 
 int reward_value(enum reward_scheme scheme, const struct reward_item *it,
@@ -380,54 +410,55 @@ int reward_value(enum reward_scheme scheme, const struct reward_item *it,
     return 0;
 }
 
-/* ,"name": (or "name": first in the object) */
-static void add_member(struct sbuf *b, const char *name)
-{
-    if (b->len && b->p[b->len - 1] != '{') sbuf_addc(b, ',');
-    sbuf_addc(b, '"');
-    sbuf_adds(b, name);
-    sbuf_add(b, "\":", 2);
-}
+/* Writes the literal s (a string constant) at w and moves w past it. */
+#define PUT(w, s) (memcpy((w), (s), sizeof(s) - 1), (w) += sizeof(s) - 1)
 
-static void add_bool(struct sbuf *b, const char *name, int v)
-{
-    add_member(b, name);
-    sbuf_adds(b, v ? "true" : "false");
-}
-
-static void add_int_member(struct sbuf *b, const char *name, long long v)
-{
-    add_member(b, name);
-    add_int(b, v);
-}
-
-static void add_real_member(struct sbuf *b, const char *name, double v)
-{
-    add_member(b, name);
-    add_real(b, v);
-}
+/* The most the components take: the members' names and punctuation (under 200 bytes), seven
+ * reals of at most 39 bytes, four integers of at most 20, the booleans and the bucket. */
+#define COMPONENTS_MAX 1024
 
 void reward_components(const struct reward_item *it, int bucket, struct sbuf *out)
 {
     const struct traj_facts *f = &it->f;
-    sbuf_addc(out, '{');
-    add_bool(out, "valid", f->valid);
-    add_bool(out, "correct", f->correct);
-    add_real_member(out, "em", it->em);
-    add_real_member(out, "f1", f->f1);
-    add_int_member(out, "selected", f->n_selected);
-    add_int_member(out, "minimal", f->n_minimal);
-    add_int_member(out, "overlap", f->n_overlap);
-    add_real_member(out, "coverage", f->n_minimal ? (double)f->n_overlap / f->n_minimal : 0.0);
-    add_real_member(out, "precision", f->n_selected ? (double)f->n_overlap / f->n_selected : 0.0);
-    add_real_member(out, "length", f->length);
-    add_real_member(out, "prefix_fraction", f->prefix);
-    add_int_member(out, "redundancy", f->n_selected - f->n_minimal);
+    /* written in place with the members' names as constants: through sbuf calls per name and
+     * value this cost as much as measuring the trajectory */
+    sbuf_grow(out, COMPONENTS_MAX);
+    char *w = out->p + out->len, *start = w;
+    PUT(w, "{\"valid\":");
+    w = f->valid ? (PUT(w, "true"), w) : (PUT(w, "false"), w);
+    PUT(w, ",\"correct\":");
+    w = f->correct ? (PUT(w, "true"), w) : (PUT(w, "false"), w);
+    PUT(w, ",\"em\":");
+    w = put_real(w, it->em);
+    PUT(w, ",\"f1\":");
+    w = put_real(w, f->f1);
+    PUT(w, ",\"selected\":");
+    w = put_int(w, f->n_selected);
+    PUT(w, ",\"minimal\":");
+    w = put_int(w, f->n_minimal);
+    PUT(w, ",\"overlap\":");
+    w = put_int(w, f->n_overlap);
+    PUT(w, ",\"coverage\":");
+    w = put_real(w, f->n_minimal ? (double)f->n_overlap / f->n_minimal : 0.0);
+    PUT(w, ",\"precision\":");
+    w = put_real(w, f->n_selected ? (double)f->n_overlap / f->n_selected : 0.0);
+    PUT(w, ",\"length\":");
+    w = put_real(w, f->length);
+    PUT(w, ",\"prefix_fraction\":");
+    w = put_real(w, f->prefix);
+    PUT(w, ",\"redundancy\":");
+    w = put_int(w, (long long)f->n_selected - f->n_minimal);
     if (bucket >= 0 && bucket < 3) {
-        add_member(out, "bucket");
-        sbuf_addc(out, '"');
-        sbuf_adds(out, bucket_names[bucket]);
-        sbuf_addc(out, '"');
+        PUT(w, ",\"bucket\":\"");
+        size_t n = strlen(bucket_names[bucket]);
+        memcpy(w, bucket_names[bucket], n);
+        w += n;
+        *w++ = '"';
     }
-    if (it->has_rubric) add_real_member(out, "rubric", it->rubric);
+    if (it->has_rubric) {
+        PUT(w, ",\"rubric\":");
+        w = put_real(w, it->rubric);
+    }
+    out->len += (size_t)(w - start);
+    out->p[out->len] = '\0';
 }

@@ -197,44 +197,37 @@ void traj_measure(const struct traj_question *q, const struct traj_line *l, cons
 
 /* ---- LASER-D over a run ---- */
 
-static int cmp_by_question(const void *a, const void *b, void *ctx)
-{
-    const struct traj_item *items = ctx;
-    int64_t x = items[*(const size_t *)a].qid, y = items[*(const size_t *)b].qid;
-    return x < y ? -1 : x > y;
-}
+/* A question's rollouts in a run: open addressing on the question id. */
+struct pass_count {
+    int64_t qid;
+    int64_t n, ok; /* n 0: an empty slot */
+};
 
-/* qsort_r is GNU; a small merge sort keeps this portable and free of global state. */
-static void sort_by_question(size_t *ord, size_t *tmp, size_t n, const struct traj_item *items)
+static size_t pass_slot(const struct pass_count *t, size_t cap, int64_t qid)
 {
-    if (n < 2) return;
-    size_t h = n / 2;
-    sort_by_question(ord, tmp, h, items);
-    sort_by_question(ord + h, tmp, n - h, items);
-    size_t i = 0, j = h, k = 0;
-    while (i < h && j < n)
-        tmp[k++] = cmp_by_question(&ord[j], &ord[i], (void *)items) < 0 ? ord[j++] : ord[i++];
-    while (i < h) tmp[k++] = ord[i++];
-    while (j < n) tmp[k++] = ord[j++];
-    memcpy(ord, tmp, n * sizeof *ord);
+    size_t h = XXH3_64bits(&qid, sizeof qid) & (cap - 1);
+    while (t[h].n && t[h].qid != qid) h = (h + 1) & (cap - 1);
+    return h;
 }
 
 void traj_buckets(const struct traj_item *items, size_t n, int *bucket)
 {
-    /* sort the items' indices by question, then one pass per group */
-    size_t *ord = xmalloc(sizeof *ord * (n + 1)), *tmp = xmalloc(sizeof *tmp * (n + 1));
-    for (size_t i = 0; i < n; i++) ord[i] = i;
-    sort_by_question(ord, tmp, n, items);
-    for (size_t g = 0; g < n;) {
-        size_t e = g;
-        int64_t ok = 0;
-        while (e < n && items[ord[e]].qid == items[ord[g]].qid) ok += items[ord[e++]].m.f.correct;
-        int b = difficulty_bucket((double)ok / (double)(e - g));
-        for (size_t k = g; k < e; k++) bucket[ord[k]] = b;
-        g = e;
+    /* per question, the rollouts and the correct ones, then each item's question's bucket: two
+     * passes (sorting a million items by question cost as much as storing their rewards) */
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    struct pass_count *t = xcalloc(cap, sizeof *t);
+    for (size_t i = 0; i < n; i++) {
+        struct pass_count *c = &t[pass_slot(t, cap, items[i].qid)];
+        c->qid = items[i].qid;
+        c->n++;
+        c->ok += items[i].m.f.correct;
     }
-    free(tmp);
-    free(ord);
+    for (size_t i = 0; i < n; i++) {
+        const struct pass_count *c = &t[pass_slot(t, cap, items[i].qid)];
+        bucket[i] = difficulty_bucket((double)c->ok / (double)c->n);
+    }
+    free(t);
 }
 
 void traj_laser_d_targets(const struct traj_item *items, size_t n, const int *bucket,

@@ -18,10 +18,10 @@
  * format (reward -1), not bad input; bad input is a line pare cannot read as a trajectory (not
  * JSON, a missing or wrongly typed field, an unknown question).
  *
- * A scorer (struct traj_scorer) does this for a run: it takes lines one by one, storing each
- * trajectory, and at the end computes every requested scheme's reward, since LASER-D's target
- * lengths depend on the difficulty of all the run's rollouts. It writes through the caller's
- * store, inside the caller's transaction.
+ * A scorer (struct traj_scorer) does this for a run: it takes lines in batches (read and measured
+ * on every thread, stored in file order by one), storing each trajectory, and at the end computes
+ * every requested scheme's reward, since LASER-D's target lengths depend on the difficulty of all
+ * the run's rollouts. It writes through the caller's store, inside the caller's transaction.
  */
 #ifndef PARE_TRAJECTORY_H
 #define PARE_TRAJECTORY_H
@@ -44,7 +44,8 @@ struct traj_question {
     char *norm_gold; /* SQuAD-normalised first answer, for DECS */
     struct reward_rubric_item *rubric;
     int n_rubric;
-    int in_shard; /* pare_in_shard(qid): 1 unless a shard's store leaves it to another shard */
+    int in_shard;      /* pare_in_shard(qid): 1 unless a shard's store leaves it to another shard */
+    int stored_before; /* some trajectory of it was stored before the run (when it was loaded) */
 };
 
 /* The question's ground truth as the reward functions read it (borrowing q's arrays). */
@@ -136,16 +137,40 @@ void traj_scorer_free(struct traj_scorer *s);
  * compressed); a line of another shard's question is checked, then left alone. A trajectory already
  * stored by an earlier run is kept as it was and scored again; the same trajectory id twice in this
  * run is bad input. Returns PARE_OK, PARE_EINPUT (err says what is wrong with the line) or
- * PARE_EFAIL.
+ * PARE_EFAIL. The same as traj_scorer_add, one line at a time on the calling thread (the
+ * scorer must have nothing in flight: traj_scorer_drain first).
  */
 int traj_scorer_take(struct traj_scorer *s, json_t *rec, const char *raw, size_t raw_len,
                      struct sbuf *err);
 
+/*
+ * What the caller does with a bad line: fn gets the line, "path:line: what is wrong" and the
+ * line's text, and returns PARE_OK to go on without it (--skip-bad) or the code to stop with.
+ */
+struct traj_bad {
+    int (*fn)(void *ud, long line, const char *msg, const char *raw, size_t raw_len);
+    void *ud;
+};
+
+/*
+ * Takes one line of file `path` as it was read (raw[0..raw_len), copied; line: where it starts),
+ * as traj_scorer_take does, but in batches: lines are parsed, checked, compressed and measured on
+ * every thread (OpenMP; OMP_NUM_THREADS=1: one), resolved and stored in file order on the
+ * calling thread, so the rows are those of a serial run. Bad lines go to bad->fn in file order.
+ * A line is stored some batches after it is added; traj_scorer_drain stores every line added,
+ * and must be called at the end of every file (the batches hold lines of one path). Returns
+ * PARE_OK, the code bad->fn stopped with, or PARE_EFAIL (err set).
+ */
+int traj_scorer_add(struct traj_scorer *s, const char *path, const char *raw, size_t raw_len,
+                    long line, const struct traj_bad *bad, struct sbuf *err);
+int traj_scorer_drain(struct traj_scorer *s, const struct traj_bad *bad, struct sbuf *err);
+
 /* Computes and stores (replaces) the rewards of every taken trajectory for every requested
- * scheme. Returns PARE_OK or PARE_EFAIL with err set. */
+ * scheme (after traj_scorer_drain), formatting them on every thread and storing them in order.
+ * Returns PARE_OK or PARE_EFAIL with err set. */
 int traj_scorer_rewards(struct traj_scorer *s, struct sbuf *err);
 
-/* Trajectories taken so far, and how many of them were new to the database. */
+/* Trajectories stored so far, and how many of them were new to the database. */
 size_t traj_scorer_count(const struct traj_scorer *s);
 int64_t traj_scorer_new_count(const struct traj_scorer *s);
 /* Lines checked but left alone because their question is another shard's (pare_in_shard, see

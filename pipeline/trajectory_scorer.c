@@ -3,24 +3,16 @@
  * per-question facts looked up once, the trajectories stored as they are taken, the rewards at
  * the end.
  */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
+#include "common/jsonfast.h"
 #include "common/text.h"
-#include "pipeline/trajectory.h"
-#include "stores/blob.h"
+#include "pipeline/trajectory_impl.h"
 
-/* A set of 64-bit keys with a count each: open addressing, doubled when half full. Key 0 is
- * kept apart (slots hold key + 1 ... no: a flag), so every key can be stored. */
-struct idset {
-    uint64_t *key;
-    uint32_t *count; /* 0: empty slot */
-    size_t n, cap;
-};
-
-/* Adds one to key's count and returns the new count. */
-static uint32_t idset_bump(struct idset *s, uint64_t key)
+uint32_t idset_bump(struct idset *s, uint64_t key)
 {
     if (s->n * 2 >= s->cap) {
         struct idset t = {0};
@@ -48,27 +40,11 @@ static uint32_t idset_bump(struct idset *s, uint64_t key)
     return ++s->count[h];
 }
 
-static void idset_free(struct idset *s)
+void idset_free(struct idset *s)
 {
     free(s->key);
     free(s->count);
 }
-
-struct traj_scorer {
-    struct store *st;
-    struct traj_scope scope;
-    struct reward_params params;
-    int schemes[N_SCHEMES];
-    struct blob_codec *codec; /* responses: frames without a dictionary */
-    struct traj_question *qc; /* open addressing on xxh3 of the dataset's id */
-    size_t qc_cap, qc_n;
-    struct traj_item *items;
-    size_t n, cap;
-    int64_t new_traj, other; /* other: lines of another shard's questions */
-    struct idset seen;       /* trajectory rows taken in this run */
-    struct idset repeats;    /* hashes of lines without an id, with how often each came */
-    struct sbuf body, meta, key;
-};
 
 /* ---- questions ---- */
 
@@ -111,26 +87,59 @@ static int load_candidates(struct traj_scorer *s, struct traj_question *q)
     return n < 0 ? PARE_EFAIL : PARE_OK;
 }
 
-/* The minimal set of the scope's method and judge (the newest, when no judge is named). */
+/* Members by rank (then passage id, the order of their rows). */
+static int cmp_member(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    if (x[1] != y[1]) return x[1] < y[1] ? -1 : 1;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/*
+ * The minimal set of the scope's method and judge (the newest, when no judge is named), its
+ * members by rank. max() and a sort here rather than ORDER BY in SQL: SQLite sorted both in
+ * temporary B-trees, and building them was most of loading a question.
+ */
 static int load_members(struct traj_scorer *s, struct traj_question *q)
 {
-    sqlite3_stmt *ms = store_stmt(s->st, "SELECT m.passage_id FROM evidence_members m WHERE "
-                                         "m.set_id = (SELECT e.id FROM evidence_sets e WHERE "
-                                         "e.question_id = ?1 AND e.method = ?2 AND (?3 IS NULL "
-                                         "OR e.judge = ?3) AND e.status = 'minimal' ORDER BY "
-                                         "e.id DESC LIMIT 1) ORDER BY m.rank");
+    sqlite3_stmt *ms = store_stmt(s->st, "SELECT m.passage_id, m.rank FROM evidence_members m "
+                                         "WHERE m.set_id = (SELECT max(e.id) FROM evidence_sets e "
+                                         "WHERE e.question_id = ?1 AND e.method = ?2 AND (?3 IS "
+                                         "NULL OR e.judge = ?3) AND e.status = 'minimal')");
     if (!ms || sqlite3_bind_int64(ms, 1, q->qid) ||
         sqlite3_bind_text(ms, 2, s->scope.method, -1, SQLITE_STATIC) ||
         sqlite3_bind_text(ms, 3, s->scope.judge, -1, SQLITE_STATIC))
         return PARE_EFAIL;
-    size_t cap = 0;
+    int64_t(*row)[2] = NULL;
+    size_t cap = 0, n = 0;
     int rc;
     while ((rc = sqlite3_step(ms)) == SQLITE_ROW) {
-        xgrow((void **)&q->mem, &cap, (size_t)q->nm + 1, sizeof *q->mem);
-        q->mem[q->nm++] = sqlite3_column_int64(ms, 0);
+        xgrow((void **)&row, &cap, n + 1, sizeof *row);
+        row[n][0] = sqlite3_column_int64(ms, 0);
+        row[n++][1] = sqlite3_column_int64(ms, 1);
     }
     sqlite3_reset(ms);
+    if (n > 1) qsort(row, n, sizeof *row, cmp_member);
+    q->mem = xcalloc(n + 1, sizeof *q->mem);
+    for (size_t i = 0; i < n; i++) q->mem[i] = row[i][0];
+    q->nm = (int)n;
+    free(row);
     return rc == SQLITE_DONE ? PARE_OK : PARE_EFAIL;
+}
+
+/* A stored JSON text as json_loads(text, 0) reads it (an array or an object, else NULL), by the
+ * faster parser when it can vouch for the value: a run loads thousands of questions. */
+static json_t *load_json(const char *text)
+{
+    if (!text) return NULL;
+    json_t *v = jsonfast_loadb(text, strlen(text));
+    if (!v) {
+        json_error_t je;
+        return json_loads(text, 0, &je);
+    }
+    if (json_is_array(v) || json_is_object(v)) return v;
+    json_decref(v);
+    return NULL;
 }
 
 /* The kind of a stored rubric item; an unknown kind reads as grounded, as augment wrote it. */
@@ -144,8 +153,7 @@ static enum rubric_kind rubric_kind(const char *kind)
  * "answer_passages"); entries that are not integers count as 0, as the rubric job wrote none. */
 static void rubric_ids(struct reward_rubric_item *it, const char *expected)
 {
-    json_error_t je;
-    json_t *exp = expected ? json_loads(expected, 0, &je) : NULL;
+    json_t *exp = load_json(expected);
     json_t *arr = json_object_get(exp, it->kind == RUBRIC_NO_EXTRA ? "allowed" : "answer_passages");
     it->n_ids = json_array_size(arr);
     it->ids = xcalloc(it->n_ids + 1, sizeof *it->ids);
@@ -190,10 +198,9 @@ static int find_question(struct traj_scorer *s, const char *ext, const char *dat
     int found = 0, rc;
     *golds = NULL;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_error_t je;
         *qid = sqlite3_column_int64(st, 0);
         json_decref(*golds);
-        *golds = json_loads((const char *)sqlite3_column_text(st, 1), 0, &je);
+        *golds = load_json((const char *)sqlite3_column_text(st, 1));
         found++;
     }
     sqlite3_reset(st);
@@ -215,11 +222,11 @@ static void qc_grow(struct traj_scorer *s)
 {
     if (s->qc_n * 2 < s->qc_cap) return;
     size_t cap = s->qc_cap ? s->qc_cap * 2 : 1024;
-    struct traj_question *t = xcalloc(cap, sizeof *t);
+    struct traj_question **t = xcalloc(cap, sizeof *t);
     for (size_t i = 0; i < s->qc_cap; i++) {
-        if (!s->qc[i].key) continue;
-        size_t h = XXH3_64bits(s->qc[i].key, strlen(s->qc[i].key)) & (cap - 1);
-        while (t[h].key) h = (h + 1) & (cap - 1);
+        if (!s->qc[i]) continue;
+        size_t h = XXH3_64bits(s->qc[i]->key, strlen(s->qc[i]->key)) & (cap - 1);
+        while (t[h]) h = (h + 1) & (cap - 1);
         t[h] = s->qc[i];
     }
     free(s->qc);
@@ -227,19 +234,20 @@ static void qc_grow(struct traj_scorer *s)
     s->qc_cap = cap;
 }
 
-/* Loads question ext (of dataset, or NULL) into the empty cache slot q. */
-static int load_question(struct traj_scorer *s, struct traj_question *q, const char *ext,
-                         const char *dataset, struct sbuf *err)
+/* Loads question ext (of dataset, or NULL) into a new question, *out, which the caller puts in
+ * the cache whether or not the rest of it loads (a failure ends the run). */
+static int load_question(struct traj_scorer *s, const char *ext, const char *dataset,
+                         struct traj_question **out, struct sbuf *err)
 {
     int64_t qid = 0;
     json_t *golds;
     int found = find_question(s, ext, dataset, &qid, &golds, err);
     if (found < 0) return store_fail(s->st, err, "looking up questions");
     if (!found) return PARE_EINPUT;
+    struct traj_question *q = *out = xcalloc(1, sizeof *q);
     q->key = xstrdup(s->key.p);
     q->qid = qid;
     q->golds = golds;
-    s->qc_n++;
     const char *first = json_string_value(json_array_get(golds, 0));
     struct sbuf norm = {0};
     text_squad_normalize(first ? first : "", &norm);
@@ -249,19 +257,18 @@ static int load_question(struct traj_scorer *s, struct traj_question *q, const c
     if (!st || sqlite3_bind_int64(st, 1, qid) || store_int(s->st, st, &in) != 1)
         return store_fail(s->st, err, "looking up questions");
     q->in_shard = in != 0;
+    st = store_stmt(s->st, "SELECT EXISTS (SELECT 1 FROM trajectories WHERE question_id = ?1)");
+    if (!st || sqlite3_bind_int64(st, 1, qid) || store_int(s->st, st, &in) != 1)
+        return store_fail(s->st, err, "looking up questions");
+    q->stored_before = in != 0;
     if (load_candidates(s, q) != PARE_OK || load_members(s, q) != PARE_OK ||
         load_rubric(s, q) != PARE_OK)
         return store_fail(s->st, err, "looking up questions");
     return PARE_OK;
 }
 
-/*
- * The question of a line from the cache, loaded on first use: its id within --dataset, else
- * within the dataset its ground truth names, else in any. Returns PARE_OK with *out,
- * PARE_EINPUT (unknown or ambiguous id: err says which) or PARE_EFAIL (err set).
- */
-static int question(struct traj_scorer *s, const struct traj_line *l, struct traj_question **out,
-                    struct sbuf *err)
+int traj_question_of(struct traj_scorer *s, const struct traj_line *l, struct traj_question **out,
+                     struct sbuf *err)
 {
     const char *dataset = s->scope.dataset ? s->scope.dataset : l->dataset;
     sbuf_reset(&s->key);
@@ -270,22 +277,26 @@ static int question(struct traj_scorer *s, const struct traj_line *l, struct tra
     sbuf_add(&s->key, l->question.p, l->question.len);
     qc_grow(s);
     size_t h = XXH3_64bits(s->key.p, s->key.len) & (s->qc_cap - 1);
-    for (; s->qc[h].key; h = (h + 1) & (s->qc_cap - 1)) {
-        if (strcmp(s->qc[h].key, s->key.p) == 0) {
-            *out = &s->qc[h];
+    for (; s->qc[h]; h = (h + 1) & (s->qc_cap - 1)) {
+        if (strcmp(s->qc[h]->key, s->key.p) == 0) {
+            *out = s->qc[h];
             return PARE_OK;
         }
     }
-    int rc = load_question(s, &s->qc[h], l->question.p, dataset, err);
-    *out = &s->qc[h];
+    *out = NULL;
+    int rc = load_question(s, l->question.p, dataset, out, err);
+    if (*out) {
+        s->qc[h] = *out;
+        s->qc_n++;
+    }
     return rc;
 }
 
 static void qcache_free(struct traj_scorer *s)
 {
     for (size_t i = 0; i < s->qc_cap; i++) {
-        struct traj_question *q = &s->qc[i];
-        if (!q->key) continue;
+        struct traj_question *q = s->qc[i];
+        if (!q) continue;
         free(q->key);
         free(q->cand);
         free(q->mem);
@@ -293,6 +304,7 @@ static void qcache_free(struct traj_scorer *s)
         free(q->norm_gold);
         for (int r = 0; r < q->n_rubric; r++) free(q->rubric[r].ids);
         free(q->rubric);
+        free(q);
     }
     free(s->qc);
 }
@@ -308,7 +320,15 @@ struct traj_scorer *traj_scorer_new(struct store *st, const struct traj_scope *s
     s->scope = *scope;
     s->params = *params;
     memcpy(s->schemes, schemes, sizeof s->schemes);
-    s->codec = blob_codec_new(NULL, NULL);
+    s->n_threads = omp_get_max_threads();
+    if (s->n_threads < 1) s->n_threads = 1;
+    s->codec = xcalloc((size_t)s->n_threads, sizeof *s->codec);
+    for (int t = 0; t < s->n_threads; t++) s->codec[t] = blob_codec_new(NULL, NULL);
+    s->fill = 0;
+    s->parsed = 1;
+    s->measure = 2;
+    s->store = 3;
+    json_object_seed(0); /* jansson's one global, set before threads parse lines */
     return s;
 }
 
@@ -316,13 +336,14 @@ void traj_scorer_free(struct traj_scorer *s)
 {
     if (!s) return;
     qcache_free(s);
+    traj_batches_free(s);
     free(s->items);
-    blob_codec_free(s->codec);
-    idset_free(&s->seen);
+    for (int t = 0; t < s->n_threads; t++) blob_codec_free(s->codec[t]);
+    free(s->codec);
     idset_free(&s->repeats);
-    sbuf_free(&s->body);
     sbuf_free(&s->meta);
     sbuf_free(&s->key);
+    sbuf_free(&s->why);
     free(s);
 }
 
@@ -341,127 +362,6 @@ int64_t traj_scorer_other_count(const struct traj_scorer *s)
     return s->other;
 }
 
-/* Binds the columns of a trajectory row to the INSERT statement st. Returns nonzero on error. */
-static int bind_trajectory(struct traj_scorer *s, sqlite3_stmt *st, const struct traj_line *l,
-                           const char *seltext, const char *answer, const struct traj_item *it)
-{
-    sbuf_reset(&s->meta);
-    if (l->has_score) sbuf_addf(&s->meta, "{\"score\":%.17g}", l->score);
-    return sqlite3_bind_int64(st, 1, it->qid) ||
-           sqlite3_bind_text(st, 2, l->ext.p, (int)l->ext.len, SQLITE_STATIC) ||
-           sqlite3_bind_text(st, 3, l->policy, -1, SQLITE_STATIC) ||
-           (l->has_step ? sqlite3_bind_int64(st, 4, l->step) : sqlite3_bind_null(st, 4)) ||
-           sqlite3_bind_text(st, 5, seltext, -1, SQLITE_STATIC) ||
-           sqlite3_bind_blob(st, 6, s->body.p, (int)s->body.len, SQLITE_STATIC) ||
-           sqlite3_bind_text(st, 7, answer, -1, SQLITE_STATIC) ||
-           sqlite3_bind_int64(st, 8, (int64_t)it->m.f.length) ||
-           (l->has_score ? sqlite3_bind_text(st, 9, s->meta.p, (int)s->meta.len, SQLITE_STATIC)
-                         : sqlite3_bind_null(st, 9));
-}
-
-/* The selection as stored, a JSON array: the line's "selected", else the ids its response's
- * evidence tag lists. Written by hand: printf per id cost more than the rest of a line. */
-static char *selection_text(const int64_t *ids, int n)
-{
-    struct sbuf b = {0};
-    char num[24];
-    sbuf_addc(&b, '[');
-    for (int i = 0; i < n; i++) {
-        char *p = num + sizeof num;
-        uint64_t u = ids[i] < 0 ? 0 - (uint64_t)ids[i] : (uint64_t)ids[i];
-        do *--p = (char)('0' + u % 10);
-        while (u /= 10);
-        if (ids[i] < 0) *--p = '-';
-        if (i) sbuf_addc(&b, ',');
-        sbuf_add(&b, p, (size_t)(num + sizeof num - p));
-    }
-    sbuf_addc(&b, ']');
-    return sbuf_detach(&b);
-}
-
-/* Inserts the trajectory unless stored before; *id and *fresh (1 when inserted now). */
-static int store_trajectory(struct traj_scorer *s, const struct traj_line *l, const char *answer,
-                            const int64_t *ids, int n, const struct traj_item *it, int64_t *id,
-                            int *fresh, struct sbuf *err)
-{
-    char *seltext = selection_text(ids, n);
-    sqlite3_stmt *st = store_stmt(s->st, "INSERT INTO trajectories(question_id, ext_id, policy, "
-                                         "step, selected, response, answer, n_tokens, meta) "
-                                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-                                         "ON CONFLICT(question_id, ext_id) DO NOTHING");
-    int bad =
-        !seltext || !st || bind_trajectory(s, st, l, seltext, answer, it) || store_done(s->st, st);
-    free(seltext);
-    if (bad) return store_fail(s->st, err, "storing a trajectory");
-    *fresh = sqlite3_changes(store_db(s->st)) == 1;
-    if (*fresh) {
-        *id = sqlite3_last_insert_rowid(store_db(s->st));
-        return PARE_OK;
-    }
-    st = store_stmt(s->st, "SELECT id FROM trajectories WHERE question_id = ?1 AND ext_id = ?2");
-    if (!st || sqlite3_bind_int64(st, 1, it->qid) ||
-        sqlite3_bind_text(st, 2, l->ext.p, -1, SQLITE_STATIC) || store_int(s->st, st, id) != 1)
-        return store_fail(s->st, err, "reading a trajectory");
-    return PARE_OK;
-}
-
-/*
- * A line without a trajectory id is named by its hash; the k-th identical line of a run gets
- * "-k" (a trainer's group of rollouts can hold the same response twice), so a rerun of the
- * same files names every line as before.
- */
-static void name_repeat(struct traj_scorer *s, struct traj_line *l)
-{
-    if (!l->default_ext) return;
-    uint64_t h = strtoull(l->ext.p + 1, NULL, 16);
-    uint32_t k = idset_bump(&s->repeats, h);
-    if (k > 1) sbuf_addf(&l->ext, "-%u", k);
-}
-
-/* Measures and stores a checked line of question q. */
-static int keep(struct traj_scorer *s, const struct traj_question *q, const struct traj_line *l,
-                const int64_t *ids, int ns, int stated, struct sbuf *err)
-{
-    struct traj_item it;
-    char *answer = traj_answer(l);
-    traj_measure(q, l, answer, ids, ns, stated, &it);
-    int fresh, rc = blob_compress(s->codec, l->response, strlen(l->response), &s->body, err);
-    if (rc == PARE_OK) rc = store_trajectory(s, l, answer, ids, ns, &it, &it.traj_id, &fresh, err);
-    free(answer);
-    if (rc != PARE_OK) return rc;
-    if (idset_bump(&s->seen, (uint64_t)it.traj_id) > 1) {
-        sbuf_setf(err, "duplicate trajectory '%s' of question '%s'", l->ext.p, l->question.p);
-        return PARE_EINPUT;
-    }
-    s->new_traj += fresh;
-    it.fresh = fresh;
-    xgrow((void **)&s->items, &s->cap, s->n + 1, sizeof *s->items);
-    s->items[s->n++] = it;
-    return PARE_OK;
-}
-
-int traj_scorer_take(struct traj_scorer *s, json_t *rec, const char *raw, size_t raw_len,
-                     struct sbuf *err)
-{
-    struct traj_line l;
-    struct traj_question *q = NULL;
-    int64_t *ids = NULL;
-    int ns = 0, stated = 0;
-    int rc = traj_parse_line(rec, raw, raw_len, &l, err);
-    if (rc == PARE_OK) rc = question(s, &l, &q, err);
-    if (rc == PARE_OK) rc = traj_selection(&l, &ids, &ns, &stated, err);
-    if (rc == PARE_OK) {
-        name_repeat(s, &l);
-        if (q->in_shard)
-            rc = keep(s, q, &l, ids, ns, stated, err);
-        else
-            s->other++;
-    }
-    free(ids);
-    traj_line_free(&l);
-    return rc;
-}
-
 /*
  * A trajectory's rewards are one trajectory_rewards row (schemas/004): its components once, and
  * per scheme the value and the id of the parameters it was computed with; `rewards` is a view
@@ -471,35 +371,48 @@ int traj_scorer_take(struct traj_scorer *s, json_t *rec, const char *raw, size_t
  * the row's is moved to rewards_extra whole (reward_keep_old), so the view's rows are what the
  * old table held.
  */
+#define REWARD_INSERT                                                                              \
+    "INSERT INTO trajectory_rewards(trajectory_id, components, cp1, cp1_params, cp2, cp2_params, " \
+    "laser, laser_params, laser_d, laser_d_params, decs, decs_params, rubric, rubric_params) "     \
+    "VALUES "
+#define REWARD_UPSERT                                                                              \
+    " "                                                                                            \
+    "ON CONFLICT(trajectory_id) DO UPDATE SET components = excluded.components, "                  \
+    "cp1 = CASE WHEN excluded.cp1 IS NOT NULL THEN excluded.cp1 "                                  \
+    "WHEN components IS excluded.components THEN cp1 END, "                                        \
+    "cp1_params = CASE WHEN excluded.cp1 IS NOT NULL THEN excluded.cp1_params "                    \
+    "WHEN components IS excluded.components THEN cp1_params END, "                                 \
+    "cp2 = CASE WHEN excluded.cp2 IS NOT NULL THEN excluded.cp2 "                                  \
+    "WHEN components IS excluded.components THEN cp2 END, "                                        \
+    "cp2_params = CASE WHEN excluded.cp2 IS NOT NULL THEN excluded.cp2_params "                    \
+    "WHEN components IS excluded.components THEN cp2_params END, "                                 \
+    "laser = CASE WHEN excluded.laser IS NOT NULL THEN excluded.laser "                            \
+    "WHEN components IS excluded.components THEN laser END, "                                      \
+    "laser_params = CASE WHEN excluded.laser IS NOT NULL THEN excluded.laser_params "              \
+    "WHEN components IS excluded.components THEN laser_params END, "                               \
+    "laser_d = CASE WHEN excluded.laser_d IS NOT NULL THEN excluded.laser_d "                      \
+    "WHEN components IS excluded.components THEN laser_d END, "                                    \
+    "laser_d_params = CASE WHEN excluded.laser_d IS NOT NULL THEN excluded.laser_d_params "        \
+    "WHEN components IS excluded.components THEN laser_d_params END, "                             \
+    "decs = CASE WHEN excluded.decs IS NOT NULL THEN excluded.decs "                               \
+    "WHEN components IS excluded.components THEN decs END, "                                       \
+    "decs_params = CASE WHEN excluded.decs IS NOT NULL THEN excluded.decs_params "                 \
+    "WHEN components IS excluded.components THEN decs_params END, "                                \
+    "rubric = CASE WHEN excluded.rubric IS NOT NULL THEN excluded.rubric "                         \
+    "WHEN components IS excluded.components THEN rubric END, "                                     \
+    "rubric_params = CASE WHEN excluded.rubric IS NOT NULL THEN excluded.rubric_params "           \
+    "WHEN components IS excluded.components THEN rubric_params END"
 static const char upsert_sql[] =
-    "INSERT INTO trajectory_rewards(trajectory_id, components, cp1, cp1_params, cp2, cp2_params, "
-    "laser, laser_params, laser_d, laser_d_params, decs, decs_params, rubric, rubric_params) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
-    "ON CONFLICT(trajectory_id) DO UPDATE SET components = excluded.components, "
-    "cp1 = CASE WHEN excluded.cp1 IS NOT NULL THEN excluded.cp1 "
-    "WHEN components IS excluded.components THEN cp1 END, "
-    "cp1_params = CASE WHEN excluded.cp1 IS NOT NULL THEN excluded.cp1_params "
-    "WHEN components IS excluded.components THEN cp1_params END, "
-    "cp2 = CASE WHEN excluded.cp2 IS NOT NULL THEN excluded.cp2 "
-    "WHEN components IS excluded.components THEN cp2 END, "
-    "cp2_params = CASE WHEN excluded.cp2 IS NOT NULL THEN excluded.cp2_params "
-    "WHEN components IS excluded.components THEN cp2_params END, "
-    "laser = CASE WHEN excluded.laser IS NOT NULL THEN excluded.laser "
-    "WHEN components IS excluded.components THEN laser END, "
-    "laser_params = CASE WHEN excluded.laser IS NOT NULL THEN excluded.laser_params "
-    "WHEN components IS excluded.components THEN laser_params END, "
-    "laser_d = CASE WHEN excluded.laser_d IS NOT NULL THEN excluded.laser_d "
-    "WHEN components IS excluded.components THEN laser_d END, "
-    "laser_d_params = CASE WHEN excluded.laser_d IS NOT NULL THEN excluded.laser_d_params "
-    "WHEN components IS excluded.components THEN laser_d_params END, "
-    "decs = CASE WHEN excluded.decs IS NOT NULL THEN excluded.decs "
-    "WHEN components IS excluded.components THEN decs END, "
-    "decs_params = CASE WHEN excluded.decs IS NOT NULL THEN excluded.decs_params "
-    "WHEN components IS excluded.components THEN decs_params END, "
-    "rubric = CASE WHEN excluded.rubric IS NOT NULL THEN excluded.rubric "
-    "WHEN components IS excluded.components THEN rubric END, "
-    "rubric_params = CASE WHEN excluded.rubric IS NOT NULL THEN excluded.rubric_params "
-    "WHEN components IS excluded.components THEN rubric_params END";
+    REWARD_INSERT "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)" REWARD_UPSERT;
+
+/* The rows of RGROUP trajectories new to this run in one statement: its end (SQLite's
+ * sqlite3VdbeHalt) cost a fifth of storing one row. Parameters 14 r + 1 .. 14 r + 14 are row r's
+ * as ?1 .. ?14 are upsert_sql's. */
+#define RGROUP 16
+#define REWARD_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define REWARD_ROWS4 REWARD_ROW ", " REWARD_ROW ", " REWARD_ROW ", " REWARD_ROW
+static const char upsert_group_sql[] =
+    REWARD_INSERT REWARD_ROWS4 ", " REWARD_ROWS4 ", " REWARD_ROWS4 ", " REWARD_ROWS4 REWARD_UPSERT;
 
 /* What a run's rewards share: the parameters' ids per scheme and LASER-D bucket. */
 struct reward_texts {
@@ -575,45 +488,200 @@ static int reward_keep_old(struct traj_scorer *s, int64_t tid, const char *writt
     return PARE_OK;
 }
 
-/* Every requested scheme's reward of one item, on its row. */
-static int item_rewards(struct traj_scorer *s, const struct traj_item *it, int bucket,
-                        const struct reward_texts *t, struct sbuf *comp, struct sbuf *err)
-{
-    char written[64] = ","; /* the names of all N_SCHEMES schemes fit */
+/* Items per block of rewards formatted by one thread, and blocks per chunk: thread 0 stores a
+ * chunk while all threads format the next. */
+#define RBLOCK 256
+#define RCHUNK 32
+
+/* An item's rewards, formatted: the components (in its block's text) and every scheme's value. */
+struct reward_row {
     double v[N_SCHEMES];
     int has[N_SCHEMES];
-    sbuf_reset(comp);
-    reward_components(&it->m, bucket, comp);
-    sbuf_addc(comp, '}');
-    for (int k = 0; k < N_SCHEMES; k++) {
-        has[k] = s->schemes[k] && reward_value((enum reward_scheme)k, &it->m, &s->params,
-                                               t->target[bucket], &v[k], NULL) == 0;
-        if (has[k]) strcat(strcat(written, reward_scheme_names[k]), ",");
+    size_t at, len;
+};
+
+/* Items first .. first + n of the run, formatted. */
+struct reward_block {
+    struct reward_row row[RBLOCK];
+    struct sbuf text;
+    size_t first;
+    int n;
+};
+
+/* What formatting and storing the rewards of a run read. */
+struct reward_run {
+    struct traj_scorer *s;
+    const int *bucket;
+    struct reward_texts t;
+    size_t n_blocks;
+};
+
+/* Formats block number b of the run into blk (any thread). */
+static void format_block(const struct reward_run *r, size_t b, struct reward_block *blk)
+{
+    const struct traj_scorer *s = r->s;
+    blk->first = b * RBLOCK;
+    blk->n = (int)(s->n - blk->first < RBLOCK ? s->n - blk->first : RBLOCK);
+    sbuf_reset(&blk->text);
+    for (int i = 0; i < blk->n; i++) {
+        const struct traj_item *it = &s->items[blk->first + (size_t)i];
+        struct reward_row *row = &blk->row[i];
+        int bucket = r->bucket[blk->first + (size_t)i];
+        row->at = blk->text.len;
+        reward_components(&it->m, bucket, &blk->text);
+        sbuf_addc(&blk->text, '}');
+        row->len = blk->text.len - row->at;
+        for (int k = 0; k < N_SCHEMES; k++)
+            row->has[k] = s->schemes[k] && reward_value((enum reward_scheme)k, &it->m, &s->params,
+                                                        r->t.target[bucket], &row->v[k], NULL) == 0;
     }
-    if (!written[1]) return PARE_OK; /* no reward from this run: nothing changes */
-    if (!it->fresh && reward_keep_old(s, it->traj_id, written, comp, err) != PARE_OK)
+}
+
+/* A formatted row on its way to the store. */
+struct pending_row {
+    const struct traj_item *it;
+    int bucket;
+    const struct reward_row *row;
+    const char *text; /* its block's */
+};
+
+/* Binds row p as parameters base + 1 .. base + 14 of st (as ?1 .. ?14 of upsert_sql); the
+ * parameters of the schemes it has no value of stay NULL. Returns nonzero on error. */
+static int bind_row(const struct reward_run *r, sqlite3_stmt *st, int base,
+                    const struct pending_row *p)
+{
+    int bad =
+        sqlite3_bind_int64(st, base + 1, p->it->traj_id) ||
+        sqlite3_bind_text(st, base + 2, p->text + p->row->at, (int)p->row->len, SQLITE_STATIC);
+    for (int k = 0; k < N_SCHEMES && !bad; k++)
+        bad =
+            p->row->has[k] && (sqlite3_bind_double(st, base + 3 + 2 * k, p->row->v[k]) ||
+                               sqlite3_bind_int64(st, base + 4 + 2 * k, r->t.params[k][p->bucket]));
+    return bad;
+}
+
+/* The names of the schemes a row has a value of, as ",cp1,laser," (empty: none). */
+static void written_names(const struct reward_row *row, char written[64])
+{
+    strcpy(written, ","); /* the names of all N_SCHEMES schemes fit */
+    for (int k = 0; k < N_SCHEMES; k++)
+        if (row->has[k]) strcat(strcat(written, reward_scheme_names[k]), ",");
+}
+
+/* Every requested scheme's reward of one item, on its row (thread 0, in order). */
+static int store_row(const struct reward_run *r, const struct pending_row *p, struct sbuf *err)
+{
+    struct traj_scorer *s = r->s;
+    char written[64];
+    written_names(p->row, written);
+    const struct sbuf comp = {(char *)p->text + p->row->at, p->row->len, p->row->len};
+    if (!p->it->fresh && reward_keep_old(s, p->it->traj_id, written, &comp, err) != PARE_OK)
         return PARE_EFAIL;
     sqlite3_stmt *st = store_stmt(s->st, upsert_sql);
-    int bad = !st || sqlite3_bind_int64(st, 1, it->traj_id) ||
-              sqlite3_bind_text(st, 2, comp->p, (int)comp->len, SQLITE_STATIC);
-    for (int k = 0; k < N_SCHEMES && !bad; k++) /* unbound parameters are NULL */
-        bad = has[k] && (sqlite3_bind_double(st, 3 + 2 * k, v[k]) ||
-                         sqlite3_bind_int64(st, 4 + 2 * k, t->params[k][bucket]));
-    if (bad || store_done(s->st, st)) return store_fail(s->st, err, "storing a reward");
+    if (!st || bind_row(r, st, 0, p) || store_done(s->st, st))
+        return store_fail(s->st, err, "storing a reward");
     return PARE_OK;
+}
+
+/* The rows of RGROUP trajectories new to this run, in one statement. */
+static int store_group(const struct reward_run *r, const struct pending_row *g, struct sbuf *err)
+{
+    sqlite3_stmt *st = store_stmt(r->s->st, upsert_group_sql);
+    int bad = !st;
+    for (int i = 0; i < RGROUP && !bad; i++) bad = bind_row(r, st, 14 * i, &g[i]);
+    if (bad || store_done(r->s->st, st)) return store_fail(r->s->st, err, "storing a reward");
+    return PARE_OK;
+}
+
+/* Stores the rows of nb blocks in order: those of trajectories new to this run RGROUP at a time
+ * (what is left over, and the rows of trajectories scored before, one by one). A row with no
+ * value from this run changes nothing. */
+static int store_blocks(const struct reward_run *r, const struct reward_block *blk, int nb,
+                        struct sbuf *err)
+{
+    struct pending_row g[RGROUP];
+    int ng = 0, rc = PARE_OK;
+    for (int b = 0; b < nb && rc == PARE_OK; b++) {
+        for (int i = 0; i < blk[b].n && rc == PARE_OK; i++) {
+            size_t k = blk[b].first + (size_t)i;
+            const struct pending_row p = {&r->s->items[k], r->bucket[k], &blk[b].row[i],
+                                          blk[b].text.p};
+            char written[64];
+            written_names(p.row, written);
+            if (!written[1]) continue;
+            if (!p.it->fresh) {
+                for (int j = 0; j < ng && rc == PARE_OK; j++) rc = store_row(r, &g[j], err);
+                ng = 0;
+                if (rc == PARE_OK) rc = store_row(r, &p, err);
+                continue;
+            }
+            g[ng++] = p;
+            if (ng == RGROUP) {
+                rc = store_group(r, g, err);
+                ng = 0;
+            }
+        }
+    }
+    for (int j = 0; j < ng && rc == PARE_OK; j++) rc = store_row(r, &g[j], err);
+    return rc;
+}
+
+/* Formats blocks first .. first + nb into blk, claimed by the team's threads from *claimed. */
+static void format_claimed(const struct reward_run *r, size_t first, int nb,
+                           struct reward_block *blk, int *claimed)
+{
+    for (;;) {
+        int c;
+#pragma omp atomic capture
+        c = (*claimed)++;
+        if (c >= nb) break;
+        format_block(r, first + (size_t)c, &blk[c]);
+    }
+}
+
+/* Blocks in chunk c of the run. */
+static int chunk_blocks(const struct reward_run *r, size_t c)
+{
+    size_t first = c * RCHUNK;
+    if (first >= r->n_blocks) return 0;
+    return (int)(r->n_blocks - first < RCHUNK ? r->n_blocks - first : RCHUNK);
+}
+
+/* Stores chunk after chunk while the next is formatted. */
+static int store_chunks(struct reward_run *r, struct reward_block *blk, struct sbuf *err)
+{
+    int rc = PARE_OK, claimed = 0;
+    int ncur = chunk_blocks(r, 0);
+    struct reward_block *cur = blk, *next = blk + RCHUNK;
+#pragma omp parallel num_threads(r->s->n_threads)
+    format_claimed(r, 0, ncur, cur, &claimed);
+    for (size_t c = 0; ncur > 0 && rc == PARE_OK; c++) {
+        int nnext = chunk_blocks(r, c + 1);
+        claimed = 0;
+#pragma omp parallel num_threads(r->s->n_threads)
+        {
+            if (omp_get_thread_num() == 0) rc = store_blocks(r, cur, ncur, err);
+            format_claimed(r, (c + 1) * RCHUNK, nnext, next, &claimed);
+        }
+        struct reward_block *t = cur;
+        cur = next;
+        next = t;
+        ncur = nnext;
+    }
+    return rc;
 }
 
 int traj_scorer_rewards(struct traj_scorer *s, struct sbuf *err)
 {
     int *bucket = xcalloc(s->n + 1, sizeof *bucket);
-    struct reward_texts t = {0};
+    struct reward_run r = {s, bucket, {{{0}}}, (s->n + RBLOCK - 1) / RBLOCK};
     traj_buckets(s->items, s->n, bucket);
-    traj_laser_d_targets(s->items, s->n, bucket, t.target);
-    struct sbuf comp = {0};
-    int rc = texts_init(s, &t, err);
-    for (size_t i = 0; i < s->n && rc == PARE_OK; i++)
-        rc = item_rewards(s, &s->items[i], bucket[i], &t, &comp, err);
-    sbuf_free(&comp);
+    traj_laser_d_targets(s->items, s->n, bucket, r.t.target);
+    int rc = texts_init(s, &r.t, err);
+    struct reward_block *blk = xcalloc(2 * RCHUNK, sizeof *blk);
+    if (rc == PARE_OK) rc = store_chunks(&r, blk, err);
+    for (int b = 0; b < 2 * RCHUNK; b++) sbuf_free(&blk[b].text);
+    free(blk);
     free(bucket);
     return rc;
 }

@@ -80,6 +80,30 @@ int blob_compress(struct blob_codec *c, const void *src, size_t n, struct sbuf *
     return PARE_OK;
 }
 
+/* the frame below has a 1-byte content size */
+_Static_assert(BLOB_RAW_MAX <= 256, "BLOB_RAW_MAX must fit a 1-byte frame content size");
+
+int blob_compress_or_raw(struct blob_codec *c, const void *src, size_t n, struct sbuf *out,
+                         struct sbuf *err)
+{
+    if (n >= BLOB_RAW_MAX) return blob_compress(c, src, n, out, err);
+    /* RFC 8878: the magic number; a frame header of a single segment whose 1-byte content size
+     * follows (descriptor 0x20); one block, last (bit 0), raw (type 0), of n bytes */
+    const unsigned char head[] = {0x28,
+                                  0xb5,
+                                  0x2f,
+                                  0xfd,
+                                  0x20,
+                                  (unsigned char)n,
+                                  (unsigned char)((n << 3 | 1) & 0xff),
+                                  (unsigned char)((n << 3) >> 8),
+                                  0};
+    sbuf_reset(out);
+    sbuf_add(out, head, sizeof head);
+    sbuf_add(out, src, n);
+    return PARE_OK;
+}
+
 static ZSTD_DDict *find_ddict(struct blob_codec *c, uint32_t id, struct sbuf *err)
 {
     for (size_t i = 0; i < c->n_dd; i++)

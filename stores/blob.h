@@ -43,6 +43,21 @@ int blob_compress(struct blob_codec *c, const void *src, size_t n, struct sbuf *
                   struct sbuf *err);
 
 /*
+ * Texts shorter than this go into their frame as they are (blob_compress_or_raw): zstd saves a
+ * few bytes at most on them, and compressing one costs more than everything else `pare score`
+ * does with a short response (ZSTD_compressCCtx took 11,000 instructions for 64 bytes).
+ */
+#define BLOB_RAW_MAX 128
+
+/*
+ * As blob_compress, but a text shorter than BLOB_RAW_MAX bytes is put in a frame as one raw
+ * (uncompressed) block, as zstd itself does for a text it cannot shrink: the frame decodes as
+ * any other (blob_decompress, ZSTD_decompress).
+ */
+int blob_compress_or_raw(struct blob_codec *c, const void *src, size_t n, struct sbuf *out,
+                         struct sbuf *err);
+
+/*
  * Decompresses one frame into out (replacing its contents; NUL-terminated as every sbuf).
  * Returns PARE_OK, or PARE_EFAIL for a corrupt frame, a dictionary that cannot be loaded, a text
  * longer than PARE_MAX_RECORD or memory that cannot be had. Never aborts: the bytes may be

@@ -175,6 +175,37 @@ static void test_crafted_sizes(void **state)
     sbuf_free(&err);
 }
 
+/* Texts under BLOB_RAW_MAX go in a frame as they are, which blob_decompress and zstd itself read
+ * back; longer ones are compressed. Zero bytes and BLOB_RAW_MAX - 1 bytes are the edges. */
+static void test_raw_frames(void **state)
+{
+    (void)state;
+    struct blob_codec *c = blob_codec_new(NULL, NULL);
+    struct sbuf text = {0}, frame = {0}, back = {0}, err = {0};
+    char plain[BLOB_RAW_MAX * 2];
+    for (size_t n = 0; n <= BLOB_RAW_MAX; n++) {
+        sbuf_reset(&text);
+        for (size_t i = 0; i < n; i++) sbuf_addc(&text, (char)('a' + i % 3)); /* compressible */
+        assert_int_equal(blob_compress_or_raw(c, text.p, n, &frame, &err), PARE_OK);
+        if (n < BLOB_RAW_MAX)
+            assert_int_equal(frame.len, n + 9); /* stored as it is */
+        else
+            assert_true(frame.len < n);
+        assert_int_equal(blob_decompress(c, frame.p, frame.len, &back, &err), PARE_OK);
+        assert_int_equal(back.len, n);
+        assert_memory_equal(back.p, n ? text.p : "", n);
+        size_t z = ZSTD_decompress(plain, sizeof plain, frame.p, frame.len);
+        assert_false(ZSTD_isError(z));
+        assert_int_equal(z, n);
+        assert_memory_equal(plain, n ? text.p : "", n);
+    }
+    sbuf_free(&text);
+    sbuf_free(&frame);
+    sbuf_free(&back);
+    sbuf_free(&err);
+    blob_codec_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_no_dict_and_errors),
         cmocka_unit_test(test_missing_dictionary),
         cmocka_unit_test(test_crafted_sizes),
+        cmocka_unit_test(test_raw_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,40 @@ static void test_laser_d_targets(void **state)
     const double e[] = {64};
     NEAR(laser_d_target(e, 1, 2), 64); /* exactly on the ladder */
     NEAR(laser_d_target(e, 0, 0), 64);
+    const double big[] = {65, 1048576, 1048577, 3e6};
+    NEAR(laser_d_target(big, 4, 0), 128);     /* 1 of 4: 65 -> 128 */
+    NEAR(laser_d_target(big, 4, 1), 1048576); /* 2 of 4: on the last rung */
+    NEAR(laser_d_target(big, 4, 2), 1048576); /* all: beyond the ladder, its top */
+}
+
+static int cmp_len(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The target is the first rung at or above the ceil(n / n_b)-th smallest length, as sorting
+ * finds it, on lengths around every rung. */
+static void test_laser_d_against_sorting(void **state)
+{
+    (void)state;
+    double len[301], sorted[301];
+    unsigned x = 12345;
+    for (size_t n = 1; n <= 301; n += 50) {
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            double rung = 64.0 * (double)(1u << (x >> 8) % 16);
+            len[i] = rung + (double)((int)(x >> 20) % 3 - 1); /* just under, on, just over */
+        }
+        memcpy(sorted, len, n * sizeof *len);
+        qsort(sorted, n, sizeof *sorted, cmp_len);
+        for (int b = 0; b < 3; b++) {
+            size_t nb = b == 0 ? 5 : b == 1 ? 2 : 1, need = (n + nb - 1) / nb;
+            double want = 64;
+            while (want < sorted[need - 1] && want < 1048576) want *= 2;
+            NEAR(laser_d_target(len, n, b), want);
+        }
+    }
 }
 
 static void test_decs(void **state)
@@ -282,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_cp),
         cmocka_unit_test(test_laser),
         cmocka_unit_test(test_laser_d_targets),
+        cmocka_unit_test(test_laser_d_against_sorting),
         cmocka_unit_test(test_decs),
         cmocka_unit_test(test_answers_and_tokens),
         cmocka_unit_test(test_scheme_names),
