@@ -152,22 +152,6 @@ static int read_trajectories(struct score *s, const char *path)
     return rc;
 }
 
-/*
- * Sets SQLite's foreign key checks on (1) or off (0), outside a transaction; *was: as they were.
- * Scoring turns them off for its transaction: every row it writes refers to a question it has
- * just read, a trajectory it has just written or reward parameters it has just found or written,
- * under the write lock, and the checks (a lookup for each of the eight references of a
- * trajectory and its rewards) cost a quarter of storing them.
- */
-static int foreign_keys(struct score *s, int64_t on, int64_t *was)
-{
-    sqlite3_stmt *q = store_stmt(s->st, "PRAGMA foreign_keys");
-    if (!q || store_int(s->st, q, was) != 1 ||
-        store_exec(s->st, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF") != PARE_OK)
-        return store_fail(s->st, &s->err, "setting foreign key checks");
-    return PARE_OK;
-}
-
 /* Reads every file and stores the rewards, in one transaction. */
 static int score_files(struct score *s, struct score_opts *o, char **files, int nfiles)
 {
@@ -179,8 +163,12 @@ static int score_files(struct score *s, struct score_opts *o, char **files, int 
     o->scope.method = o->method ? o->method : "loo"; /* no sets yet: no minimal set to cover */
     o->scope.judge = o->judge;
     s->scorer = traj_scorer_new(s->st, &o->scope, &o->params, o->on);
-    int64_t fk = 0;
-    if (foreign_keys(s, 0, &fk) != PARE_OK) return PARE_EFAIL;
+    /* Foreign key checks off for the transaction (store_fk_suspend): every row written refers
+     * to a question just read, a trajectory just written or reward parameters just found or
+     * written, under the write lock, and the checks (a lookup for each of the eight references
+     * of a trajectory and its rewards) cost a quarter of storing them. */
+    if (store_fk_suspend(s->st) != PARE_OK)
+        return store_fail(s->st, &s->err, "setting foreign key checks");
     if (store_begin(s->st) != PARE_OK) rc = store_fail(s->st, &s->err, "BEGIN");
     for (int i = 0; i < nfiles && rc == PARE_OK; i++) rc = read_trajectories(s, files[i]);
     if (rc == PARE_OK) rc = traj_scorer_rewards(s->scorer, &s->err);
@@ -190,8 +178,8 @@ static int score_files(struct score *s, struct score_opts *o, char **files, int 
     if (rc == PARE_OK && store_commit(s->st) != PARE_OK)
         rc = store_fail(s->st, &s->err, "cannot commit");
     if (rc != PARE_OK) store_rollback(s->st);
-    int64_t ignored;
-    if (foreign_keys(s, fk, &ignored) != PARE_OK && rc == PARE_OK) rc = PARE_EFAIL;
+    if (store_fk_resume(s->st) != PARE_OK && rc == PARE_OK)
+        rc = store_fail(s->st, &s->err, "setting foreign key checks");
     return rc;
 }
 
