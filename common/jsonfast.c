@@ -190,25 +190,74 @@ static json_t *convert(const cJSON *c, struct nums *ns)
     return NULL;
 }
 
+/* cJSON's tree of the whole text after the lexical pass (numbers read into ns), or NULL when
+ * the pass, cJSON or the blanks after the value reject it. */
+static cJSON *parse_checked(const char *text, size_t len, struct nums *ns)
+{
+    if (len == 0 || scan((const unsigned char *)text, len, ns) != 0) return NULL;
+    const char *end = NULL;
+    cJSON *c = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    int rest_blank = c && end;
+    for (const char *q = end; rest_blank && q < text + len; q++)
+        rest_blank = is_blank((unsigned char)*q);
+    if (!rest_blank) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    return c;
+}
+
 json_t *jsonfast_loadb(const char *text, size_t len)
 {
     struct nums ns = {0};
     ns.v = ns.inline_v;
     ns.cap = sizeof ns.inline_v / sizeof ns.inline_v[0];
     json_t *out = NULL;
-    if (len > 0 && scan((const unsigned char *)text, len, &ns) == 0) {
-        const char *end = NULL;
-        cJSON *c = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-        int rest_blank = c && end;
-        for (const char *q = end; rest_blank && q < text + len; q++)
-            rest_blank = is_blank((unsigned char)*q);
-        if (rest_blank) out = convert(c, &ns);
-        if (out && ns.next != ns.n) { /* every token must be a number node */
-            json_decref(out);
-            out = NULL;
-        }
-        cJSON_Delete(c);
+    cJSON *c = parse_checked(text, len, &ns);
+    if (c) out = convert(c, &ns);
+    if (out && ns.next != ns.n) { /* every token must be a number node */
+        json_decref(out);
+        out = NULL;
     }
+    cJSON_Delete(c);
     if (ns.v != ns.inline_v) free(ns.v);
     return out;
+}
+
+/*
+ * What convert checks without building anything: the number nodes of c, counted into *nums,
+ * and 0 when no object repeats a key or has more than JSONFAST_TREE_MAX_MEMBERS members.
+ */
+static int check_tree(const cJSON *c, size_t *nums)
+{
+    if (cJSON_IsNumber(c)) {
+        ++*nums;
+        return 0;
+    }
+    if (!cJSON_IsObject(c) && !cJSON_IsArray(c)) return 0;
+    size_t n = 0;
+    for (const cJSON *k = c->child; k; k = k->next, n++) {
+        if (cJSON_IsObject(c)) {
+            if (n >= JSONFAST_TREE_MAX_MEMBERS) return -1;
+            for (const cJSON *e = c->child; e != k; e = e->next)
+                if (strcmp(e->string, k->string) == 0) return -1;
+        }
+        if (check_tree(k, nums)) return -1;
+    }
+    return 0;
+}
+
+cJSON *jsonfast_tree(const char *text, size_t len)
+{
+    struct nums ns = {0};
+    ns.v = ns.inline_v;
+    ns.cap = sizeof ns.inline_v / sizeof ns.inline_v[0];
+    cJSON *c = parse_checked(text, len, &ns);
+    size_t nums = 0;
+    if (c && (check_tree(c, &nums) || nums != ns.n)) { /* every token must be a number node */
+        cJSON_Delete(c);
+        c = NULL;
+    }
+    if (ns.v != ns.inline_v) free(ns.v);
+    return c;
 }

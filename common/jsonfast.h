@@ -28,4 +28,18 @@
  */
 json_t *jsonfast_loadb(const char *text, size_t len);
 
+/* Objects with more members than this are left to jansson by jsonfast_tree (its check for a
+ * repeated key compares every pair). */
+#define JSONFAST_TREE_MAX_MEMBERS 64
+
+/*
+ * The cJSON tree of text[0..len), for readers that need no jansson value: returned only when
+ * jsonfast_loadb would return a value for the same text (so jansson accepts it, the tree has
+ * the same strings, arrays, objects and literals, and no object repeats a key), and the input
+ * has no object of more than JSONFAST_TREE_MAX_MEMBERS members; NULL otherwise. Numbers are
+ * cJSON's doubles, not jansson's integers and reals: a reader that needs a number's exact value
+ * must use jsonfast_loadb. Release with cJSON_Delete. Never reads beyond len.
+ */
+struct cJSON *jsonfast_tree(const char *text, size_t len);
+
 #endif

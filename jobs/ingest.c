@@ -7,6 +7,7 @@
  * file adds nothing and a passage shared by many questions (or datasets) is stored once.
  */
 #define _XOPEN_SOURCE 700
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <omp.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "jobs/jobs.h"
 #include "pipeline/formats.h"
 #include "jobs/job.h"
+#include "common/jsonfast.h"
 #include "common/reader.h"
 #include "stores/blob.h"
 #include "stores/store.h"
@@ -48,7 +50,8 @@ struct slot {
     long line;
     int rc; /* PARE_OK, PARE_EINPUT (bad record: msg), PARE_EFAIL (msg) */
     struct sbuf msg;
-    json_t *json;
+    cJSON *tree;  /* the record as read by format_parse_tree, or NULL */
+    json_t *json; /* the record as read by format_parse, or NULL */
     struct qa_record rec;
     struct pbody *pb; /* one per rec.ctx entry */
     size_t cap_pb;
@@ -194,29 +197,24 @@ static int64_t utf8_code_points(const char *s, size_t n)
     return (int64_t)(n - cont);
 }
 
-/*
- * What a record needs before its passages are compressed: parse, convert, hash and count. Runs
- * on several threads at once; touches only the slot.
- */
-static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
+/* Reads the record with jansson and format_parse, which explain what is wrong with it. */
+static void parse_slow(struct ingest *in, struct slot *sl, const char *path, struct sbuf *err)
 {
-    struct sbuf err = {0};
-    /* the slot's record of two batches ago is freed here, by whichever thread prepares the
-     * slot, rather than by the thread that stores (the pipeline's slowest step) */
-    qa_record_reset(&sl->rec);
-    json_decref(sl->json);
-    sl->json = NULL;
-    sl->rc = PARE_OK;
+    cJSON_Delete(sl->tree);
+    sl->tree = NULL;
     if (reader_parse(path, sl->raw.p, sl->raw.len, sl->line, &sl->json, &sl->msg) != READ_RECORD) {
         sl->rc = PARE_EINPUT;
         return;
     }
-    if (format_parse(in->fmt, &in->keys, sl->json, &sl->rec, &err) != PARE_OK) {
-        sbuf_setf(&sl->msg, "%s:%ld: %s", path, sl->line, sbuf_str(&err));
+    if (format_parse(in->fmt, &in->keys, sl->json, &sl->rec, err) != PARE_OK) {
+        sbuf_setf(&sl->msg, "%s:%ld: %s", path, sl->line, sbuf_str(err));
         sl->rc = PARE_EINPUT;
-        sbuf_free(&err);
-        return;
     }
+}
+
+/* Content hashes and lengths of a parsed record's passages. */
+static void hash_slot(struct slot *sl, const char *path)
+{
     if (sl->rec.n_ctx > sl->cap_pb) {
         sl->pb = xrealloc(sl->pb, sl->rec.n_ctx * sizeof *sl->pb);
         memset(sl->pb + sl->cap_pb, 0, (sl->rec.n_ctx - sl->cap_pb) * sizeof *sl->pb);
@@ -243,6 +241,29 @@ static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
         }
         pb->chars = utf8_code_points(p->text, p->text_len);
     }
+}
+
+/*
+ * What a record needs before its passages are compressed: parse, convert, hash and count. Runs
+ * on several threads at once; touches only the slot.
+ */
+static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
+{
+    struct sbuf err = {0};
+    /* the slot's record of two batches ago is freed here, by whichever thread prepares the
+     * slot, rather than by the thread that stores (the pipeline's slowest step) */
+    qa_record_reset(&sl->rec);
+    json_decref(sl->json);
+    cJSON_Delete(sl->tree);
+    sl->json = NULL;
+    sl->rc = PARE_OK;
+    /* the usual records straight from cJSON's tree, the others (and every bad one, for its
+     * message) through jansson: building jansson values cost as much as parsing */
+    sl->tree = jsonfast_tree(sl->raw.p, sl->raw.len);
+    if (!sl->tree || !format_parse_tree(in->fmt, &in->keys, sl->tree, &sl->rec))
+        parse_slow(in, sl, path, &err);
+    if (sl->rc == PARE_OK) hash_slot(sl, path);
+    sbuf_free(&err);
 }
 
 /* Compresses the passages of a parsed record with the thread's codec. */
@@ -622,6 +643,7 @@ static void ingest_free(struct ingest *in)
         sbuf_free(&sl->msg);
         qa_record_free(&sl->rec);
         json_decref(sl->json);
+        cJSON_Delete(sl->tree);
     }
     free(in->slots);
     free(in->dict.sizes);
