@@ -11,7 +11,9 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -192,8 +194,13 @@ static json_t *convert(const cJSON *c, struct nums *ns)
 
 /* cJSON's tree of the whole text after the lexical pass (numbers read into ns), or NULL when
  * the pass, cJSON or the blanks after the value reject it. */
+static void set_hooks(void);
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
 static cJSON *parse_checked(const char *text, size_t len, struct nums *ns)
 {
+    /* every cJSON parse of pare's starts here: the hooks are set before the first, once */
+    if (pthread_once(&hooks_once, set_hooks) != 0) abort();
     if (len == 0 || scan((const unsigned char *)text, len, ns) != 0) return NULL;
     const char *end = NULL;
     cJSON *c = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -260,4 +267,83 @@ cJSON *jsonfast_tree(const char *text, size_t len)
     }
     if (ns.v != ns.inline_v) free(ns.v);
     return c;
+}
+
+/* A block of an arena: bump allocation from data[used] up to data[size]. */
+struct jsonfast_block {
+    struct jsonfast_block *next;
+    size_t used, size;
+    max_align_t data[];
+};
+
+/* Blocks hold at least this much (the tree of a 400-byte passage record takes about 1 KiB). */
+#define ARENA_BLOCK 8192
+
+/* The arena cJSON allocates from on this thread while jsonfast_tree_in parses; NULL at any
+ * other time, when the hooks are malloc and free. */
+static _Thread_local struct jsonfast_arena *current;
+
+static void *arena_alloc(size_t n)
+{
+    struct jsonfast_arena *a = current;
+    if (!a) return malloc(n);
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    struct jsonfast_block *b = a->head;
+    if (!b || b->size - b->used < n) {
+        size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        b = malloc(sizeof *b + size);
+        if (!b) return NULL;
+        b->size = size;
+        b->used = 0;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+/* cJSON frees only what it allocated during the same parse (a failed parse deletes its partial
+ * tree): in an arena that waits for the reset. */
+static void arena_release(void *p)
+{
+    if (!current) free(p);
+}
+
+/* cJSON's allocator: the arena of the parse under way on this thread, else malloc and free. */
+static void set_hooks(void)
+{
+    cJSON_Hooks h = {arena_alloc, arena_release};
+    cJSON_InitHooks(&h);
+}
+
+cJSON *jsonfast_tree_in(struct jsonfast_arena *a, const char *text, size_t len)
+{
+    current = a;
+    cJSON *c = jsonfast_tree(text, len);
+    current = NULL;
+    return c;
+}
+
+void jsonfast_arena_reset(struct jsonfast_arena *a)
+{
+    struct jsonfast_block *b = a->head;
+    if (!b) return;
+    /* keep the oldest block (the first allocated, at the end of the list) */
+    while (b->next) {
+        struct jsonfast_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    b->used = 0;
+    a->head = b;
+}
+
+void jsonfast_arena_free(struct jsonfast_arena *a)
+{
+    for (struct jsonfast_block *b = a->head, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    a->head = NULL;
 }

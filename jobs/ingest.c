@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700
 #include <cjson/cJSON.h>
 #include <limits.h>
+#include <sched.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,8 @@ struct slot {
     long line;
     int rc; /* PARE_OK, PARE_EINPUT (bad record: msg), PARE_EFAIL (msg) */
     struct sbuf msg;
-    cJSON *tree;  /* the record as read by format_parse_tree, or NULL */
+    cJSON *tree; /* the record as read by format_parse_tree, or NULL; in arena */
+    struct jsonfast_arena arena;
     json_t *json; /* the record as read by format_parse, or NULL */
     struct qa_record rec;
     struct pbody *pb; /* one per rec.ctx entry */
@@ -204,8 +206,7 @@ static int64_t utf8_code_points(const char *s, size_t n)
 /* Reads the record with jansson and format_parse, which explain what is wrong with it. */
 static void parse_slow(struct ingest *in, struct slot *sl, const char *path, struct sbuf *err)
 {
-    cJSON_Delete(sl->tree);
-    sl->tree = NULL;
+    sl->tree = NULL; /* its memory goes with the arena's next reset */
     if (reader_parse(path, sl->raw.p, sl->raw.len, sl->line, &sl->json, &sl->msg) != READ_RECORD) {
         sl->rc = PARE_EINPUT;
         return;
@@ -258,12 +259,12 @@ static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
      * slot, rather than by the thread that stores (the pipeline's slowest step) */
     qa_record_reset(&sl->rec);
     json_decref(sl->json);
-    cJSON_Delete(sl->tree);
+    jsonfast_arena_reset(&sl->arena);
     sl->json = NULL;
     sl->rc = PARE_OK;
     /* the usual records straight from cJSON's tree, the others (and every bad one, for its
      * message) through jansson: building jansson values cost as much as parsing */
-    sl->tree = jsonfast_tree(sl->raw.p, sl->raw.len);
+    sl->tree = jsonfast_tree_in(&sl->arena, sl->raw.p, sl->raw.len);
     if (!sl->tree || !format_parse_tree(in->fmt, &in->keys, sl->tree, &sl->rec))
         parse_slow(in, sl, path, &err);
     if (sl->rc == PARE_OK) hash_slot(sl, path);
@@ -512,11 +513,49 @@ static int store_batch(struct ingest *in, struct slot *slots, int n, const char 
     return rc;
 }
 
+/* Waits until *flag is set by another thread of the team. */
+static void wait_for(int *flag)
+{
+    for (;;) {
+        int v;
+#pragma omp atomic read seq_cst
+        v = *flag;
+        if (v) return;
+        sched_yield();
+    }
+}
+
+/*
+ * Stores batch cur (thread 0) while the team reads batch next (thread 1, or 0 with one thread:
+ * reading a batch is a few milliseconds, serial while the other thread waited) and then
+ * prepares it. Returns the number of records read into next.
+ */
+static int store_and_prepare(struct ingest *in, struct slot *cur, int ncur, struct slot *next,
+                             int read_next, struct reader *r, const char *path, const char *source,
+                             int64_t dsid, int *rc)
+{
+    int nnext = 0, ready = 0, claimed = 0; /* claimed: next record to prepare (atomic capture) */
+#pragma omp parallel num_threads(in->n_codecs)
+    {
+        /* the team may be smaller than asked for */
+        int t = omp_get_thread_num(), reader = omp_get_num_threads() > 1 ? 1 : 0;
+        if (t == 0) *rc = store_batch(in, cur, ncur, path, source, dsid);
+        if (t == reader) {
+            if (read_next) nnext = read_batch(r, next, &in->fatal);
+#pragma omp atomic write seq_cst
+            ready = 1;
+        }
+        wait_for(&ready);
+        prepare_claimed(in, next, nnext, path, in->codecs[t], &claimed);
+    }
+    return nnext;
+}
+
 /*
  * Parses, converts, hashes, compresses and stores every record of r in file order. Two batches
- * are in flight: while thread 0 stores batch k, the other threads prepare batch k+1, and thread
- * 0 joins them when it is done. (OpenMP tasks balanced this worse: a thread often sat idle at
- * the end of the batch.)
+ * are in flight: while thread 0 stores batch k, the other threads read and prepare batch k+1,
+ * and thread 0 joins them when it is done. (OpenMP tasks balanced this worse: a thread often
+ * sat idle at the end of the batch.)
  */
 static int ingest_records(struct ingest *in, struct reader *r, const char *path, const char *source,
                           int64_t dsid)
@@ -526,13 +565,7 @@ static int ingest_records(struct ingest *in, struct reader *r, const char *path,
     int rc = prepare_first(in, cur, ncur, path);
     while (rc == PARE_OK && ncur > 0) {
         int cur_fatal = in->fatal.len > 0;
-        int nnext = cur_fatal ? 0 : read_batch(r, next, &in->fatal);
-        int claimed = 0; /* next record of the batch to prepare, claimed by atomic capture */
-#pragma omp parallel num_threads(in->n_codecs)
-        {
-            if (omp_get_thread_num() == 0) rc = store_batch(in, cur, ncur, path, source, dsid);
-            prepare_claimed(in, next, nnext, path, in->codecs[omp_get_thread_num()], &claimed);
-        }
+        int nnext = store_and_prepare(in, cur, ncur, next, !cur_fatal, r, path, source, dsid, &rc);
         if (rc != PARE_OK) return rc;
         if (cur_fatal) break;
         job_progress(&in->job, "records", (uint64_t)in->total_done, 0, reader_pos(r),
@@ -647,7 +680,7 @@ static void ingest_free(struct ingest *in)
         sbuf_free(&sl->msg);
         qa_record_free(&sl->rec);
         json_decref(sl->json);
-        cJSON_Delete(sl->tree);
+        jsonfast_arena_free(&sl->arena);
     }
     free(in->slots);
     free(in->dict.sizes);

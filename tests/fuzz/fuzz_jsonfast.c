@@ -4,7 +4,8 @@
  * and returns an equal value of the same types (json_equal tells integers from reals); when
  * jansson rejects the bytes, the fast parser returns NULL. jsonfast_tree returns a tree exactly
  * when jsonfast_loadb returns a value and no object has more than JSONFAST_TREE_MAX_MEMBERS
- * members, and the tree holds the same value (numbers compared as doubles).
+ * members, and the tree holds the same value (numbers compared as doubles), in an arena
+ * (jsonfast_tree_in) as with malloc.
  */
 #include <cjson/cJSON.h>
 #include <jansson.h>
@@ -62,6 +63,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON *tree = jsonfast_tree((const char *)data, size);
     if (tree) CHECK(fast && same_value(tree, fast));
     if (fast && max_members(fast) <= JSONFAST_TREE_MAX_MEMBERS) CHECK(tree);
+    /* the same in an arena (reused across inputs, as ingest's slots reuse theirs) */
+    static struct jsonfast_arena arena;
+    cJSON *in_arena = jsonfast_tree_in(&arena, (const char *)data, size);
+    CHECK(!in_arena == !tree);
+    if (in_arena) CHECK(same_value(in_arena, fast));
+    jsonfast_arena_reset(&arena);
     cJSON_Delete(tree);
     json_decref(fast);
     json_decref(ref);
