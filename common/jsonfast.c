@@ -276,8 +276,10 @@ struct jsonfast_block {
     max_align_t data[];
 };
 
-/* Blocks hold at least this much (the tree of a 400-byte passage record takes about 1 KiB). */
-#define ARENA_BLOCK 8192
+/* The first block's size (the tree of a 400-byte passage record takes about 1 KiB); each new
+ * block is at least twice the last, and a reset keeps the newest, so that an arena reused for
+ * records of one kind soon holds each in one block. */
+#define ARENA_BLOCK 2048
 
 /* The arena cJSON allocates from on this thread while jsonfast_tree_in parses; NULL at any
  * other time, when the hooks are malloc and free. */
@@ -290,7 +292,8 @@ static void *arena_alloc(size_t n)
     n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
     struct jsonfast_block *b = a->head;
     if (!b || b->size - b->used < n) {
-        size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        size_t size = b ? 2 * b->size : ARENA_BLOCK;
+        if (size < n) size = n;
         b = malloc(sizeof *b + size);
         if (!b) return NULL;
         b->size = size;
@@ -329,14 +332,13 @@ void jsonfast_arena_reset(struct jsonfast_arena *a)
 {
     struct jsonfast_block *b = a->head;
     if (!b) return;
-    /* keep the oldest block (the first allocated, at the end of the list) */
-    while (b->next) {
-        struct jsonfast_block *next = b->next;
-        free(b);
-        b = next;
+    /* keep the newest block, the largest */
+    for (struct jsonfast_block *old = b->next, *next; old; old = next) {
+        next = old->next;
+        free(old);
     }
+    b->next = NULL;
     b->used = 0;
-    a->head = b;
 }
 
 void jsonfast_arena_free(struct jsonfast_arena *a)
