@@ -1,5 +1,9 @@
 /* jsonfast.c - see jsonfast.h.
  *
+ * jsonfast_loadb: the lexical pass, cJSON's parser, then a conversion to jansson values.
+ * jsonfast_tree: the lexical pass, then a tree builder of its own (below jsonfast_loadb) that
+ * makes cJSON nodes with the strings copied eight bytes at a time.
+ *
  * Two passes. The lexical pass walks the text once, as a strict JSON lexer would, and rejects
  * what cJSON would accept but JSON does not; on the way it reads every number token, because
  * cJSON keeps numbers only as doubles while jansson tells integers (any token without '.', 'e'
@@ -267,12 +271,258 @@ static int check_tree(const cJSON *c, size_t *nums)
     return 0;
 }
 
+/*
+ * The tree builder of jsonfast_tree, in place of cJSON's parser (whose strings, copied a byte at
+ * a time after a first pass to size them, were half of ingest's parsing). It runs after the
+ * lexical pass has accepted the text, so every string is known to be closed, valid UTF-8 and
+ * well escaped; it checks the structure (JSON's grammar, nesting up to TREE_MAX_DEPTH like
+ * cJSON's limit) and the surrogate pairs of \u escapes, and fails (NULL) on anything else.
+ * Nodes and strings come from cJSON's hooks, so that cJSON_Delete releases a tree built outside
+ * an arena.
+ */
+#define TREE_MAX_DEPTH 1000
+
+struct tree_parser {
+    const unsigned char *p;
+    size_t len, i;
+    int depth;
+};
+
+static void *arena_alloc(size_t n);
+static void arena_release(void *p);
+
+static cJSON *new_node(int type)
+{
+    cJSON *n = arena_alloc(sizeof *n);
+    if (n) {
+        memset(n, 0, sizeof *n);
+        n->type = type;
+    }
+    return n;
+}
+
+static void skip_blanks(struct tree_parser *t)
+{
+    while (t->i < t->len && is_blank(t->p[t->i])) t->i++;
+}
+
+static unsigned hex4(const unsigned char *p)
+{
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++) {
+        unsigned char c = p[k];
+        v = v * 16 + (unsigned)(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+/* Writes code point cp as UTF-8 at o; returns the bytes written. */
+static size_t put_utf8(unsigned char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | cp >> 6);
+        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | cp >> 18);
+    o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Decodes the escapes of s[0..n) into o; returns the length, or -1 on a lone surrogate. */
+static long unescape(const unsigned char *s, size_t n, unsigned char *o)
+{
+    size_t j = 0, k = 0;
+    while (j < n) {
+        if (s[j] != '\\') {
+            o[k++] = s[j++];
+            continue;
+        }
+        unsigned char e = s[j + 1];
+        j += 2;
+        if (e != 'u') {
+            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+            o[k++] = (unsigned char)to[strchr(from, e) - from];
+            continue;
+        }
+        unsigned cp = hex4(s + j);
+        j += 4;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) return -1;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (j + 6 > n || s[j] != '\\' || s[j + 1] != 'u') return -1;
+            unsigned lo = hex4(s + j + 2);
+            if (lo < 0xDC00 || lo > 0xDFFF) return -1;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            j += 6;
+        }
+        k += put_utf8(o + k, cp);
+    }
+    o[k] = '\0';
+    return (long)k;
+}
+
+/* The string at t->p[t->i] (its opening quote), decoded into a new C string. */
+static char *tree_string(struct tree_parser *t)
+{
+    const unsigned char *p = t->p;
+    size_t j = t->i + 1, start = j;
+    int escaped = 0;
+    for (;;) { /* the lexical pass saw this string closed */
+        for (uint64_t w; j + 8 <= t->len && (memcpy(&w, p + j, 8), !special_bytes(w));) j += 8;
+        if (p[j] == '"') break;
+        if (p[j] == '\\') {
+            escaped = 1;
+            j += 2;
+        } else {
+            j++;
+        }
+    }
+    t->i = j + 1;
+    char *o = arena_alloc(j - start + 1);
+    if (!o) return NULL;
+    if (!escaped) {
+        memcpy(o, p + start, j - start);
+        o[j - start] = '\0';
+    } else if (unescape(p + start, j - start, (unsigned char *)o) < 0) {
+        arena_release(o);
+        return NULL;
+    }
+    return o;
+}
+
+static cJSON *tree_value(struct tree_parser *t);
+
+/* Appends child to parent's children (cJSON keeps the last in the first child's prev). */
+static void add_child(cJSON *parent, cJSON *child)
+{
+    if (!parent->child) {
+        parent->child = child;
+    } else {
+        cJSON *last = parent->child->prev;
+        last->next = child;
+        child->prev = last;
+    }
+    parent->child->prev = child;
+}
+
+/* The members of an object or elements of an array, t->p[t->i] being the opening bracket. */
+static cJSON *tree_container(struct tree_parser *t, int obj)
+{
+    cJSON *c = new_node(obj ? cJSON_Object : cJSON_Array);
+    if (c && ++t->depth > TREE_MAX_DEPTH) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    if (!c) return NULL;
+    t->i++;
+    skip_blanks(t);
+    if (t->i < t->len && t->p[t->i] == (obj ? '}' : ']')) {
+        t->i++;
+        t->depth--;
+        return c;
+    }
+    char *key = NULL; /* the member's key until its value is attached */
+    for (;;) {
+        if (obj) {
+            if (t->i >= t->len || t->p[t->i] != '"' || !(key = tree_string(t))) break;
+            skip_blanks(t);
+            if (t->i >= t->len || t->p[t->i++] != ':') break;
+        }
+        cJSON *v = tree_value(t);
+        if (!v) break;
+        v->string = key;
+        key = NULL;
+        add_child(c, v);
+        skip_blanks(t);
+        if (t->i >= t->len) break;
+        unsigned char ch = t->p[t->i++];
+        if (ch == (obj ? '}' : ']')) {
+            t->depth--;
+            return c;
+        }
+        if (ch != ',') break;
+        skip_blanks(t);
+    }
+    if (key) arena_release(key);
+    cJSON_Delete(c);
+    return NULL;
+}
+
+/* The value at t->p[t->i] (after blanks), or NULL. */
+static cJSON *tree_value(struct tree_parser *t)
+{
+    skip_blanks(t);
+    if (t->i >= t->len) return NULL;
+    const unsigned char *p = t->p + t->i;
+    size_t left = t->len - t->i;
+    if (*p == '"') {
+        cJSON *n = new_node(cJSON_String);
+        if (n && !(n->valuestring = tree_string(t))) {
+            cJSON_Delete(n);
+            return NULL;
+        }
+        return n;
+    }
+    if (*p == '{' || *p == '[') return tree_container(t, *p == '{');
+    static const struct {
+        const char *word;
+        int type;
+    } lits[] = {{"true", cJSON_True}, {"false", cJSON_False}, {"null", cJSON_NULL}};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = strlen(lits[k].word);
+        if (left >= n && memcmp(p, lits[k].word, n) == 0) {
+            t->i += n;
+            cJSON *v = new_node(lits[k].type);
+            if (v && lits[k].type == cJSON_True) v->valueint = 1;
+            return v;
+        }
+    }
+    struct num x;
+    if (read_number(t->p, t->len, &t->i, &x) != 0) return NULL;
+    cJSON *v = new_node(cJSON_Number);
+    if (v) {
+        v->valuedouble = x.is_int ? (double)x.i : x.d;
+        v->valueint = x.is_int ? (x.i > INT32_MAX   ? INT32_MAX
+                                  : x.i < INT32_MIN ? INT32_MIN
+                                                    : (int)x.i)
+                               : (int)0;
+    }
+    return v;
+}
+
+/* The whole text's value, or NULL (anything but blanks after it). */
+static cJSON *tree_parse(const char *text, size_t len)
+{
+    struct tree_parser t = {(const unsigned char *)text, len, 0, 0};
+    cJSON *c = tree_value(&t);
+    skip_blanks(&t);
+    if (c && t.i != len) {
+        cJSON_Delete(c);
+        c = NULL;
+    }
+    return c;
+}
+
 cJSON *jsonfast_tree(const char *text, size_t len)
 {
     struct nums ns = {0};
     ns.v = ns.inline_v;
     ns.cap = sizeof ns.inline_v / sizeof ns.inline_v[0];
-    cJSON *c = parse_checked(text, len, &ns);
+    if (pthread_once(&hooks_once, set_hooks) != 0) abort();
+    cJSON *c =
+        len > 0 && scan((const unsigned char *)text, len, &ns) == 0 ? tree_parse(text, len) : NULL;
     size_t nums = 0;
     if (c && (check_tree(c, &nums) || nums != ns.n)) { /* every token must be a number node */
         cJSON_Delete(c);
