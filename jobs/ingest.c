@@ -702,12 +702,6 @@ static int ingest_all(struct ingest *in, const struct ingest_opts *o, char **fil
     int rc = store_exec(in->st, "CREATE TEMP TABLE IF NOT EXISTS ingest_seen("
                                 "ext_id TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID");
     if (rc != PARE_OK) return store_fail(in->st, &in->err, "creating a temporary table");
-    /* The transaction's pages stay in memory up to 256 MiB (the store's default is 64): beyond
-     * the cache, SQLite spills dirty pages to the write-ahead log before the commit, and the
-     * content_hash index, written at random, spilled and dirtied again and again (1M generated
-     * passages make a 170 MB database). Memory only: the commit and the log are as safe. */
-    if (store_exec(in->st, "PRAGMA cache_size = -262144") != PARE_OK)
-        return store_fail(in->st, &in->err, "sizing the page cache");
     if (store_begin(in->st) != PARE_OK) return store_fail(in->st, &in->err, "BEGIN");
     rc = setup_dict(in, files, nfiles, (int)o->level);
     for (int i = 0; i < nfiles && rc == PARE_OK; i++) {
