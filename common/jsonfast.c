@@ -1,5 +1,9 @@
 /* jsonfast.c - see jsonfast.h.
  *
+ * jsonfast_loadb: the lexical pass, cJSON's parser, then a conversion to jansson values.
+ * jsonfast_tree: the lexical pass, then a tree builder of its own (below jsonfast_loadb) that
+ * makes cJSON nodes with the strings copied eight bytes at a time.
+ *
  * Two passes. The lexical pass walks the text once, as a strict JSON lexer would, and rejects
  * what cJSON would accept but JSON does not; on the way it reads every number token, because
  * cJSON keeps numbers only as doubles while jansson tells integers (any token without '.', 'e'
@@ -11,7 +15,9 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -59,6 +65,17 @@ static int is_blank(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Nonzero when one of the 8 bytes of w needs a look of its own inside a string: a quote, a
+ * backslash, a control character or a byte of a multi-byte UTF-8 sequence. (Exact: the
+ * zero-byte tests have no false positives on whether some byte matches.) */
+static uint64_t special_bytes(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+    uint64_t control = (w - ones * 0x20) & ~w;
+    return (w | control | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)) & high;
+}
+
 /* Skips the string starting at p[*i] (its opening quote). Fails (-1) on what JSON forbids in a
  * string (a control character, invalid UTF-8, a bad escape) and on \u0000, which cJSON's C
  * strings cannot hold. */
@@ -66,6 +83,8 @@ static int skip_string(const unsigned char *p, size_t len, size_t *i)
 {
     size_t j = *i + 1;
     for (;;) {
+        /* plain ASCII text eight bytes at a time: a passage is mostly that */
+        for (uint64_t w; j + 8 <= len && (memcpy(&w, p + j, 8), !special_bytes(w));) j += 8;
         if (j >= len) return -1;
         unsigned char c = p[j];
         if (c == '"') break;
@@ -190,25 +209,406 @@ static json_t *convert(const cJSON *c, struct nums *ns)
     return NULL;
 }
 
+/* cJSON's tree of the whole text after the lexical pass (numbers read into ns), or NULL when
+ * the pass, cJSON or the blanks after the value reject it. */
+static void set_hooks(void);
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static cJSON *parse_checked(const char *text, size_t len, struct nums *ns)
+{
+    /* every cJSON parse of pare's starts here: the hooks are set before the first, once */
+    if (pthread_once(&hooks_once, set_hooks) != 0) abort();
+    if (len == 0 || scan((const unsigned char *)text, len, ns) != 0) return NULL;
+    const char *end = NULL;
+    cJSON *c = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    int rest_blank = c && end;
+    for (const char *q = end; rest_blank && q < text + len; q++)
+        rest_blank = is_blank((unsigned char)*q);
+    if (!rest_blank) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    return c;
+}
+
 json_t *jsonfast_loadb(const char *text, size_t len)
 {
     struct nums ns = {0};
     ns.v = ns.inline_v;
     ns.cap = sizeof ns.inline_v / sizeof ns.inline_v[0];
     json_t *out = NULL;
-    if (len > 0 && scan((const unsigned char *)text, len, &ns) == 0) {
-        const char *end = NULL;
-        cJSON *c = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-        int rest_blank = c && end;
-        for (const char *q = end; rest_blank && q < text + len; q++)
-            rest_blank = is_blank((unsigned char)*q);
-        if (rest_blank) out = convert(c, &ns);
-        if (out && ns.next != ns.n) { /* every token must be a number node */
-            json_decref(out);
-            out = NULL;
-        }
-        cJSON_Delete(c);
+    cJSON *c = parse_checked(text, len, &ns);
+    if (c) out = convert(c, &ns);
+    if (out && ns.next != ns.n) { /* every token must be a number node */
+        json_decref(out);
+        out = NULL;
     }
+    cJSON_Delete(c);
     if (ns.v != ns.inline_v) free(ns.v);
     return out;
+}
+
+/*
+ * What convert checks without building anything: the number nodes of c, counted into *nums,
+ * and 0 when no object repeats a key or has more than JSONFAST_TREE_MAX_MEMBERS members.
+ */
+static int check_tree(const cJSON *c, size_t *nums)
+{
+    if (cJSON_IsNumber(c)) {
+        ++*nums;
+        return 0;
+    }
+    if (!cJSON_IsObject(c) && !cJSON_IsArray(c)) return 0;
+    size_t n = 0;
+    for (const cJSON *k = c->child; k; k = k->next, n++) {
+        if (cJSON_IsObject(c)) {
+            if (n >= JSONFAST_TREE_MAX_MEMBERS) return -1;
+            for (const cJSON *e = c->child; e != k; e = e->next)
+                if (strcmp(e->string, k->string) == 0) return -1;
+        }
+        if (check_tree(k, nums)) return -1;
+    }
+    return 0;
+}
+
+/*
+ * The tree builder of jsonfast_tree, in place of cJSON's parser (whose strings, copied a byte at
+ * a time after a first pass to size them, were half of ingest's parsing). It runs after the
+ * lexical pass has accepted the text, so every string is known to be closed, valid UTF-8 and
+ * well escaped; it checks the structure (JSON's grammar, nesting up to TREE_MAX_DEPTH like
+ * cJSON's limit) and the surrogate pairs of \u escapes, and fails (NULL) on anything else.
+ * Nodes and strings come from cJSON's hooks, so that cJSON_Delete releases a tree built outside
+ * an arena.
+ */
+#define TREE_MAX_DEPTH 1000
+
+struct tree_parser {
+    const unsigned char *p;
+    size_t len, i;
+    int depth;
+};
+
+static void *arena_alloc(size_t n);
+static void arena_release(void *p);
+
+static cJSON *new_node(int type)
+{
+    cJSON *n = arena_alloc(sizeof *n);
+    if (n) {
+        memset(n, 0, sizeof *n);
+        n->type = type;
+    }
+    return n;
+}
+
+static void skip_blanks(struct tree_parser *t)
+{
+    while (t->i < t->len && is_blank(t->p[t->i])) t->i++;
+}
+
+static unsigned hex4(const unsigned char *p)
+{
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++) {
+        unsigned char c = p[k];
+        v = v * 16 + (unsigned)(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+/* Writes code point cp as UTF-8 at o; returns the bytes written. */
+static size_t put_utf8(unsigned char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | cp >> 6);
+        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | cp >> 18);
+    o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Decodes the escapes of s[0..n) into o; returns the length, or -1 on a lone surrogate. */
+static long unescape(const unsigned char *s, size_t n, unsigned char *o)
+{
+    size_t j = 0, k = 0;
+    while (j < n) {
+        if (s[j] != '\\') {
+            o[k++] = s[j++];
+            continue;
+        }
+        unsigned char e = s[j + 1];
+        j += 2;
+        if (e != 'u') {
+            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+            o[k++] = (unsigned char)to[strchr(from, e) - from];
+            continue;
+        }
+        unsigned cp = hex4(s + j);
+        j += 4;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) return -1;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (j + 6 > n || s[j] != '\\' || s[j + 1] != 'u') return -1;
+            unsigned lo = hex4(s + j + 2);
+            if (lo < 0xDC00 || lo > 0xDFFF) return -1;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            j += 6;
+        }
+        k += put_utf8(o + k, cp);
+    }
+    o[k] = '\0';
+    return (long)k;
+}
+
+/* The string at t->p[t->i] (its opening quote), decoded into a new C string. */
+static char *tree_string(struct tree_parser *t)
+{
+    const unsigned char *p = t->p;
+    size_t j = t->i + 1, start = j;
+    int escaped = 0;
+    for (;;) { /* the lexical pass saw this string closed */
+        for (uint64_t w; j + 8 <= t->len && (memcpy(&w, p + j, 8), !special_bytes(w));) j += 8;
+        if (p[j] == '"') break;
+        if (p[j] == '\\') {
+            escaped = 1;
+            j += 2;
+        } else {
+            j++;
+        }
+    }
+    t->i = j + 1;
+    char *o = arena_alloc(j - start + 1);
+    if (!o) return NULL;
+    if (!escaped) {
+        memcpy(o, p + start, j - start);
+        o[j - start] = '\0';
+    } else if (unescape(p + start, j - start, (unsigned char *)o) < 0) {
+        arena_release(o);
+        return NULL;
+    }
+    return o;
+}
+
+static cJSON *tree_value(struct tree_parser *t);
+
+/* Appends child to parent's children (cJSON keeps the last in the first child's prev). */
+static void add_child(cJSON *parent, cJSON *child)
+{
+    if (!parent->child) {
+        parent->child = child;
+    } else {
+        cJSON *last = parent->child->prev;
+        last->next = child;
+        child->prev = last;
+    }
+    parent->child->prev = child;
+}
+
+/* The members of an object or elements of an array, t->p[t->i] being the opening bracket. */
+static cJSON *tree_container(struct tree_parser *t, int obj)
+{
+    cJSON *c = new_node(obj ? cJSON_Object : cJSON_Array);
+    if (c && ++t->depth > TREE_MAX_DEPTH) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    if (!c) return NULL;
+    t->i++;
+    skip_blanks(t);
+    if (t->i < t->len && t->p[t->i] == (obj ? '}' : ']')) {
+        t->i++;
+        t->depth--;
+        return c;
+    }
+    char *key = NULL; /* the member's key until its value is attached */
+    for (;;) {
+        if (obj) {
+            if (t->i >= t->len || t->p[t->i] != '"' || !(key = tree_string(t))) break;
+            skip_blanks(t);
+            if (t->i >= t->len || t->p[t->i++] != ':') break;
+        }
+        cJSON *v = tree_value(t);
+        if (!v) break;
+        v->string = key;
+        key = NULL;
+        add_child(c, v);
+        skip_blanks(t);
+        if (t->i >= t->len) break;
+        unsigned char ch = t->p[t->i++];
+        if (ch == (obj ? '}' : ']')) {
+            t->depth--;
+            return c;
+        }
+        if (ch != ',') break;
+        skip_blanks(t);
+    }
+    if (key) arena_release(key);
+    cJSON_Delete(c);
+    return NULL;
+}
+
+/* The value at t->p[t->i] (after blanks), or NULL. */
+static cJSON *tree_value(struct tree_parser *t)
+{
+    skip_blanks(t);
+    if (t->i >= t->len) return NULL;
+    const unsigned char *p = t->p + t->i;
+    size_t left = t->len - t->i;
+    if (*p == '"') {
+        cJSON *n = new_node(cJSON_String);
+        if (n && !(n->valuestring = tree_string(t))) {
+            cJSON_Delete(n);
+            return NULL;
+        }
+        return n;
+    }
+    if (*p == '{' || *p == '[') return tree_container(t, *p == '{');
+    static const struct {
+        const char *word;
+        int type;
+    } lits[] = {{"true", cJSON_True}, {"false", cJSON_False}, {"null", cJSON_NULL}};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = strlen(lits[k].word);
+        if (left >= n && memcmp(p, lits[k].word, n) == 0) {
+            t->i += n;
+            cJSON *v = new_node(lits[k].type);
+            if (v && lits[k].type == cJSON_True) v->valueint = 1;
+            return v;
+        }
+    }
+    struct num x;
+    if (read_number(t->p, t->len, &t->i, &x) != 0) return NULL;
+    cJSON *v = new_node(cJSON_Number);
+    if (v) {
+        v->valuedouble = x.is_int ? (double)x.i : x.d;
+        v->valueint = x.is_int ? (x.i > INT32_MAX   ? INT32_MAX
+                                  : x.i < INT32_MIN ? INT32_MIN
+                                                    : (int)x.i)
+                               : (int)0;
+    }
+    return v;
+}
+
+/* The whole text's value, or NULL (anything but blanks after it). */
+static cJSON *tree_parse(const char *text, size_t len)
+{
+    struct tree_parser t = {(const unsigned char *)text, len, 0, 0};
+    cJSON *c = tree_value(&t);
+    skip_blanks(&t);
+    if (c && t.i != len) {
+        cJSON_Delete(c);
+        c = NULL;
+    }
+    return c;
+}
+
+cJSON *jsonfast_tree(const char *text, size_t len)
+{
+    struct nums ns = {0};
+    ns.v = ns.inline_v;
+    ns.cap = sizeof ns.inline_v / sizeof ns.inline_v[0];
+    if (pthread_once(&hooks_once, set_hooks) != 0) abort();
+    cJSON *c =
+        len > 0 && scan((const unsigned char *)text, len, &ns) == 0 ? tree_parse(text, len) : NULL;
+    size_t nums = 0;
+    if (c && (check_tree(c, &nums) || nums != ns.n)) { /* every token must be a number node */
+        cJSON_Delete(c);
+        c = NULL;
+    }
+    if (ns.v != ns.inline_v) free(ns.v);
+    return c;
+}
+
+/* A block of an arena: bump allocation from data[used] up to data[size]. */
+struct jsonfast_block {
+    struct jsonfast_block *next;
+    size_t used, size;
+    max_align_t data[];
+};
+
+/* The first block's size (the tree of a 400-byte passage record takes about 1 KiB); each new
+ * block is at least twice the last, and a reset keeps the newest, so that an arena reused for
+ * records of one kind soon holds each in one block. */
+#define ARENA_BLOCK 2048
+
+/* The arena cJSON allocates from on this thread while jsonfast_tree_in parses; NULL at any
+ * other time, when the hooks are malloc and free. */
+static _Thread_local struct jsonfast_arena *current;
+
+static void *arena_alloc(size_t n)
+{
+    struct jsonfast_arena *a = current;
+    if (!a) return malloc(n);
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    struct jsonfast_block *b = a->head;
+    if (!b || b->size - b->used < n) {
+        size_t size = b ? 2 * b->size : ARENA_BLOCK;
+        if (size < n) size = n;
+        b = malloc(sizeof *b + size);
+        if (!b) return NULL;
+        b->size = size;
+        b->used = 0;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+/* cJSON frees only what it allocated during the same parse (a failed parse deletes its partial
+ * tree): in an arena that waits for the reset. */
+static void arena_release(void *p)
+{
+    if (!current) free(p);
+}
+
+/* cJSON's allocator: the arena of the parse under way on this thread, else malloc and free. */
+static void set_hooks(void)
+{
+    cJSON_Hooks h = {arena_alloc, arena_release};
+    cJSON_InitHooks(&h);
+}
+
+cJSON *jsonfast_tree_in(struct jsonfast_arena *a, const char *text, size_t len)
+{
+    current = a;
+    cJSON *c = jsonfast_tree(text, len);
+    current = NULL;
+    return c;
+}
+
+void jsonfast_arena_reset(struct jsonfast_arena *a)
+{
+    struct jsonfast_block *b = a->head;
+    if (!b) return;
+    /* keep the newest block, the largest */
+    for (struct jsonfast_block *old = b->next, *next; old; old = next) {
+        next = old->next;
+        free(old);
+    }
+    b->next = NULL;
+    b->used = 0;
+}
+
+void jsonfast_arena_free(struct jsonfast_arena *a)
+{
+    for (struct jsonfast_block *b = a->head, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    a->head = NULL;
 }

@@ -28,4 +28,40 @@
  */
 json_t *jsonfast_loadb(const char *text, size_t len);
 
+/* Objects with more members than this are left to jansson by jsonfast_tree (its check for a
+ * repeated key compares every pair). */
+#define JSONFAST_TREE_MAX_MEMBERS 64
+
+/*
+ * The value of text[0..len) as a tree of cJSON nodes, built by this module's own parser after
+ * the lexical pass (cJSON's parser copies strings a byte at a time), for readers that need no
+ * jansson value: returned only when
+ * jsonfast_loadb would return a value for the same text (so jansson accepts it, the tree has
+ * the same strings, arrays, objects and literals, and no object repeats a key), and the input
+ * has no object of more than JSONFAST_TREE_MAX_MEMBERS members; NULL otherwise. Numbers are
+ * cJSON's doubles, not jansson's integers and reals: a reader that needs a number's exact value
+ * must use jsonfast_loadb. Release with cJSON_Delete. Never reads beyond len.
+ */
+struct cJSON *jsonfast_tree(const char *text, size_t len);
+
+/*
+ * Memory for trees that are released together: jsonfast_tree_in allocates a tree's nodes and
+ * strings here instead of one malloc each (a passage record is ten allocations, and a record
+ * parsed on one thread is freed on another, where glibc's free takes the first arena's lock).
+ * Zero-initialise; jsonfast_arena_reset releases every tree allocated in it at once and keeps
+ * the first block for reuse; jsonfast_arena_free releases everything.
+ */
+struct jsonfast_arena {
+    struct jsonfast_block *head; /* newest block first */
+};
+
+/*
+ * jsonfast_tree with the tree's memory in a (same result, same checks). The tree must never be
+ * given to cJSON_Delete: it lives until jsonfast_arena_reset or jsonfast_arena_free. Several
+ * threads may parse at once, each into its own arena.
+ */
+struct cJSON *jsonfast_tree_in(struct jsonfast_arena *a, const char *text, size_t len);
+void jsonfast_arena_reset(struct jsonfast_arena *a);
+void jsonfast_arena_free(struct jsonfast_arena *a);
+
 #endif

@@ -141,6 +141,14 @@ const char *reader_raw(const struct reader *r, size_t *len)
     return sbuf_str(&r->rec);
 }
 
+void reader_take_raw(struct reader *r, struct sbuf *into)
+{
+    struct sbuf t = *into;
+    *into = r->rec;
+    r->rec = t;
+    sbuf_reset(&r->rec);
+}
+
 uint64_t reader_pos(const struct reader *r)
 {
     return r->consumed;

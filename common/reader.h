@@ -55,6 +55,12 @@ const char *reader_path(const struct reader *r);
 /* The raw text of the record last returned or rejected (for the rejects table). */
 const char *reader_raw(const struct reader *r, size_t *len);
 
+/*
+ * Moves the raw text of the record last returned into `into` (whose old contents the reader
+ * reuses as its buffer), instead of copying it: reader_raw is then empty until the next record.
+ */
+void reader_take_raw(struct reader *r, struct sbuf *into);
+
 /* Bytes of the file consumed so far, and its size (0 when unknown), for progress. */
 uint64_t reader_pos(const struct reader *r);
 uint64_t reader_size(const struct reader *r);

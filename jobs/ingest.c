@@ -7,7 +7,9 @@
  * file adds nothing and a passage shared by many questions (or datasets) is stored once.
  */
 #define _XOPEN_SOURCE 700
+#include <cjson/cJSON.h>
 #include <limits.h>
+#include <sched.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +20,20 @@
 #include "jobs/jobs.h"
 #include "pipeline/formats.h"
 #include "jobs/job.h"
+#include "common/jsonfast.h"
 #include "common/reader.h"
 #include "stores/blob.h"
 #include "stores/store.h"
 
-/* Records parsed and compressed together, in parallel, before they are stored in order. */
-#define BATCH 2048
+/*
+ * Records parsed and compressed together, in parallel, before they are stored in order: up to
+ * BATCH records or BATCH_BYTES of text. Each batch ends at a barrier where a thread of a loaded
+ * machine may wait for a time slice, so short records make large batches (2048 passages were
+ * 500 barriers per million); long ones (HotpotQA questions with their contexts are 7 KB) make
+ * small batches, so that storing one batch overlaps preparing the next all along the file.
+ */
+#define BATCH 8192
+#define BATCH_BYTES (2u << 20)
 /* Records a thread claims at a time while preparing a batch. */
 #define PREPARE_CHUNK 16
 
@@ -48,7 +58,9 @@ struct slot {
     long line;
     int rc; /* PARE_OK, PARE_EINPUT (bad record: msg), PARE_EFAIL (msg) */
     struct sbuf msg;
-    json_t *json;
+    cJSON *tree; /* the record as read by format_parse_tree, or NULL; in arena */
+    struct jsonfast_arena arena;
+    json_t *json; /* the record as read by format_parse, or NULL */
     struct qa_record rec;
     struct pbody *pb; /* one per rec.ctx entry */
     size_t cap_pb;
@@ -188,35 +200,33 @@ static int64_t utf8_code_points(const char *s, size_t n)
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);
-        cont += (size_t)__builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ull);
+        /* one bit per continuation byte, at the byte's bottom; the multiplication adds the
+         * eight bytes into the top one (no popcount instruction in the baseline x86-64: gcc
+         * called libgcc's __popcountdi2, 1% of a corpus ingest) */
+        uint64_t c = (w & ~(w << 1) & 0x8080808080808080ull) >> 7;
+        cont += (size_t)((c * 0x0101010101010101ull) >> 56);
     }
     for (; i < n; i++) cont += ((unsigned char)s[i] & 0xC0) == 0x80;
     return (int64_t)(n - cont);
 }
 
-/*
- * What a record needs before its passages are compressed: parse, convert, hash and count. Runs
- * on several threads at once; touches only the slot.
- */
-static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
+/* Reads the record with jansson and format_parse, which explain what is wrong with it. */
+static void parse_slow(struct ingest *in, struct slot *sl, const char *path, struct sbuf *err)
 {
-    struct sbuf err = {0};
-    /* the slot's record of two batches ago is freed here, by whichever thread prepares the
-     * slot, rather than by the thread that stores (the pipeline's slowest step) */
-    qa_record_reset(&sl->rec);
-    json_decref(sl->json);
-    sl->json = NULL;
-    sl->rc = PARE_OK;
+    sl->tree = NULL; /* its memory goes with the arena's next reset */
     if (reader_parse(path, sl->raw.p, sl->raw.len, sl->line, &sl->json, &sl->msg) != READ_RECORD) {
         sl->rc = PARE_EINPUT;
         return;
     }
-    if (format_parse(in->fmt, &in->keys, sl->json, &sl->rec, &err) != PARE_OK) {
-        sbuf_setf(&sl->msg, "%s:%ld: %s", path, sl->line, sbuf_str(&err));
+    if (format_parse(in->fmt, &in->keys, sl->json, &sl->rec, err) != PARE_OK) {
+        sbuf_setf(&sl->msg, "%s:%ld: %s", path, sl->line, sbuf_str(err));
         sl->rc = PARE_EINPUT;
-        sbuf_free(&err);
-        return;
     }
+}
+
+/* Content hashes and lengths of a parsed record's passages. */
+static void hash_slot(struct slot *sl, const char *path)
+{
     if (sl->rec.n_ctx > sl->cap_pb) {
         sl->pb = xrealloc(sl->pb, sl->rec.n_ctx * sizeof *sl->pb);
         memset(sl->pb + sl->cap_pb, 0, (sl->rec.n_ctx - sl->cap_pb) * sizeof *sl->pb);
@@ -243,6 +253,29 @@ static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
         }
         pb->chars = utf8_code_points(p->text, p->text_len);
     }
+}
+
+/*
+ * What a record needs before its passages are compressed: parse, convert, hash and count. Runs
+ * on several threads at once; touches only the slot.
+ */
+static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
+{
+    struct sbuf err = {0};
+    /* the slot's record of two batches ago is freed here, by whichever thread prepares the
+     * slot, rather than by the thread that stores (the pipeline's slowest step) */
+    qa_record_reset(&sl->rec);
+    json_decref(sl->json);
+    jsonfast_arena_reset(&sl->arena);
+    sl->json = NULL;
+    sl->rc = PARE_OK;
+    /* the usual records straight from cJSON's tree, the others (and every bad one, for its
+     * message) through jansson: building jansson values cost as much as parsing */
+    sl->tree = jsonfast_tree_in(&sl->arena, sl->raw.p, sl->raw.len);
+    if (!sl->tree || !format_parse_tree(in->fmt, &in->keys, sl->tree, &sl->rec))
+        parse_slow(in, sl, path, &err);
+    if (sl->rc == PARE_OK) hash_slot(sl, path);
+    sbuf_free(&err);
 }
 
 /* Compresses the passages of a parsed record with the thread's codec. */
@@ -423,13 +456,14 @@ static int dataset_id_for(struct ingest *in, const char *name, const char *sourc
 }
 
 /*
- * Reads up to BATCH raw records into slots, in file order. A file that cannot be read further
- * sets *fatal to the message; the records before it are still returned.
+ * Reads up to BATCH raw records or BATCH_BYTES into slots, in file order. A file that cannot be
+ * read further sets *fatal to the message; the records before it are still returned.
  */
 static int read_batch(struct reader *r, struct slot *slots, struct sbuf *fatal)
 {
     int n = 0;
-    while (n < BATCH) {
+    size_t bytes = 0;
+    while (n < BATCH && bytes < BATCH_BYTES) {
         long line = 0;
         int res = reader_next_raw(r, &line, fatal);
         if (res == READ_EOF) break;
@@ -437,12 +471,10 @@ static int read_batch(struct reader *r, struct slot *slots, struct sbuf *fatal)
             if (!fatal->len) sbuf_adds(fatal, "read error");
             break;
         }
-        size_t len;
-        const char *raw = reader_raw(r, &len);
         struct slot *sl = &slots[n++];
-        sbuf_reset(&sl->raw);
-        sbuf_add(&sl->raw, raw, len);
+        reader_take_raw(r, &sl->raw);
         sl->line = line;
+        bytes += sl->raw.len;
     }
     return n;
 }
@@ -487,11 +519,49 @@ static int store_batch(struct ingest *in, struct slot *slots, int n, const char 
     return rc;
 }
 
+/* Waits until *flag is set by another thread of the team. */
+static void wait_for(int *flag)
+{
+    for (;;) {
+        int v;
+#pragma omp atomic read seq_cst
+        v = *flag;
+        if (v) return;
+        sched_yield();
+    }
+}
+
+/*
+ * Stores batch cur (thread 0) while the team reads batch next (thread 1, or 0 with one thread:
+ * reading a batch is a few milliseconds, serial while the other thread waited) and then
+ * prepares it. Returns the number of records read into next.
+ */
+static int store_and_prepare(struct ingest *in, struct slot *cur, int ncur, struct slot *next,
+                             int read_next, struct reader *r, const char *path, const char *source,
+                             int64_t dsid, int *rc)
+{
+    int nnext = 0, ready = 0, claimed = 0; /* claimed: next record to prepare (atomic capture) */
+#pragma omp parallel num_threads(in->n_codecs)
+    {
+        /* the team may be smaller than asked for */
+        int t = omp_get_thread_num(), reader = omp_get_num_threads() > 1 ? 1 : 0;
+        if (t == 0) *rc = store_batch(in, cur, ncur, path, source, dsid);
+        if (t == reader) {
+            if (read_next) nnext = read_batch(r, next, &in->fatal);
+#pragma omp atomic write seq_cst
+            ready = 1;
+        }
+        wait_for(&ready);
+        prepare_claimed(in, next, nnext, path, in->codecs[t], &claimed);
+    }
+    return nnext;
+}
+
 /*
  * Parses, converts, hashes, compresses and stores every record of r in file order. Two batches
- * are in flight: while thread 0 stores batch k, the other threads prepare batch k+1, and thread
- * 0 joins them when it is done. (OpenMP tasks balanced this worse: a thread often sat idle at
- * the end of the batch.)
+ * are in flight: while thread 0 stores batch k, the other threads read and prepare batch k+1,
+ * and thread 0 joins them when it is done. (OpenMP tasks balanced this worse: a thread often
+ * sat idle at the end of the batch.)
  */
 static int ingest_records(struct ingest *in, struct reader *r, const char *path, const char *source,
                           int64_t dsid)
@@ -501,13 +571,7 @@ static int ingest_records(struct ingest *in, struct reader *r, const char *path,
     int rc = prepare_first(in, cur, ncur, path);
     while (rc == PARE_OK && ncur > 0) {
         int cur_fatal = in->fatal.len > 0;
-        int nnext = cur_fatal ? 0 : read_batch(r, next, &in->fatal);
-        int claimed = 0; /* next record of the batch to prepare, claimed by atomic capture */
-#pragma omp parallel num_threads(in->n_codecs)
-        {
-            if (omp_get_thread_num() == 0) rc = store_batch(in, cur, ncur, path, source, dsid);
-            prepare_claimed(in, next, nnext, path, in->codecs[omp_get_thread_num()], &claimed);
-        }
+        int nnext = store_and_prepare(in, cur, ncur, next, !cur_fatal, r, path, source, dsid, &rc);
         if (rc != PARE_OK) return rc;
         if (cur_fatal) break;
         job_progress(&in->job, "records", (uint64_t)in->total_done, 0, reader_pos(r),
@@ -622,6 +686,7 @@ static void ingest_free(struct ingest *in)
         sbuf_free(&sl->msg);
         qa_record_free(&sl->rec);
         json_decref(sl->json);
+        jsonfast_arena_free(&sl->arena);
     }
     free(in->slots);
     free(in->dict.sizes);

@@ -1,6 +1,7 @@
 /* formats.c - see formats.h. */
 #include "pipeline/formats.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -196,6 +197,16 @@ bad:
     return PARE_EINPUT;
 }
 
+/* No id (the Hugging Face HotpotQA layout has none): one derived from the question text, so
+ * that re-ingesting the file finds the same questions. */
+static void derive_id(struct qa_record *r)
+{
+    XXH64_hash_t h = XXH3_64bits(r->question, strlen(r->question));
+    struct sbuf b = {0};
+    sbuf_addf(&b, "q%016llx", (unsigned long long)h);
+    r->ext_id = own(r, sbuf_detach(&b));
+}
+
 static int begin_question(struct qa_record *r, json_t *rec, const char *id_key,
                           const char *question_key, struct sbuf *err)
 {
@@ -218,12 +229,7 @@ static int begin_question(struct qa_record *r, json_t *rec, const char *id_key,
         sbuf_setf(err, "field '%s' must be a string or an integer, got %s", id_key, type_name(id));
         return PARE_EINPUT;
     } else {
-        /* No id (the Hugging Face HotpotQA layout has none): derive a stable one from the
-         * question text, so that re-ingesting the file finds the same questions. */
-        XXH64_hash_t h = XXH3_64bits(r->question, strlen(r->question));
-        struct sbuf b = {0};
-        sbuf_addf(&b, "q%016llx", (unsigned long long)h);
-        r->ext_id = own(r, sbuf_detach(&b));
+        derive_id(r);
     }
     return PARE_OK;
 }
@@ -715,4 +721,207 @@ int format_parse(enum pare_format f, const struct format_keys *keys, json_t *rec
     }
     sbuf_setf(err, "unknown format");
     return PARE_EUSAGE;
+}
+
+/*
+ * The same records read from a cJSON tree (jsonfast_tree), for the shapes ingest meets by the
+ * million: generic passages and questions, FlashRAG corpus records and IRCoT questions. Each
+ * reader below mirrors its jansson counterpart above and gives up (-1) wherever that one would
+ * report an error or reads something this one does not (a number, a dotted key); format_parse
+ * then reads the record and says what is wrong. tests/fuzz/fuzz_format.c checks that a record
+ * read here equals format_parse's.
+ */
+
+static const cJSON *tget(const cJSON *obj, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+/* get_str: 0 with *out set (NULL when an optional field is absent or null), -1 on error. */
+static int tstr(const cJSON *obj, const char *key, int required, const char **out)
+{
+    const cJSON *v = tget(obj, key);
+    *out = NULL;
+    if (!v || cJSON_IsNull(v)) return required ? -1 : 0;
+    if (!cJSON_IsString(v)) return -1;
+    *out = v->valuestring;
+    return 0;
+}
+
+/* get_flag for booleans (0 and 1 as numbers are left to format_parse). */
+static int tflag(const cJSON *obj, const char *key, int *out)
+{
+    const cJSON *v = tget(obj, key);
+    *out = 0;
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsBool(v)) return -1;
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+/* add_answers_value for strings and arrays of strings. */
+static int tanswers(struct qa_record *r, const cJSON *v)
+{
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (cJSON_IsString(v)) {
+        add_answer(r, v->valuestring);
+        return 0;
+    }
+    if (!cJSON_IsArray(v)) return -1;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, v)
+    {
+        if (!cJSON_IsString(a)) return -1;
+        add_answer(r, a->valuestring);
+    }
+    return 0;
+}
+
+/* begin_question for a string id, or none. */
+static int tbegin(struct qa_record *r, const cJSON *rec, const char *id_key,
+                  const char *question_key)
+{
+    r->kind = QA_QUESTION;
+    r->answers = json_array();
+    if (!r->answers) abort();
+    if (tstr(rec, question_key, 1, &r->question) || !*r->question) return -1;
+    const cJSON *id = tget(rec, id_key);
+    if (cJSON_IsString(id) && *id->valuestring)
+        r->ext_id = id->valuestring;
+    else if (!id || cJSON_IsNull(id))
+        derive_id(r);
+    else
+        return -1;
+    return 0;
+}
+
+/* paragraphs */
+static int tparagraphs(struct qa_record *r, const cJSON *rec, const char *key, const char *text_key)
+{
+    const cJSON *arr = tget(rec, key), *c;
+    if (!cJSON_IsArray(arr) || !arr->child) return -1;
+    cJSON_ArrayForEach(c, arr)
+    {
+        if (!cJSON_IsObject(c)) return -1;
+        struct qa_passage *p = add_passage(r);
+        if (tstr(c, "title", 1, &p->title) || tstr(c, text_key, 1, &p->text) ||
+            tflag(c, "is_supporting", &p->is_gold))
+            return -1;
+        p->text_len = strlen(p->text);
+        p->ext_id = p->title;
+    }
+    return 0;
+}
+
+/* The date of an IRCoT answer object, "day month year" without the empty parts. */
+static void tdate(struct qa_record *r, const cJSON *date)
+{
+    struct sbuf b = {0};
+    static const char *const parts[] = {"day", "month", "year"};
+    for (size_t k = 0; k < 3; k++) {
+        const cJSON *v = tget(date, parts[k]);
+        if (cJSON_IsString(v) && *v->valuestring) {
+            if (b.len) sbuf_addc(&b, ' ');
+            sbuf_adds(&b, v->valuestring);
+        }
+    }
+    if (b.len) add_answer(r, b.p);
+    sbuf_free(&b);
+}
+
+/* parse_ircot */
+static int tircot(const cJSON *rec, struct qa_record *r)
+{
+    if (tbegin(r, rec, "question_id", "question_text")) return -1;
+    const cJSON *objs = tget(rec, "answers_objects"), *o;
+    if (!cJSON_IsArray(objs)) return -1;
+    cJSON_ArrayForEach(o, objs)
+    {
+        if (!cJSON_IsObject(o) || tanswers(r, tget(o, "spans"))) return -1;
+        const cJSON *num = tget(o, "number"), *date = tget(o, "date");
+        if (cJSON_IsString(num)) add_answer(r, num->valuestring);
+        if (cJSON_IsObject(date)) tdate(r, date);
+    }
+    if (tstr(rec, "type", 0, &r->qtype)) return -1;
+    if (tparagraphs(r, rec, "contexts", "paragraph_text")) return -1;
+    return json_array_size(r->answers) ? 0 : -1;
+}
+
+/* The context of a generic question: strings, or objects with the text key. */
+static int tgeneric_context(const struct format_keys *k, const cJSON *ctx, struct qa_record *r)
+{
+    if (!ctx || cJSON_IsNull(ctx)) return 0;
+    if (!cJSON_IsArray(ctx)) return -1;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, ctx)
+    {
+        struct qa_passage *p = add_passage(r);
+        if (cJSON_IsString(c)) {
+            p->title = "";
+            p->text = c->valuestring;
+        } else if (!cJSON_IsObject(c) || tstr(c, k->text, 1, &p->text) ||
+                   tstr(c, k->title, 0, &p->title) || tstr(c, k->id, 0, &p->ext_id) ||
+                   tflag(c, k->gold, &p->is_gold)) {
+            return -1;
+        }
+        if (!p->title) p->title = "";
+        p->text_len = strlen(p->text);
+    }
+    return 0;
+}
+
+/* parse_generic, keys without dots */
+static int tgeneric(const struct format_keys *k, const cJSON *rec, struct qa_record *r)
+{
+    const char *const keys[] = {k->id,      k->question, k->answers, k->type,
+                                k->context, k->title,    k->text,    k->gold};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (strchr(keys[i], '.')) return -1;
+    if (!tget(rec, k->question)) {
+        r->kind = QA_PASSAGE;
+        struct qa_passage *p = add_passage(r);
+        if (tstr(rec, k->text, 1, &p->text) || tstr(rec, k->title, 0, &p->title) ||
+            tstr(rec, k->id, 0, &p->ext_id))
+            return -1;
+        if (!p->title) p->title = "";
+        p->text_len = strlen(p->text);
+        return 0;
+    }
+    const cJSON *ans = tget(rec, k->answers);
+    if (tbegin(r, rec, k->id, k->question) || !ans || tanswers(r, ans) ||
+        tstr(rec, k->type, 0, &r->qtype) || tgeneric_context(k, tget(rec, k->context), r))
+        return -1;
+    return json_array_size(r->answers) ? 0 : -1;
+}
+
+/* A FlashRAG corpus record with contents "title\ntext" (a string id, or none: ids that are
+ * neither strings nor numbers are ignored, as parse_flashrag does). */
+static int tflashrag(const cJSON *rec, struct qa_record *r)
+{
+    const cJSON *contents = tget(rec, "contents"), *id = tget(rec, "id");
+    if (!cJSON_IsString(contents) || tget(rec, "question")) return -1;
+    if (cJSON_IsNumber(id)) return -1; /* an integer id is written out, a real ignored */
+    r->kind = QA_PASSAGE;
+    struct qa_passage *p = add_passage(r);
+    p->ext_id = cJSON_IsString(id) ? id->valuestring : NULL;
+    const char *c = contents->valuestring, *nl = strchr(c, '\n');
+    const char *t0 = c, *t1 = nl ? nl : c;
+    if (nl && t1 - t0 >= 2 && *t0 == '"' && t1[-1] == '"') t0++, t1--;
+    p->title = own(r, xstrndup(t0, (size_t)(t1 - t0)));
+    p->text = nl ? nl + 1 : c;
+    p->text_len = strlen(p->text);
+    return 0;
+}
+
+int format_parse_tree(enum pare_format f, const struct format_keys *keys, const struct cJSON *rec,
+                      struct qa_record *out)
+{
+    qa_record_reset(out);
+    if (!cJSON_IsObject(rec)) return 0;
+    int rc = -1;
+    if (f == FMT_IRCOT) rc = tircot(rec, out);
+    if (f == FMT_GENERIC) rc = tgeneric(keys, rec, out);
+    if (f == FMT_FLASHRAG) rc = tflashrag(rec, out);
+    if (rc != 0) qa_record_reset(out);
+    return rc == 0;
 }

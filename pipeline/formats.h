@@ -69,6 +69,19 @@ struct qa_record {
 int format_parse(enum pare_format f, const struct format_keys *keys, json_t *rec,
                  struct qa_record *out, struct sbuf *err);
 
+struct cJSON;
+/*
+ * Converts one record from the cJSON tree of a text that jsonfast_tree vouched for (jansson
+ * would read the same value), without building jansson values for it: generic passages and
+ * questions, FlashRAG corpus records and IRCoT questions in their usual shapes. Returns 1 when
+ * `out` holds exactly what format_parse would give for the same text; 0 when the record is one
+ * this reader leaves to format_parse (another format, a number where a string or boolean is
+ * usual, a dotted key, or a bad record: format_parse says what is wrong). Strings point into
+ * the tree, valid until it is deleted and the record reset.
+ */
+int format_parse_tree(enum pare_format f, const struct format_keys *keys, const struct cJSON *rec,
+                      struct qa_record *out);
+
 /* Frees what a qa_record owns and empties it (keeps the arrays for reuse). */
 void qa_record_reset(struct qa_record *r);
 void qa_record_free(struct qa_record *r);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZDICT_STATIC_LINKING_ONLY /* ZDICT_trainFromBuffer_fastCover and its parameters */
 #include <zdict.h>
 #include <zstd.h>
 
@@ -205,7 +206,18 @@ int blob_train_dict(const void *samples, const size_t *sizes, size_t n, size_t c
     if (capacity > total / 4) capacity = total / 4 < 1024 ? 1024 : total / 4;
     sbuf_reset(dict);
     sbuf_grow(dict, capacity);
-    size_t r = ZDICT_trainFromBuffer(dict->p, capacity, samples, sizes, (unsigned)n);
+    /* fastCover with fixed parameters rather than ZDICT_trainFromBuffer, which tries several
+     * segment sizes k and keeps the best: on the first 4000 HotpotQA passages that search took
+     * 0.9 s, a third of a 10,000-question ingest, and k = 200 (d = 8, 2^18 table entries) took
+     * 0.2 s for a database of the same size (40.01 MB against 40.01 MB; on generated passages
+     * 34.2 MB against 34.6 MB). Frames decode as before: only the dictionary's content differs. */
+    ZDICT_fastCover_params_t fp = {0};
+    fp.k = 200;
+    fp.d = 8;
+    fp.f = 18;
+    fp.accel = 1;
+    fp.zParams.compressionLevel = BLOB_DEFAULT_LEVEL;
+    size_t r = ZDICT_trainFromBuffer_fastCover(dict->p, capacity, samples, sizes, (unsigned)n, fp);
     if (ZDICT_isError(r)) {
         sbuf_setf(err, "zstd dictionary training failed: %s", ZDICT_getErrorName(r));
         return PARE_EFAIL;

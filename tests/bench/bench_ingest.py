@@ -41,6 +41,8 @@ def main():
         subprocess.run([gen, "corpus", str(n), "--tsv"], stdout=f, check=True)
     size = os.path.getsize(jsonl)
     print("ingest benchmark: %d passages, %.0f MiB of JSON Lines, %d runs each" % (n, size / 2**20, repeat))
+    print("load average before: %.2f (on %d CPUs: pare's threads share them with whatever else runs)"
+          % (os.getloadavg()[0], os.cpu_count() or 0))
 
     pare_t, pare_rss, pare_cpu, imp_t = [], [], [], []
     for i in range(repeat):
@@ -77,6 +79,8 @@ def main():
           % (spread(pare_cpu), spread(pare_t)))
     print("sqlite3 .import:  %s, database %.0f MiB (plain text, no hash, no dedup)" % (fmt(imp_t), imp_mib))
     print("pare / sqlite3 .import speed: %.2f" % (statistics.median(imp_t) / statistics.median(pare_t)))
+    print("runs (pare s, sqlite3 s): %s; load average after: %.2f"
+          % (", ".join("%.2f/%.2f" % (a, b) for a, b in zip(pare_t, imp_t)), os.getloadavg()[0]))
     for p in (jsonl, tsv):
         os.remove(p)
     hotpotqa(pare, work, repeat)

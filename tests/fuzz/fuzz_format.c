@@ -4,10 +4,14 @@
  * format with FUZZ_FORMAT set (fuzz_format_hotpotqa, fuzz_format_2wiki, ...). Checks what
  * ingest relies on: an accepted question has an id, a question and a non-empty list of
  * distinct non-empty answers; every passage has a title and a text of the stated length; a
- * rejected record says why.
+ * rejected record says why. Differentially: a record that format_parse_tree reads from
+ * jsonfast_tree's cJSON tree (ingest's fast path) is one format_parse accepts, with the same
+ * fields.
  */
+#include <cjson/cJSON.h>
 #include <string.h>
 
+#include "common/jsonfast.h"
 #include "common/reader.h"
 #include "fuzz.h"
 #include "pipeline/formats.h"
@@ -42,6 +46,49 @@ static void check(const struct qa_record *r)
     }
 }
 
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The fast path's record equals format_parse's, field by field. */
+static void check_same(const struct qa_record *fast, const struct qa_record *r)
+{
+    CHECK(fast->kind == r->kind && same_str(fast->ext_id, r->ext_id));
+    CHECK(same_str(fast->question, r->question) && same_str(fast->qtype, r->qtype));
+    CHECK((!fast->answers && !r->answers) || json_equal(fast->answers, r->answers));
+    CHECK((!fast->meta && !r->meta) || json_equal(fast->meta, r->meta));
+    CHECK(fast->n_ctx == r->n_ctx);
+    for (size_t i = 0; i < r->n_ctx; i++) {
+        const struct qa_passage *a = &fast->ctx[i], *b = &r->ctx[i];
+        CHECK(same_str(a->ext_id, b->ext_id) && same_str(a->title, b->title));
+        CHECK(a->text_len == b->text_len && memcmp(a->text, b->text, a->text_len) == 0);
+        CHECK(a->is_gold == b->is_gold);
+    }
+}
+
+/* Record rec (raw text: the reader's last) through both paths. */
+static void parse_both(struct reader *rd, json_t *rec, struct qa_record *r, struct sbuf *err)
+{
+    size_t len;
+    const char *raw = reader_raw(rd, &len);
+    struct qa_record fast = {0};
+    cJSON *tree = jsonfast_tree(raw, len);
+    int read_fast = tree && format_parse_tree(FUZZ_FORMAT, &keys, tree, &fast);
+    sbuf_reset(err);
+    int rc = format_parse(FUZZ_FORMAT, &keys, rec, r, err);
+    if (rc == PARE_OK)
+        check(r);
+    else
+        CHECK(rc == PARE_EINPUT && err->len > 0);
+    if (read_fast) {
+        CHECK(rc == PARE_OK);
+        check_same(&fast, r);
+    }
+    qa_record_free(&fast); /* before the tree: the record borrows its strings */
+    cJSON_Delete(tree);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct reader *rd;
@@ -57,12 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int res = reader_next(rd, &rec, &line, &err);
         if (res == READ_EOF || res == READ_FATAL) break;
         if (res != READ_RECORD) continue;
-        sbuf_reset(&err);
-        int rc = format_parse(FUZZ_FORMAT, &keys, rec, &r, &err);
-        if (rc == PARE_OK)
-            check(&r);
-        else
-            CHECK(rc == PARE_EINPUT && err.len > 0);
+        parse_both(rd, rec, &r, &err);
         qa_record_reset(&r); /* before rec: the record borrows its strings */
         json_decref(rec);
     }

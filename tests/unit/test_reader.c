@@ -54,6 +54,40 @@ static void test_jsonl_lines_and_blank_lines(void **state)
     free(p);
 }
 
+/* reader_take_raw moves each record's text out (lines and arrays), the reader going on with
+ * the buffer it is given back. */
+static void test_take_raw(void **state)
+{
+    (void)state;
+    const char *files[][2] = {{"t.jsonl", "{\"a\":1}\r\n\n{\"b\": \"long text\"}\n{}\n"},
+                              {"t.json", "[{\"a\":1},\n {\"b\": \"long text\"}, {}]"}};
+    const char *want[] = {"{\"a\":1}", "{\"b\": \"long text\"}", "{}"};
+    for (size_t f = 0; f < 2; f++) {
+        char *p = tmp_file(files[f][0], files[f][1], strlen(files[f][1]));
+        struct reader *r;
+        struct sbuf err = {0}, slots[2] = {{0}};
+        assert_int_equal(reader_open(p, &r, &err), PARE_OK);
+        for (size_t i = 0; i < 3; i++) {
+            long line;
+            size_t len;
+            assert_int_equal(reader_next_raw(r, &line, &err), READ_RECORD);
+            reader_take_raw(r, &slots[i % 2]);
+            assert_string_equal(sbuf_str(&slots[i % 2]), want[i]);
+            assert_int_equal(slots[i % 2].len, strlen(want[i]));
+            assert_string_equal(reader_raw(r, &len), "");
+            assert_int_equal(len, 0);
+        }
+        long line;
+        assert_int_equal(reader_next_raw(r, &line, &err), READ_EOF);
+        reader_close(r);
+        sbuf_free(&slots[0]);
+        sbuf_free(&slots[1]);
+        sbuf_free(&err);
+        remove(p);
+        free(p);
+    }
+}
+
 static void test_array_elements_get_their_start_line(void **state)
 {
     (void)state;
@@ -315,6 +349,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonl_lines_and_blank_lines),
+        cmocka_unit_test(test_take_raw),
         cmocka_unit_test(test_array_elements_get_their_start_line),
         cmocka_unit_test(test_bad_line_is_recoverable_with_its_line),
         cmocka_unit_test(test_bad_array_element_reports_inner_line),
