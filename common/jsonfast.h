@@ -33,9 +33,7 @@ json_t *jsonfast_loadb(const char *text, size_t len);
 #define JSONFAST_TREE_MAX_MEMBERS 64
 
 /*
- * The value of text[0..len) as a tree of cJSON nodes, built by this module's own parser after
- * the lexical pass (cJSON's parser copies strings a byte at a time), for readers that need no
- * jansson value: returned only when
+ * The cJSON tree of text[0..len), for readers that need no jansson value: returned only when
  * jsonfast_loadb would return a value for the same text (so jansson accepts it, the tree has
  * the same strings, arrays, objects and literals, and no object repeats a key), and the input
  * has no object of more than JSONFAST_TREE_MAX_MEMBERS members; NULL otherwise. Numbers are
