@@ -887,7 +887,14 @@ int job_ingest(struct pare_ctx *ctx, int argc, char **argv)
     ingest_init(&in);
     json_t *summary = json_array();
     if (!summary) abort();
-    rc = report(&in, ctx, &o, ingest_all(&in, &o, files, nfiles, summary), summary);
+    /* Foreign keys off for the transaction (store_fk_suspend): a question's dataset, and a
+     * context link's question and passage, are rows this run has just stored or found; the
+     * checks were two lookups a link. On again after the commit or the rollback. */
+    rc = store_fk_suspend(in.st) == PARE_OK ? ingest_all(&in, &o, files, nfiles, summary)
+                                            : store_fail(in.st, &in.err, "PRAGMA foreign_keys");
+    rc = report(&in, ctx, &o, rc, summary);
+    if (store_fk_resume(in.st) != PARE_OK && rc == PARE_OK)
+        rc = store_fail(in.st, &in.err, "PRAGMA foreign_keys");
     rc = job_end(&in.job, rc, in.total_done - in.total_rejected, in.total_rejected,
                  rc == PARE_OK ? NULL : sbuf_str(&in.err), summary);
     ingest_free(&in);
