@@ -1,7 +1,6 @@
 /* candidates.c - see candidates.h. */
 #include "index/candidates.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,24 +63,12 @@ int candidates_next(struct store *st, int64_t id, int with_answer, const char *d
     return PARE_OK;
 }
 
-/* Rows per INSERT of candidates_store: 1, 2, 4, ... 2^ROWS_LOG, one statement text each, made
- * once. A statement's fixed cost (step, halt, reset) was a third of a row's. */
+/* Rows per INSERT of candidates_store: 1, 2, 4, ... 2^ROWS_LOG (store_stmt_rows). A statement's
+ * fixed cost (step, halt, reset) was a third of a row's. */
 #define ROWS_LOG 5
-static char *rows_text[ROWS_LOG + 1];
-static pthread_once_t rows_once = PTHREAD_ONCE_INIT;
-
-static void make_rows_texts(void)
-{
-    for (int k = 0; k <= ROWS_LOG; k++) {
-        struct sbuf b = {0};
-        sbuf_adds(&b, "INSERT INTO candidates(retrieval_id, question_id, passage_id, rank, score) "
-                      "VALUES ");
-        for (int r = 0; r < 1 << k; r++)
-            sbuf_addf(&b, "%s(?1, ?%d, ?%d, ?%d, ?%d)", r ? ", " : "", 2 + 4 * r, 3 + 4 * r,
-                      4 + 4 * r, 5 + 4 * r);
-        rows_text[k] = sbuf_detach(&b);
-    }
-}
+#define ROWS_HEAD                                                                                  \
+    "INSERT INTO candidates(retrieval_id, question_id, passage_id, rank, score) VALUES "
+#define ROWS_ROW "(?, ?, ?, ?, ?)"
 
 /* A candidate row waiting to be stored. */
 struct cand_row {
@@ -96,13 +83,14 @@ static int insert_rows(struct store *st, int64_t id, const struct cand_row *rows
     while (n) {
         int k = ROWS_LOG;
         while (1 << k > n) k--;
-        sqlite3_stmt *s = store_stmt(st, rows_text[k]);
-        if (!s || sqlite3_bind_int64(s, 1, id)) return PARE_EFAIL;
+        sqlite3_stmt *s = store_stmt_rows(st, ROWS_HEAD, ROWS_ROW, "", k);
+        if (!s) return PARE_EFAIL;
         for (int r = 0; r < 1 << k; r++)
-            if (sqlite3_bind_int64(s, 2 + 4 * r, rows[r].qid) ||
-                sqlite3_bind_int64(s, 3 + 4 * r, rows[r].pid) ||
-                sqlite3_bind_int(s, 4 + 4 * r, rows[r].rank) ||
-                sqlite3_bind_double(s, 5 + 4 * r, rows[r].score))
+            if (sqlite3_bind_int64(s, 1 + 5 * r, id) ||
+                sqlite3_bind_int64(s, 2 + 5 * r, rows[r].qid) ||
+                sqlite3_bind_int64(s, 3 + 5 * r, rows[r].pid) ||
+                sqlite3_bind_int(s, 4 + 5 * r, rows[r].rank) ||
+                sqlite3_bind_double(s, 5 + 5 * r, rows[r].score))
                 return PARE_EFAIL;
         if (store_done(st, s) != PARE_OK) return PARE_EFAIL;
         rows += 1 << k;
@@ -133,7 +121,6 @@ static int insert_all(struct store *st, int64_t id, int64_t k, const struct rank
 int candidates_store(struct store *st, int64_t id, int64_t k, const struct ranked *qs, int nq,
                      struct sbuf *err)
 {
-    pthread_once(&rows_once, make_rows_texts);
     /* The rows refer to questions and passages this command read from this database (pare
      * never deletes either); checking three parent keys per row made storing them twice as
      * dear, and context scope stores every passage of every question. (A job storing many

@@ -11,7 +11,6 @@
 #include <limits.h>
 #include <sched.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,25 +364,14 @@ static int store_passage(struct ingest *in, const struct qa_passage *p, const st
     return PARE_OK;
 }
 
-/* Passages per INSERT of store_passages: 1, 2, 4, ... 2^PASSAGES_LOG, one text each, made
- * once. A statement's step, reset and binding set-up were a third of a corpus passage's cost
- * on the storing thread, which the other threads wait for. */
+/* Passages per INSERT of store_passages: 1, 2, 4, ... 2^PASSAGES_LOG (store_stmt_rows). A
+ * statement's step, reset and binding set-up were a third of a corpus passage's cost on the storing
+ * thread, which the other threads wait for. */
 #define PASSAGES_LOG 4
-static char *passages_text[PASSAGES_LOG + 1];
-static pthread_once_t passages_once = PTHREAD_ONCE_INIT;
-
-static void make_passages_texts(void)
-{
-    for (int k = 0; k <= PASSAGES_LOG; k++) {
-        struct sbuf b = {0};
-        sbuf_adds(&b, "INSERT INTO passages(ext_id, title, body, n_chars, n_bytes, content_hash) "
-                      "VALUES ");
-        for (int i = 0; i < 1 << k; i++)
-            sbuf_adds(&b, i ? ", (?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?)");
-        sbuf_adds(&b, " ON CONFLICT(content_hash) DO NOTHING");
-        passages_text[k] = sbuf_detach(&b);
-    }
-}
+#define PASSAGES_HEAD                                                                              \
+    "INSERT INTO passages(ext_id, title, body, n_chars, n_bytes, content_hash) VALUES "
+#define PASSAGES_ROW "(?, ?, ?, ?, ?, ?)"
+#define PASSAGES_TAIL " ON CONFLICT(content_hash) DO NOTHING"
 
 /*
  * Stores the passage records slots[0..n) (n <= 2^PASSAGES_LOG, each prepared without error),
@@ -393,11 +381,10 @@ static void make_passages_texts(void)
  */
 static int store_passages(struct ingest *in, struct slot *const *slots, int n)
 {
-    pthread_once(&passages_once, make_passages_texts);
     while (n) {
         int k = PASSAGES_LOG;
         while (1 << k > n) k--;
-        sqlite3_stmt *s = store_stmt(in->st, passages_text[k]);
+        sqlite3_stmt *s = store_stmt_rows(in->st, PASSAGES_HEAD, PASSAGES_ROW, PASSAGES_TAIL, k);
         if (!s) return store_fail(in->st, &in->err, "storing a passage");
         for (int i = 0; i < 1 << k; i++) {
             const struct qa_passage *p = &slots[i]->rec.ctx[0];

@@ -1,7 +1,6 @@
 /* jcache.c - see jcache.h. */
 #include "pipeline/jcache.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,33 +88,11 @@ static int bind_count(sqlite3_stmt *s, int i, int64_t n)
     "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens"
 
 /* Rows per statement of jcache_put_many: 1, 2, 4, ... 2^PUT_LOG, each statement prepared once
- * (store_stmt keeps them by the address of their text). A multi-row upsert into judge_calls
+ * (store_stmt_rows). A multi-row upsert into judge_calls
  * (random keys, so a page per row) keeps a statement journal, which SQLite's default wrote to a
  * temporary file beyond 64 KiB; store_open raises that limit (SQLITE_CONFIG_STMTJRNL_SPILL), so
  * 16 rows a statement cost 5% fewer instructions than one on the mining benchmark. */
 #define PUT_LOG 4
-
-static char *put_text[PUT_LOG + 1];
-static pthread_once_t put_once = PTHREAD_ONCE_INIT;
-
-/* The texts, made once for the process (any thread may store). */
-static void make_put_texts(void)
-{
-    for (int k = 0; k <= PUT_LOG; k++) {
-        struct sbuf b = {0};
-        sbuf_adds(&b, PUT_HEAD);
-        for (int i = 0; i < 1 << k; i++) sbuf_adds(&b, i ? ", " PUT_ROW : PUT_ROW);
-        sbuf_adds(&b, PUT_TAIL);
-        put_text[k] = sbuf_detach(&b);
-    }
-}
-
-/* The text of the statement storing 2^k rows. */
-static const char *put_sql(int k)
-{
-    pthread_once(&put_once, make_put_texts);
-    return put_text[k];
-}
 
 /* Binds row r as the row at parameter base+1 (its columns in PUT_HEAD's order). */
 static int bind_put(sqlite3_stmt *s, int base, const struct jcache_row *r, const char *fp,
@@ -144,7 +121,7 @@ int jcache_put_many(struct store *st, const char *fp, const struct jcache_row *r
     while (n) {
         int k = PUT_LOG;
         while ((size_t)1 << k > n) k--;
-        sqlite3_stmt *s = store_stmt(st, put_sql(k));
+        sqlite3_stmt *s = store_stmt_rows(st, PUT_HEAD, PUT_ROW, PUT_TAIL, k);
         if (!s) return store_fail(st, err, "storing judge calls");
         for (int i = 0; i < 1 << k; i++)
             if (bind_put(s, i * PUT_COLUMNS, &rows[i], fp, ts))

@@ -1,7 +1,6 @@
 /* mining.c - see mining.h: the slot driver, and what both drivers share (mining_impl.h). */
 #include "pipeline/mining_impl.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,7 +382,7 @@ static void count_set(struct mine_run *r, const struct mine_set *s)
 /* ---- many sets at once (mine_store_sets) ---- */
 
 /* Rows per multi-row statement: 1, 2, 4, ... 2^MULTI_LOG (a few statements, each prepared once:
- * store_stmt keeps them by the address of their text). */
+ * store_stmt_rows). */
 #define MULTI_LOG 6
 
 #define SETS_HEAD                                                                                  \
@@ -394,29 +393,6 @@ static void count_set(struct mine_run *r, const struct mine_set *s)
 #define MEMBERS_HEAD "INSERT INTO evidence_members(set_id, passage_id, rank) VALUES "
 #define MEMBERS_ROW "(?, ?, ?)"
 #define MEMBERS_COLUMNS 3
-
-static char *sets_text[MULTI_LOG + 1], *members_text[MULTI_LOG + 1];
-static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
-
-static char *multi_text(const char *head, const char *row, int rows)
-{
-    struct sbuf b = {0};
-    sbuf_adds(&b, head);
-    for (int i = 0; i < rows; i++) {
-        if (i) sbuf_adds(&b, ", ");
-        sbuf_adds(&b, row);
-    }
-    return sbuf_detach(&b);
-}
-
-/* The statements' texts, made once for the process. */
-static void make_multi_texts(void)
-{
-    for (int k = 0; k <= MULTI_LOG; k++) {
-        sets_text[k] = multi_text(SETS_HEAD, SETS_ROW, 1 << k);
-        members_text[k] = multi_text(MEMBERS_HEAD, MEMBERS_ROW, 1 << k);
-    }
-}
 
 /* The largest k with 2^k <= n (n >= 1), at most MULTI_LOG. */
 static int multi_log(size_t n)
@@ -457,7 +433,7 @@ static int bind_set_row(struct mine_run *r, sqlite3_stmt *st, int base, const st
 #define CONFLICT (-1)
 static int insert_sets(struct mine_run *r, const struct mine_set *s, int k, int64_t first)
 {
-    sqlite3_stmt *st = store_stmt(r->st, sets_text[k]);
+    sqlite3_stmt *st = store_stmt_rows(r->st, SETS_HEAD, SETS_ROW, "", k);
     if (!st) return store_fail(r->st, r->err, "storing evidence sets");
     for (int i = 0; i < 1 << k; i++)
         if (bind_set_row(r, st, i * SETS_COLUMNS, &s[i], first + i))
@@ -481,7 +457,7 @@ static int insert_members(struct mine_run *r, const struct mine_set *s, int n, i
         /* flush when the rows of set i might not fit, and after the last set */
         while (waiting && (i == n || waiting + (size_t)__builtin_popcountll(m) > 1u << MULTI_LOG)) {
             int k = multi_log(waiting);
-            sqlite3_stmt *st = store_stmt(r->st, members_text[k]);
+            sqlite3_stmt *st = store_stmt_rows(r->st, MEMBERS_HEAD, MEMBERS_ROW, "", k);
             if (!st) return store_fail(r->st, r->err, "storing evidence members");
             for (int j = 0; j < 3 << k; j++)
                 if (sqlite3_bind_int64(st, j + 1, row[j]))
@@ -522,7 +498,6 @@ static int store_chunk(struct mine_run *r, const struct mine_set *s, int k)
 
 int mine_store_sets(struct mine_run *r, const struct mine_set *s, size_t n)
 {
-    pthread_once(&multi_once, make_multi_texts);
     while (n) {
         int k = multi_log(n);
         if (store_chunk(r, s, k) != PARE_OK) return PARE_EFAIL;

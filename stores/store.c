@@ -21,6 +21,13 @@ struct cached_stmt {
     sqlite3_stmt *stmt;
 };
 
+/* The text of a multi-row statement made by store_stmt_rows: head's address, 2^k rows. */
+struct rows_text {
+    const char *head;
+    int k;
+    char *sql;
+};
+
 struct store {
     sqlite3 *db;
     char *path;
@@ -28,9 +35,11 @@ struct store {
     struct sbuf shown; /* the path as messages show it (terminal escapes escaped) */
     struct cached_stmt *stmts;
     size_t n_stmts, cap_stmts;
-    struct sbuf err; /* the store's own errors (migration ...) */
-    int own_err;     /* err holds the latest error rather than sqlite3_errmsg */
-    int fk_off;      /* store_fk_suspend's depth: foreign keys are off while it is > 0 */
+    struct sbuf err;        /* the store's own errors (migration ...) */
+    int own_err;            /* err holds the latest error rather than sqlite3_errmsg */
+    int fk_off;             /* store_fk_suspend's depth: foreign keys are off while it is > 0 */
+    struct rows_text *rows; /* store_stmt_rows' texts (store_stmt keeps their statements) */
+    size_t n_rows, cap_rows;
 };
 
 /* Migration number from a file name "NNN_name.sql", or -1 for other embedded files. */
@@ -121,6 +130,23 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql)
     st->stmts[st->n_stmts].stmt = s;
     st->n_stmts++;
     return s;
+}
+
+sqlite3_stmt *store_stmt_rows(struct store *st, const char *head, const char *row, const char *tail,
+                              int k)
+{
+    for (size_t i = 0; i < st->n_rows; i++)
+        if (st->rows[i].head == head && st->rows[i].k == k) return store_stmt(st, st->rows[i].sql);
+    struct sbuf b = {0};
+    sbuf_adds(&b, head);
+    for (int i = 0; i < 1 << k; i++) {
+        if (i) sbuf_adds(&b, ", ");
+        sbuf_adds(&b, row);
+    }
+    sbuf_adds(&b, tail);
+    xgrow((void **)&st->rows, &st->cap_rows, st->n_rows + 1, sizeof *st->rows);
+    st->rows[st->n_rows] = (struct rows_text){head, k, sbuf_detach(&b)};
+    return store_stmt(st, st->rows[st->n_rows++].sql);
 }
 
 int store_done(struct store *st, sqlite3_stmt *s)
@@ -418,6 +444,8 @@ void store_close(struct store *st)
     if (!st) return;
     for (size_t i = 0; i < st->n_stmts; i++) sqlite3_finalize(st->stmts[i].stmt);
     free(st->stmts);
+    for (size_t i = 0; i < st->n_rows; i++) free(st->rows[i].sql);
+    free(st->rows);
     if (st->db) sqlite3_close(st->db);
     sbuf_free(&st->err);
     free(st->path);

@@ -64,6 +64,17 @@ int store_latest_schema(void);
  */
 sqlite3_stmt *store_stmt(struct store *st, const char *sql);
 
+/*
+ * store_stmt for a statement of 2^k rows (0 <= k <= 10): the text `head`, then `row` 2^k
+ * times separated by ", ", then `tail` ("" for none), e.g. an INSERT's column list, "(?, ?)"
+ * and an ON CONFLICT clause. The text is made once per (head, k), keyed by head's address (a
+ * string constant), and kept by the store, so the statement is prepared once. A row's
+ * parameters are numbered in order: row r's first is 1 + r * (parameters in `row`). Returns
+ * the reset statement, or NULL (see store_errmsg).
+ */
+sqlite3_stmt *store_stmt_rows(struct store *st, const char *head, const char *row, const char *tail,
+                              int k);
+
 /* Runs SQL text without parameters (schema, pragmas). Returns PARE_OK or PARE_EFAIL. */
 int store_exec(struct store *st, const char *sql);
 

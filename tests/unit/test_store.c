@@ -205,11 +205,46 @@ static void test_fk_suspend_nests(void **state)
     free(p);
 }
 
+/* store_stmt_rows: 2^k rows a statement, the text made once per (head, k) */
+static void test_stmt_rows(void **state)
+{
+    (void)state;
+    char *p = tmp_path("rows.db");
+    rm_db(p);
+    struct store *st;
+    struct sbuf err = {0};
+    assert_int_equal(store_open(p, STORE_CREATE, &st, &err), PARE_OK);
+    assert_int_equal(store_exec(st, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)"), PARE_OK);
+    static const char head[] = "INSERT INTO t(a, b) VALUES ";
+    sqlite3_stmt *s = store_stmt_rows(st, head, "(?, ?)", " ON CONFLICT(a) DO NOTHING", 2);
+    assert_non_null(s);
+    assert_int_equal(sqlite3_bind_parameter_count(s), 8);
+    for (int r = 0; r < 4; r++) {
+        assert_int_equal(sqlite3_bind_int(s, 1 + 2 * r, r + 1), SQLITE_OK);
+        assert_int_equal(sqlite3_bind_text(s, 2 + 2 * r, "x", -1, SQLITE_STATIC), SQLITE_OK);
+    }
+    assert_int_equal(store_done(st, s), PARE_OK);
+    assert_int_equal(sqlite3_changes(store_db(st)), 4);
+    /* the same (head, k): the same prepared statement; another k: another */
+    assert_ptr_equal(store_stmt_rows(st, head, "(?, ?)", " ON CONFLICT(a) DO NOTHING", 2), s);
+    sqlite3_stmt *one = store_stmt_rows(st, head, "(?, ?)", " ON CONFLICT(a) DO NOTHING", 0);
+    assert_true(one != s);
+    assert_int_equal(sqlite3_bind_parameter_count(one), 2);
+    assert_int_equal(sqlite3_bind_int(one, 1, 4), SQLITE_OK); /* a conflict: nothing */
+    assert_int_equal(store_done(st, one), PARE_OK);
+    assert_int_equal(sqlite3_changes(store_db(st)), 0);
+    store_close(st);
+    rm_db(p);
+    sbuf_free(&err);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_migrate),
         cmocka_unit_test(test_fk_suspend_nests),
+        cmocka_unit_test(test_stmt_rows),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_not_a_database),
         cmocka_unit_test(test_statements_and_rollback),
