@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "common/ckfile.h"
+
 #define TRAILER 40
 static const char MAGIC[8] = {'P', 'A', 'R', 'E', 'F', 'E', 'A', 'T'};
 
@@ -38,45 +40,16 @@ void feat_encode(const struct hfeats *f, struct sbuf *row)
 }
 
 struct feat_writer {
-    FILE *f;
-    char *path, *tmp;
-    XXH3_state_t *xx;
-    uint64_t bytes;
+    struct ckfile *c;
     int64_t *ids, *offs; /* per row so far */
     size_t n, cap;
-    int finished, committed;
 };
 
 int feat_create(const char *path, struct feat_writer **out, struct sbuf *err)
 {
     struct feat_writer *w = xcalloc(1, sizeof *w);
-    struct sbuf tmp = {0};
-    sbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    w->path = xstrdup(path);
-    w->tmp = sbuf_detach(&tmp);
-    w->f = fopen(w->tmp, "wb");
-    w->xx = XXH3_createState();
-    if (!w->xx) abort();
-    XXH3_128bits_reset(w->xx);
     *out = w;
-    if (!w->f) {
-        sbuf_setf(err, "%s: cannot create: %s", w->tmp, strerror(errno));
-        return PARE_EFAIL;
-    }
-    setvbuf(w->f, NULL, _IOFBF, 1 << 20);
-    return PARE_OK;
-}
-
-static int put(struct feat_writer *w, const void *p, size_t n, struct sbuf *err)
-{
-    if (n == 0) return PARE_OK; /* an empty file's arrays */
-    if (fwrite(p, 1, n, w->f) != n) {
-        sbuf_setf(err, "%s: write error: %s", w->tmp, strerror(errno));
-        return PARE_EFAIL;
-    }
-    XXH3_128bits_update(w->xx, p, n);
-    w->bytes += n;
-    return PARE_OK;
+    return ckfile_create(path, &w->c, err);
 }
 
 int feat_append(struct feat_writer *w, int64_t pid, const struct sbuf *row, struct sbuf *err)
@@ -87,63 +60,45 @@ int feat_append(struct feat_writer *w, int64_t pid, const struct sbuf *row, stru
         w->offs = xrealloc(w->offs, sizeof *w->offs * (w->cap + 1));
     }
     w->ids[w->n] = pid;
-    w->offs[w->n++] = (int64_t)w->bytes;
-    return put(w, row->p, row->len, err);
+    w->offs[w->n++] = (int64_t)ckfile_bytes(w->c);
+    return ckfile_put(w->c, row->p, row->len, err);
 }
 
 int feat_finish(struct feat_writer *w, char checksum[static 33], struct sbuf *err)
 {
-    static const char pad[4] = {0};
     if (!w->offs) w->offs = xmalloc(sizeof *w->offs);
     /* rows are 4-byte aligned; the 8-byte arrays after them must be 8-byte aligned */
-    if (w->bytes % 8 && put(w, pad, 8 - w->bytes % 8, err) != PARE_OK) return PARE_EFAIL;
-    w->offs[w->n] = (int64_t)w->bytes;
-    uint64_t ids_off = w->bytes, offs_off = ids_off + 8 * (uint64_t)w->n, rows = w->n;
+    int rc = ckfile_put_aligned(w->c, NULL, 0, 8, err);
+    uint64_t ids_off = ckfile_bytes(w->c), offs_off = ids_off + 8 * (uint64_t)w->n, rows = w->n;
+    w->offs[w->n] = (int64_t)ids_off;
     uint32_t format[2] = {1, 0};
-    int rc = put(w, w->ids, 8 * w->n, err);
-    if (rc == PARE_OK) rc = put(w, w->offs, 8 * (w->n + 1), err);
-    if (rc == PARE_OK) rc = put(w, MAGIC, sizeof MAGIC, err);
-    if (rc == PARE_OK) rc = put(w, format, sizeof format, err);
-    if (rc == PARE_OK) rc = put(w, &rows, 8, err);
-    if (rc == PARE_OK) rc = put(w, &ids_off, 8, err);
-    if (rc == PARE_OK) rc = put(w, &offs_off, 8, err);
-    if (rc == PARE_OK && fflush(w->f) != 0) {
-        sbuf_setf(err, "%s: write error: %s", w->tmp, strerror(errno));
-        rc = PARE_EFAIL;
-    }
-    XXH128_hash_t h = XXH3_128bits_digest(w->xx);
-    snprintf(checksum, 33, "%016llx%016llx", (unsigned long long)h.high64,
-             (unsigned long long)h.low64);
-    w->finished = rc == PARE_OK;
+    if (rc == PARE_OK) rc = ckfile_put(w->c, w->ids, 8 * w->n, err);
+    if (rc == PARE_OK) rc = ckfile_put(w->c, w->offs, 8 * (w->n + 1), err);
+    if (rc == PARE_OK) rc = ckfile_put(w->c, MAGIC, sizeof MAGIC, err);
+    if (rc == PARE_OK) rc = ckfile_put(w->c, format, sizeof format, err);
+    if (rc == PARE_OK) rc = ckfile_put(w->c, &rows, 8, err);
+    if (rc == PARE_OK) rc = ckfile_put(w->c, &ids_off, 8, err);
+    if (rc == PARE_OK) rc = ckfile_put(w->c, &offs_off, 8, err);
+    if (rc == PARE_OK) rc = ckfile_finish(w->c, checksum, err);
     return rc;
 }
 
 const char *feat_tmp_path(const struct feat_writer *w)
 {
-    return w->tmp;
+    return ckfile_tmp_path(w->c);
 }
 
 int feat_commit(struct feat_writer *w, struct sbuf *err)
 {
-    if (!w->finished || rename(w->tmp, w->path) != 0) {
-        sbuf_setf(err, "%s: cannot write: %s", w->path,
-                  w->finished ? strerror(errno) : "not finished");
-        return PARE_EFAIL;
-    }
-    w->committed = 1;
-    return PARE_OK;
+    return ckfile_commit(w->c, err);
 }
 
 void feat_writer_free(struct feat_writer *w)
 {
     if (!w) return;
-    if (w->f) fclose(w->f);
-    if (!w->committed) remove(w->tmp);
-    XXH3_freeState(w->xx);
+    ckfile_free(w->c);
     free(w->ids);
     free(w->offs);
-    free(w->path);
-    free(w->tmp);
     free(w);
 }
 

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "common/ckfile.h"
+
 #define HEADER 64
 #define FORMAT 1
 #define MAX_BITS 24
@@ -38,11 +40,8 @@ static const char MAGIC[8] = {'P', 'A', 'R', 'E', 'P', 'O', 'S', 'T'};
 /* --- building --- */
 
 struct post_writer {
-    char *path, *tmp;
-    FILE *f;
-    XXH3_state_t *xx;
+    struct ckfile *c;
     int64_t keys, postings;
-    int finished, committed;
 };
 
 /* What post_build works on: postings packed as (low key bits, row, tf) in u64, partitioned. */
@@ -207,21 +206,13 @@ static int bits_for(int64_t keys)
 
 static int put(struct post_writer *pw, const void *p, size_t n, struct sbuf *err)
 {
-    if (n && fwrite(p, 1, n, pw->f) != n) {
-        sbuf_setf(err, "%s: write error: %s", pw->tmp, strerror(errno));
-        return PARE_EFAIL;
-    }
-    XXH3_128bits_update(pw->xx, p, n);
-    return PARE_OK;
+    return ckfile_put(pw->c, p, n, err);
 }
 
-/* Writes n bytes, then zeros to the next multiple of 8. */
+/* Writes n bytes, then zeros to the next multiple of 8 (sections start 8-byte aligned). */
 static int put_section(struct post_writer *pw, const void *p, size_t n, struct sbuf *err)
 {
-    static const char zeros[8] = {0};
-    int rc = put(pw, p, n, err);
-    if (rc == PARE_OK && n % 8) rc = put(pw, zeros, 8 - n % 8, err);
-    return rc;
+    return ckfile_put_aligned(pw->c, p, n, 8, err);
 }
 
 static int put_header(struct post_writer *pw, const struct post_work *w, const struct embedder *e,
@@ -270,9 +261,7 @@ static int put_lists(struct post_writer *pw, const struct post_work *w, int tf, 
     }
     free(rows);
     free(tfs);
-    static const char zeros[8] = {0};
-    size_t bytes = (size_t)w->n_post * (tf ? 1 : 4);
-    if (rc == PARE_OK && bytes % 8) rc = put(pw, zeros, 8 - bytes % 8, err);
+    if (rc == PARE_OK) rc = ckfile_put_aligned(pw->c, NULL, 0, 8, err); /* the next section */
     return rc;
 }
 
@@ -292,10 +281,6 @@ static int write_file(struct post_writer *pw, struct post_work *w, const struct 
     if (rc == PARE_OK) rc = put_section(pw, w->len, sizeof *w->len * (size_t)w->rows, err);
     if (rc == PARE_OK) rc = put_lists(pw, w, 0, err);
     if (rc == PARE_OK) rc = put_lists(pw, w, 1, err);
-    if (rc == PARE_OK && fflush(pw->f) != 0) {
-        sbuf_setf(err, "%s: write error: %s", pw->tmp, strerror(errno));
-        rc = PARE_EFAIL;
-    }
     free(buckets);
     return rc;
 }
@@ -316,21 +301,8 @@ static void work_free(struct post_work *w)
 static int writer_new(const char *path, struct post_writer **out, struct sbuf *err)
 {
     struct post_writer *pw = xcalloc(1, sizeof *pw);
-    struct sbuf tmp = {0};
-    sbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    pw->path = xstrdup(path);
-    pw->tmp = sbuf_detach(&tmp);
-    pw->xx = XXH3_createState();
-    if (!pw->xx) abort();
-    XXH3_128bits_reset(pw->xx);
     *out = pw;
-    pw->f = fopen(pw->tmp, "wb");
-    if (!pw->f) {
-        sbuf_setf(err, "%s: cannot create: %s", pw->tmp, strerror(errno));
-        return PARE_EFAIL;
-    }
-    setvbuf(pw->f, NULL, _IOFBF, 1 << 20);
-    return PARE_OK;
+    return ckfile_create(path, &pw->c, err);
 }
 
 int post_build(const struct feat_file *ff, const struct embedder *e, const char *path,
@@ -354,13 +326,10 @@ int post_build(const struct feat_file *ff, const struct embedder *e, const char 
         directory_pass(&w);
         rc = write_file(*out, &w, e, err);
     }
+    if (rc == PARE_OK) rc = ckfile_finish((*out)->c, checksum, err);
     if (rc == PARE_OK) {
-        XXH128_hash_t h = XXH3_128bits_digest((*out)->xx);
-        snprintf(checksum, 33, "%016llx%016llx", (unsigned long long)h.high64,
-                 (unsigned long long)h.low64);
         (*out)->keys = w.n_keys;
         (*out)->postings = w.n_post;
-        (*out)->finished = 1;
     }
     work_free(&w);
     return rc;
@@ -368,15 +337,7 @@ int post_build(const struct feat_file *ff, const struct embedder *e, const char 
 
 int post_commit(struct post_writer *w, struct sbuf *err)
 {
-    if (!w->finished || fclose(w->f) != 0 || rename(w->tmp, w->path) != 0) {
-        sbuf_setf(err, "%s: cannot write: %s", w->path,
-                  w->finished ? strerror(errno) : "not finished");
-        w->f = NULL;
-        return PARE_EFAIL;
-    }
-    w->f = NULL;
-    w->committed = 1;
-    return PARE_OK;
+    return ckfile_commit(w->c, err);
 }
 
 void post_writer_counts(const struct post_writer *w, int64_t *keys, int64_t *postings)
@@ -388,11 +349,7 @@ void post_writer_counts(const struct post_writer *w, int64_t *keys, int64_t *pos
 void post_writer_free(struct post_writer *w)
 {
     if (!w) return;
-    if (w->f) fclose(w->f);
-    if (!w->committed) remove(w->tmp);
-    XXH3_freeState(w->xx);
-    free(w->path);
-    free(w->tmp);
+    ckfile_free(w->c);
     free(w);
 }
 
