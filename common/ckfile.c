@@ -107,3 +107,18 @@ void ckfile_free(struct ckfile *c)
     free(c->tmp);
     free(c);
 }
+
+int ckfile_verify(const char *path, const char *what, const void *map, size_t size,
+                  const char *checksum, struct sbuf *err)
+{
+    XXH128_hash_t h = XXH3_128bits(map, size);
+    char sum[33];
+    snprintf(sum, sizeof sum, "%016llx%016llx", (unsigned long long)h.high64,
+             (unsigned long long)h.low64);
+    if (strcmp(sum, checksum) == 0) return PARE_OK;
+    sbuf_setf(err,
+              "%s: %s file does not match the database (checksum %s, expected %s): "
+              "truncated, corrupt or replaced; rebuild it with pare index",
+              path, what, sum, checksum);
+    return PARE_EFAIL;
+}

@@ -35,4 +35,12 @@ int ckfile_commit(struct ckfile *c, struct sbuf *err);
 /* Frees the writer, removing the temporary file unless it was committed. NULL is a no-op. */
 void ckfile_free(struct ckfile *c);
 
+/*
+ * Reading: compares the xxh128 of map[0..size), the whole file `path`, with `checksum` (what
+ * ckfile_finish gave). Returns PARE_OK, or PARE_EFAIL with "path: WHAT file does not match the
+ * database (checksum ..., expected ...): ...; rebuild it with pare index".
+ */
+int ckfile_verify(const char *path, const char *what, const void *map, size_t size,
+                  const char *checksum, struct sbuf *err);
+
 #endif

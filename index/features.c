@@ -153,16 +153,7 @@ static int check_layout(struct feat_file *f, struct sbuf *err)
 /* Compares the xxh128 of the mapping with `checksum`. */
 static int check_sum(const struct feat_file *f, const char *checksum, struct sbuf *err)
 {
-    XXH128_hash_t h = XXH3_128bits(f->map, f->size);
-    char sum[33];
-    snprintf(sum, sizeof sum, "%016llx%016llx", (unsigned long long)h.high64,
-             (unsigned long long)h.low64);
-    if (strcmp(sum, checksum) == 0) return PARE_OK;
-    sbuf_setf(err,
-              "%s: features file does not match the database (checksum %s, expected %s): "
-              "truncated, corrupt or replaced; rebuild it with pare index",
-              f->path, sum, checksum);
-    return PARE_EFAIL;
+    return ckfile_verify(f->path, "features", f->map, f->size, checksum, err);
 }
 
 int feat_open(const char *path, const char *checksum, struct feat_file **out, struct sbuf *err)

@@ -475,16 +475,7 @@ static int check_lists(const struct post_file *p, struct sbuf *err)
 /* Compares the xxh128 of the mapping with `checksum`. */
 static int check_sum(const struct post_file *p, const char *checksum, struct sbuf *err)
 {
-    XXH128_hash_t h = XXH3_128bits(p->map, p->size);
-    char sum[33];
-    snprintf(sum, sizeof sum, "%016llx%016llx", (unsigned long long)h.high64,
-             (unsigned long long)h.low64);
-    if (strcmp(sum, checksum) == 0) return PARE_OK;
-    sbuf_setf(err,
-              "%s: postings file does not match the database (checksum %s, expected %s): "
-              "truncated, corrupt or replaced; rebuild it with pare index",
-              p->path, sum, checksum);
-    return PARE_EFAIL;
+    return ckfile_verify(p->path, "postings", p->map, p->size, checksum, err);
 }
 
 /* Maps the file read-only into p. */

@@ -37,6 +37,14 @@ static void test_commit_and_checksum(void **state)
     snprintf(expect, sizeof expect, "%016llx%016llx", (unsigned long long)h.high64,
              (unsigned long long)h.low64);
     assert_string_equal(sum, expect);
+    /* reading: the same bytes verify, one byte changed does not, and the error says which file */
+    assert_int_equal(ckfile_verify(p, "test", want, sizeof want, sum, &err), PARE_OK);
+    char changed[8];
+    memcpy(changed, want, 8);
+    changed[7] = 1;
+    assert_int_equal(ckfile_verify(p, "test", changed, sizeof changed, sum, &err), PARE_EFAIL);
+    assert_contains(sbuf_str(&err), "test file does not match the database");
+    assert_contains(sbuf_str(&err), p);
     char *tmp = xstrdup(ckfile_tmp_path(c));
     assert_int_equal(ckfile_commit(c, &err), PARE_OK);
     ckfile_free(c);
