@@ -41,6 +41,15 @@ class PareTest(unittest.TestCase):
                       % (" ".join(cmd), p.returncode, expect, p.stdout[-3000:], p.stderr[-3000:]))
         return p
 
+    def hotpot_augmented(self):
+        """The shared HotpotQA sample through ingest, index, retrieve (context), mine and augment:
+        what the scoring tests start from."""
+        self.pare("--quiet", "ingest", "--format", "ircot", data("hotpotqa/dev500_ircot.jsonl"))
+        self.pare("--quiet", "index")
+        self.pare("--quiet", "retrieve", "--scope", "context")
+        self.pare("--quiet", "mine")
+        self.pare("--quiet", "augment")
+
     def write(self, name, text, mode="w"):
         path = os.path.join(self.dir, name)
         with open(path, mode) as f:

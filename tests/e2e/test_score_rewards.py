@@ -10,7 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 
-from common import BIN, PareTest, data
+from common import BIN, PareTest
 from test_score_schedule import rollouts
 
 SCHEMAS = os.path.join(os.path.dirname(__file__), "../../schemas")
@@ -44,11 +44,7 @@ def keyed_trajectories(db):
 class ScoreRewards(PareTest):
     def setUp(self):
         super().setUp()
-        self.pare("--quiet", "ingest", "--format", "ircot", data("hotpotqa/dev500_ircot.jsonl"))
-        self.pare("--quiet", "index")
-        self.pare("--quiet", "retrieve", "--scope", "context")
-        self.pare("--quiet", "mine")
-        self.pare("--quiet", "augment")
+        self.hotpot_augmented()
         self.file = self.write("r.jsonl", "".join(json.dumps(r) + "\n" for r in rollouts(self, 60)))
 
     def view(self, db=None):

@@ -6,7 +6,7 @@ import json
 import os
 import unittest
 
-from common import PareTest, data, validate
+from common import PareTest, validate
 
 SCHEMES = ["cp1", "cp2", "laser", "laser-d", "decs", "rubric"]
 
@@ -46,11 +46,7 @@ def rollouts(test, n_questions=150):
 class ScoreSchedule(PareTest):
     def setUp(self):
         super().setUp()
-        self.pare("--quiet", "ingest", "--format", "ircot", data("hotpotqa/dev500_ircot.jsonl"))
-        self.pare("--quiet", "index")
-        self.pare("--quiet", "retrieve", "--scope", "context")
-        self.pare("--quiet", "mine")
-        self.pare("--quiet", "augment")
+        self.hotpot_augmented()
 
     def write_rollouts(self, rows, name="r.jsonl"):
         return self.write(name, "".join(json.dumps(r) + "\n" for r in rows))

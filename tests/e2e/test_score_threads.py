@@ -7,7 +7,7 @@ import json
 import os
 import sqlite3
 
-from common import PareTest, data
+from common import PareTest
 from test_score_schedule import rollouts
 
 TABLES = ("SELECT id, question_id, ext_id, policy, step, selected, response, answer, n_tokens, meta "
@@ -29,11 +29,7 @@ def rows(db):
 class ScoreThreads(PareTest):
     def setUp(self):
         super().setUp()
-        self.pare("--quiet", "ingest", "--format", "ircot", data("hotpotqa/dev500_ircot.jsonl"))
-        self.pare("--quiet", "index")
-        self.pare("--quiet", "retrieve", "--scope", "context")
-        self.pare("--quiet", "mine")
-        self.pare("--quiet", "augment")
+        self.hotpot_augmented()
         base = rollouts(self, 150)
         lines, bad = [], []
         # three batches of 8192 lines and some: every kind of line in each
