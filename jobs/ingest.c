@@ -86,6 +86,8 @@ struct ingest {
     struct dict_job dict; /* a dictionary to train before the first body is compressed */
     struct sbuf err;
     struct sbuf fatal; /* why the current file cannot be read further */
+    int64_t *pids;     /* the passage ids of the question being stored */
+    size_t cap_pids;
     /* per-file counts */
     int64_t n_records, n_questions, n_new_questions, n_passages, n_new_passages, n_rejected;
     int64_t total_done, total_rejected;
@@ -408,6 +410,37 @@ static int store_passages(struct ingest *in, struct slot *const *slots, int n)
     return PARE_OK;
 }
 
+/* Context links per INSERT of store_context: 1, 2, 4, ... 2^CONTEXT_LOG (store_stmt_rows). One
+ * statement a link was half of a HotpotQA question's statements; a statement's step, reset and
+ * binding set-up cost as much as the row's own B-tree work. */
+#define CONTEXT_LOG 4
+#define CONTEXT_HEAD                                                                               \
+    "INSERT INTO question_passages(question_id, passage_id, position, is_gold) VALUES "
+#define CONTEXT_ROW "(?, ?, ?, ?)"
+
+/* Links question qid to its context passages in->pids[0..r->n_ctx), in statements of 2^k
+ * rows. Returns PARE_OK or PARE_EFAIL. */
+static int store_context(struct ingest *in, int64_t qid, const struct qa_record *r)
+{
+    size_t done = 0;
+    while (done < r->n_ctx) {
+        int k = CONTEXT_LOG;
+        while ((size_t)1 << k > r->n_ctx - done) k--;
+        sqlite3_stmt *s = store_stmt_rows(in->st, CONTEXT_HEAD, CONTEXT_ROW, "", k);
+        if (!s) return store_fail(in->st, &in->err, "storing a question's context");
+        for (int i = 0; i < 1 << k; i++, done++) {
+            int b = 4 * i;
+            if (sqlite3_bind_int64(s, b + 1, qid) || sqlite3_bind_int64(s, b + 2, in->pids[done]) ||
+                sqlite3_bind_int64(s, b + 3, (int64_t)done) ||
+                sqlite3_bind_int(s, b + 4, r->ctx[done].is_gold))
+                return store_fail(in->st, &in->err, "storing a question's context");
+        }
+        if (store_done(in->st, s) != PARE_OK)
+            return store_fail(in->st, &in->err, "storing a question's context");
+    }
+    return PARE_OK;
+}
+
 /*
  * Stores one question with its context. Returns PARE_OK, PARE_EINPUT (a duplicate id in this
  * file: err says which line had it first) or PARE_EFAIL.
@@ -451,17 +484,13 @@ static int store_question(struct ingest *in, int64_t dataset_id, struct qa_recor
     if (sqlite3_changes(store_db(in->st)) == 0) return PARE_OK; /* stored by an earlier run */
     in->n_new_questions++;
     int64_t qid = sqlite3_last_insert_rowid(store_db(in->st));
-    for (size_t k = 0; k < r->n_ctx; k++) {
-        int64_t pid;
-        if ((rc = store_passage(in, &r->ctx[k], &pb[k], &pid)) != PARE_OK) return rc;
-        s = store_stmt(in->st, "INSERT INTO question_passages(question_id, passage_id, position, "
-                               "is_gold) VALUES (?1, ?2, ?3, ?4)");
-        if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_bind_int64(s, 2, pid) ||
-            sqlite3_bind_int64(s, 3, (int64_t)k) || sqlite3_bind_int(s, 4, r->ctx[k].is_gold) ||
-            store_done(in->st, s))
-            return store_fail(in->st, &in->err, "storing a question's context");
+    if (r->n_ctx > in->cap_pids) {
+        in->pids = xrealloc(in->pids, r->n_ctx * sizeof *in->pids);
+        in->cap_pids = r->n_ctx;
     }
-    return PARE_OK;
+    for (size_t k = 0; k < r->n_ctx; k++)
+        if ((rc = store_passage(in, &r->ctx[k], &pb[k], &in->pids[k])) != PARE_OK) return rc;
+    return store_context(in, qid, r);
 }
 
 static int reject(struct ingest *in, const char *source, const struct slot *sl)
@@ -754,6 +783,7 @@ static void ingest_free(struct ingest *in)
         jsonfast_arena_free(&sl->arena);
     }
     free(in->slots);
+    free(in->pids);
     free(in->dict.sizes);
     sbuf_free(&in->dict.samples);
     sbuf_free(&in->err);
