@@ -34,6 +34,8 @@
  */
 #define BATCH 8192
 #define BATCH_BYTES (2u << 20)
+/* At most this much text in the first batch, read while the dictionary is trained. */
+#define FIRST_BATCH_BYTES (16u << 20)
 /* Records a thread claims at a time while preparing a batch. */
 #define PREPARE_CHUNK 16
 
@@ -82,6 +84,7 @@ struct ingest {
     int skip_bad;
     struct blob_codec **codecs; /* one per thread */
     int n_codecs;
+    size_t batch_bytes;   /* text per batch: BATCH_BYTES, or more after a large first batch */
     struct slot *slots;   /* two batches: one being stored, one being prepared */
     struct dict_job dict; /* a dictionary to train before the first body is compressed */
     struct sbuf err;
@@ -320,26 +323,6 @@ static void prepare_claimed(struct ingest *in, struct slot *slots, int n, const 
     }
 }
 
-/*
- * Prepares the first batch of a file. When the dictionary is still to be trained, thread 0
- * trains it while the others parse (ZDICT's training costs as much as parsing hundreds of
- * questions), then all compress.
- */
-static int prepare_first(struct ingest *in, struct slot *slots, int n, const char *path)
-{
-    int rc = PARE_OK, claimed = 0, pending = in->dict.pending;
-#pragma omp parallel num_threads(in->n_codecs)
-    {
-        int t = omp_get_thread_num();
-        if (t == 0 && pending) rc = train_dict(in);
-        prepare_claimed(in, slots, n, path, pending ? NULL : in->codecs[t], &claimed);
-    }
-    if (rc != PARE_OK || !pending) return rc;
-#pragma omp parallel for schedule(dynamic, PREPARE_CHUNK) num_threads(in->n_codecs)
-    for (int i = 0; i < n; i++) compress_slot(&slots[i], in->codecs[omp_get_thread_num()]);
-    return PARE_OK;
-}
-
 /* The id of a prepared passage, stored now if it is new. */
 static int store_passage(struct ingest *in, const struct qa_passage *p, const struct pbody *pb,
                          int64_t *id)
@@ -529,27 +512,100 @@ static int dataset_id_for(struct ingest *in, const char *name, const char *sourc
 }
 
 /*
- * Reads up to BATCH raw records or BATCH_BYTES into slots, in file order. A file that cannot be
- * read further sets *fatal to the message; the records before it are still returned.
+ * Reads the next raw record into sl. Returns 1, or 0 at the end of the file or when it cannot be
+ * read further (then *fatal holds the message).
  */
-static int read_batch(struct reader *r, struct slot *slots, struct sbuf *fatal)
+static int read_record(struct reader *r, struct slot *sl, struct sbuf *fatal)
+{
+    long line = 0;
+    int res = reader_next_raw(r, &line, fatal);
+    if (res == READ_EOF) return 0;
+    if (res == READ_FATAL) {
+        if (!fatal->len) sbuf_adds(fatal, "read error");
+        return 0;
+    }
+    reader_take_raw(r, &sl->raw);
+    sl->line = line;
+    return 1;
+}
+
+/*
+ * Reads raw records into slots[n..), in file order, until there are BATCH records or `limit`
+ * bytes of them (counting *bytes, the size of slots[0..n)). A file that cannot be read further
+ * sets *fatal to the message; the records before it are still returned. Returns the new count.
+ */
+static int read_batch(struct reader *r, struct slot *slots, int n, size_t *bytes, size_t limit,
+                      struct sbuf *fatal)
+{
+    while (n < BATCH && *bytes < limit && read_record(r, &slots[n], fatal))
+        *bytes += slots[n++].raw.len;
+    return n;
+}
+
+/*
+ * The first batch of a file while thread 0 trains the dictionary: this thread reads and parses
+ * records one at a time for as long as the training lasts (ZDICT's training costs as much as
+ * parsing a thousand HotpotQA questions; a batch's worth of them was parsed in a third of that
+ * time, and then this thread sat idle), within BATCH records and FIRST_BATCH_BYTES; then reads
+ * the batch's remainder unparsed. Returns the number of records, *parsed of them parsed.
+ */
+static int read_while_training(struct ingest *in, struct reader *r, struct slot *slots,
+                               const char *path, int *trained, int *parsed, size_t *bytes)
 {
     int n = 0;
-    size_t bytes = 0;
-    while (n < BATCH && bytes < BATCH_BYTES) {
-        long line = 0;
-        int res = reader_next_raw(r, &line, fatal);
-        if (res == READ_EOF) break;
-        if (res == READ_FATAL) {
-            if (!fatal->len) sbuf_adds(fatal, "read error");
+    for (;;) {
+        int done;
+#pragma omp atomic read seq_cst
+        done = *trained;
+        if (done || n == BATCH || *bytes >= FIRST_BATCH_BYTES ||
+            !read_record(r, &slots[n], &in->fatal))
             break;
-        }
-        struct slot *sl = &slots[n++];
-        reader_take_raw(r, &sl->raw);
-        sl->line = line;
-        bytes += sl->raw.len;
+        parse_slot(in, &slots[n], path);
+        *bytes += slots[n++].raw.len;
     }
-    return n;
+    *parsed = n;
+    return in->fatal.len ? n : read_batch(r, slots, n, bytes, BATCH_BYTES, &in->fatal);
+}
+
+/*
+ * Reads and prepares the first batch of a file into slots; *n is its size. When the dictionary
+ * is still to be trained, thread 0 trains it while another reads and parses
+ * (read_while_training), then all compress. The next batches start no smaller than half this
+ * one (in->batch_bytes): storing a large first batch while the others prepare a small one would
+ * leave them idle.
+ */
+static int prepare_first(struct ingest *in, struct reader *r, struct slot *slots, const char *path,
+                         int *n)
+{
+    int rc = PARE_OK, claimed = 0, trained = 0, parsed = 0;
+    size_t bytes = 0;
+    if (!in->dict.pending) {
+        *n = read_batch(r, slots, 0, &bytes, BATCH_BYTES, &in->fatal);
+#pragma omp parallel num_threads(in->n_codecs)
+        prepare_claimed(in, slots, *n, path, in->codecs[omp_get_thread_num()], &claimed);
+        in->batch_bytes = BATCH_BYTES;
+        return PARE_OK;
+    }
+#pragma omp parallel num_threads(in->n_codecs)
+    {
+        /* the team may be smaller than asked for */
+        int t = omp_get_thread_num(), reader = omp_get_num_threads() > 1 ? 1 : 0;
+        if (t == 0) {
+            rc = train_dict(in);
+#pragma omp atomic write seq_cst
+            trained = 1;
+        }
+        if (t == reader) *n = read_while_training(in, r, slots, path, &trained, &parsed, &bytes);
+    }
+    in->batch_bytes = bytes / 2 > BATCH_BYTES ? bytes / 2 : BATCH_BYTES;
+    if (rc != PARE_OK) return rc;
+    int total = *n;
+#pragma omp parallel for schedule(dynamic, PREPARE_CHUNK) num_threads(in->n_codecs)
+    for (int i = 0; i < total; i++) {
+        if (i >= parsed) parse_slot(in, &slots[i], path);
+        compress_slot(&slots[i], in->codecs[omp_get_thread_num()]);
+    }
+    return PARE_OK;
 }
 
 /* How many of slots[0..n) from the first, at most 2^PASSAGES_LOG, are passage records prepared
@@ -641,7 +697,10 @@ static int store_and_prepare(struct ingest *in, struct slot *cur, int ncur, stru
         int t = omp_get_thread_num(), reader = omp_get_num_threads() > 1 ? 1 : 0;
         if (t == 0) *rc = store_batch(in, cur, ncur, path, source, dsid);
         if (t == reader) {
-            if (read_next) nnext = read_batch(r, next, &in->fatal);
+            size_t bytes = 0;
+            if (read_next) nnext = read_batch(r, next, 0, &bytes, in->batch_bytes, &in->fatal);
+            /* back to the usual size, halving from a large first batch */
+            in->batch_bytes = in->batch_bytes / 2 > BATCH_BYTES ? in->batch_bytes / 2 : BATCH_BYTES;
 #pragma omp atomic write seq_cst
             ready = 1;
         }
@@ -661,8 +720,8 @@ static int ingest_records(struct ingest *in, struct reader *r, const char *path,
                           int64_t dsid)
 {
     struct slot *cur = in->slots, *next = in->slots + BATCH;
-    int ncur = read_batch(r, cur, &in->fatal);
-    int rc = prepare_first(in, cur, ncur, path);
+    int ncur = 0;
+    int rc = prepare_first(in, r, cur, path, &ncur);
     while (rc == PARE_OK && ncur > 0) {
         int cur_fatal = in->fatal.len > 0;
         int nnext = store_and_prepare(in, cur, ncur, next, !cur_fatal, r, path, source, dsid, &rc);
