@@ -103,37 +103,38 @@ static int set_dict_all(struct ingest *in, const void *dict, size_t n, int level
     return PARE_OK;
 }
 
+static void parse_record(struct ingest *in, struct slot *sl, const char *path);
+static void slot_free(struct slot *sl);
+
 /* The dictionary sample: the texts of the first passages of the input, up to DICT_MAX_SAMPLES
  * and DICT_MAX_BYTES, laid end to end in samples with their lengths in *sizes. Unreadable and
- * bad records are passed over here: the ingest itself reports them. */
+ * bad records are passed over here: the ingest itself reports them. Records are read as the
+ * ingest reads them (parse_record: cJSON's tree for the usual ones; jansson's values for every
+ * record cost twice as much, on one thread while the others waited). */
 static size_t sample_passages(struct ingest *in, char **files, int nfiles, struct sbuf *samples,
                               size_t **sizes)
 {
     struct sbuf ignore = {0};
     size_t n = 0, cap = 0;
-    struct qa_record rec = {0};
+    struct slot sl = {0};
     for (int f = 0; f < nfiles && n < DICT_MAX_SAMPLES && samples->len < DICT_MAX_BYTES; f++) {
         struct reader *r;
         if (reader_open(files[f], &r, &ignore) != PARE_OK) continue;
-        json_t *j;
         long line;
-        int res;
         while (n < DICT_MAX_SAMPLES && samples->len < DICT_MAX_BYTES &&
-               (res = reader_next(r, &j, &line, &ignore)) != READ_EOF && res != READ_FATAL) {
-            if (res != READ_RECORD) continue;
-            if (format_parse(in->fmt, &in->keys, j, &rec, &ignore) == PARE_OK) {
-                for (size_t k = 0; k < rec.n_ctx && n < DICT_MAX_SAMPLES; k++) {
-                    xgrow((void **)sizes, &cap, n + 1, sizeof **sizes);
-                    sbuf_add(samples, rec.ctx[k].text, rec.ctx[k].text_len);
-                    (*sizes)[n++] = rec.ctx[k].text_len;
-                }
+               reader_next_raw(r, &line, &ignore) == READ_RECORD) {
+            reader_take_raw(r, &sl.raw);
+            sl.line = line;
+            parse_record(in, &sl, files[f]);
+            for (size_t k = 0; sl.rc == PARE_OK && k < sl.rec.n_ctx && n < DICT_MAX_SAMPLES; k++) {
+                xgrow((void **)sizes, &cap, n + 1, sizeof **sizes);
+                sbuf_add(samples, sl.rec.ctx[k].text, sl.rec.ctx[k].text_len);
+                (*sizes)[n++] = sl.rec.ctx[k].text_len;
             }
-            qa_record_reset(&rec);
-            json_decref(j);
         }
         reader_close(r);
     }
-    qa_record_free(&rec);
+    slot_free(&sl);
     sbuf_free(&ignore);
     return n;
 }
@@ -266,6 +267,14 @@ static void hash_slot(struct slot *sl, const char *path)
  */
 static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
 {
+    parse_record(in, sl, path);
+    if (sl->rc == PARE_OK) hash_slot(sl, path);
+}
+
+/* Reads the slot's raw text into sl->rec: sl->rc is PARE_OK when format_parse accepts it, else
+ * PARE_EINPUT with the message in sl->msg. */
+static void parse_record(struct ingest *in, struct slot *sl, const char *path)
+{
     struct sbuf err = {0};
     /* the slot's record of two batches ago is freed here, by whichever thread prepares the
      * slot, rather than by the thread that stores (the pipeline's slowest step) */
@@ -279,7 +288,6 @@ static void parse_slot(struct ingest *in, struct slot *sl, const char *path)
     sl->tree = jsonfast_tree_in(&sl->arena, sl->raw.p, sl->raw.len);
     if (!sl->tree || !format_parse_tree(in->fmt, &in->keys, sl->tree, &sl->rec))
         parse_slow(in, sl, path, &err);
-    if (sl->rc == PARE_OK) hash_slot(sl, path);
     sbuf_free(&err);
 }
 
@@ -827,20 +835,23 @@ static void ingest_init(struct ingest *in)
     in->slots = xcalloc(2 * BATCH, sizeof *in->slots);
 }
 
+/* Frees what a slot holds. */
+static void slot_free(struct slot *sl)
+{
+    for (size_t k = 0; k < sl->cap_pb; k++) sbuf_free(&sl->pb[k].body);
+    free(sl->pb);
+    sbuf_free(&sl->raw);
+    sbuf_free(&sl->msg);
+    qa_record_free(&sl->rec);
+    json_decref(sl->json);
+    jsonfast_arena_free(&sl->arena);
+}
+
 static void ingest_free(struct ingest *in)
 {
     for (int i = 0; i < in->n_codecs; i++) blob_codec_free(in->codecs[i]);
     free(in->codecs);
-    for (int i = 0; in->slots && i < 2 * BATCH; i++) {
-        struct slot *sl = &in->slots[i];
-        for (size_t k = 0; k < sl->cap_pb; k++) sbuf_free(&sl->pb[k].body);
-        free(sl->pb);
-        sbuf_free(&sl->raw);
-        sbuf_free(&sl->msg);
-        qa_record_free(&sl->rec);
-        json_decref(sl->json);
-        jsonfast_arena_free(&sl->arena);
-    }
+    for (int i = 0; in->slots && i < 2 * BATCH; i++) slot_free(&in->slots[i]);
     free(in->slots);
     free(in->pids);
     free(in->dict.sizes);
