@@ -90,6 +90,7 @@ struct ingest {
     struct sbuf err;
     struct sbuf fatal; /* why the current file cannot be read further */
     int64_t *pids;     /* the passage ids of the question being stored */
+    int seq_pids;      /* new passages' rowids follow the largest (see passage_ids) */
     size_t cap_pids;
     /* per-file counts */
     int64_t n_records, n_questions, n_new_questions, n_passages, n_new_passages, n_rejected;
@@ -366,6 +367,18 @@ static int store_passage(struct ingest *in, const struct qa_passage *p, const st
 #define PASSAGES_ROW "(?, ?, ?, ?, ?, ?)"
 #define PASSAGES_TAIL " ON CONFLICT(content_hash) DO NOTHING"
 
+/* Binds a passage to parameters b+1 .. b+6 of a passages INSERT. Returns an SQLite code. */
+static int bind_passage(sqlite3_stmt *s, int b, const struct qa_passage *p, const struct pbody *pb)
+{
+    int rc = sqlite3_bind_text(s, b + 1, p->ext_id, -1, SQLITE_STATIC);
+    if (!rc) rc = sqlite3_bind_text(s, b + 2, p->title, -1, SQLITE_STATIC);
+    if (!rc) rc = sqlite3_bind_blob(s, b + 3, pb->body.p, (int)pb->body.len, SQLITE_STATIC);
+    if (!rc) rc = sqlite3_bind_int64(s, b + 4, pb->chars);
+    if (!rc) rc = sqlite3_bind_int64(s, b + 5, (int64_t)p->text_len);
+    if (!rc) rc = sqlite3_bind_blob(s, b + 6, pb->hash, 16, SQLITE_STATIC);
+    return rc;
+}
+
 /*
  * Stores the passage records slots[0..n) (n <= 2^PASSAGES_LOG, each prepared without error),
  * in order, in statements of 2^k rows: a passage stored before is skipped as store_passage
@@ -379,18 +392,9 @@ static int store_passages(struct ingest *in, struct slot *const *slots, int n)
         while (1 << k > n) k--;
         sqlite3_stmt *s = store_stmt_rows(in->st, PASSAGES_HEAD, PASSAGES_ROW, PASSAGES_TAIL, k);
         if (!s) return store_fail(in->st, &in->err, "storing a passage");
-        for (int i = 0; i < 1 << k; i++) {
-            const struct qa_passage *p = &slots[i]->rec.ctx[0];
-            const struct pbody *pb = &slots[i]->pb[0];
-            int b = 6 * i;
-            if (sqlite3_bind_text(s, b + 1, p->ext_id, -1, SQLITE_STATIC) ||
-                sqlite3_bind_text(s, b + 2, p->title, -1, SQLITE_STATIC) ||
-                sqlite3_bind_blob(s, b + 3, pb->body.p, (int)pb->body.len, SQLITE_STATIC) ||
-                sqlite3_bind_int64(s, b + 4, pb->chars) ||
-                sqlite3_bind_int64(s, b + 5, (int64_t)p->text_len) ||
-                sqlite3_bind_blob(s, b + 6, pb->hash, 16, SQLITE_STATIC))
+        for (int i = 0; i < 1 << k; i++)
+            if (bind_passage(s, 6 * i, &slots[i]->rec.ctx[0], &slots[i]->pb[0]))
                 return store_fail(in->st, &in->err, "storing a passage");
-        }
         if (store_done(in->st, s) != PARE_OK)
             return store_fail(in->st, &in->err, "storing a passage");
         in->n_passages += 1 << k;
@@ -428,6 +432,58 @@ static int store_context(struct ingest *in, int64_t qid, const struct qa_record 
         }
         if (store_done(in->st, s) != PARE_OK)
             return store_fail(in->st, &in->err, "storing a question's context");
+    }
+    return PARE_OK;
+}
+
+/*
+ * The ids of the passages ctx[0..n) just given to one INSERT that stored `changes` of them. When
+ * it stored all of them, they are the rowids before the last one stored: a new row's rowid is
+ * one more than the table's largest (in->seq_pids: no rowid near the top of the range, where
+ * SQLite would pick one at random), and the rows of one INSERT are stored in order. Otherwise
+ * some were stored before: each is looked up by its hash.
+ */
+static int passage_ids(struct ingest *in, const struct pbody *pb, int n, int changes, int64_t *ids)
+{
+    if (in->seq_pids && changes == n) {
+        int64_t last = sqlite3_last_insert_rowid(store_db(in->st));
+        for (int i = 0; i < n; i++) ids[i] = last - (n - 1) + i;
+        return PARE_OK;
+    }
+    for (int i = 0; i < n; i++) {
+        sqlite3_stmt *s = store_stmt(in->st, "SELECT id FROM passages WHERE content_hash = ?1");
+        if (!s || sqlite3_bind_blob(s, 1, pb[i].hash, 16, SQLITE_STATIC) ||
+            store_int(in->st, s, &ids[i]) != 1)
+            return store_fail(in->st, &in->err, "looking up a passage");
+    }
+    return PARE_OK;
+}
+
+/*
+ * Stores a question's context passages (those new) in statements of 2^k rows, as
+ * store_passages stores corpus passages, and puts their ids in in->pids. Returns PARE_OK or
+ * PARE_EFAIL.
+ */
+static int store_context_passages(struct ingest *in, const struct qa_record *r,
+                                  const struct pbody *pb)
+{
+    size_t done = 0;
+    while (done < r->n_ctx) {
+        int k = PASSAGES_LOG;
+        while ((size_t)1 << k > r->n_ctx - done) k--;
+        sqlite3_stmt *s = store_stmt_rows(in->st, PASSAGES_HEAD, PASSAGES_ROW, PASSAGES_TAIL, k);
+        if (!s) return store_fail(in->st, &in->err, "storing a passage");
+        for (int i = 0; i < 1 << k; i++)
+            if (bind_passage(s, 6 * i, &r->ctx[done + i], &pb[done + i]))
+                return store_fail(in->st, &in->err, "storing a passage");
+        if (store_done(in->st, s) != PARE_OK)
+            return store_fail(in->st, &in->err, "storing a passage");
+        int changes = sqlite3_changes(store_db(in->st));
+        in->n_passages += 1 << k;
+        in->n_new_passages += changes;
+        if (passage_ids(in, pb + done, 1 << k, changes, in->pids + done) != PARE_OK)
+            return PARE_EFAIL;
+        done += (size_t)1 << k;
     }
     return PARE_OK;
 }
@@ -479,8 +535,7 @@ static int store_question(struct ingest *in, int64_t dataset_id, struct qa_recor
         in->pids = xrealloc(in->pids, r->n_ctx * sizeof *in->pids);
         in->cap_pids = r->n_ctx;
     }
-    for (size_t k = 0; k < r->n_ctx; k++)
-        if ((rc = store_passage(in, &r->ctx[k], &pb[k], &in->pids[k])) != PARE_OK) return rc;
+    if ((rc = store_context_passages(in, r, pb)) != PARE_OK) return rc;
     return store_context(in, qid, r);
 }
 
@@ -860,6 +915,21 @@ static void ingest_free(struct ingest *in)
     sbuf_free(&in->fatal);
 }
 
+/*
+ * Whether the passages this run stores get rowids one past the largest (in->seq_pids): SQLite
+ * gives a new row the largest rowid plus one unless that is the top of the range (then one at
+ * random), and one run adds far fewer than 2^40 rows.
+ */
+static int check_pid_range(struct ingest *in)
+{
+    int64_t max = 0;
+    sqlite3_stmt *s = store_stmt(in->st, "SELECT coalesce(max(id), 0) FROM passages");
+    if (!s || store_int(in->st, s, &max) != 1)
+        return store_fail(in->st, &in->err, "reading passages");
+    in->seq_pids = max < INT64_MAX - ((int64_t)1 << 40);
+    return PARE_OK;
+}
+
 /* Every file, in one transaction (committed by the caller). */
 static int ingest_all(struct ingest *in, const struct ingest_opts *o, char **files, int nfiles,
                       json_t *summary)
@@ -870,6 +940,7 @@ static int ingest_all(struct ingest *in, const struct ingest_opts *o, char **fil
     /* a bulk transaction: see store_begin_bulk (the WAL checkpoint was a sixth of a 1M ingest) */
     if (store_begin_bulk(in->st) != PARE_OK) return store_fail(in->st, &in->err, "BEGIN");
     rc = setup_dict(in, files, nfiles, (int)o->level);
+    if (rc == PARE_OK) rc = check_pid_range(in);
     for (int i = 0; i < nfiles && rc == PARE_OK; i++) {
         /* default name: format/stem, so that musique/train and hotpotqa/train stay apart */
         struct sbuf name = {0};
