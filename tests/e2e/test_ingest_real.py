@@ -1,6 +1,7 @@
 """Ingest of the five shared datasets: counts and gold flags computed independently from the
 source files, text read back byte for byte through the sqlite3 shell, reruns that add nothing."""
 import json
+import sqlite3
 import unittest
 
 from common import PareTest, data
@@ -91,6 +92,20 @@ class IngestRealData(PareTest):
             for ctx in expected(fmt, data(rel)).values():
                 allp |= {(t, x) for t, x, _ in ctx}
         self.assertEqual(total, len(allp))
+
+    def test_context_links_with_a_passage_rowid_at_the_top(self):
+        """Ingest infers the ids of the passages an INSERT stored from the last one's rowid
+        (a new rowid is one past the largest); once the largest is 2^63-1, SQLite picks new
+        rowids at random, and every question must still link to its own passages."""
+        self.pare("ingest", "--format", "musique", data("musique/train100.json"))
+        con = sqlite3.connect(self.db)
+        con.execute("INSERT INTO passages(id, title, body, n_chars, n_bytes, content_hash) "
+                    "VALUES (9223372036854775807, 'top', x'00', 0, 0, x'00')")
+        con.commit()
+        con.close()
+        for fmt, rel, n in FILES[1:3]:
+            with self.subTest(rel):
+                self.check_file(fmt, rel, n)
 
     def test_text_byte_for_byte_through_sqlite3_shell(self):
         path = data("hotpotqa/dev500_ircot.jsonl")
