@@ -36,6 +36,8 @@
 #define BATCH_BYTES (2u << 20)
 /* At most this much text in the first batch, read while the dictionary is trained. */
 #define FIRST_BATCH_BYTES (16u << 20)
+/* Records read and parsed at a time while the dictionary sample is taken (sample_first). */
+#define SAMPLE_CHUNK 64
 /* Records a thread claims at a time while preparing a batch. */
 #define PREPARE_CHUNK 16
 
@@ -87,6 +89,8 @@ struct ingest {
     size_t batch_bytes;   /* text per batch: BATCH_BYTES, or more after a large first batch */
     struct slot *slots;   /* two batches: one being stored, one being prepared */
     struct dict_job dict; /* a dictionary to train before the first body is compressed */
+    char **files;         /* every input file, for the dictionary sample */
+    int nfiles;
     struct sbuf err;
     struct sbuf fatal; /* why the current file cannot be read further */
     int64_t *pids;     /* the passage ids of the question being stored */
@@ -176,7 +180,7 @@ static int train_dict(struct ingest *in)
 }
 
 /* The compression dictionary: the database's newest, else one to train on the first passages
- * of the input (sampled now, trained by train_dict with the first batch). */
+ * of the input (sampled and trained with the first batch: sample_first, train_dict). */
 static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
 {
     sqlite3_stmt *s = store_stmt(in->st, "SELECT dict FROM zstd_dicts ORDER BY rowid DESC LIMIT 1");
@@ -190,7 +194,8 @@ static int setup_dict(struct ingest *in, char **files, int nfiles, int level)
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) return store_fail(in->st, &in->err, "reading zstd_dicts");
-    in->dict.n = sample_passages(in, files, nfiles, &in->dict.samples, &in->dict.sizes);
+    in->files = files; /* sampled with the first batch: sample_first */
+    in->nfiles = nfiles;
     in->dict.level = level;
     in->dict.pending = 1;
     return PARE_OK;
@@ -610,17 +615,17 @@ static int read_batch(struct reader *r, struct slot *slots, int n, size_t *bytes
  * records one at a time for as long as the training lasts (ZDICT's training costs as much as
  * parsing a thousand HotpotQA questions; a batch's worth of them was parsed in a third of that
  * time, and then this thread sat idle), within BATCH records and FIRST_BATCH_BYTES; then reads
- * the batch's remainder unparsed. Returns the number of records, *parsed of them parsed.
+ * the batch's remainder unparsed. slots[0..n) are read and parsed already. Returns the number of
+ * records, *parsed of them parsed.
  */
-static int read_while_training(struct ingest *in, struct reader *r, struct slot *slots,
+static int read_while_training(struct ingest *in, struct reader *r, struct slot *slots, int n,
                                const char *path, int *trained, int *parsed, size_t *bytes)
 {
-    int n = 0;
     for (;;) {
         int done;
 #pragma omp atomic read seq_cst
         done = *trained;
-        if (done || n == BATCH || *bytes >= FIRST_BATCH_BYTES ||
+        if (done || in->fatal.len || n == BATCH || *bytes >= FIRST_BATCH_BYTES ||
             !read_record(r, &slots[n], &in->fatal))
             break;
         parse_slot(in, &slots[n], path);
@@ -630,12 +635,60 @@ static int read_while_training(struct ingest *in, struct reader *r, struct slot 
     return in->fatal.len ? n : read_batch(r, slots, n, bytes, BATCH_BYTES, &in->fatal);
 }
 
+/* Adds the passages of the parsed records slots[0..n) to the dictionary sample as
+ * sample_passages does (a record with an error adds none; parse_slot fails on none that
+ * format_parse accepts). Returns 1 once the sample is complete. */
+static int add_to_sample(struct dict_job *d, size_t *cap, const struct slot *slots, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (d->n >= DICT_MAX_SAMPLES || d->samples.len >= DICT_MAX_BYTES) return 1;
+        const struct slot *sl = &slots[i];
+        for (size_t k = 0; sl->rc == PARE_OK && k < sl->rec.n_ctx && d->n < DICT_MAX_SAMPLES; k++) {
+            xgrow((void **)&d->sizes, cap, d->n + 1, sizeof *d->sizes);
+            sbuf_add(&d->samples, sl->rec.ctx[k].text, sl->rec.ctx[k].text_len);
+            d->sizes[d->n++] = sl->rec.ctx[k].text_len;
+        }
+    }
+    return d->n >= DICT_MAX_SAMPLES || d->samples.len >= DICT_MAX_BYTES;
+}
+
+/*
+ * The dictionary sample from the first records of the first file, read into the first batch's
+ * slots and parsed by every thread, SAMPLE_CHUNK records at a time (sample_passages parsed them
+ * on one thread while the others waited, and the batch parsed them again). When the file ends
+ * (or the batch is full) before the sample is complete, sample_passages takes it again from
+ * every file, as before. Returns the number of records read, all of them parsed.
+ */
+static int sample_first(struct ingest *in, struct reader *r, struct slot *slots, const char *path,
+                        size_t *bytes)
+{
+    struct dict_job *d = &in->dict;
+    size_t cap = 0;
+    int n = 0, complete = 0;
+    while (!complete && n < BATCH && !in->fatal.len) {
+        int end = n + SAMPLE_CHUNK < BATCH ? n + SAMPLE_CHUNK : BATCH, got = n, claimed = 0;
+        while (got < end && read_record(r, &slots[got], &in->fatal)) *bytes += slots[got++].raw.len;
+        if (got == n) break;
+#pragma omp parallel num_threads(in->n_codecs)
+        prepare_claimed(in, slots + n, got - n, path, NULL, &claimed);
+        complete = add_to_sample(d, &cap, slots + n, got - n);
+        n = got;
+    }
+    if (!complete) {
+        free(d->sizes);
+        d->sizes = NULL;
+        sbuf_reset(&d->samples);
+        d->n = sample_passages(in, in->files, in->nfiles, &d->samples, &d->sizes);
+    }
+    return n;
+}
+
 /*
  * Reads and prepares the first batch of a file into slots; *n is its size. When the dictionary
- * is still to be trained, thread 0 trains it while another reads and parses
- * (read_while_training), then all compress. The next batches start no smaller than half this
- * one (in->batch_bytes): storing a large first batch while the others prepare a small one would
- * leave them idle.
+ * is still to be trained, its sample is taken from the first records (sample_first), then
+ * thread 0 trains it while another reads and parses (read_while_training), then all compress.
+ * The next batches start no smaller than half this one (in->batch_bytes): storing a large first
+ * batch while the others prepare a small one would leave them idle.
  */
 static int prepare_first(struct ingest *in, struct reader *r, struct slot *slots, const char *path,
                          int *n)
@@ -649,6 +702,7 @@ static int prepare_first(struct ingest *in, struct reader *r, struct slot *slots
         in->batch_bytes = BATCH_BYTES;
         return PARE_OK;
     }
+    int sampled = sample_first(in, r, slots, path, &bytes);
 #pragma omp parallel num_threads(in->n_codecs)
     {
         /* the team may be smaller than asked for */
@@ -658,7 +712,8 @@ static int prepare_first(struct ingest *in, struct reader *r, struct slot *slots
 #pragma omp atomic write seq_cst
             trained = 1;
         }
-        if (t == reader) *n = read_while_training(in, r, slots, path, &trained, &parsed, &bytes);
+        if (t == reader)
+            *n = read_while_training(in, r, slots, sampled, path, &trained, &parsed, &bytes);
     }
     in->batch_bytes = bytes / 2 > BATCH_BYTES ? bytes / 2 : BATCH_BYTES;
     if (rc != PARE_OK) return rc;
