@@ -36,8 +36,11 @@
 #define BATCH_BYTES (2u << 20)
 /* At most this much text in the first batch, read while the dictionary is trained. */
 #define FIRST_BATCH_BYTES (16u << 20)
-/* Records read and parsed at a time while the dictionary sample is taken (sample_first). */
-#define SAMPLE_CHUNK 64
+/* Records read and parsed at a time while the dictionary sample is taken (sample_first): up to
+ * SAMPLE_CHUNK records or SAMPLE_CHUNK_BYTES of them (a parallel region each; records read past
+ * the sample are not wasted: they belong to the first batch). */
+#define SAMPLE_CHUNK 1024
+#define SAMPLE_CHUNK_BYTES (512u << 10)
 /* Records a thread claims at a time while preparing a batch. */
 #define PREPARE_CHUNK 16
 
@@ -654,7 +657,7 @@ static int add_to_sample(struct dict_job *d, size_t *cap, const struct slot *slo
 
 /*
  * The dictionary sample from the first records of the first file, read into the first batch's
- * slots and parsed by every thread, SAMPLE_CHUNK records at a time (sample_passages parsed them
+ * slots and parsed by every thread, a chunk at a time (sample_passages parsed them
  * on one thread while the others waited, and the batch parsed them again). When the file ends
  * (or the batch is full) before the sample is complete, sample_passages takes it again from
  * every file, as before. Returns the number of records read, all of them parsed.
@@ -667,7 +670,9 @@ static int sample_first(struct ingest *in, struct reader *r, struct slot *slots,
     int n = 0, complete = 0;
     while (!complete && n < BATCH && !in->fatal.len) {
         int end = n + SAMPLE_CHUNK < BATCH ? n + SAMPLE_CHUNK : BATCH, got = n, claimed = 0;
-        while (got < end && read_record(r, &slots[got], &in->fatal)) *bytes += slots[got++].raw.len;
+        size_t limit = *bytes + SAMPLE_CHUNK_BYTES;
+        while (got < end && *bytes < limit && read_record(r, &slots[got], &in->fatal))
+            *bytes += slots[got++].raw.len;
         if (got == n) break;
 #pragma omp parallel num_threads(in->n_codecs)
         prepare_claimed(in, slots + n, got - n, path, NULL, &claimed);
