@@ -39,7 +39,7 @@ void build_auto_factory(int64_t n, int hash, struct sbuf *factory, struct sbuf *
 {
     sbuf_reset(factory);
     sbuf_reset(params);
-    if (hash && n > BUILD_AUTO_POSTINGS_FROM) {
+    if (hash) {
         sbuf_adds(factory, POSTINGS_FACTORY);
         return;
     }

@@ -64,16 +64,16 @@ int64_t build_train_size(const char *factory, int64_t n);
 /*
  * The factory pare index chooses for n passages when it is given none (--factory auto), with
  * the search parameters that go with it (empty when none). With the hash embedder (`hash`
- * true), above BUILD_AUTO_POSTINGS_FROM passages: postings (postings.h), the exact BM25 top k
- * from an inverted index of the features, which needs no vectors at all (hash vectors are
- * sparse: a question's rare keys have short lists). Otherwise an 8-bit scalar quantiser (SQ8,
- * 1 byte a dimension: 2 KB a passage at the hash embedder's 2048) searched exhaustively up to
- * BUILD_AUTO_EXHAUSTIVE passages; above, an inverted file of SQ8 codes (IVF{nlist},SQ8) that
- * probes some of its lists, since an exhaustive scan of a million codes takes seconds a query.
- * Setting BUILD_AUTO_POSTINGS_FROM to 0 makes postings the hash embedder's default at every size.
+ * true), at every size: postings (postings.h), the exact BM25 top k from an inverted index of
+ * the features, which needs no vectors at all (hash vectors are sparse: a question's rare keys
+ * have short lists) and is what an SQ8 search re-ranked by the exact BM25 approximates (as
+ * FlashRAG searches an inverted BM25 index for sparse retrieval and FAISS for dense). Otherwise
+ * (dense vectors, or hash vectors asked for with --keep-vectors) an 8-bit scalar quantiser
+ * (SQ8, 1 byte a dimension) searched exhaustively up to BUILD_AUTO_EXHAUSTIVE passages; above,
+ * an inverted file of SQ8 codes (IVF{nlist},SQ8) that probes some of its lists, since an
+ * exhaustive scan of a million codes takes seconds a query.
  */
 #define BUILD_AUTO_EXHAUSTIVE 200000
-#define BUILD_AUTO_POSTINGS_FROM 200000
 void build_auto_factory(int64_t n, int hash, struct sbuf *factory, struct sbuf *params);
 
 /* Frees the results of a build. */
