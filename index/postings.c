@@ -74,20 +74,44 @@ static void bm25_params(const struct embedder *e, double *k1, double *b, double 
     *b = hash_params_of(e)->b;
 }
 
-/* Pass 1: every row's length and how many postings each partition gets. */
+/* Prefix sums of the partition counts in part[1..np]: part[p] becomes partition p's start. */
+static void prefix_parts(struct post_work *w)
+{
+    for (size_t p = 0; p < ((size_t)1 << PART_BITS); p++) w->part[p + 1] += w->part[p];
+    w->n_post = (int64_t)w->part[(size_t)1 << PART_BITS];
+}
+
+/* The partition counts from the embedder's document frequencies, when e is a version 2 hash
+ * embedder: a version 2 df bucket is the key's top 20 bits, the partition, and it counts a
+ * passage once for each distinct key, as the partition counts postings. They hold only when e
+ * was fitted on ff's rows (build_hash fits it on the same pass that writes the features);
+ * scatter_part checks. Returns 0 when e has no such counts. */
+static int parts_from_df(struct post_work *w, const struct embedder *e)
+{
+    _Static_assert(HASH_DF_BUCKETS == 1u << PART_BITS, "df buckets are partitions");
+    int64_t nd;
+    double avg;
+    const uint32_t *df = hash_df(e, &nd, &avg);
+    if (!df || hash_params_of(e)->version < 2 || nd != w->rows) return 0;
+    w->part = xcalloc(((size_t)1 << PART_BITS) + 1, sizeof *w->part);
+    for (size_t p = 0; p < HASH_DF_BUCKETS; p++) w->part[p + 1] = df[p];
+    prefix_parts(w);
+    return 1;
+}
+
+/* Counts how many postings each partition gets by reading every row (when the df cannot
+ * tell). */
 static int count_pass(struct post_work *w, struct sbuf *err)
 {
-    w->len = xmalloc(sizeof *w->len * (size_t)(w->rows + 1));
+    free(w->part);
     w->part = xcalloc(((size_t)1 << PART_BITS) + 1, sizeof *w->part);
     for (int64_t r = 0; r < w->rows; r++) {
         struct hdoc d;
         if (feat_doc(w->ff, r, &d, err) != PARE_OK) return PARE_EFAIL;
-        w->len[r] = d.len;
         for (uint32_t i = 0; i < d.n_one; i++) w->part[(d.one[i] >> LOW_BITS) + 1]++;
         for (uint32_t i = 0; i < d.n_more; i++) w->part[(d.more[i] >> LOW_BITS) + 1]++;
     }
-    for (size_t p = 0; p < ((size_t)1 << PART_BITS); p++) w->part[p + 1] += w->part[p];
-    w->n_post = (int64_t)w->part[(size_t)1 << PART_BITS];
+    prefix_parts(w);
     return PARE_OK;
 }
 
@@ -96,23 +120,83 @@ static uint64_t pack(uint32_t key, int64_t row, uint8_t tf)
     return (uint64_t)(key & ((1u << LOW_BITS) - 1)) << 40 | (uint64_t)row << 8 | tf;
 }
 
-/* Pass 2: every posting into its partition, rows ascending within each. */
-static void scatter_pass(struct post_work *w)
+/* The first of keys k[0..n) not below lo (k ascends). */
+static uint32_t lower_bound(const uint32_t *k, uint32_t n, uint64_t lo)
 {
-    uint64_t *at = xmalloc(sizeof *at * ((size_t)1 << PART_BITS));
-    memcpy(at, w->part, sizeof *at * ((size_t)1 << PART_BITS));
-    w->packed = xmalloc(sizeof *w->packed * (size_t)(w->n_post + 1));
-    for (int64_t r = 0; r < w->rows; r++) {
+    uint32_t a = 0, b = n;
+    while (a < b) {
+        uint32_t m = a + (b - a) / 2;
+        if (k[m] < lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a;
+}
+
+/* Scatters the postings of keys[lo, hi) (partitions lo >> LOW_BITS ..) of the sorted keys
+ * k[0..n) of row r, tf from tf[] (NULL: 1). Returns 0 when a partition would overflow. */
+static int scatter_keys(struct post_work *w, uint64_t *at, const uint32_t *k, const uint8_t *tf,
+                        uint32_t n, int64_t r, uint64_t lo, uint64_t hi)
+{
+    for (uint32_t i = lower_bound(k, n, lo); i < n && k[i] < hi; i++) {
+        uint32_t p = k[i] >> LOW_BITS;
+        if (k[i] < lo || at[p] >= w->part[p + 1]) return 0;
+        w->packed[at[p]++] = pack(k[i], r, tf ? tf[i] : 1);
+    }
+    return 1;
+}
+
+/* One thread's share of scatter_pass: the postings of partitions [p0, p1) of every row, rows
+ * ascending. Thread 0 (p0 == 0) also records each row's length and counts every posting.
+ * Returns 1, 0 when the counts in part do not hold for these partitions, -1 on a malformed
+ * row. */
+static int scatter_part(struct post_work *w, uint64_t *at, size_t p0, size_t p1, int64_t *all)
+{
+    uint64_t lo = (uint64_t)p0 << LOW_BITS, hi = (uint64_t)p1 << LOW_BITS;
+    int ok = 1;
+    for (int64_t r = 0; r < w->rows && ok; r++) {
         struct hdoc d;
-        struct sbuf ignore = {0}; /* count_pass read every row already */
-        if (feat_doc(w->ff, r, &d, &ignore) != PARE_OK) abort();
-        for (uint32_t i = 0; i < d.n_one; i++)
-            w->packed[at[d.one[i] >> LOW_BITS]++] = pack(d.one[i], r, 1);
-        for (uint32_t i = 0; i < d.n_more; i++)
-            w->packed[at[d.more[i] >> LOW_BITS]++] = pack(d.more[i], r, d.tf[i]);
-        if (r % 65536 == 65535) feat_release(w->ff, r - 65535, r + 1);
+        struct sbuf ignore = {0}; /* count_pass reports it */
+        if (feat_doc(w->ff, r, &d, &ignore) != PARE_OK) return -1;
+        if (p0 == 0) {
+            w->len[r] = d.len;
+            *all += (int64_t)d.n_one + d.n_more;
+        }
+        ok = scatter_keys(w, at, d.one, NULL, d.n_one, r, lo, hi) &&
+             scatter_keys(w, at, d.more, d.tf, d.n_more, r, lo, hi);
+    }
+    for (size_t p = p0; p < p1 && ok; p++) ok = at[p] == w->part[p + 1];
+    return ok;
+}
+
+/* Pass 2: every posting into its partition, rows ascending within each. In `parallel`, each
+ * thread fills its own range of partitions (of about equal postings), finding it in each row's
+ * ascending keys; else one thread reads every key (rows from any writer). Returns 1, 0 when the
+ * partition counts do not hold (the postings are then not all placed), -1 on a malformed row. */
+static int scatter_pass(struct post_work *w, int parallel)
+{
+    size_t np = (size_t)1 << PART_BITS;
+    uint64_t *at = xmalloc(sizeof *at * np);
+    memcpy(at, w->part, sizeof *at * np);
+    free(w->packed);
+    w->packed = xmalloc(sizeof *w->packed * (size_t)(w->n_post + 1));
+    int nt = parallel && w->n_post > PARALLEL_MIN ? omp_get_max_threads() : 1, ok = 1;
+    int64_t all = 0;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) reduction(min : ok)
+    for (int t = 0; t < nt; t++) {
+        /* partitions [p0, p1): the first whose start reaches t / nt of the postings */
+        size_t p0 = 0, p1 = np;
+        while (t > 0 && p0 < np && w->part[p0] * (uint64_t)nt < (uint64_t)w->n_post * t) p0++;
+        for (p1 = p0;
+             t + 1 < nt && p1 < np && w->part[p1] * (uint64_t)nt < (uint64_t)w->n_post * (t + 1);
+             p1++)
+            ;
+        int got = scatter_part(w, at, t == 0 ? 0 : p0, t + 1 < nt ? p1 : np, &all);
+        ok = got < ok ? got : ok;
     }
     free(at);
+    return ok == 1 && all != w->n_post ? 0 : ok;
 }
 
 /* Sorts a partition v[0..n) by key, keeping the order of equal keys (rows, which ascend):
@@ -305,6 +389,19 @@ static int writer_new(const char *path, struct post_writer **out, struct sbuf *e
     return ckfile_create(path, &pw->c, err);
 }
 
+/* Every posting into its partition: with the partition counts the df gives, else (e fitted on
+ * other rows, or a malformed row to report) counted from the rows first. */
+static int scatter_all(struct post_work *w, const struct embedder *e, const char *path,
+                       struct sbuf *err)
+{
+    w->len = xmalloc(sizeof *w->len * (size_t)(w->rows + 1));
+    if (parts_from_df(w, e) && scatter_pass(w, 1) == 1) return PARE_OK;
+    if (count_pass(w, err) != PARE_OK) return PARE_EFAIL;
+    if (scatter_pass(w, 0) == 1) return PARE_OK;
+    sbuf_setf(err, "%s: the features file changed while building the postings", path);
+    return PARE_EFAIL;
+}
+
 int post_build(const struct feat_file *ff, const struct embedder *e, const char *path,
                struct post_writer **out, char checksum[static 33], struct sbuf *err)
 {
@@ -315,13 +412,13 @@ int post_build(const struct feat_file *ff, const struct embedder *e, const char 
                   UINT32_MAX);
         rc = PARE_EFAIL;
     }
-    if (rc == PARE_OK) rc = count_pass(&w, err);
+    if (rc == PARE_OK) rc = scatter_all(&w, e, path, err);
+    feat_release(ff, 0, w.rows);
     if (rc == PARE_OK) {
         double k1, b, avg;
         bm25_params(e, &k1, &b, &avg);
         w.norm = xmalloc(sizeof *w.norm * (size_t)(w.rows + 1));
         for (int64_t r = 0; r < w.rows; r++) w.norm[r] = norm_of(k1, b, avg, w.len[r]);
-        scatter_pass(&w);
         sort_pass(&w);
         directory_pass(&w);
         rc = write_file(*out, &w, e, err);

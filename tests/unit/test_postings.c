@@ -290,11 +290,59 @@ static void test_bad_files(void **state)
     sbuf_free(&err);
 }
 
+/* The postings built with the partition counts the df gives (every thread filling its own
+ * partitions: more than a million postings) equal, byte for byte, those counted from the rows
+ * (an embedder whose df is off in two buckets, or in one, so the df cannot be used). */
+static void test_df_counts_and_counted_rows_agree(void **state)
+{
+    (void)state;
+    rnd_state = 0x2545f4914f6cdd1dULL;
+    struct embedder *e = embedder_hash_new(&P2);
+    struct feat_file *ff;
+    char sum[33], sum_off[33];
+    char *fpath = make_corpus(e, 60000, 200000, &ff);
+    struct sbuf err = {0};
+    struct post_writer *w;
+    char *ppath = tmp_path("p.post");
+    assert_int_equal(post_build(ff, e, ppath, &w, sum, &err), PARE_OK);
+    int64_t keys, postings;
+    post_writer_counts(w, &keys, &postings);
+    assert_true(postings > (1 << 20)); /* built on every thread */
+    post_writer_free(w);
+    int64_t nd;
+    double avg;
+    uint32_t *df = xmalloc(sizeof *df * HASH_DF_BUCKETS);
+    memcpy(df, hash_df(e, &nd, &avg), sizeof *df * HASH_DF_BUCKETS);
+    size_t a = 0, b;
+    while (df[a] == 0) a++;
+    for (b = a + 1; df[b] == 0; b++)
+        ;
+    for (int sum_kept = 1; sum_kept >= 0; sum_kept--) {
+        struct embedder *off = embedder_hash_new(&P2);
+        df[a]--;
+        if (sum_kept) df[b]++;
+        assert_int_equal(hash_set_stats(off, df, HASH_DF_BUCKETS, nd, avg, &err), PARE_OK);
+        assert_int_equal(post_build(ff, off, ppath, &w, sum_off, &err), PARE_OK);
+        assert_string_equal(sum_off, sum);
+        post_writer_free(w);
+        embedder_free(off);
+        if (sum_kept) df[b]--;
+    }
+    free(df);
+    feat_close(ff);
+    embedder_free(e);
+    remove(fpath);
+    free(fpath);
+    free(ppath);
+    sbuf_free(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_corpora_equal_brute_force),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_df_counts_and_counted_rows_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
