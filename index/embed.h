@@ -64,6 +64,8 @@ struct hfeats {
     size_t cap_all;
     uint32_t *keys, *keys2; /* scratch of version 2 */
     size_t cap_keys;
+    uint32_t *hist; /* scratch of version 2: counts of the keys' top bits */
+    size_t cap_hist;
 };
 void hfeats_free(struct hfeats *f);
 
