@@ -204,9 +204,11 @@ static int scatter_pass(struct post_work *w, int parallel)
 }
 
 /* Sorts a partition v[0..n) by key, keeping the order of equal keys (rows, which ascend):
- * insertion sort for short runs, else two passes of a 6-bit radix sort through tmp. */
+ * insertion sort for short runs, else two passes of a 9-bit radix sort (the LOW_BITS of the
+ * key), v to tmp and back, both digits counted in one read. */
 static void sort_partition(uint64_t *v, size_t n, uint64_t *tmp)
 {
+    _Static_assert(LOW_BITS <= 18, "two 9-bit digits");
     if (n <= 32) {
         for (size_t i = 1; i < n; i++) {
             uint64_t x = v[i];
@@ -216,13 +218,21 @@ static void sort_partition(uint64_t *v, size_t n, uint64_t *tmp)
         }
         return;
     }
-    for (int shift = 40; shift < 40 + LOW_BITS; shift += 6) {
-        size_t count[65] = {0};
-        for (size_t i = 0; i < n; i++) count[((v[i] >> shift) & 63) + 1]++;
-        for (int d = 0; d < 64; d++) count[d + 1] += count[d];
-        for (size_t i = 0; i < n; i++) tmp[count[(v[i] >> shift) & 63]++] = v[i];
-        memcpy(v, tmp, sizeof *v * n);
+    size_t lo[512] = {0}, hi[512] = {0};
+    for (size_t i = 0; i < n; i++) {
+        lo[(v[i] >> 40) & 511]++;
+        hi[(v[i] >> 49) & 511]++;
     }
+    size_t at_lo = 0, at_hi = 0;
+    for (int d = 0; d < 512; d++) {
+        size_t c = lo[d], e = hi[d];
+        lo[d] = at_lo;
+        hi[d] = at_hi;
+        at_lo += c;
+        at_hi += e;
+    }
+    for (size_t i = 0; i < n; i++) tmp[lo[(v[i] >> 40) & 511]++] = v[i];
+    for (size_t i = 0; i < n; i++) v[hi[(tmp[i] >> 49) & 511]++] = tmp[i];
 }
 
 /* Sorts each partition by (key, row) and counts its distinct keys into kpart. */
