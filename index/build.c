@@ -94,7 +94,12 @@ static int add_rows(struct index_build *b, int64_t first, int64_t n, const float
 struct hash_pass {
     int n_threads, dim;
     struct hfeats *scratch; /* one per thread */
-    uint32_t **df;          /* one document-frequency array per thread */
+    uint32_t **df;          /* one document-frequency array per thread (vectors) */
+    uint64_t **parts;       /* or one post_count array per thread (postings) */
+    uint64_t *counts;       /* postings: their sum */
+    int postings;           /* POSTINGS_FACTORY: the df comes from post_build */
+    int64_t n_docs;         /* passages tokenised */
+    double total_len;       /* and their length */
     struct sbuf *rows[2];   /* encoded features of two batches of passages */
     int64_t *ids[2];        /* their passages */
     float *vec;             /* vectors of a batch */
@@ -102,7 +107,9 @@ struct hash_pass {
 };
 
 /* Tokenises a batch once, on every thread (tasks of the caller's team): counts its features'
- * document frequencies and encodes its rows. Returns the batch's length in features. */
+ * document frequencies (for postings, only their partitions: post_build counts the df from its
+ * lists, in order, where hash_count's increments land all over 4 MB) and encodes its rows.
+ * Returns the batch's length in features. */
 static double feature_batch(const struct embedder *e, struct hash_pass *h,
                             const struct corpus_batch *pb, struct sbuf *rows)
 {
@@ -112,8 +119,13 @@ static double feature_batch(const struct embedder *e, struct hash_pass *h,
         int t = omp_get_thread_num();
         struct hfeats *f = &h->scratch[t];
         hash_features(e, pb->titles[i], pb->texts[i].p, pb->texts[i].len, f);
-        if (!h->df[t]) h->df[t] = xcalloc(HASH_DF_BUCKETS, sizeof *h->df[t]);
-        hash_count(e, h->df[t], f);
+        if (h->postings) {
+            if (!h->parts[t]) h->parts[t] = xcalloc(POST_PARTS, sizeof *h->parts[t]);
+            post_count(h->parts[t], f);
+        } else {
+            if (!h->df[t]) h->df[t] = xcalloc(HASH_DF_BUCKETS, sizeof *h->df[t]);
+            hash_count(e, h->df[t], f);
+        }
         feat_encode(f, &rows[i]);
         len += f->len;
     }
@@ -188,6 +200,22 @@ static int text_steps_run(struct index_build *b, struct hash_pass *h, struct tex
     return PARE_OK;
 }
 
+/* Ends fitting the embedder on the text pass's counts; for postings, only its mean length
+ * (postings_pass merges the df). */
+static void fit_text(struct index_build *b, struct hash_pass *h)
+{
+    if (h->postings) {
+        h->counts = xcalloc(POST_PARTS, sizeof *h->counts);
+        for (int t = 0; t < h->n_threads; t++)
+            for (size_t p = 0; h->parts[t] && p < POST_PARTS; p++) h->counts[p] += h->parts[t][p];
+        hash_fit_len(b->emb, h->n_docs, h->total_len);
+        return;
+    }
+    for (int t = 0; t < h->n_threads; t++)
+        if (h->df[t]) hash_fit_merge(b->emb, h->df[t]);
+    hash_fit_done(b->emb, h->n_docs, h->total_len);
+}
+
 /* Pass 1 over the text: document frequencies, mean length, and the features file. */
 static int text_pass(struct index_build *b, struct hash_pass *h, const char *feat_path)
 {
@@ -197,9 +225,9 @@ static int text_pass(struct index_build *b, struct hash_pass *h, const char *fea
     for (int i = 0; i < 2; i++) corpus_free(&x.pb[i]);
     sbuf_free(&x.read_err);
     sbuf_free(&x.append_err);
-    for (int t = 0; t < h->n_threads; t++)
-        if (h->df[t]) hash_fit_merge(b->emb, h->df[t]);
-    hash_fit_done(b->emb, x.done, x.total_len);
+    h->n_docs = x.done;
+    h->total_len = x.total_len;
+    fit_text(b, h);
     if (rc == PARE_OK) rc = feat_finish(b->feat, b->feat_sum, &b->err);
     if (rc == PARE_OK) rc = feat_open(feat_tmp_path(b->feat), NULL, &h->ff, &b->err);
     if (rc == PARE_OK && feat_rows(h->ff) != b->n_passages) {
@@ -283,9 +311,12 @@ static void hash_pass_free(struct hash_pass *h)
     for (int t = 0; t < h->n_threads; t++) {
         hfeats_free(&h->scratch[t]);
         free(h->df[t]);
+        free(h->parts[t]);
     }
     free(h->scratch);
     free(h->df);
+    free(h->parts);
+    free(h->counts);
     feat_close(h->ff);
     free(h->vec);
 }
@@ -294,8 +325,14 @@ static void hash_pass_free(struct hash_pass *h)
 static int postings_pass(struct index_build *b, struct hash_pass *h)
 {
     if (b->say) b->say(b->ud, "index: building the postings of every feature");
-    int rc = post_build(h->ff, b->emb, b->post_path, &b->post, b->post_sum, &b->err);
+    uint32_t *df = xmalloc(sizeof *df * HASH_DF_BUCKETS);
+    int rc = post_build(h->ff, b->emb, h->counts, df, b->post_path, &b->post, b->post_sum, &b->err);
     feat_release(h->ff, 0, b->n_passages);
+    if (rc == PARE_OK) { /* the statistics stored with the index, for queries */
+        hash_fit_merge(b->emb, df);
+        hash_fit_done(b->emb, h->n_docs, h->total_len);
+    }
+    free(df);
     if (rc == PARE_OK) b->n_rows = feat_rows(h->ff);
     if (rc == PARE_OK && b->say) {
         int64_t keys, postings;
@@ -326,6 +363,8 @@ int build_hash(struct index_build *b, const struct hash_params *p, const char *f
     struct hash_pass h = {.dim = p->dim, .n_threads = omp_get_max_threads()};
     h.scratch = xcalloc((size_t)h.n_threads, sizeof *h.scratch);
     h.df = xcalloc((size_t)h.n_threads, sizeof *h.df);
+    h.parts = xcalloc((size_t)h.n_threads, sizeof *h.parts);
+    h.postings = postings;
     for (int i = 0; i < 2; i++) {
         h.rows[i] = xcalloc((size_t)b->batch, sizeof *h.rows[i]);
         h.ids[i] = xcalloc((size_t)b->batch, sizeof *h.ids[i]);

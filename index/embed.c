@@ -367,10 +367,15 @@ void hash_fit_merge(struct embedder *e, const uint32_t *df)
 
 static double idf_of(const struct embedder *e, uint32_t bucket);
 
-void hash_fit_done(struct embedder *e, int64_t n_docs, double total_len)
+void hash_fit_len(struct embedder *e, int64_t n_docs, double total_len)
 {
     e->n_docs = n_docs;
     e->avg_len = n_docs > 0 ? total_len / (double)n_docs : 1.0;
+}
+
+void hash_fit_done(struct embedder *e, int64_t n_docs, double total_len)
+{
+    hash_fit_len(e, n_docs, total_len);
     free(e->idf_tab);
     e->idf_tab = xmalloc(sizeof *e->idf_tab * HASH_DF_BUCKETS);
 #pragma omp parallel for schedule(static)

@@ -22,11 +22,11 @@
 static const char MAGIC[8] = {'P', 'A', 'R', 'E', 'P', 'O', 'S', 'T'};
 
 /* Building partitions the postings by the top PART_BITS bits of their key. 2^14 partitions
- * (hundreds of postings each at 100k passages; three 6-bit passes sort the 18 low bits):
- * their cursors stay in cache while the postings are scattered, where 2^20 (a dozen postings
- * each) cost a cache miss a posting and 8 MB arrays to fault in (the scatter, sort and
- * directory took about a quarter more CPU time on 97k HotpotQA passages). */
-#define PART_BITS 14
+ * (hundreds of postings each at 100k passages; two 9-bit passes sort the 18 low bits): their
+ * cursors stay in cache while the postings are scattered, where 2^20 (a dozen postings each)
+ * cost a cache miss a posting and 8 MB arrays to fault in (the scatter, sort and directory
+ * took about a quarter more CPU time on 97k HotpotQA passages). */
+#define PART_BITS POST_PART_BITS
 #define LOW_BITS (32 - PART_BITS)
 
 /* Relative slack of the pruning bounds. Partial scores are float sums (half the memory of
@@ -85,22 +85,17 @@ static void prefix_parts(struct post_work *w)
     w->n_post = (int64_t)w->part[(size_t)1 << PART_BITS];
 }
 
-/* The partition counts from the embedder's document frequencies, when e is a version 2 hash
- * embedder: a version 2 df bucket is the key's top 20 bits (within its partition's top
- * PART_BITS) and counts a passage once for each distinct key, as postings are counted. They hold
- * only when e was fitted on ff's rows (build_hash fits it on the same pass that writes the
- * features); scatter_part checks. Returns 0 when e has no such counts. */
-static int parts_from_df(struct post_work *w, const struct embedder *e)
+void post_count(uint64_t *counts, const struct hfeats *f)
 {
-    _Static_assert(HASH_DF_BUCKETS == 1u << 20 && PART_BITS <= 20, "df buckets split partitions");
-    int64_t nd;
-    double avg;
-    const uint32_t *df = hash_df(e, &nd, &avg);
-    if (!df || hash_params_of(e)->version < 2 || nd != w->rows) return 0;
+    for (size_t i = 0; i < f->n; i++) counts[(uint32_t)f->f[i].h >> LOW_BITS]++;
+}
+
+/* The partitions' starts from counts (post_count of every row). */
+static void parts_from_counts(struct post_work *w, const uint64_t *counts)
+{
     w->part = xcalloc(((size_t)1 << PART_BITS) + 1, sizeof *w->part);
-    for (size_t b = 0; b < HASH_DF_BUCKETS; b++) w->part[(b >> (20 - PART_BITS)) + 1] += df[b];
+    memcpy(w->part + 1, counts, sizeof *counts * ((size_t)1 << PART_BITS));
     prefix_parts(w);
-    return 1;
 }
 
 /* Counts how many postings each partition gets by reading every row (when the df cannot
@@ -281,9 +276,13 @@ static float round_up(double x)
     return (double)f < x ? nextafterf(f, INFINITY) : f;
 }
 
-/* The key directory: each key, its list's start and its bound. */
-static void directory_pass(struct post_work *w)
+/* The key directory: each key, its list's start and its bound; and, when df is not NULL, the
+ * document frequencies: a list's length counts its key's passages in the key's df bucket (its
+ * top 20 bits, within its partition's: partitions fill disjoint buckets). */
+static void directory_pass(struct post_work *w, uint32_t *df)
 {
+    _Static_assert(HASH_DF_BUCKETS == 1u << 20 && PART_BITS <= 20, "buckets within partitions");
+    if (df) memset(df, 0, sizeof *df * HASH_DF_BUCKETS);
     size_t np = (size_t)1 << PART_BITS;
     w->key = xmalloc(sizeof *w->key * (size_t)(w->n_keys + 1));
     w->off = xmalloc(sizeof *w->off * (size_t)(w->n_keys + 1));
@@ -301,6 +300,7 @@ static void directory_pass(struct post_work *w)
                 if (c > best) best = c;
             }
             w->key[k] = (uint32_t)(p << LOW_BITS | low);
+            if (df) df[w->key[k] >> 12] += (uint32_t)(j - i);
             w->off[k] = i;
             w->ub[k++] = round_up(best);
         }
@@ -417,21 +417,25 @@ static int writer_new(const char *path, struct post_writer **out, struct sbuf *e
     return ckfile_create(path, &pw->c, err);
 }
 
-/* Every posting into its partition: with the partition counts the df gives, else (e fitted on
- * other rows, or a malformed row to report) counted from the rows first. */
-static int scatter_all(struct post_work *w, const struct embedder *e, const char *path,
+/* Every posting into its partition: with the caller's partition counts, else (none, counts
+ * of other rows, or a malformed row to report) counted from the rows first. */
+static int scatter_all(struct post_work *w, const uint64_t *counts, const char *path,
                        struct sbuf *err)
 {
     w->len = xmalloc(sizeof *w->len * (size_t)(w->rows + 1));
-    if (parts_from_df(w, e) && scatter_pass(w, 1) == 1) return PARE_OK;
+    if (counts) {
+        parts_from_counts(w, counts);
+        if (scatter_pass(w, 1) == 1) return PARE_OK;
+    }
     if (count_pass(w, err) != PARE_OK) return PARE_EFAIL;
     if (scatter_pass(w, 0) == 1) return PARE_OK;
     sbuf_setf(err, "%s: the features file changed while building the postings", path);
     return PARE_EFAIL;
 }
 
-int post_build(const struct feat_file *ff, const struct embedder *e, const char *path,
-               struct post_writer **out, char checksum[static 33], struct sbuf *err)
+int post_build(const struct feat_file *ff, const struct embedder *e, const uint64_t *counts,
+               uint32_t *df, const char *path, struct post_writer **out, char checksum[static 33],
+               struct sbuf *err)
 {
     struct post_work w = {.ff = ff, .rows = feat_rows(ff)};
     int rc = writer_new(path, out, err);
@@ -440,7 +444,7 @@ int post_build(const struct feat_file *ff, const struct embedder *e, const char 
                   UINT32_MAX);
         rc = PARE_EFAIL;
     }
-    if (rc == PARE_OK) rc = scatter_all(&w, e, path, err);
+    if (rc == PARE_OK) rc = scatter_all(&w, counts, path, err);
     feat_release(ff, 0, w.rows);
     if (rc == PARE_OK) {
         double k1, b, avg;
@@ -448,7 +452,7 @@ int post_build(const struct feat_file *ff, const struct embedder *e, const char 
         w.norm = xmalloc(sizeof *w.norm * (size_t)(w.rows + 1));
         for (int64_t r = 0; r < w.rows; r++) w.norm[r] = norm_of(k1, b, avg, w.len[r]);
         sort_pass(&w);
-        directory_pass(&w);
+        directory_pass(&w, df);
         rc = write_file(*out, &w, e, err);
     }
     if (rc == PARE_OK) rc = ckfile_finish((*out)->c, checksum, err);
