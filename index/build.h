@@ -2,16 +2,18 @@
  * build.h - building an index of the passages in batches: embed them, train the FAISS index on
  * an evenly spread sample when it learns from data (IVF, PQ), add every vector, and map each
  * FAISS row to its passage (index_rows, in the caller's transaction). Memory is the index plus
- * one batch of passages and vectors (the file embedder holds its input file's vectors).
+ * a batch or two of passages and vectors (the file embedder holds its input file's vectors).
  *
  * Four sources of vectors:
- *   build_hash    the hash embedder: one pass over the text tokenises every passage once,
+ *   build_hash    the hash embedder: one pass over the text tokenises every passage once
+ *                 (reading the next batch and writing the last while a batch is tokenised),
  *                 counting document frequencies (the statistics stored with the index, so that
  *                 queries are weighted like the passages) and writing its features to the
  *                 index's features file (features.h); the vectors are then made from that file
  *                 (a sample to train on, then all of them); optionally they are kept (.npy).
- *                 With the postings factory no vectors are made: the postings are built from
- *                 the features file instead (postings.h)
+ *                 With the postings factory (the default) no vectors are made: the postings
+ *                 are built from the features file instead (postings.h), and the document
+ *                 frequencies are their lists' lengths
  *   build_file    precomputed vectors with one passage id per row (--embedder file)
  *   build_openai  an embeddings server, batch by batch into a .npy file, then from that file
  *   build_from    the vectors another index kept, with a new factory (re-indexing)
