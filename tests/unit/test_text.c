@@ -441,6 +441,15 @@ static void test_tokens_differential(void **state)
         tokens_reset(&b);
         ref_words(buf, n, f, &b);
         assert_same_tokens(&a, &b, buf, f);
+        /* one list that keeps every word with its attributes (the lexical judge's passages:
+         * its own path through the scan) */
+        const int all = TEXT_KEEP_STOP | TEXT_ATTRS;
+        tokens_reset(&a);
+        text_scan(buf, n, &norm, all, &a, 0, NULL);
+        assert_string_equal(norm.p, ref.p);
+        tokens_reset(&b);
+        ref_words(buf, n, all, &b);
+        assert_same_tokens(&a, &b, buf, all);
     }
     /* a NUL inside: the normalisation stops there, the tokens go on */
     tokens_reset(&a);
