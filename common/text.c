@@ -53,6 +53,8 @@ static const char *const stopwords[] = {
 /* Stop-word hashes in an open-addressing table (a power of two at least twice their number,
  * 0 marks an empty slot): one or two probes per word. */
 #define STOP_SLOTS 256
+/* The longest stop word's bytes: a longer word is none, without a look in the table. */
+#define STOP_MAX_LEN 7
 static uint64_t stop_table[STOP_SLOTS];
 
 static int cmp_u64(const void *a, const void *b)
@@ -79,6 +81,7 @@ static void init_stops(void)
 {
     _Static_assert(ARRAY_SIZE(stopwords) * 2 <= STOP_SLOTS, "stop table too small");
     for (size_t i = 0; i < ARRAY_SIZE(stopwords); i++) {
+        if (strlen(stopwords[i]) > STOP_MAX_LEN) abort(); /* a word added to the list */
         uint64_t h = text_token_hash(stopwords[i]);
         size_t k = h & (STOP_SLOTS - 1);
         while (stop_table[k]) k = (k + 1) & (STOP_SLOTS - 1);
@@ -164,7 +167,7 @@ static inline __attribute__((always_inline)) void flush_word(const struct word_s
 {
     if (!n) return;
     uint64_t h = word_hash(w, n);
-    unsigned attr = (is_stop(h) ? TOKEN_STOP : 0) | (cap ? TOKEN_CAP : 0) |
+    unsigned attr = (n <= STOP_MAX_LEN && is_stop(h) ? TOKEN_STOP : 0) | (cap ? TOKEN_CAP : 0) |
                     (chars >= 3 ? TOKEN_MIN3 : 0) | (spaced ? TOKEN_SPACED : 0);
     if (tok == TOK_ALL) {
         keep_all(k->a, h, attr);
@@ -437,6 +440,83 @@ static inline __attribute__((always_inline)) size_t scan_run(struct scanner *sc,
     return j;
 }
 
+/* Whether the normalised word w[0..len) is an article (a, an, the): norm_end_word drops it. */
+static inline int is_article(const char *w, size_t len)
+{
+    return (len == 1 && w[0] == 'a') || (len == 2 && w[0] == 'a' && w[1] == 'n') ||
+           (len == 3 && w[0] == 't' && w[1] == 'h' && w[2] == 'e');
+}
+
+/* Where scan_words leaves the scanner when a word goes on past its ASCII run (a letter of
+ * another script follows) or is absurdly long: as scan_run leaves it, the word started in the
+ * normalised text at ws and kept so far in sc->w. */
+static void word_goes_on(struct scanner *sc, size_t ws, int cap, int gap, size_t len)
+{
+    struct word *w = &sc->w;
+    w->cap = cap;
+    w->spaced = gap;
+    w->len = len < sizeof w->w ? len : sizeof w->w;
+    memcpy(w->w, sc->no.o + ws, w->len);
+    w->chars = len;
+}
+
+/*
+ * scan_with's path for what most of a text is (norm and TOK_ALL): runs of ASCII letters and
+ * digits, each a whole word, separated by single spaces. p[i] starts a run, and no word is
+ * open (in the normalised text or the token). The scanner's state is kept in locals and
+ * stored back when something else comes (then the general steps take over): the same text,
+ * words and attributes as scan_run, scan_flush and norm_end_word give, step by step.
+ */
+static size_t scan_words(struct scanner *sc, const unsigned char *p, size_t i, size_t n)
+{
+    char *o = sc->no.o;
+    size_t m = sc->no.m;
+    int pending = sc->no.pending_space, gap = sc->gap;
+    struct tokens *t = sc->k->a;
+    for (;;) {
+        if (pending && m) o[m++] = ' '; /* norm_word_start */
+        size_t ws = m, j = lower_run(p, i, n, o + m), len = j - i;
+        int cap = (unsigned)p[i] - 'A' < 26u;
+        m += len;
+        if ((j < n && p[j] >= 0x80) || len > sizeof sc->w.w) {
+            sc->no.m = m;
+            sc->no.pending_space = 0;
+            sc->no.in_word = 1;
+            sc->no.word_start = ws;
+            word_goes_on(sc, ws, cap, gap, len);
+            sc->gap = gap;
+            return j;
+        }
+        uint64_t h = word_hash(o + ws, len);
+        keep_all(t, h,
+                 (len <= STOP_MAX_LEN && is_stop(h) ? TOKEN_STOP : 0) | (cap ? TOKEN_CAP : 0) |
+                     (len >= 3 ? TOKEN_MIN3 : 0) | (gap ? TOKEN_SPACED : 0));
+        gap = 1;
+        if (j == n || p[j] != ' ') { /* the normalised word stays open (punctuation, the end) */
+            sc->no.m = m;
+            sc->no.pending_space = 0;
+            sc->no.in_word = 1;
+            sc->no.word_start = ws;
+            sc->gap = 1;
+            return j;
+        }
+        /* the space: the word ends (an article goes with the space before it) */
+        if (is_article(o + ws, len)) {
+            m = ws;
+            if (m && o[m - 1] == ' ') m--;
+        }
+        pending = m > 0;
+        i = j + 1;
+        if (i == n || !alnum_lower[p[i]]) {
+            sc->no.m = m;
+            sc->no.pending_space = pending;
+            sc->no.in_word = 0;
+            sc->gap = 1;
+            return i;
+        }
+    }
+}
+
 /* The code point at p[0..n) (n >= 1, p[0] >= 0x80); returns the bytes used. */
 static size_t scan_utf8(struct scanner *sc, const unsigned char *p, size_t n)
 {
@@ -476,7 +556,10 @@ static inline __attribute__((always_inline)) void scan_with(struct scanner *sc, 
     while (i < n) {
         unsigned c = p[i];
         if (alnum_lower[c]) {
-            i = scan_run(sc, p, i, n, norm, tok);
+            if (tok == TOK_ALL && norm && !sc->no.in_word && !sc->w.len && !sc->w.chars)
+                i = scan_words(sc, p, i, n);
+            else
+                i = scan_run(sc, p, i, n, norm, tok);
         } else if (c == ' ') { /* the most common separator */
             i++;
             if (norm) {

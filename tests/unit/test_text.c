@@ -451,6 +451,22 @@ static void test_tokens_differential(void **state)
         ref_words(buf, n, all, &b);
         assert_same_tokens(&a, &b, buf, all);
     }
+    /* words longer than a token keeps (256 bytes), ending in ASCII or in another script */
+    static const char *const tails[] = {" Dog", "\xc3\xa9 the Cat", "", ", an"};
+    char big[600];
+    for (size_t k = 0; k < ARRAY_SIZE(tails); k++) {
+        memset(big, 'Q', 300);
+        snprintf(big + 300, sizeof big - 300, "%s", tails[k]);
+        size_t n = strlen(big);
+        const int all = TEXT_KEEP_STOP | TEXT_ATTRS;
+        tokens_reset(&a);
+        text_scan(big, n, &norm, all, &a, 0, NULL);
+        ref_normalize(big, &ref);
+        assert_string_equal(norm.p, ref.p);
+        tokens_reset(&b);
+        ref_words(big, n, all, &b);
+        assert_same_tokens(&a, &b, big, all);
+    }
     /* a NUL inside: the normalisation stops there, the tokens go on */
     tokens_reset(&a);
     text_scan("The Cat\0 Dog", 12, &norm, 0, &a, 0, NULL);
