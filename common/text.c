@@ -143,11 +143,27 @@ static inline __attribute__((always_inline)) void keep_all(struct tokens *t, uin
  * flags fold away). */
 enum { TOK_NONE, TOK_ANY, TOK_ALL };
 
-/* Where the words of one pass go: list a with flags fa, and list b (when not NULL) with fb. */
+/* Where the words of one pass go: list a with flags fa, and list b (when not NULL) with fb;
+ * the content words to filter `fill` (when not NULL: text_filter_words). */
 struct word_sink {
     struct tokens *a, *b;
     int fa, fb;
+    struct text_filter *fill;
 };
+
+/* The bit of text_filter for the word w[0..n) (n >= 1). */
+static inline unsigned filter_bit(const char *w, size_t n)
+{
+    uint32_t x = (uint32_t)n * 0x9E3779B1u ^ (unsigned char)w[0] * 0x85EBCA77u ^
+                 (unsigned char)w[n - 1] * 0xC2B2AE3Du;
+    return (x >> 24) & 255u;
+}
+
+static inline int filter_has(const struct text_filter *f, const char *w, size_t n)
+{
+    unsigned b = filter_bit(w, n);
+    return (int)(f->bits[b >> 6] >> (b & 63) & 1);
+}
 
 /* XXH3_64bits(w, n), inlined into the scan for words of at most 16 bytes (most words): what
  * XXH3_64bits does for them, without the call that the compiler makes once the scan is large. */
@@ -172,6 +188,10 @@ static inline __attribute__((always_inline)) void flush_word(const struct word_s
     if (tok == TOK_ALL) {
         keep_all(k->a, h, attr);
         return;
+    }
+    if (k->fill && !(attr & TOKEN_STOP)) {
+        unsigned b = filter_bit(w, n);
+        k->fill->bits[b >> 6] |= 1ULL << (b & 63);
     }
     keep_word(k->a, k->fa, h, attr);
     if (k->b) keep_word(k->b, k->fb, h, attr);
@@ -345,6 +365,7 @@ struct scanner {
     struct word w;
     int gap; /* a word ended and only spaces have come since */
     const struct word_sink *k;
+    const struct text_filter *filter; /* text_scan_some's */
 };
 
 /* The word ends (at a space: the gap stays clean until another separator). */
@@ -487,10 +508,15 @@ static size_t scan_words(struct scanner *sc, const unsigned char *p, size_t i, s
             sc->gap = gap;
             return j;
         }
-        uint64_t h = word_hash(o + ws, len);
-        keep_all(t, h,
-                 (len <= STOP_MAX_LEN && is_stop(h) ? TOKEN_STOP : 0) | (cap ? TOKEN_CAP : 0) |
-                     (len >= 3 ? TOKEN_MIN3 : 0) | (gap ? TOKEN_SPACED : 0));
+        unsigned attr = (len >= 3 ? TOKEN_MIN3 : 0) | (gap ? TOKEN_SPACED : 0);
+        if (!cap && sc->filter && !filter_has(sc->filter, o + ws, len)) {
+            keep_all(t, 0, attr | TOKEN_NOHASH);
+        } else {
+            uint64_t h = word_hash(o + ws, len);
+            keep_all(t, h,
+                     attr | (len <= STOP_MAX_LEN && is_stop(h) ? TOKEN_STOP : 0) |
+                         (cap ? TOKEN_CAP : 0));
+        }
         gap = 1;
         if (j == n || p[j] != ' ') { /* the normalised word stays open (punctuation, the end) */
             sc->no.m = m;
@@ -627,7 +653,7 @@ static void scan_end(struct scanner *sc, struct sbuf *out)
 
 void text_words(const char *s, size_t n, int flags, struct tokens *t)
 {
-    const struct word_sink k = {t, NULL, flags, 0};
+    const struct word_sink k = {t, NULL, flags, 0, NULL};
     struct scanner sc;
     scan_begin(&sc, n, NULL, &k);
     scan(&sc, s, n);
@@ -635,7 +661,7 @@ void text_words(const char *s, size_t n, int flags, struct tokens *t)
 
 void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b)
 {
-    const struct word_sink k = {a, b, fa, fb};
+    const struct word_sink k = {a, b, fa, fb, NULL};
     struct scanner sc;
     scan_begin(&sc, n, NULL, &k);
     scan(&sc, s, n);
@@ -658,11 +684,36 @@ void text_scan(const char *s, size_t n, struct sbuf *norm, int fa, struct tokens
         text_words_pair(s, n, fa, a, fb, b);
         return;
     }
-    const struct word_sink k = {a, b, fa, fb};
+    const struct word_sink k = {a, b, fa, fb, NULL};
     struct scanner sc;
     scan_begin(&sc, n, norm, &k);
     scan(&sc, s, n);
     scan_end(&sc, norm);
+}
+
+void text_scan_some(const char *s, size_t n, struct sbuf *norm, const struct text_filter *f,
+                    struct tokens *t)
+{
+    if (memchr(s, '\0', n)) { /* as text_scan: every word hashed */
+        text_scan(s, n, norm, TEXT_KEEP_STOP | TEXT_ATTRS, t, 0, NULL);
+        return;
+    }
+    const struct word_sink k = {t, NULL, TEXT_KEEP_STOP | TEXT_ATTRS, 0, NULL};
+    struct scanner sc;
+    scan_begin(&sc, n, norm, &k);
+    sc.filter = f;
+    scan(&sc, s, n);
+    scan_end(&sc, norm);
+}
+
+void text_filter_words(const char *s, size_t n, struct text_filter *f)
+{
+    struct tokens t = {0};
+    const struct word_sink k = {&t, NULL, 0, 0, f};
+    struct scanner sc;
+    scan_begin(&sc, n, NULL, &k);
+    scan(&sc, s, n);
+    tokens_free(&t);
 }
 
 static int is_special(const char *norm)

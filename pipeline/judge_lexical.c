@@ -279,7 +279,9 @@ static int lex_prepare(struct judge *j, struct jquestion *q, struct sbuf *err)
     struct tokens tq = {0}; /* the question's terms: the words lexfeat is asked about */
     text_tokenize(q->question, strlen(q->question), &tq);
     size_t nq = lexfeat_uniq(tq.h, tq.n);
-    lexfeat_build(&f, q->p, q->n, j->impl != NULL, tq.h, nq);
+    struct text_filter filter = {{0}}; /* lets the question's terms through */
+    text_filter_words(q->question, strlen(q->question), &filter);
+    lexfeat_build(&f, q->p, q->n, j->impl != NULL, tq.h, nq, &filter);
     L->yesno = answers_of(q->answers, na, &n_answers);
     question_terms(L, &tq, nq, &f);
     named_entities(L, q->question, &f);

@@ -132,14 +132,15 @@ size_t lexfeat_pairs(const struct tokens *t, uint64_t *out)
 /* Fast: one pass over "title text" normalises it and gives every word with its attributes;
  * the content words and the capitalised pairs go to the tables. */
 static void scan_fast(struct lexfeat *f, const struct jpassage *p, int i, struct sbuf *buf,
-                      struct tokens *words, struct tokens *pairs)
+                      struct tokens *words, struct tokens *pairs, const struct text_filter *filter)
 {
     tokens_reset(words);
     title_text(p, buf);
-    text_scan(buf->p, buf->len, &f->norm[i], TEXT_KEEP_STOP | TEXT_ATTRS, words, 0, NULL);
+    /* a word without its hash (TOKEN_NOHASH) is no term, and not capitalised: in no pair */
+    text_scan_some(buf->p, buf->len, &f->norm[i], filter, words);
     uint64_t bit = 1ULL << i;
     for (size_t t = 0; t < words->n; t++) {
-        if (words->attr[t] & TOKEN_STOP) continue;
+        if (words->attr[t] & (TOKEN_STOP | TOKEN_NOHASH)) continue;
         size_t s = map_find(&f->terms, words->h[t]);
         if (f->terms.slot[s]) f->terms.mask[f->terms.slot[s] - 1] |= bit;
     }
@@ -183,7 +184,7 @@ static void scan_plain(struct lexfeat *f, const struct jpassage *p, int i, struc
 }
 
 void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain,
-                   const uint64_t *terms, size_t n_terms)
+                   const uint64_t *terms, size_t n_terms, const struct text_filter *filter)
 {
     memset(f, 0, sizeof *f);
     f->n = n;
@@ -208,7 +209,7 @@ void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain
         if (plain)
             scan_plain(f, &p[i], i, &buf, &a, &b);
         else
-            scan_fast(f, &p[i], i, &buf, &a, &b);
+            scan_fast(f, &p[i], i, &buf, &a, &b, filter);
         lexfeat_title_core(p[i].title, &buf);
         text_squad_normalize(buf.p, &f->title[i]);
     }
