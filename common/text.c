@@ -706,14 +706,13 @@ void text_scan_some(const char *s, size_t n, struct sbuf *norm, const struct tex
     scan_end(&sc, norm);
 }
 
-void text_filter_words(const char *s, size_t n, struct text_filter *f)
+void text_words_filter(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b,
+                       struct text_filter *f)
 {
-    struct tokens t = {0};
-    const struct word_sink k = {&t, NULL, 0, 0, f};
+    const struct word_sink k = {a, b, fa, fb, f};
     struct scanner sc;
     scan_begin(&sc, n, NULL, &k);
     scan(&sc, s, n);
-    tokens_free(&t);
 }
 
 static int is_special(const char *norm)

@@ -66,8 +66,10 @@ struct text_filter {
     uint64_t bits[4];
 };
 
-/* Adds the words text_tokenize(s, n) gives (content words) to f (zero it first). */
-void text_filter_words(const char *s, size_t n, struct text_filter *f);
+/* text_words_pair(s, n, fa, a, fb, b), and the words text_tokenize(s, n) gives (content words)
+ * added to f (zero it first): one pass over the text. */
+void text_words_filter(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b,
+                       struct text_filter *f);
 
 /*
  * text_scan(s, n, norm, TEXT_KEEP_STOP | TEXT_ATTRS, t, 0, NULL), except that a word that is
