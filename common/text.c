@@ -630,8 +630,9 @@ static void scan(struct scanner *sc, const char *s, size_t n)
 
 /* Starts a pass; out (when not NULL) gets room for the normalised text: at most 1.5 times the
  * input (a lower-case letter takes at most one byte more than its upper case, in a character
- * of two bytes or more; a space stands for at least one byte of input), and 16 bytes more that
- * lower_run may write past it. */
+ * of two bytes or more; a space stands for at least one byte of input), and 48 bytes more: 16
+ * that lower_run may write past it, 32 that a reader of the text may load past its end (the
+ * lexical judge's phrase search checks that they are there). */
 static void scan_begin(struct scanner *sc, size_t n, struct sbuf *out, const struct word_sink *k)
 {
     memset(sc, 0, sizeof *sc);
@@ -639,7 +640,7 @@ static void scan_begin(struct scanner *sc, size_t n, struct sbuf *out, const str
     if (k) pthread_once(&stop_once, init_stops);
     if (!out) return;
     sbuf_reset(out);
-    sbuf_grow(out, n + n / 2 + 8 + 16); /* 16: lower_run's slack */
+    sbuf_grow(out, n + n / 2 + 8 + 48);
     sc->norm = 1;
     sc->no.o = out->p;
 }
