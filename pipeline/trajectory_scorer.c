@@ -324,6 +324,7 @@ struct traj_scorer *traj_scorer_new(struct store *st, const struct traj_scope *s
     if (s->n_threads < 1) s->n_threads = 1;
     s->codec = xcalloc((size_t)s->n_threads, sizeof *s->codec);
     for (int t = 0; t < s->n_threads; t++) s->codec[t] = blob_codec_new(NULL, NULL);
+    s->arena = xcalloc((size_t)s->n_threads, sizeof *s->arena);
     s->fill = 0;
     s->parsed = 1;
     s->measure = 2;
@@ -340,6 +341,8 @@ void traj_scorer_free(struct traj_scorer *s)
     free(s->items);
     for (int t = 0; t < s->n_threads; t++) blob_codec_free(s->codec[t]);
     free(s->codec);
+    for (int t = 0; t < s->n_threads; t++) jsonfast_arena_free(&s->arena[t]);
+    free(s->arena);
     idset_free(&s->repeats);
     sbuf_free(&s->meta);
     sbuf_free(&s->key);
