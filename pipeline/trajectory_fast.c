@@ -19,15 +19,26 @@
 /* Digits of a number this path takes: below 2^53, so a double holds it exactly. */
 #define EXACT_DIGITS 15
 
+/* Where the string whose opening quote is before raw[i] ends (after its closing quote). */
+static size_t skip_string(const char *raw, size_t i, size_t len)
+{
+    for (;;) {
+        const char *q = memchr(raw + i, '"', len - i);
+        if (!q) return len;
+        size_t at = (size_t)(q - raw), bs = 0;
+        while (at - bs > i && raw[at - bs - 1] == '\\') bs++;
+        i = at + 1;
+        if (bs % 2 == 0) return i; /* not escaped */
+    }
+}
+
 int traj_numbers_exact(const char *raw, size_t len)
 {
     size_t i = 0;
     while (i < len) {
         char c = raw[i];
-        if (c == '"') { /* a string: skip to its closing quote */
-            for (i++; i < len && raw[i] != '"'; i++)
-                if (raw[i] == '\\') i++;
-            i++;
+        if (c == '"') {
+            i = skip_string(raw, i + 1, len);
             continue;
         }
         if (c != '-' && (c < '0' || c > '9')) {
@@ -49,9 +60,51 @@ int traj_numbers_exact(const char *raw, size_t len)
     return 1;
 }
 
-static const cJSON *member(const cJSON *obj, const char *key)
+/* The members of a line this path reads (NULL: absent). */
+struct line_members {
+    const cJSON *question_id, *trajectory_id, *response, *output, *selected, *answer, *n_tokens,
+        *step, *policy, *score;
+};
+
+/* Finds them in one pass over the object's members (which jsonfast_tree leaves unrepeated):
+ * a lookup of each by name walked the members ten times. */
+static void find_members(const cJSON *rec, struct line_members *m)
 {
-    return cJSON_GetObjectItemCaseSensitive(obj, key);
+    memset(m, 0, sizeof *m);
+    for (const cJSON *v = rec->child; v; v = v->next) {
+        const char *k = v->string;
+        const cJSON **slot = NULL;
+        switch (k[0]) {
+        case 'q':
+            slot = strcmp(k, "question_id") == 0 ? &m->question_id : NULL;
+            break;
+        case 't':
+            slot = strcmp(k, "trajectory_id") == 0 ? &m->trajectory_id : NULL;
+            break;
+        case 'r':
+            slot = strcmp(k, "response") == 0 ? &m->response : NULL;
+            break;
+        case 'o':
+            slot = strcmp(k, "output") == 0 ? &m->output : NULL;
+            break;
+        case 'a':
+            slot = strcmp(k, "answer") == 0 ? &m->answer : NULL;
+            break;
+        case 'n':
+            slot = strcmp(k, "n_tokens") == 0 ? &m->n_tokens : NULL;
+            break;
+        case 'p':
+            slot = strcmp(k, "policy") == 0 ? &m->policy : NULL;
+            break;
+        case 's':
+            slot = strcmp(k, "selected") == 0 ? &m->selected
+                   : strcmp(k, "step") == 0   ? &m->step
+                   : strcmp(k, "score") == 0  ? &m->score
+                                              : NULL;
+            break;
+        }
+        if (slot) *slot = v;
+    }
 }
 
 /* An id member (a string or an integer) as text into out. Returns 0, or -1 when v is neither. */
@@ -73,10 +126,11 @@ static int absent(const cJSON *v)
 }
 
 /* The ids of the line: question_id and trajectory_id (else the hash of the line). */
-static int tree_ids(const cJSON *rec, const char *raw, size_t raw_len, struct traj_line *out)
+static int tree_ids(const struct line_members *m, const char *raw, size_t raw_len,
+                    struct traj_line *out)
 {
-    const cJSON *tid = member(rec, "trajectory_id");
-    if (tree_id_text(member(rec, "question_id"), &out->question) != 0) return -1;
+    const cJSON *tid = m->trajectory_id;
+    if (tree_id_text(m->question_id, &out->question) != 0) return -1;
     if (!absent(tid) && tree_id_text(tid, &out->ext) != 0) return -1;
     if (!out->ext.len) {
         sbuf_addf(&out->ext, "h%016llx", (unsigned long long)XXH3_64bits(raw, raw_len));
@@ -86,13 +140,11 @@ static int tree_ids(const cJSON *rec, const char *raw, size_t raw_len, struct tr
 }
 
 /* The typed fields, when each is as traj_parse_line accepts it. */
-static int tree_fields(const cJSON *rec, struct traj_line *out)
+static int tree_fields(const struct line_members *m, struct traj_line *out)
 {
-    const cJSON *resp = member(rec, "response");
-    if (!resp && member(rec, "output")) resp = member(rec, "output");
-    const cJSON *ans = member(rec, "answer"), *ntok = member(rec, "n_tokens");
-    const cJSON *step = member(rec, "step"), *policy = member(rec, "policy");
-    const cJSON *score = member(rec, "score");
+    const cJSON *resp = m->response ? m->response : m->output;
+    const cJSON *ans = m->answer, *ntok = m->n_tokens, *step = m->step, *policy = m->policy;
+    const cJSON *score = m->score;
     if (!cJSON_IsString(resp) || !(absent(ans) || cJSON_IsString(ans)) ||
         !(absent(policy) || cJSON_IsString(policy)) || !(absent(step) || cJSON_IsNumber(step)))
         return -1;
@@ -112,10 +164,10 @@ static int tree_fields(const cJSON *rec, struct traj_line *out)
 }
 
 /* The selection: "selected" (integers only), else the response's evidence tag. */
-static int tree_selection(const cJSON *rec, const struct traj_line *l, int64_t **ids, int *n,
-                          int *stated)
+static int tree_selection(const struct line_members *m, const struct traj_line *l, int64_t **ids,
+                          int *n, int *stated)
 {
-    const cJSON *sel = member(rec, "selected");
+    const cJSON *sel = m->selected;
     if (absent(sel)) {
         struct sbuf none = {0};
         int rc = traj_selection(l, ids, n, stated, &none); /* no "selected": never an error */
@@ -144,8 +196,11 @@ int traj_tree_line(const cJSON *rec, const char *raw, size_t raw_len, struct tra
     memset(out, 0, sizeof *out);
     *ids = NULL;
     *n = *stated = 0;
-    if (!cJSON_IsObject(rec) || tree_ids(rec, raw, raw_len, out) != 0 ||
-        tree_fields(rec, out) != 0 || tree_selection(rec, out, ids, n, stated) != 0) {
+    if (!cJSON_IsObject(rec)) return -1;
+    struct line_members m;
+    find_members(rec, &m);
+    if (tree_ids(&m, raw, raw_len, out) != 0 || tree_fields(&m, out) != 0 ||
+        tree_selection(&m, out, ids, n, stated) != 0) {
         traj_line_free(out);
         memset(out, 0, sizeof *out);
         return -1;

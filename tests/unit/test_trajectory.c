@@ -312,7 +312,9 @@ static void test_tree_line(void **state)
     check_tree_line("{\"question_id\": \"q\", \"output\": \"o\", \"extra\": [true, false, {}]}", 1);
     check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"output\": 5}", 1);
     check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"score\": \"high\"}", 1);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"x\\\" 1.5 \\\\\\\" 2e3\"}", 1);
     /* left to jansson: a real or a long integer anywhere, a trainer's line, a wrong type */
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"x\\\\\", \"s\": 1.5}", 0);
     check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"score\": 0.5}", 0);
     check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"step\": 1e2}", 0);
     check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"step\": 1.0}", 0);
