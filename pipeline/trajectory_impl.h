@@ -76,6 +76,7 @@ struct traj_scorer {
     int n_threads;
     struct blob_codec **codec;    /* one per thread; responses: frames without a dictionary */
     struct jsonfast_arena *arena; /* one per thread: the cJSON tree of the line it reads */
+    struct jsonfast_arena qarena; /* the questions' (loaded on the resolving thread) */
     struct traj_question **qc;    /* open addressing on xxh3 of the key; stable pointers */
     size_t qc_cap, qc_n;
     struct traj_batch batch[TRAJ_BATCHES]; /* lines in flight (see trajectory_pipe.c) */
