@@ -35,9 +35,10 @@ struct store {
     struct sbuf shown; /* the path as messages show it (terminal escapes escaped) */
     struct cached_stmt *stmts;
     size_t n_stmts, cap_stmts;
-    struct sbuf err;        /* the store's own errors (migration ...) */
-    int own_err;            /* err holds the latest error rather than sqlite3_errmsg */
-    int fk_off;             /* store_fk_suspend's depth: foreign keys are off while it is > 0 */
+    struct sbuf err; /* the store's own errors (migration ...) */
+    int own_err;     /* err holds the latest error rather than sqlite3_errmsg */
+    int fk_off;      /* store_fk_suspend's depth: foreign keys are off while it is > 0 */
+    int bulk;        /* store_begin_bulk left WAL for a rollback journal: go back at the end */
     struct rows_text *rows; /* store_stmt_rows' texts (store_stmt keeps their statements) */
     size_t n_rows, cap_rows;
 };
@@ -195,6 +196,64 @@ int store_rollback(struct store *st)
 {
     if (sqlite3_get_autocommit(st->db)) return PARE_OK;
     return store_exec(st, "ROLLBACK");
+}
+
+static int exec_when_free(struct store *st, const char *sql);
+
+/*
+ * Leaves WAL for a rollback journal when this is the database's only connection, trying once
+ * (busy timeout 0 for the PRAGMA): with any other connection open, SQLite refuses and the
+ * transaction simply runs in WAL. Returns 1 when the mode changed.
+ */
+static int leave_wal(struct store *st)
+{
+    sqlite3_busy_timeout(st->db, 0);
+    sqlite3_stmt *s = NULL;
+    int changed = 0;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = DELETE", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+        const unsigned char *mode = sqlite3_column_text(s, 0);
+        changed = mode && strcmp((const char *)mode, "delete") == 0;
+    }
+    sqlite3_finalize(s);
+    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    return changed;
+}
+
+/* Back to WAL after a bulk transaction. Waits for readers that came meanwhile (they hold a
+ * shared lock that the change must outwait); if it still cannot, the database stays in
+ * rollback mode, which is consistent, and the next store_open switches it back. */
+static void back_to_wal(struct store *st)
+{
+    if (!st->bulk) return;
+    st->bulk = 0;
+    (void)exec_when_free(st, "PRAGMA journal_mode = WAL");
+}
+
+int store_begin_bulk(struct store *st)
+{
+    st->bulk = !store_in_tx(st) && leave_wal(st);
+    if (store_begin(st) == PARE_OK) return PARE_OK;
+    back_to_wal(st);
+    return PARE_EFAIL;
+}
+
+int store_end_bulk(struct store *st, int commit)
+{
+    int rc = commit ? store_commit(st) : store_rollback(st);
+    if (rc != PARE_OK && commit) {
+        /* keep COMMIT's message: the rollback and the switch would replace it */
+        struct sbuf keep = {0};
+        sbuf_adds(&keep, sqlite3_errmsg(st->db));
+        store_rollback(st);
+        back_to_wal(st);
+        sbuf_setf(&st->err, "%s", sbuf_str(&keep));
+        st->own_err = 1;
+        sbuf_free(&keep);
+        return PARE_EFAIL;
+    }
+    back_to_wal(st);
+    return rc;
 }
 
 int store_in_tx(struct store *st)

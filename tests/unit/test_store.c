@@ -239,12 +239,75 @@ static void test_stmt_rows(void **state)
     free(p);
 }
 
+/* the journal mode of db, as "wal" or "delete" */
+static void expect_mode(sqlite3 *db, const char *want)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+    sqlite3_finalize(s);
+}
+
+static int64_t count_rows(struct store *st)
+{
+    int64_t n = -1;
+    assert_int_equal(store_int(st, store_stmt(st, "SELECT count(*) FROM t"), &n), 1);
+    return n;
+}
+
+/* store_begin_bulk: a rollback journal when alone, WAL with company; WAL again at the end;
+ * commit keeps the rows, rollback drops them */
+static void test_bulk_journal(void **state)
+{
+    (void)state;
+    char *p = tmp_path("bulk.db");
+    rm_db(p);
+    struct store *st;
+    struct sbuf err = {0};
+    assert_int_equal(store_open(p, STORE_CREATE, &st, &err), PARE_OK);
+    assert_int_equal(store_exec(st, "CREATE TABLE t(a INTEGER PRIMARY KEY)"), PARE_OK);
+    expect_mode(store_db(st), "wal");
+    /* alone: the transaction runs with a rollback journal */
+    assert_int_equal(store_begin_bulk(st), PARE_OK);
+    expect_mode(store_db(st), "delete");
+    assert_int_equal(store_exec(st, "INSERT INTO t VALUES (1), (2)"), PARE_OK);
+    assert_int_equal(store_end_bulk(st, 1), PARE_OK);
+    expect_mode(store_db(st), "wal");
+    assert_int_equal(count_rows(st), 2);
+    /* rolled back: nothing of it stays, and the mode is back */
+    assert_int_equal(store_begin_bulk(st), PARE_OK);
+    assert_int_equal(store_exec(st, "INSERT INTO t VALUES (3)"), PARE_OK);
+    assert_int_equal(store_end_bulk(st, 0), PARE_OK);
+    expect_mode(store_db(st), "wal");
+    assert_int_equal(count_rows(st), 2);
+    /* another connection open (a reader, say): no switch, a WAL transaction as usual */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(p, &other), SQLITE_OK);
+    expect_mode(other, "wal");
+    assert_int_equal(store_begin_bulk(st), PARE_OK);
+    expect_mode(store_db(st), "wal");
+    assert_int_equal(store_exec(st, "INSERT INTO t VALUES (4)"), PARE_OK);
+    assert_int_equal(store_end_bulk(st, 1), PARE_OK);
+    assert_int_equal(count_rows(st), 3);
+    sqlite3_close(other);
+    store_close(st);
+    /* what was committed in either mode is there when opened again */
+    assert_int_equal(store_open(p, 0, &st, &err), PARE_OK);
+    assert_int_equal(count_rows(st), 3);
+    store_close(st);
+    rm_db(p);
+    sbuf_free(&err);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_migrate),
         cmocka_unit_test(test_fk_suspend_nests),
         cmocka_unit_test(test_stmt_rows),
+        cmocka_unit_test(test_bulk_journal),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_not_a_database),
         cmocka_unit_test(test_statements_and_rollback),
