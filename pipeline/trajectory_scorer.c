@@ -442,13 +442,15 @@ static const char upsert_sql[] =
     REWARD_INSERT "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)" REWARD_UPSERT;
 
 /* The rows of RGROUP trajectories new to this run in one statement: its end (SQLite's
- * sqlite3VdbeHalt) cost a fifth of storing one row. Parameters 14 r + 1 .. 14 r + 14 are row r's
+ * sqlite3VdbeHalt) cost a fifth of storing one row (32 rather than 16: 3% fewer instructions per
+ * row). Parameters 14 r + 1 .. 14 r + 14 are row r's
  * as ?1 .. ?14 are upsert_sql's. */
-#define RGROUP 16
+#define RGROUP 32
 #define REWARD_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define REWARD_ROWS4 REWARD_ROW ", " REWARD_ROW ", " REWARD_ROW ", " REWARD_ROW
+#define REWARD_ROWS16 REWARD_ROWS4 ", " REWARD_ROWS4 ", " REWARD_ROWS4 ", " REWARD_ROWS4
 static const char upsert_group_sql[] =
-    REWARD_INSERT REWARD_ROWS4 ", " REWARD_ROWS4 ", " REWARD_ROWS4 ", " REWARD_ROWS4 REWARD_UPSERT;
+    REWARD_INSERT REWARD_ROWS16 ", " REWARD_ROWS16 REWARD_UPSERT; /* RGROUP rows */
 
 /* What a run's rewards share: the parameters' ids per scheme and LASER-D bucket. */
 struct reward_texts {
