@@ -1,13 +1,16 @@
 /*
- * trajectory_impl.h - what the files of a scoring run share (trajectory_scorer.c and
- * trajectory_pipe.c only; the public header is trajectory.h).
+ * trajectory_impl.h - what the files of a scoring run share (trajectory_scorer.c,
+ * trajectory_pipe.c and trajectory_fast.c only, and the unit test of the last; the public header
+ * is trajectory.h).
  *
  *   trajectory_scorer.c  the questions, looked up once per run; the rewards at the end, formatted
  *                        on every thread and stored in order by one;
  *   trajectory_pipe.c    the lines in batches: every thread parses, checks, compresses and
  *                        measures them (OpenMP), one thread resolves their questions and names in
  *                        file order and stores them in file order, so the rows are those of a
- *                        serial run whatever the number of threads.
+ *                        serial run whatever the number of threads;
+ *   trajectory_fast.c    a line's fields read from its cJSON tree, for the lines whose numbers a
+ *                        double holds exactly (the others are read through jansson values).
  */
 #ifndef PARE_TRAJECTORY_IMPL_H
 #define PARE_TRAJECTORY_IMPL_H
