@@ -103,9 +103,10 @@ int endpoint_resolve(const struct endpoint_cfg *c, struct endpoint_list *out, st
         while (p && is_blank(*p)) p++;
         if (p && *p)
             rc = add_list(out, &cap, env, "OPENAI_BASE_URL", err);
-        else
-            rc = add_one(out, &cap, ENDPOINT_DEFAULT_URL,
-                         ENDPOINT_DEFAULT_URL + strlen(ENDPOINT_DEFAULT_URL), "default", err);
+        else {
+            const char *url = ENDPOINT_DEFAULT_URL;
+            rc = add_one(out, &cap, url, url + strlen(url), "default", err);
+        }
     }
     if (rc != PARE_OK) endpoint_list_free(out);
     return rc;

@@ -10,6 +10,9 @@
  * the hash (the values are the library's) */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 int64_t text_utf8_chars(const char *s, size_t n, size_t *bad)
 {
@@ -50,6 +53,8 @@ static const char *const stopwords[] = {
 /* Stop-word hashes in an open-addressing table (a power of two at least twice their number,
  * 0 marks an empty slot): one or two probes per word. */
 #define STOP_SLOTS 256
+/* The longest stop word's bytes: a longer word is none, without a look in the table. */
+#define STOP_MAX_LEN 7
 static uint64_t stop_table[STOP_SLOTS];
 
 static int cmp_u64(const void *a, const void *b)
@@ -76,6 +81,7 @@ static void init_stops(void)
 {
     _Static_assert(ARRAY_SIZE(stopwords) * 2 <= STOP_SLOTS, "stop table too small");
     for (size_t i = 0; i < ARRAY_SIZE(stopwords); i++) {
+        if (strlen(stopwords[i]) > STOP_MAX_LEN) abort(); /* a word added to the list */
         uint64_t h = text_token_hash(stopwords[i]);
         size_t k = h & (STOP_SLOTS - 1);
         while (stop_table[k]) k = (k + 1) & (STOP_SLOTS - 1);
@@ -118,21 +124,75 @@ static inline void keep_word(struct tokens *t, int flags, uint64_t h, unsigned a
     t->h[t->n++] = h;
 }
 
-/* Where the words of one pass go: list a with flags fa, and list b (when not NULL) with fb. */
+/* Appends word h with its attributes to t, as keep_word with TEXT_KEEP_STOP | TEXT_ATTRS does
+ * (one check of room for both arrays). */
+static inline __attribute__((always_inline)) void keep_all(struct tokens *t, uint64_t h,
+                                                           unsigned attr)
+{
+    t->n_words++;
+    if (t->n >= t->cap || t->n >= t->cap_attr) {
+        xgrow((void **)&t->h, &t->cap, t->n + 1, sizeof *t->h);
+        xgrow((void **)&t->attr, &t->cap_attr, t->n + 1, 1);
+    }
+    t->attr[t->n] = (unsigned char)attr;
+    t->h[t->n++] = h;
+}
+
+/* What a scan does with words (scan_with's tok): nothing, give them to any sink, or keep them
+ * all with their attributes in one list (the lexical judge's passages: the checks of a sink's
+ * flags fold away). */
+enum { TOK_NONE, TOK_ANY, TOK_ALL };
+
+/* Where the words of one pass go: list a with flags fa, and list b (when not NULL) with fb;
+ * the content words to filter `fill` (when not NULL: text_filter_words). */
 struct word_sink {
     struct tokens *a, *b;
     int fa, fb;
+    struct text_filter *fill;
 };
 
+/* The bit of text_filter for the word w[0..n) (n >= 1). */
+static inline unsigned filter_bit(const char *w, size_t n)
+{
+    uint32_t x = (uint32_t)n * 0x9E3779B1u ^ (unsigned char)w[0] * 0x85EBCA77u ^
+                 (unsigned char)w[n - 1] * 0xC2B2AE3Du;
+    return (x >> 24) & 255u;
+}
+
+static inline int filter_has(const struct text_filter *f, const char *w, size_t n)
+{
+    unsigned b = filter_bit(w, n);
+    return (int)(f->bits[b >> 6] >> (b & 63) & 1);
+}
+
+/* XXH3_64bits(w, n), inlined into the scan for words of at most 16 bytes (most words): what
+ * XXH3_64bits does for them, without the call that the compiler makes once the scan is large. */
+static inline __attribute__((always_inline)) uint64_t word_hash(const char *w, size_t n)
+{
+    if (n <= 16) return XXH3_len_0to16_64b((const xxh_u8 *)w, n, XXH3_kSecret, 0);
+    return XXH3_64bits(w, n);
+}
+
 /* A finished word w[0..n): its first letter is upper case (cap), it has `chars` code points,
- * and only spaces separate it from the word before (spaced). */
-static inline void flush_word(const struct word_sink *k, const char *w, size_t n, int cap,
-                              size_t chars, int spaced)
+ * and only spaces separate it from the word before (spaced). tok is the scan's (scan_with):
+ * TOK_ALL when the sink is one list that keeps every word with its attributes. */
+static inline __attribute__((always_inline)) void flush_word(const struct word_sink *k,
+                                                             const char *w, size_t n, int cap,
+                                                             size_t chars, int spaced,
+                                                             const int tok)
 {
     if (!n) return;
-    uint64_t h = XXH3_64bits(w, n);
-    unsigned attr = (is_stop(h) ? TOKEN_STOP : 0) | (cap ? TOKEN_CAP : 0) |
+    uint64_t h = word_hash(w, n);
+    unsigned attr = (n <= STOP_MAX_LEN && is_stop(h) ? TOKEN_STOP : 0) | (cap ? TOKEN_CAP : 0) |
                     (chars >= 3 ? TOKEN_MIN3 : 0) | (spaced ? TOKEN_SPACED : 0);
+    if (tok == TOK_ALL) {
+        keep_all(k->a, h, attr);
+        return;
+    }
+    if (k->fill && !(attr & TOKEN_STOP)) {
+        unsigned b = filter_bit(w, n);
+        k->fill->bits[b >> 6] |= 1ULL << (b & 63);
+    }
     keep_word(k->a, k->fa, h, attr);
     if (k->b) keep_word(k->b, k->fb, h, attr);
 }
@@ -305,13 +365,14 @@ struct scanner {
     struct word w;
     int gap; /* a word ended and only spaces have come since */
     const struct word_sink *k;
+    const struct text_filter *filter; /* text_scan_some's */
 };
 
 /* The word ends (at a space: the gap stays clean until another separator). */
-static inline __attribute__((always_inline)) void scan_flush(struct scanner *sc)
+static inline __attribute__((always_inline)) void scan_flush(struct scanner *sc, const int tok)
 {
     if (sc->w.len) {
-        flush_word(sc->k, sc->w.w, sc->w.len, sc->w.cap, sc->w.chars, sc->w.spaced);
+        flush_word(sc->k, sc->w.w, sc->w.len, sc->w.cap, sc->w.chars, sc->w.spaced, tok);
         sc->gap = 1;
     }
     sc->w.len = sc->w.chars = 0;
@@ -320,8 +381,46 @@ static inline __attribute__((always_inline)) void scan_flush(struct scanner *sc)
 /* The word ends at a separator other than a space. */
 static void scan_break(struct scanner *sc)
 {
-    scan_flush(sc);
+    scan_flush(sc, TOK_ANY);
     sc->gap = 0;
+}
+
+/* A vector of 16 bytes: 0xff where the byte is in [lo, lo + span], 0 elsewhere. */
+#if defined(__SSE2__)
+static inline __m128i in_range(__m128i x, char lo, char span)
+{
+    __m128i d = _mm_sub_epi8(x, _mm_set1_epi8(lo));
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(span)), d);
+}
+#endif
+
+/*
+ * Copies the run of ASCII letters and digits at p[i..n) lower-cased to low[0..) and returns
+ * where it ends. Sixteen bytes at a time where the input has them (the copy of the scan's most
+ * common bytes, 7.5% of pare mine's instructions a byte at a time): a chunk is classified and
+ * lower-cased at once and stored whole, so up to 16 bytes past the run's copy are written (the
+ * caller's buffer has that slack: scan_begin) and overwritten by what follows.
+ */
+static inline __attribute__((always_inline)) size_t lower_run(const unsigned char *p, size_t i,
+                                                              size_t n, char *low)
+{
+    size_t j = i;
+#if defined(__SSE2__)
+    while (n - j >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + j));
+        __m128i up = in_range(x, 'A', 'Z' - 'A');
+        __m128i alnum = _mm_or_si128(_mm_or_si128(up, in_range(x, 'a', 'z' - 'a')),
+                                     in_range(x, '0', '9' - '0'));
+        __m128i lowered = _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+        _mm_storeu_si128((__m128i *)(low + (j - i)), lowered);
+        unsigned stop = ~(unsigned)_mm_movemask_epi8(alnum) & 0xffffu;
+        if (stop) return j + (size_t)__builtin_ctz(stop);
+        j += 16;
+    }
+#endif
+    unsigned l;
+    for (; j < n && (l = alnum_lower[p[j]]); j++) low[j - i] = (char)l;
+    return j;
 }
 
 /* The run of ASCII letters and digits at p[i..): normalised (copied lower-cased) and added to
@@ -347,11 +446,11 @@ static inline __attribute__((always_inline)) size_t scan_run(struct scanner *sc,
     }
     if (!sc->no.in_word) norm_word_start(&sc->no);
     char *low = sc->no.o + sc->no.m;
-    for (; j < n && (l = alnum_lower[p[j]]); j++) low[j - i] = (char)l;
+    j = lower_run(p, i, n, low);
     sc->no.m += j - i;
     if (!tok) return j;
     if ((j == n || p[j] < 0x80) && !w->len && j - i <= sizeof w->w) {
-        flush_word(sc->k, low, j - i, w->cap, j - i, w->spaced); /* the whole token */
+        flush_word(sc->k, low, j - i, w->cap, j - i, w->spaced, tok); /* the whole token */
         sc->gap = 1;
         return j;
     }
@@ -360,6 +459,88 @@ static inline __attribute__((always_inline)) size_t scan_run(struct scanner *sc,
     w->len += take;
     w->chars += j - i;
     return j;
+}
+
+/* Whether the normalised word w[0..len) is an article (a, an, the): norm_end_word drops it. */
+static inline int is_article(const char *w, size_t len)
+{
+    return (len == 1 && w[0] == 'a') || (len == 2 && w[0] == 'a' && w[1] == 'n') ||
+           (len == 3 && w[0] == 't' && w[1] == 'h' && w[2] == 'e');
+}
+
+/* Where scan_words leaves the scanner when a word goes on past its ASCII run (a letter of
+ * another script follows) or is absurdly long: as scan_run leaves it, the word started in the
+ * normalised text at ws and kept so far in sc->w. */
+static void word_goes_on(struct scanner *sc, size_t ws, int cap, int gap, size_t len)
+{
+    struct word *w = &sc->w;
+    w->cap = cap;
+    w->spaced = gap;
+    w->len = len < sizeof w->w ? len : sizeof w->w;
+    memcpy(w->w, sc->no.o + ws, w->len);
+    w->chars = len;
+}
+
+/*
+ * scan_with's path for what most of a text is (norm and TOK_ALL): runs of ASCII letters and
+ * digits, each a whole word, separated by single spaces. p[i] starts a run, and no word is
+ * open (in the normalised text or the token). The scanner's state is kept in locals and
+ * stored back when something else comes (then the general steps take over): the same text,
+ * words and attributes as scan_run, scan_flush and norm_end_word give, step by step.
+ */
+static size_t scan_words(struct scanner *sc, const unsigned char *p, size_t i, size_t n)
+{
+    char *o = sc->no.o;
+    size_t m = sc->no.m;
+    int pending = sc->no.pending_space, gap = sc->gap;
+    struct tokens *t = sc->k->a;
+    for (;;) {
+        if (pending && m) o[m++] = ' '; /* norm_word_start */
+        size_t ws = m, j = lower_run(p, i, n, o + m), len = j - i;
+        int cap = (unsigned)p[i] - 'A' < 26u;
+        m += len;
+        if ((j < n && p[j] >= 0x80) || len > sizeof sc->w.w) {
+            sc->no.m = m;
+            sc->no.pending_space = 0;
+            sc->no.in_word = 1;
+            sc->no.word_start = ws;
+            word_goes_on(sc, ws, cap, gap, len);
+            sc->gap = gap;
+            return j;
+        }
+        unsigned attr = (len >= 3 ? TOKEN_MIN3 : 0) | (gap ? TOKEN_SPACED : 0);
+        if (!cap && sc->filter && !filter_has(sc->filter, o + ws, len)) {
+            keep_all(t, 0, attr | TOKEN_NOHASH);
+        } else {
+            uint64_t h = word_hash(o + ws, len);
+            keep_all(t, h,
+                     attr | (len <= STOP_MAX_LEN && is_stop(h) ? TOKEN_STOP : 0) |
+                         (cap ? TOKEN_CAP : 0));
+        }
+        gap = 1;
+        if (j == n || p[j] != ' ') { /* the normalised word stays open (punctuation, the end) */
+            sc->no.m = m;
+            sc->no.pending_space = 0;
+            sc->no.in_word = 1;
+            sc->no.word_start = ws;
+            sc->gap = 1;
+            return j;
+        }
+        /* the space: the word ends (an article goes with the space before it) */
+        if (is_article(o + ws, len)) {
+            m = ws;
+            if (m && o[m - 1] == ' ') m--;
+        }
+        pending = m > 0;
+        i = j + 1;
+        if (i == n || !alnum_lower[p[i]]) {
+            sc->no.m = m;
+            sc->no.pending_space = pending;
+            sc->no.in_word = 0;
+            sc->gap = 1;
+            return i;
+        }
+    }
 }
 
 /* The code point at p[0..n) (n >= 1, p[0] >= 0x80); returns the bytes used. */
@@ -401,14 +582,17 @@ static inline __attribute__((always_inline)) void scan_with(struct scanner *sc, 
     while (i < n) {
         unsigned c = p[i];
         if (alnum_lower[c]) {
-            i = scan_run(sc, p, i, n, norm, tok);
+            if (tok == TOK_ALL && norm && !sc->no.in_word && !sc->w.len && !sc->w.chars)
+                i = scan_words(sc, p, i, n);
+            else
+                i = scan_run(sc, p, i, n, norm, tok);
         } else if (c == ' ') { /* the most common separator */
             i++;
             if (norm) {
                 if (sc->no.in_word) norm_end_word(&sc->no);
                 sc->no.pending_space |= sc->no.m > 0;
             }
-            if (tok) scan_flush(sc);
+            if (tok) scan_flush(sc, tok);
         } else if (c < 0x80) {
             i++;
             if (norm) norm_char(&sc->no, (utf8proc_int32_t)c, ascii_class(c));
@@ -417,23 +601,38 @@ static inline __attribute__((always_inline)) void scan_with(struct scanner *sc, 
             i += scan_utf8(sc, p + i, n - i);
         }
     }
-    if (tok) scan_flush(sc);
+    if (tok) scan_flush(sc, tok);
     if (norm && sc->no.in_word) norm_end_word(&sc->no);
+}
+
+/* Whether sink k is one list that keeps every word with its attributes (TOK_ALL). */
+static int keeps_all(const struct word_sink *k)
+{
+    return k && !k->b && k->fa == (TEXT_KEEP_STOP | TEXT_ATTRS);
 }
 
 static void scan(struct scanner *sc, const char *s, size_t n)
 {
-    if (sc->norm && sc->k)
-        scan_with(sc, s, n, 1, 1);
-    else if (sc->norm)
-        scan_with(sc, s, n, 1, 0);
-    else
-        scan_with(sc, s, n, 0, 1);
+    if (sc->norm && keeps_all(sc->k)) {
+        /* room for every word at once: each takes a byte and, but the last, a separator */
+        struct tokens *t = sc->k->a;
+        xgrow((void **)&t->h, &t->cap, t->n + n / 2 + 1, sizeof *t->h);
+        xgrow((void **)&t->attr, &t->cap_attr, t->n + n / 2 + 1, 1);
+        scan_with(sc, s, n, 1, TOK_ALL);
+    } else if (sc->norm && sc->k) {
+        scan_with(sc, s, n, 1, TOK_ANY);
+    } else if (sc->norm) {
+        scan_with(sc, s, n, 1, TOK_NONE);
+    } else {
+        scan_with(sc, s, n, 0, TOK_ANY);
+    }
 }
 
 /* Starts a pass; out (when not NULL) gets room for the normalised text: at most 1.5 times the
  * input (a lower-case letter takes at most one byte more than its upper case, in a character
- * of two bytes or more; a space stands for at least one byte of input). */
+ * of two bytes or more; a space stands for at least one byte of input), and 48 bytes more: 16
+ * that lower_run may write past it, 32 that a reader of the text may load past its end (the
+ * lexical judge's phrase search checks that they are there). */
 static void scan_begin(struct scanner *sc, size_t n, struct sbuf *out, const struct word_sink *k)
 {
     memset(sc, 0, sizeof *sc);
@@ -441,7 +640,7 @@ static void scan_begin(struct scanner *sc, size_t n, struct sbuf *out, const str
     if (k) pthread_once(&stop_once, init_stops);
     if (!out) return;
     sbuf_reset(out);
-    sbuf_grow(out, n + n / 2 + 8);
+    sbuf_grow(out, n + n / 2 + 8 + 48);
     sc->norm = 1;
     sc->no.o = out->p;
 }
@@ -455,7 +654,7 @@ static void scan_end(struct scanner *sc, struct sbuf *out)
 
 void text_words(const char *s, size_t n, int flags, struct tokens *t)
 {
-    const struct word_sink k = {t, NULL, flags, 0};
+    const struct word_sink k = {t, NULL, flags, 0, NULL};
     struct scanner sc;
     scan_begin(&sc, n, NULL, &k);
     scan(&sc, s, n);
@@ -463,7 +662,7 @@ void text_words(const char *s, size_t n, int flags, struct tokens *t)
 
 void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b)
 {
-    const struct word_sink k = {a, b, fa, fb};
+    const struct word_sink k = {a, b, fa, fb, NULL};
     struct scanner sc;
     scan_begin(&sc, n, NULL, &k);
     scan(&sc, s, n);
@@ -486,11 +685,35 @@ void text_scan(const char *s, size_t n, struct sbuf *norm, int fa, struct tokens
         text_words_pair(s, n, fa, a, fb, b);
         return;
     }
-    const struct word_sink k = {a, b, fa, fb};
+    const struct word_sink k = {a, b, fa, fb, NULL};
     struct scanner sc;
     scan_begin(&sc, n, norm, &k);
     scan(&sc, s, n);
     scan_end(&sc, norm);
+}
+
+void text_scan_some(const char *s, size_t n, struct sbuf *norm, const struct text_filter *f,
+                    struct tokens *t)
+{
+    if (memchr(s, '\0', n)) { /* as text_scan: every word hashed */
+        text_scan(s, n, norm, TEXT_KEEP_STOP | TEXT_ATTRS, t, 0, NULL);
+        return;
+    }
+    const struct word_sink k = {t, NULL, TEXT_KEEP_STOP | TEXT_ATTRS, 0, NULL};
+    struct scanner sc;
+    scan_begin(&sc, n, norm, &k);
+    sc.filter = f;
+    scan(&sc, s, n);
+    scan_end(&sc, norm);
+}
+
+void text_words_filter(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b,
+                       struct text_filter *f)
+{
+    const struct word_sink k = {a, b, fa, fb, f};
+    struct scanner sc;
+    scan_begin(&sc, n, NULL, &k);
+    scan(&sc, s, n);
 }
 
 static int is_special(const char *norm)

@@ -30,10 +30,11 @@ struct tokens {
 
 /* What is known of a token besides its hash (TEXT_ATTRS). */
 enum token_attr {
-    TOKEN_STOP = 1,  /* a stop word */
-    TOKEN_CAP = 2,   /* its first letter is upper case in the text */
-    TOKEN_MIN3 = 4,  /* it has at least 3 characters */
-    TOKEN_SPACED = 8 /* a word comes before it with only spaces (' ') between them */
+    TOKEN_STOP = 1,   /* a stop word */
+    TOKEN_CAP = 2,    /* its first letter is upper case in the text */
+    TOKEN_MIN3 = 4,   /* it has at least 3 characters */
+    TOKEN_SPACED = 8, /* a word comes before it with only spaces (' ') between them */
+    TOKEN_NOHASH = 16 /* text_scan_some: its hash (0) was not computed, nor TOKEN_STOP */
 };
 
 /* Appends the tokens of s[0..n) to t (call tokens_reset first for a fresh list). Invalid UTF-8
@@ -55,6 +56,30 @@ void text_words_pair(const char *s, size_t n, int fa, struct tokens *a, int fb, 
  * gives (b may be NULL). */
 void text_scan(const char *s, size_t n, struct sbuf *norm, int fa, struct tokens *a, int fb,
                struct tokens *b);
+
+/*
+ * A set of words, as a filter that never misses one of them (and lets a few others through):
+ * bits of each word's length and first and last bytes. It lets a scan skip the hashes of words
+ * that cannot be the ones it looks for.
+ */
+struct text_filter {
+    uint64_t bits[4];
+};
+
+/* text_words_pair(s, n, fa, a, fb, b), and the words text_tokenize(s, n) gives (content words)
+ * added to f (zero it first): one pass over the text. */
+void text_words_filter(const char *s, size_t n, int fa, struct tokens *a, int fb, struct tokens *b,
+                       struct text_filter *f);
+
+/*
+ * text_scan(s, n, norm, TEXT_KEEP_STOP | TEXT_ATTRS, t, 0, NULL), except that a word that is
+ * neither capitalised (TOKEN_CAP) nor let through by filter f may be given with hash 0 and
+ * TOKEN_NOHASH instead of its hash and TOKEN_STOP (its other attributes are kept): the lexical
+ * judge's passages, where only the question's words and the capitalised ones are looked up
+ * (two thirds of the words of a passage are neither; hashing them was a tenth of pare mine).
+ */
+void text_scan_some(const char *s, size_t n, struct sbuf *norm, const struct text_filter *f,
+                    struct tokens *t);
 void tokens_reset(struct tokens *t);
 void tokens_free(struct tokens *t);
 

@@ -39,7 +39,7 @@ void build_auto_factory(int64_t n, int hash, struct sbuf *factory, struct sbuf *
 {
     sbuf_reset(factory);
     sbuf_reset(params);
-    if (hash && n > BUILD_AUTO_POSTINGS_FROM) {
+    if (hash) {
         sbuf_adds(factory, POSTINGS_FACTORY);
         return;
     }
@@ -90,56 +90,144 @@ static int add_rows(struct index_build *b, int64_t first, int64_t n, const float
 
 /* --- hash embedder --- */
 
-/* What the passes of build_hash share: per-thread scratch, a batch of rows and vectors. */
+/* What the passes of build_hash share: per-thread scratch, batches of rows and vectors. */
 struct hash_pass {
     int n_threads, dim;
     struct hfeats *scratch; /* one per thread */
-    uint32_t **df;          /* one document-frequency array per thread */
-    struct sbuf *rows;      /* encoded features of a batch of passages */
+    uint32_t **df;          /* one document-frequency array per thread (vectors) */
+    uint64_t **parts;       /* or one post_count array per thread (postings) */
+    uint64_t *counts;       /* postings: their sum */
+    int postings;           /* POSTINGS_FACTORY: the df comes from post_build */
+    int64_t n_docs;         /* passages tokenised */
+    double total_len;       /* and their length */
+    struct sbuf *rows[2];   /* encoded features of two batches of passages */
+    int64_t *ids[2];        /* their passages */
     float *vec;             /* vectors of a batch */
     struct feat_file *ff;   /* the features file, once written */
 };
 
-/* Tokenises a batch once: counts its features' document frequencies and encodes its rows.
+/* Tokenises a batch once, on every thread (tasks of the caller's team): counts its features'
+ * document frequencies (for postings, only their partitions: post_build counts the df from its
+ * lists, in order, where hash_count's increments land all over 4 MB) and encodes its rows.
  * Returns the batch's length in features. */
 static double feature_batch(const struct embedder *e, struct hash_pass *h,
-                            const struct corpus_batch *pb)
+                            const struct corpus_batch *pb, struct sbuf *rows)
 {
     double len = 0;
-#pragma omp parallel for schedule(dynamic, 32) reduction(+ : len)
+#pragma omp taskloop grainsize(32) reduction(+ : len)
     for (size_t i = 0; i < pb->n; i++) {
         int t = omp_get_thread_num();
         struct hfeats *f = &h->scratch[t];
         hash_features(e, pb->titles[i], pb->texts[i].p, pb->texts[i].len, f);
-        if (!h->df[t]) h->df[t] = xcalloc(HASH_DF_BUCKETS, sizeof *h->df[t]);
-        hash_count(e, h->df[t], f);
-        feat_encode(f, &h->rows[i]);
+        if (h->postings) {
+            if (!h->parts[t]) h->parts[t] = xcalloc(POST_PARTS, sizeof *h->parts[t]);
+            post_count(h->parts[t], f);
+        } else {
+            if (!h->df[t]) h->df[t] = xcalloc(HASH_DF_BUCKETS, sizeof *h->df[t]);
+            hash_count(e, h->df[t], f);
+        }
+        feat_encode(f, &rows[i]);
         len += f->len;
     }
     return len;
 }
 
+/* The rows of a tokenised batch into the features file. */
+static int append_batch(struct feat_writer *w, const int64_t *ids, const struct sbuf *rows,
+                        int64_t n, struct sbuf *err)
+{
+    int rc = PARE_OK;
+    for (int64_t i = 0; i < n && rc == PARE_OK; i++) rc = feat_append(w, ids[i], &rows[i], err);
+    return rc;
+}
+
+/* What the steps of text_pass carry: two batches of passages, read and tokenised in turn. */
+struct text_steps {
+    struct corpus_batch pb[2];
+    int64_t n[2];      /* passages in each (-1: read error) */
+    int64_t appending; /* passages of the batch tokenised before, to append */
+    double total_len;
+    int64_t done;
+    struct sbuf read_err, append_err;
+    int append_rc;
+};
+
+/* Step i of text_pass: batch i (in pb[cur]) is tokenised on every thread while one reads batch
+ * i + 1 from the store and one appends batch i - 1's rows to the features file. Reading and
+ * appending are serial (one connection, one file), tokenising is not: overlapping them keeps
+ * the cores busy. Returns the passages of batch i + 1 (0 past the last, -1 on error). */
+static int64_t text_step(struct index_build *b, struct hash_pass *h, struct text_steps *x, int cur)
+{
+    int nxt = cur ^ 1;
+    int64_t after = x->pb[cur].ids[x->n[cur] - 1];
+#pragma omp task shared(b, x) firstprivate(after, nxt)
+    x->n[nxt] = corpus_next(b->st, b->codec, after, (size_t)b->batch, &x->pb[nxt], &x->read_err);
+#pragma omp task shared(b, h, x) firstprivate(nxt)
+    if (x->appending > 0 && x->append_rc == PARE_OK)
+        x->append_rc =
+            append_batch(b->feat, h->ids[nxt], h->rows[nxt], x->appending, &x->append_err);
+    x->total_len += feature_batch(b->emb, h, &x->pb[cur], h->rows[cur]);
+#pragma omp taskwait
+    memcpy(h->ids[cur], x->pb[cur].ids, sizeof *h->ids[cur] * (size_t)x->n[cur]);
+    x->appending = x->n[cur];
+    x->done += x->n[cur];
+    return x->n[nxt];
+}
+
+/* Reads, tokenises and appends every batch (text_step), with the first read before. */
+static int text_steps_run(struct index_build *b, struct hash_pass *h, struct text_steps *x)
+{
+    int cur = 0;
+    x->n[0] = corpus_next(b->st, b->codec, 0, (size_t)b->batch, &x->pb[0], &x->read_err);
+#pragma omp parallel
+#pragma omp single
+    while (x->n[cur] > 0 && x->append_rc == PARE_OK) {
+        text_step(b, h, x, cur);
+        progress(b, "passages tokenised", x->done, b->n_passages);
+        cur ^= 1;
+    }
+    if (x->append_rc == PARE_OK && x->appending > 0)
+        x->append_rc =
+            append_batch(b->feat, h->ids[cur ^ 1], h->rows[cur ^ 1], x->appending, &x->append_err);
+    if (x->append_rc != PARE_OK) {
+        sbuf_setf(&b->err, "%s", sbuf_str(&x->append_err));
+        return x->append_rc;
+    }
+    if (x->n[cur] < 0) {
+        sbuf_setf(&b->err, "%s", sbuf_str(&x->read_err));
+        return PARE_EFAIL;
+    }
+    return PARE_OK;
+}
+
+/* Ends fitting the embedder on the text pass's counts; for postings, only its mean length
+ * (postings_pass merges the df). */
+static void fit_text(struct index_build *b, struct hash_pass *h)
+{
+    if (h->postings) {
+        h->counts = xcalloc(POST_PARTS, sizeof *h->counts);
+        for (int t = 0; t < h->n_threads; t++)
+            for (size_t p = 0; h->parts[t] && p < POST_PARTS; p++) h->counts[p] += h->parts[t][p];
+        hash_fit_len(b->emb, h->n_docs, h->total_len);
+        return;
+    }
+    for (int t = 0; t < h->n_threads; t++)
+        if (h->df[t]) hash_fit_merge(b->emb, h->df[t]);
+    hash_fit_done(b->emb, h->n_docs, h->total_len);
+}
+
 /* Pass 1 over the text: document frequencies, mean length, and the features file. */
 static int text_pass(struct index_build *b, struct hash_pass *h, const char *feat_path)
 {
-    struct corpus_batch pb = {0};
-    double total_len = 0;
-    int64_t done = 0, n;
+    struct text_steps x = {0};
     int rc = feat_create(feat_path, &b->feat, &b->err);
-    for (int64_t after = 0; rc == PARE_OK && (n = corpus_next(b->st, b->codec, after,
-                                                              (size_t)b->batch, &pb, &b->err)) > 0;
-         after = pb.ids[n - 1]) {
-        total_len += feature_batch(b->emb, h, &pb);
-        for (int64_t i = 0; i < n && rc == PARE_OK; i++)
-            rc = feat_append(b->feat, pb.ids[i], &h->rows[i], &b->err);
-        done += n;
-        progress(b, "passages tokenised", done, b->n_passages);
-    }
-    if (rc == PARE_OK && n < 0) rc = PARE_EFAIL;
-    corpus_free(&pb);
-    for (int t = 0; t < h->n_threads; t++)
-        if (h->df[t]) hash_fit_merge(b->emb, h->df[t]);
-    hash_fit_done(b->emb, done, total_len);
+    if (rc == PARE_OK) rc = text_steps_run(b, h, &x);
+    for (int i = 0; i < 2; i++) corpus_free(&x.pb[i]);
+    sbuf_free(&x.read_err);
+    sbuf_free(&x.append_err);
+    h->n_docs = x.done;
+    h->total_len = x.total_len;
+    fit_text(b, h);
     if (rc == PARE_OK) rc = feat_finish(b->feat, b->feat_sum, &b->err);
     if (rc == PARE_OK) rc = feat_open(feat_tmp_path(b->feat), NULL, &h->ff, &b->err);
     if (rc == PARE_OK && feat_rows(h->ff) != b->n_passages) {
@@ -223,9 +311,12 @@ static void hash_pass_free(struct hash_pass *h)
     for (int t = 0; t < h->n_threads; t++) {
         hfeats_free(&h->scratch[t]);
         free(h->df[t]);
+        free(h->parts[t]);
     }
     free(h->scratch);
     free(h->df);
+    free(h->parts);
+    free(h->counts);
     feat_close(h->ff);
     free(h->vec);
 }
@@ -234,8 +325,14 @@ static void hash_pass_free(struct hash_pass *h)
 static int postings_pass(struct index_build *b, struct hash_pass *h)
 {
     if (b->say) b->say(b->ud, "index: building the postings of every feature");
-    int rc = post_build(h->ff, b->emb, b->post_path, &b->post, b->post_sum, &b->err);
+    uint32_t *df = xmalloc(sizeof *df * HASH_DF_BUCKETS);
+    int rc = post_build(h->ff, b->emb, h->counts, df, b->post_path, &b->post, b->post_sum, &b->err);
     feat_release(h->ff, 0, b->n_passages);
+    if (rc == PARE_OK) { /* the statistics stored with the index, for queries */
+        hash_fit_merge(b->emb, df);
+        hash_fit_done(b->emb, h->n_docs, h->total_len);
+    }
+    free(df);
     if (rc == PARE_OK) b->n_rows = feat_rows(h->ff);
     if (rc == PARE_OK && b->say) {
         int64_t keys, postings;
@@ -266,10 +363,18 @@ int build_hash(struct index_build *b, const struct hash_params *p, const char *f
     struct hash_pass h = {.dim = p->dim, .n_threads = omp_get_max_threads()};
     h.scratch = xcalloc((size_t)h.n_threads, sizeof *h.scratch);
     h.df = xcalloc((size_t)h.n_threads, sizeof *h.df);
-    h.rows = xcalloc((size_t)b->batch, sizeof *h.rows);
+    h.parts = xcalloc((size_t)h.n_threads, sizeof *h.parts);
+    h.postings = postings;
+    for (int i = 0; i < 2; i++) {
+        h.rows[i] = xcalloc((size_t)b->batch, sizeof *h.rows[i]);
+        h.ids[i] = xcalloc((size_t)b->batch, sizeof *h.ids[i]);
+    }
     rc = text_pass(b, &h, feat_path);
-    for (int64_t i = 0; i < b->batch; i++) sbuf_free(&h.rows[i]);
-    free(h.rows);
+    for (int i = 0; i < 2; i++) {
+        for (int64_t j = 0; j < b->batch; j++) sbuf_free(&h.rows[i][j]);
+        free(h.rows[i]);
+        free(h.ids[i]);
+    }
     if (rc == PARE_OK && postings) {
         rc = postings_pass(b, &h);
         hash_pass_free(&h);

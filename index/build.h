@@ -2,16 +2,18 @@
  * build.h - building an index of the passages in batches: embed them, train the FAISS index on
  * an evenly spread sample when it learns from data (IVF, PQ), add every vector, and map each
  * FAISS row to its passage (index_rows, in the caller's transaction). Memory is the index plus
- * one batch of passages and vectors (the file embedder holds its input file's vectors).
+ * a batch or two of passages and vectors (the file embedder holds its input file's vectors).
  *
  * Four sources of vectors:
- *   build_hash    the hash embedder: one pass over the text tokenises every passage once,
+ *   build_hash    the hash embedder: one pass over the text tokenises every passage once
+ *                 (reading the next batch and writing the last while a batch is tokenised),
  *                 counting document frequencies (the statistics stored with the index, so that
  *                 queries are weighted like the passages) and writing its features to the
  *                 index's features file (features.h); the vectors are then made from that file
  *                 (a sample to train on, then all of them); optionally they are kept (.npy).
- *                 With the postings factory no vectors are made: the postings are built from
- *                 the features file instead (postings.h)
+ *                 With the postings factory (the default) no vectors are made: the postings
+ *                 are built from the features file instead (postings.h), and the document
+ *                 frequencies are their lists' lengths
  *   build_file    precomputed vectors with one passage id per row (--embedder file)
  *   build_openai  an embeddings server, batch by batch into a .npy file, then from that file
  *   build_from    the vectors another index kept, with a new factory (re-indexing)
@@ -64,16 +66,16 @@ int64_t build_train_size(const char *factory, int64_t n);
 /*
  * The factory pare index chooses for n passages when it is given none (--factory auto), with
  * the search parameters that go with it (empty when none). With the hash embedder (`hash`
- * true), above BUILD_AUTO_POSTINGS_FROM passages: postings (postings.h), the exact BM25 top k
- * from an inverted index of the features, which needs no vectors at all (hash vectors are
- * sparse: a question's rare keys have short lists). Otherwise an 8-bit scalar quantiser (SQ8,
- * 1 byte a dimension: 2 KB a passage at the hash embedder's 2048) searched exhaustively up to
- * BUILD_AUTO_EXHAUSTIVE passages; above, an inverted file of SQ8 codes (IVF{nlist},SQ8) that
- * probes some of its lists, since an exhaustive scan of a million codes takes seconds a query.
- * Setting BUILD_AUTO_POSTINGS_FROM to 0 makes postings the hash embedder's default at every size.
+ * true), at every size: postings (postings.h), the exact BM25 top k from an inverted index of
+ * the features, which needs no vectors at all (hash vectors are sparse: a question's rare keys
+ * have short lists) and is what an SQ8 search re-ranked by the exact BM25 approximates (as
+ * FlashRAG searches an inverted BM25 index for sparse retrieval and FAISS for dense). Otherwise
+ * (dense vectors, or hash vectors asked for with --keep-vectors) an 8-bit scalar quantiser
+ * (SQ8, 1 byte a dimension) searched exhaustively up to BUILD_AUTO_EXHAUSTIVE passages; above,
+ * an inverted file of SQ8 codes (IVF{nlist},SQ8) that probes some of its lists, since an
+ * exhaustive scan of a million codes takes seconds a query.
  */
 #define BUILD_AUTO_EXHAUSTIVE 200000
-#define BUILD_AUTO_POSTINGS_FROM 200000
 void build_auto_factory(int64_t n, int hash, struct sbuf *factory, struct sbuf *params);
 
 /* Frees the results of a build. */

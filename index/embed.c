@@ -152,6 +152,7 @@ void hfeats_free(struct hfeats *f)
     free(f->all);
     free(f->keys);
     free(f->keys2);
+    free(f->hist);
     tokens_free(&f->tok);
     memset(f, 0, sizeof *f);
 }
@@ -208,32 +209,73 @@ static void add_stream(struct hfeats *f, const uint64_t *t, size_t n, int bigram
     }
 }
 
-/* Sorts n 32-bit keys: four passes of an 8-bit radix sort through tmp; the result is in *a
- * (the buffers may be swapped). Cheaper than comparisons for the few hundred keys of a text;
- * a few dozen are sorted in place by insertion. */
-static void radix_sort_u32(uint32_t **a, uint32_t **tmp, size_t n)
+/* Sorts k[0..n) in place by insertion: fast when few keys are out of place. */
+static void insertion_sort_u32(uint32_t *k, size_t n)
 {
-    if (n <= 48) { /* a question's few keys: four passes over 256 counters cost more */
-        uint32_t *k = *a;
-        for (size_t i = 1; i < n; i++) {
-            uint32_t x = k[i];
-            size_t j = i;
-            for (; j > 0 && k[j - 1] > x; j--) k[j] = k[j - 1];
-            k[j] = x;
-        }
-        return;
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = k[i];
+        size_t j = i;
+        for (; j > 0 && k[j - 1] > x; j--) k[j] = k[j - 1];
+        k[j] = x;
     }
-    for (int shift = 0; shift < 32; shift += 8) {
-        size_t count[257] = {0};
+}
+
+/* Sorts n 32-bit keys: four passes of an 8-bit radix sort through tmp, the four digits'
+ * counts taken in one read before; the result is in *a (the buffers may be swapped). */
+static void lsd_sort_u32(uint32_t **a, uint32_t **tmp, size_t n)
+{
+    size_t count[4][256] = {{0}};
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x = (*a)[i];
+        count[0][x & 0xff]++;
+        count[1][(x >> 8) & 0xff]++;
+        count[2][(x >> 16) & 0xff]++;
+        count[3][x >> 24]++;
+    }
+    for (int d = 0; d < 4; d++) {
         const uint32_t *src = *a;
         uint32_t *dst = *tmp;
-        for (size_t i = 0; i < n; i++) count[((src[i] >> shift) & 0xff) + 1]++;
-        if (count[((src[0] >> shift) & 0xff) + 1] == n) continue; /* one digit: nothing moves */
-        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
-        for (size_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+        int shift = 8 * d;
+        if (count[d][(src[0] >> shift) & 0xff] == n) continue; /* one digit: nothing moves */
+        size_t at = 0;
+        for (int v = 0; v < 256; v++) {
+            size_t c = count[d][v];
+            count[d][v] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++) dst[count[d][(src[i] >> shift) & 0xff]++] = src[i];
         *tmp = *a;
         *a = dst;
     }
+}
+
+/* Sorts the n keys of out->keys (the result may be in the swapped buffer). Keys are hashes,
+ * spread evenly: one counting pass on their top bits into about n buckets leaves each key
+ * within a bucket of one or two, and insertion sort finishes in about one more pass. That is
+ * half the work of four radix passes for the few hundred keys of a text; a few dozen (a
+ * question's) are sorted by insertion alone, very many (a book) by the radix passes. */
+static void sort_keys(struct hfeats *out, size_t n)
+{
+    if (n <= 48) {
+        insertion_sort_u32(out->keys, n);
+        return;
+    }
+    if (n > (1u << 16)) {
+        lsd_sort_u32(&out->keys, &out->keys2, n);
+        return;
+    }
+    int bits = 6;
+    while (((size_t)1 << bits) < n) bits++;
+    size_t nb = (size_t)1 << bits;
+    xgrow((void **)&out->hist, &out->cap_hist, nb + 1, sizeof *out->hist);
+    uint32_t *c = out->hist, *src = out->keys, *dst = out->keys2;
+    memset(c, 0, sizeof *c * (nb + 1));
+    for (size_t i = 0; i < n; i++) c[(src[i] >> (32 - bits)) + 1]++;
+    for (size_t v = 0; v < nb; v++) c[v + 1] += c[v];
+    for (size_t i = 0; i < n; i++) dst[c[src[i] >> (32 - bits)]++] = src[i];
+    insertion_sort_u32(dst, n);
+    out->keys2 = src;
+    out->keys = dst;
 }
 
 /* Distinct features and their counts from out->all[0..len) (version 1: 64-bit hashes). */
@@ -260,7 +302,7 @@ static void count_v2(struct hfeats *out)
     }
     for (size_t i = 0; i < out->len; i++) out->keys[i] = (uint32_t)key_of(out->all[i]);
     if (out->len == 0) return;
-    radix_sort_u32(&out->keys, &out->keys2, out->len);
+    sort_keys(out, out->len);
     const uint32_t *k = out->keys;
     for (size_t i = 0; i < out->len;) {
         size_t j = i;
@@ -325,10 +367,15 @@ void hash_fit_merge(struct embedder *e, const uint32_t *df)
 
 static double idf_of(const struct embedder *e, uint32_t bucket);
 
-void hash_fit_done(struct embedder *e, int64_t n_docs, double total_len)
+void hash_fit_len(struct embedder *e, int64_t n_docs, double total_len)
 {
     e->n_docs = n_docs;
     e->avg_len = n_docs > 0 ? total_len / (double)n_docs : 1.0;
+}
+
+void hash_fit_done(struct embedder *e, int64_t n_docs, double total_len)
+{
+    hash_fit_len(e, n_docs, total_len);
     free(e->idf_tab);
     e->idf_tab = xmalloc(sizeof *e->idf_tab * HASH_DF_BUCKETS);
 #pragma omp parallel for schedule(static)

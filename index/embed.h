@@ -64,6 +64,8 @@ struct hfeats {
     size_t cap_all;
     uint32_t *keys, *keys2; /* scratch of version 2 */
     size_t cap_keys;
+    uint32_t *hist; /* scratch of version 2: counts of the keys' top bits */
+    size_t cap_hist;
 };
 void hfeats_free(struct hfeats *f);
 
@@ -96,6 +98,9 @@ void hash_fit_merge(struct embedder *e, const uint32_t *df);
 /* Ends fitting (document count and mean length) and tabulates the IDF of every bucket, which
  * makes hash_vector cheaper. */
 void hash_fit_done(struct embedder *e, int64_t n_docs, double total_len);
+/* Sets the document count and mean length alone, without the IDF table: for a fit whose df
+ * comes later (post_build's), merged with hash_fit_merge before hash_fit_done. */
+void hash_fit_len(struct embedder *e, int64_t n_docs, double total_len);
 /* Statistics for storage: the df array is HASH_DF_BUCKETS uint32. */
 const uint32_t *hash_df(const struct embedder *e, int64_t *n_docs, double *avg_len);
 /* Sets stored statistics (no IDF table: queries weigh their few features directly). */

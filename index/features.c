@@ -17,26 +17,37 @@
 #define TRAILER 40
 static const char MAGIC[8] = {'P', 'A', 'R', 'E', 'F', 'E', 'A', 'T'};
 
-static void add_u32(struct sbuf *b, uint32_t v)
+/* Puts v at p (little-endian hosts only, as the rest of pare's files). */
+static void put_u32(unsigned char *p, uint32_t v)
 {
-    sbuf_add(b, &v, sizeof v); /* little-endian hosts only, as the rest of pare's files */
+    memcpy(p, &v, sizeof v);
 }
 
 void feat_encode(const struct hfeats *f, struct sbuf *row)
 {
     uint32_t n_more = 0;
     for (size_t i = 0; i < f->n; i++) n_more += f->f[i].tf > 1;
+    /* one pass into a buffer of the row's size: keys of tf 1, keys of tf > 1, their tfs */
+    size_t one = 12, more = 12 + 4 * (f->n - n_more), tf = 12 + 4 * f->n;
     sbuf_reset(row);
-    add_u32(row, f->len);
-    add_u32(row, (uint32_t)f->n - n_more);
-    add_u32(row, n_more);
-    for (size_t i = 0; i < f->n; i++)
-        if (f->f[i].tf == 1) add_u32(row, (uint32_t)f->f[i].h);
-    for (size_t i = 0; i < f->n; i++)
-        if (f->f[i].tf > 1) add_u32(row, (uint32_t)f->f[i].h);
-    for (size_t i = 0; i < f->n; i++)
-        if (f->f[i].tf > 1) sbuf_addc(row, (char)(f->f[i].tf < 255 ? f->f[i].tf : 255));
-    while (row->len % 4) sbuf_addc(row, 0);
+    sbuf_grow(row, (tf + n_more + 3) / 4 * 4);
+    unsigned char *p = (unsigned char *)row->p;
+    put_u32(p, f->len);
+    put_u32(p + 4, (uint32_t)f->n - n_more);
+    put_u32(p + 8, n_more);
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->f[i].tf == 1) {
+            put_u32(p + one, (uint32_t)f->f[i].h);
+            one += 4;
+        } else {
+            put_u32(p + more, (uint32_t)f->f[i].h);
+            more += 4;
+            p[tf++] = (unsigned char)(f->f[i].tf < 255 ? f->f[i].tf : 255);
+        }
+    }
+    while (tf % 4) p[tf++] = 0;
+    row->len = tf;
+    p[tf] = 0;
 }
 
 struct feat_writer {

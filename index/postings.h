@@ -37,16 +37,31 @@
 
 struct post_writer;
 
+/* Building sorts the postings into 2^POST_PART_BITS partitions by the top bits of their key. */
+#define POST_PART_BITS 14
+#define POST_PARTS (1u << POST_PART_BITS)
+
 /*
- * Builds the postings of every row of the features file ff (of hash embedder e, fitted: its k1,
- * b and mean length bound the lists' contributions) and writes them to `path` under the
- * temporary name path.tmp.PID; *checksum gets the file's xxh128 (32 hex digits). *out is set
- * even on failure (free it with post_writer_free, which removes the temporary file). Memory is
- * about 8 bytes a posting and 16 a distinct key while building. Returns PARE_OK or PARE_EFAIL
- * with "path: what went wrong".
+ * Counts the distinct keys of f (version 2 features) into counts[key >> (32 - POST_PART_BITS)]
+ * (POST_PARTS of them): summed over every row of a features file, where post_build places its
+ * postings, counted while the features are made instead of in a pass of its own. Thread-safe
+ * for distinct counts.
  */
-int post_build(const struct feat_file *ff, const struct embedder *e, const char *path,
-               struct post_writer **out, char checksum[static 33], struct sbuf *err);
+void post_count(uint64_t *counts, const struct hfeats *f);
+
+/*
+ * Builds the postings of every row of the features file ff (of hash embedder e, with its k1, b
+ * and mean length: they bound the lists' contributions; its df is not used) and writes them to
+ * `path` under the temporary name path.tmp.PID; *checksum gets the file's xxh128 (32 hex
+ * digits). `counts` is NULL, or post_count summed over every row of ff (checked: counted again
+ * from the rows when they do not hold). `df`, when not NULL, gets the HASH_DF_BUCKETS document
+ * frequencies of ff's rows (what hash_count counts). *out is set even on failure (free it with
+ * post_writer_free, which removes the temporary file). Memory is about 8 bytes a posting and
+ * 16 a distinct key while building. Returns PARE_OK or PARE_EFAIL with "path: what went wrong".
+ */
+int post_build(const struct feat_file *ff, const struct embedder *e, const uint64_t *counts,
+               uint32_t *df, const char *path, struct post_writer **out, char checksum[static 33],
+               struct sbuf *err);
 /* Renames the written file to its final name. Returns PARE_OK or PARE_EFAIL. */
 int post_commit(struct post_writer *w, struct sbuf *err);
 /* The number of distinct keys and postings written (for messages). */

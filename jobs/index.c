@@ -1,9 +1,10 @@
 /*
- * index.c - `pare index`: embed every passage and build a FAISS index of them.
+ * index.c - `pare index`: index every passage, by default postings of the hash embedder's
+ * features (exact BM25), or a FAISS index of embedded vectors.
  *
  * The work is index/build.h's; this file reads the options, records the index (catalog.h) and
  * reports. The index row, its row map and statistics are written in one transaction and the
- * FAISS file atomically: an interrupted run leaves no half index behind.
+ * index's files atomically: an interrupted run leaves no half index behind.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,9 +33,9 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
         {"embedder", OPT_STRING, &a->kind, "hash", "KIND", "hash, file or openai"},
         {"factory", OPT_STRING, &a->factory, "auto", "SPEC",
          "FAISS index_factory string (Flat, SQ8, IVF1024,SQ8, HNSW32, IVF4096,PQ32, ...), "
-         "postings (hash embedder: exact BM25 from an inverted index, no vectors), or auto: SQ8 "
-         "up to 200000 passages, else postings with the hash embedder and IVF{n/2000},SQ8 "
-         "probing 16 lists with the others"},
+         "postings (hash embedder: exact BM25 from an inverted index, no vectors), or auto: "
+         "postings with the hash embedder (SQ8 with --keep-vectors), else SQ8 up to 200000 "
+         "passages and IVF{n/2000},SQ8 probing 16 lists above"},
         {"dim", OPT_INT, &a->dim, "2048", "D", "hash: dimensions"},
         {"bigram-weight", OPT_DOUBLE, &a->bigram_w, "0.5", "W", "hash: weight of bigram features"},
         {"title-repeat", OPT_INT, &a->title_repeat, "2", "N", "hash: times the title is counted"},
@@ -67,8 +68,9 @@ static int parse_args(struct index_args *a, struct pare_ctx *ctx, int argc, char
     };
     const struct cli cli = {"index",
                             NULL,
-                            "Embed every passage and build a FAISS index (inner product on "
-                            "L2-normalised vectors).",
+                            "Index every passage: with the hash embedder, postings of its features "
+                            "(exact BM25); else a FAISS index of the embedded vectors (inner "
+                            "product on L2-normalised vectors).",
                             NULL,
                             opts,
                             0,

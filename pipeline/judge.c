@@ -129,27 +129,42 @@ int judge_pending(const struct judge *j)
     return j->ops->pending ? j->ops->pending(j) : j->n_ready;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
+/* Room for the bytes judge_key hashes in one call: a fingerprint of up to 500 bytes with the
+ * largest subset (a longer one is hashed in steps: the same value). */
+#define KEY_BYTES (512 + sizeof(int64_t) * (1 + JUDGE_MAX_CANDIDATES))
 
 void judge_key(const char *fingerprint, int64_t question_id, const int64_t *ids, int n,
                unsigned char key[16])
 {
     int64_t sorted[JUDGE_MAX_CANDIDATES];
     if (n > JUDGE_MAX_CANDIDATES) n = JUDGE_MAX_CANDIDATES; /* judge_prepare refuses more */
-    memcpy(sorted, ids, sizeof *ids * (size_t)n);
-    qsort(sorted, (size_t)n, sizeof *sorted, cmp_i64);
-    XXH3_state_t *s = XXH3_createState();
-    if (!s) abort();
-    XXH3_128bits_reset(s);
-    XXH3_128bits_update(s, fingerprint, strlen(fingerprint) + 1);
-    XXH3_128bits_update(s, &question_id, sizeof question_id);
-    XXH3_128bits_update(s, sorted, sizeof *sorted * (size_t)n);
+    for (int i = 0; i < n; i++) { /* insertion sort: a subset has a few ids */
+        int64_t x = ids[i];
+        int k = i;
+        for (; k > 0 && sorted[k - 1] > x; k--) sorted[k] = sorted[k - 1];
+        sorted[k] = x;
+    }
+    size_t lf = strlen(fingerprint) + 1, ls = sizeof *sorted * (size_t)n;
+    XXH128_hash_t h;
+    if (lf + sizeof question_id + ls <= KEY_BYTES) {
+        /* one call over the bytes the steps below hash (XXH3's streaming gives the same
+         * value): the steps allocate a state, five times the cost of the hash for a key */
+        unsigned char buf[KEY_BYTES];
+        memcpy(buf, fingerprint, lf);
+        memcpy(buf + lf, &question_id, sizeof question_id);
+        memcpy(buf + lf + sizeof question_id, sorted, ls);
+        h = XXH3_128bits(buf, lf + sizeof question_id + ls);
+    } else {
+        XXH3_state_t *s = XXH3_createState();
+        if (!s) abort();
+        XXH3_128bits_reset(s);
+        XXH3_128bits_update(s, fingerprint, lf);
+        XXH3_128bits_update(s, &question_id, sizeof question_id);
+        XXH3_128bits_update(s, sorted, ls);
+        h = XXH3_128bits_digest(s);
+        XXH3_freeState(s);
+    }
     XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(s));
-    XXH3_freeState(s);
+    XXH128_canonicalFromHash(&c, h);
     memcpy(key, c.digest, 16);
 }

@@ -234,7 +234,7 @@ static void named_entities(struct lex *L, const char *question, const struct lex
 
 /* Links: one passage names the other's title (names[]), or both hold a rare capitalised pair
  * of words that the question does not use (the bridge entity). */
-static void link_passages(struct lex *L, const char *question, struct lexfeat *f)
+static void link_passages(struct lex *L, const struct tokens *tq, struct lexfeat *f)
 {
     for (int i = 0; i < f->n; i++) {
         uint64_t m = lexfeat_phrase(f, f->title[i].p) & ~(1ULL << i);
@@ -245,15 +245,12 @@ static void link_passages(struct lex *L, const char *question, struct lexfeat *f
             L->adj[k] |= 1ULL << i;
         }
     }
-    struct tokens tq = {0};
-    text_words(question, strlen(question), TEXT_KEEP_STOP, &tq);
-    uint64_t *pairs = xmalloc(sizeof *pairs * (tq.n + 1));
+    uint64_t *pairs = xmalloc(sizeof *pairs * (tq->n + 1));
     size_t np = 0;
-    for (size_t t = 1; t < tq.n; t++) pairs[np++] = text_bigram_hash(tq.h[t - 1], tq.h[t]);
+    for (size_t t = 1; t < tq->n; t++) pairs[np++] = text_bigram_hash(tq->h[t - 1], tq->h[t]);
     lexfeat_drop_pairs(f, pairs, np);
     lexfeat_pair_links(f, RARE_DF, L->adj);
     free(pairs);
-    tokens_free(&tq);
 }
 
 /* What the full set meets: the chain (condition 3), each named entity's share of a comparison
@@ -276,17 +273,21 @@ static int lex_prepare(struct judge *j, struct jquestion *q, struct sbuf *err)
     int n_answers;
     memset(na, 0, sizeof na);
     L->n = q->n;
-    struct tokens tq = {0}; /* the question's terms: the words lexfeat is asked about */
-    text_tokenize(q->question, strlen(q->question), &tq);
+    /* the question's terms (the words lexfeat is asked about), a filter that lets them through,
+     * and all its words (link_passages): one pass */
+    struct tokens tq = {0}, words = {0};
+    struct text_filter filter = {{0}};
+    text_words_filter(q->question, strlen(q->question), 0, &tq, TEXT_KEEP_STOP, &words, &filter);
     size_t nq = lexfeat_uniq(tq.h, tq.n);
-    lexfeat_build(&f, q->p, q->n, j->impl != NULL, tq.h, nq);
+    lexfeat_build(&f, q->p, q->n, j->impl != NULL, tq.h, nq, &filter);
     L->yesno = answers_of(q->answers, na, &n_answers);
     question_terms(L, &tq, nq, &f);
     named_entities(L, q->question, &f);
-    link_passages(L, q->question, &f);
+    link_passages(L, &words, &f);
     if (!L->yesno) L->ansp = answer_passages(L, &f, na, n_answers);
     full_set(L);
     tokens_free(&tq);
+    tokens_free(&words);
     lexfeat_free(&f);
     for (int a = 0; a < MAX_ANSWERS; a++) sbuf_free(&na[a]);
     q->prep = L;

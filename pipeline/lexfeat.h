@@ -42,9 +42,11 @@ struct lexfeat {
 
 /* Reads passages p[0..n) (n <= JUDGE_MAX_CANDIDATES); plain selects the reference build.
  * terms[0..n_terms) are the words lexfeat_term will be asked about (the fast build keeps only
- * their masks). */
+ * their masks); filter, when not NULL, lets every one of them through (text_filter_words of
+ * the text they come from): the fast build hashes only the passages' words it lets through and
+ * the capitalised ones (text_scan_some). */
 void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain,
-                   const uint64_t *terms, size_t n_terms);
+                   const uint64_t *terms, size_t n_terms, const struct text_filter *filter);
 void lexfeat_free(struct lexfeat *f);
 
 /* The passages whose content words (text_tokenize of title and text) include hash h, one of

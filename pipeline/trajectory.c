@@ -210,15 +210,31 @@ static size_t pass_slot(const struct pass_count *t, size_t cap, int64_t qid)
     return h;
 }
 
+/* Doubles the table of *cap slots (*used taken) when half full. */
+static struct pass_count *pass_grow(struct pass_count *t, size_t *cap, size_t used)
+{
+    if (used * 2 < *cap) return t;
+    size_t ncap = *cap * 2;
+    struct pass_count *nt = xcalloc(ncap, sizeof *nt);
+    for (size_t i = 0; i < *cap; i++)
+        if (t[i].n) nt[pass_slot(nt, ncap, t[i].qid)] = t[i];
+    free(t);
+    *cap = ncap;
+    return nt;
+}
+
 void traj_buckets(const struct traj_item *items, size_t n, int *bucket)
 {
     /* per question, the rollouts and the correct ones, then each item's question's bucket: two
-     * passes (sorting a million items by question cost as much as storing their rewards) */
-    size_t cap = 16;
-    while (cap < 2 * n) cap *= 2;
+     * passes (sorting a million items by question cost as much as storing their rewards). The
+     * table grows with the questions, not the items: sized for the items, a million of them
+     * over thousands of questions missed the cache at every step. */
+    size_t cap = 1024, used = 0;
     struct pass_count *t = xcalloc(cap, sizeof *t);
     for (size_t i = 0; i < n; i++) {
+        t = pass_grow(t, &cap, used);
         struct pass_count *c = &t[pass_slot(t, cap, items[i].qid)];
+        used += c->n == 0;
         c->qid = items[i].qid;
         c->n++;
         c->ok += items[i].m.f.correct;

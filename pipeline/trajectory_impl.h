@@ -1,17 +1,21 @@
 /*
- * trajectory_impl.h - what the files of a scoring run share (trajectory_scorer.c and
- * trajectory_pipe.c only; the public header is trajectory.h).
+ * trajectory_impl.h - what the files of a scoring run share (trajectory_scorer.c,
+ * trajectory_pipe.c and trajectory_fast.c only, and the unit test of the last; the public header
+ * is trajectory.h).
  *
  *   trajectory_scorer.c  the questions, looked up once per run; the rewards at the end, formatted
  *                        on every thread and stored in order by one;
  *   trajectory_pipe.c    the lines in batches: every thread parses, checks, compresses and
  *                        measures them (OpenMP), one thread resolves their questions and names in
  *                        file order and stores them in file order, so the rows are those of a
- *                        serial run whatever the number of threads.
+ *                        serial run whatever the number of threads;
+ *   trajectory_fast.c    a line's fields read from its cJSON tree, for the lines whose numbers a
+ *                        double holds exactly (the others are read through jansson values).
  */
 #ifndef PARE_TRAJECTORY_IMPL_H
 #define PARE_TRAJECTORY_IMPL_H
 
+#include "common/jsonfast.h"
 #include "pipeline/trajectory.h"
 #include "stores/blob.h"
 
@@ -73,8 +77,10 @@ struct traj_scorer {
     struct reward_params params;
     int schemes[N_SCHEMES];
     int n_threads;
-    struct blob_codec **codec; /* one per thread; responses: frames without a dictionary */
-    struct traj_question **qc; /* open addressing on xxh3 of the key; stable pointers */
+    struct blob_codec **codec;    /* one per thread; responses: frames without a dictionary */
+    struct jsonfast_arena *arena; /* one per thread: the cJSON tree of the line it reads */
+    struct jsonfast_arena qarena; /* the questions' (loaded on the resolving thread) */
+    struct traj_question **qc;    /* open addressing on xxh3 of the key; stable pointers */
     size_t qc_cap, qc_n;
     struct traj_batch batch[TRAJ_BATCHES]; /* lines in flight (see trajectory_pipe.c) */
     int fill, parsed, measure, store;      /* which batch is which */
@@ -95,6 +101,24 @@ struct traj_scorer {
  */
 int traj_question_of(struct traj_scorer *s, const struct traj_line *l, struct traj_question **out,
                      struct sbuf *err);
+
+/*
+ * Whether every number in raw[0..len) (outside strings) is an integer literal of at most 15
+ * digits, so that a cJSON tree of it holds each number exactly, as jansson would (an integer).
+ * Invalid JSON may pass: the parser rejects it.
+ */
+int traj_numbers_exact(const char *raw, size_t len);
+
+/*
+ * A line's fields from its cJSON tree (raw[0..raw_len): its text, whose numbers
+ * traj_numbers_exact accepted), with its selection in *ids[0..*n) (caller frees) and *stated as
+ * traj_selection gives them: the fields traj_parse_line and traj_selection give for the same
+ * line, the strings of *out pointing into the tree. Returns 0, or -1 for any line they would not
+ * accept as it is or that names its question otherwise than by "question_id" (*out is then
+ * empty, *ids NULL): such a line takes the jansson path, which says what is wrong.
+ */
+int traj_tree_line(const struct cJSON *rec, const char *raw, size_t raw_len, struct traj_line *out,
+                   int64_t **ids, int *n, int *stated);
 
 /* Frees the batches' slots and what they hold. */
 void traj_batches_free(struct traj_scorer *s);

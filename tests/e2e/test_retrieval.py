@@ -64,8 +64,8 @@ class Retrieval(PareTest):
         print("\nrecall@10, hash embedder, Flat, corpus scope:\n" + "\n".join(report))
 
     def test_default_index_size_and_recall(self):
-        """Issue 10: the default index takes at most 2.5 KB a passage (FAISS file and features
-        file) and its recall@10 is within 0.005 of the Flat dim-2048 figures before it (README:
+        """Issue 10: the default index (postings with the hash embedder) takes at most 2.5 KB a
+        passage (index file and features file) and its recall@10 is within 0.005 of the Flat dim-2048 figures before it (README:
         HotpotQA 0.908 / 0.961, 2Wiki 0.691 / 0.775, MuSiQue 0.603 / 0.819)."""
         flat = {"hotpotqa/dev500_ircot.jsonl": ("ircot", 0.908, 0.961),
                 "2wikimultihopqa/dev500.json": ("2wiki", 0.691, 0.775),
@@ -75,8 +75,12 @@ class Retrieval(PareTest):
             with self.subTest(rel):
                 self.db = os.path.join(self.dir, fmt + ".db")
                 self.pare("--quiet", "ingest", "--format", fmt, data(rel))
-                ix = int(self.pare("--quiet", "index").stdout)
-                n = self.query("SELECT n_vectors FROM indexes WHERE id = ?", (ix,))[0][0]
+                p = self.pare("index")
+                self.assertIn("factory auto -> postings", p.stderr)
+                ix = int(p.stdout)
+                n, factory = self.query("SELECT n_vectors, factory FROM indexes WHERE id = ?",
+                                        (ix,))[0]
+                self.assertEqual(factory, "postings")
                 size = sum(os.path.getsize(os.path.join(self.dir, f)) for f in os.listdir(self.dir)
                            if f.startswith(fmt + ".db.index%d." % ix))
                 r_q = self.recall10(self.retrieve())
@@ -186,12 +190,13 @@ class Retrieval(PareTest):
         dead = subprocess.Popen(["true"])
         dead.wait()
         stale = ["t.db.index1.faiss.tmp.%d" % dead.pid, "t.db.index1.feat.tmp.%d" % dead.pid,
-                 "t.db.index7.faiss", "t.db.index7.faiss.vectors.npy"]
+                 "t.db.index1.post.tmp.%d" % dead.pid, "t.db.index7.faiss",
+                 "t.db.index7.faiss.vectors.npy"]
         for name in stale:
             self.write(name, "partial")
-        p = self.pare("index")
-        self.assertIn("removed 4 files that an interrupted pare index left", p.stderr)
-        self.assertEqual(self.index_files(), ["t.db.index1.faiss", "t.db.index1.feat"])
+        p = self.pare("index")  # the default: postings and features files
+        self.assertIn("removed 5 files that an interrupted pare index left", p.stderr)
+        self.assertEqual(self.index_files(), ["t.db.index1.feat", "t.db.index1.post"])
         # real kills at several moments, then a run to completion
         self.pare("--quiet", "ingest", "--format", "ircot", data("hotpotqa/dev500_ircot.jsonl"))
         for delay in (0.05, 0.2, 0.5, 1.0):
@@ -209,23 +214,27 @@ class Retrieval(PareTest):
 
     def test_context_scope_reads_no_faiss_file(self):
         """Issue 10: context scope with the hash embedder ranks by BM25 from the features file
-        and never reads the FAISS file; corpus scope needs it."""
+        and never reads the index file (postings, the default, or FAISS); corpus scope needs it."""
         self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
-        ix = int(self.pare("--quiet", "index").stdout)
-        with_file = self.retrieve("--scope", "context")
-        expect = self.query("SELECT question_id, passage_id, rank, score FROM candidates "
-                            "WHERE retrieval_id = ? ORDER BY 1, 3", (with_file,))
-        path = os.path.join(self.dir, self.query("SELECT path FROM indexes WHERE id = ?", (ix,))[0][0])
-        os.remove(path)
-        con = sqlite3.connect(self.db)
-        con.execute("DELETE FROM candidates")
-        con.commit()
-        con.close()
-        self.assertEqual(self.retrieve("--scope", "context"), with_file)
-        got = self.query("SELECT question_id, passage_id, rank, score FROM candidates "
-                         "WHERE retrieval_id = ? ORDER BY 1, 3", (with_file,))
-        self.assertEqual(got, expect)
-        self.assertIn("index file is missing", self.pare("retrieve", expect=1).stderr)
+        for factory, kind in (("auto", "postings"), ("SQ8", "index")):
+            with self.subTest(factory):
+                ix = int(self.pare("--quiet", "index", "--factory", factory).stdout)
+                with_file = self.retrieve("--index", str(ix), "--scope", "context")
+                expect = self.query("SELECT question_id, passage_id, rank, score FROM candidates "
+                                    "WHERE retrieval_id = ? ORDER BY 1, 3", (with_file,))
+                path = os.path.join(self.dir, self.query("SELECT path FROM indexes WHERE id = ?",
+                                                         (ix,))[0][0])
+                os.remove(path)
+                con = sqlite3.connect(self.db)
+                con.execute("DELETE FROM candidates")
+                con.commit()
+                con.close()
+                self.assertEqual(self.retrieve("--index", str(ix), "--scope", "context"), with_file)
+                got = self.query("SELECT question_id, passage_id, rank, score FROM candidates "
+                                 "WHERE retrieval_id = ? ORDER BY 1, 3", (with_file,))
+                self.assertEqual(got, expect)
+                p = self.pare("retrieve", "--index", str(ix), expect=1)
+                self.assertIn("%s file is missing" % kind, p.stderr)
 
     def test_context_scope_ranks_own_passages(self):
         self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
@@ -340,8 +349,8 @@ class Retrieval(PareTest):
             p = self.pare("index", "--embedder", "file", "--vectors", v, "--ids", ids, expect=3)
             self.assertIn("bad.npy:4: value 0 is %s" % word, p.stderr)
         self.assertEqual(self.snapshot(), before)
-        # a good hash index, then break it in every way
-        ix = int(self.pare("--quiet", "index").stdout)
+        # a good hash FAISS index, then break it in every way (test_postings breaks postings)
+        ix = int(self.pare("--quiet", "index", "--factory", "SQ8").stdout)
         path = self.query("SELECT path FROM indexes WHERE id = ?", (ix,))[0][0]
         path = os.path.join(self.dir, path)
         before = self.snapshot()

@@ -85,6 +85,28 @@ class ScoreThreads(PareTest):
         lines = [r[2] for r in a[4]]
         self.assertEqual(lines, sorted(lines))
 
+    def test_both_readers_store_the_same(self):
+        """A line is read from its cJSON tree unless some number in it is not an integer of at
+        most 15 digits, then through jansson values: each line and its twin, which carries a
+        field the scorer ignores holding a real or a long integer, store the same row and
+        rewards."""
+        lines = []
+        for i, t in enumerate(rollouts(self, 40)):
+            lines.append(json.dumps(t))
+            pad = 0.5 if i % 2 else 12345678901234567
+            lines.append(json.dumps(dict(t, trajectory_id=t["trajectory_id"] + "-j", pad=pad)))
+        self.pare("--quiet", "score", self.write("twins.jsonl", "\n".join(lines) + "\n"))
+        got = {}
+        for row in self.query("SELECT t.question_id, t.ext_id, t.policy, t.step, t.selected, "
+                              "t.response, t.answer, t.n_tokens, t.meta, r.* FROM trajectories t "
+                              "JOIN trajectory_rewards r ON r.trajectory_id = t.id "
+                              "WHERE t.ext_id NOT LIKE '%-r%'"):
+            got[(row[0], row[1])] = row[:1] + row[2:9] + row[10:]  # less the names and ids
+        self.assertEqual(len(got), len(lines))
+        for (q, ext), row in got.items():
+            if not ext.endswith("-j"):
+                self.assertEqual(got[(q, ext + "-j")], row, ext)
+
     def test_first_bad_line_and_nothing_stored(self):
         for threads in (1, 2):
             db = self.copy("t%d.db" % threads)

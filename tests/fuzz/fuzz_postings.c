@@ -74,7 +74,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *seed = getenv("FUZZ_POSTINGS_SEED");
     if (seed) {
         struct post_writer *pw;
-        CHECK(post_build(ff, emb, seed, &pw, sum, &err) == PARE_OK);
+        CHECK(post_build(ff, emb, NULL, NULL, seed, &pw, sum, &err) == PARE_OK);
         CHECK(post_commit(pw, &err) == PARE_OK);
         post_writer_free(pw);
     }

@@ -405,14 +405,35 @@ static void test_trained_factory(void **state)
     fx_close(&f);
 }
 
+/* --factory auto: postings for the hash embedder at every size, SQ8 or IVF,SQ8 otherwise. */
+static void test_auto_factory(void **state)
+{
+    (void)state;
+    struct sbuf fac = {0}, par = {0};
+    const int64_t sizes[] = {1, 4858, BUILD_AUTO_EXHAUSTIVE, BUILD_AUTO_EXHAUSTIVE + 1, 2000000};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        build_auto_factory(sizes[i], 1, &fac, &par);
+        assert_string_equal(fac.p, POSTINGS_FACTORY);
+        assert_int_equal(par.len, 0);
+    }
+    build_auto_factory(4858, 0, &fac, &par);
+    assert_string_equal(fac.p, "SQ8");
+    assert_int_equal(par.len, 0);
+    build_auto_factory(BUILD_AUTO_EXHAUSTIVE, 0, &fac, &par);
+    assert_string_equal(fac.p, "SQ8");
+    build_auto_factory(1000000, 0, &fac, &par);
+    assert_string_equal(fac.p, "IVF512,SQ8");
+    assert_string_equal(par.p, "nprobe=16");
+    sbuf_free(&fac);
+    sbuf_free(&par);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hash_build_and_load),
-        cmocka_unit_test(test_mismatches),
-        cmocka_unit_test(test_paths),
-        cmocka_unit_test(test_file_embedder_inputs),
-        cmocka_unit_test(test_keep_and_reindex),
+        cmocka_unit_test(test_auto_factory),         cmocka_unit_test(test_hash_build_and_load),
+        cmocka_unit_test(test_mismatches),           cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_file_embedder_inputs), cmocka_unit_test(test_keep_and_reindex),
         cmocka_unit_test(test_trained_factory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

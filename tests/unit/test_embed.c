@@ -284,6 +284,58 @@ static void test_version_2(void **state)
     embedder_free(e2);
 }
 
+static int cmp_hfeat(const void *x, const void *y)
+{
+    uint64_t a = ((const struct hfeat *)x)->h, b = ((const struct hfeat *)y)->h;
+    return a < b ? -1 : a > b;
+}
+
+/* Version 2 features of texts of every size (sorted by insertion, by buckets of the top bits,
+ * by radix passes beyond 65536 features) are version 1's named by their 32-bit keys: strictly
+ * ascending, with the counts of the keys merged. */
+static void test_version_2_sorts_every_size(void **state)
+{
+    (void)state;
+    struct hash_params p2 = P;
+    p2.version = HASH_VERSION;
+    struct embedder *e1 = embedder_hash_new(&P), *e2 = embedder_hash_new(&p2);
+    struct hfeats f1 = {0}, f2 = {0};
+    struct sbuf text = {0};
+    const int words[] = {3, 20, 150, 3000, 40000};
+    for (size_t c = 0; c < sizeof words / sizeof *words; c++) {
+        sbuf_reset(&text);
+        for (int i = 0; i < words[c]; i++)
+            sbuf_addf(&text, "w%d ", (i * 7919) % (words[c] / 2 + 1));
+        hash_features(e1, "Title", text.p, text.len, &f1);
+        hash_features(e2, "Title", text.p, text.len, &f2);
+        if (words[c] == 40000) assert_true(f2.len > (1u << 16));
+        for (size_t i = 0; i < f1.n; i++) {
+            uint64_t h = f1.f[i].h;
+            f1.f[i].h = ((h >> 32) & ~1ULL) | (h & 1);
+        }
+        qsort(f1.f, f1.n, sizeof *f1.f, cmp_hfeat);
+        size_t m = 0;
+        for (size_t i = 0; i < f1.n; i++) {
+            if (m && f1.f[m - 1].h == f1.f[i].h)
+                f1.f[m - 1].tf += f1.f[i].tf;
+            else
+                f1.f[m++] = f1.f[i];
+        }
+        assert_int_equal(f2.n, m);
+        assert_int_equal(f2.len, f1.len);
+        for (size_t i = 0; i < m; i++) {
+            assert_true(f2.f[i].h == f1.f[i].h);
+            assert_int_equal(f2.f[i].tf, f1.f[i].tf < 255 ? f1.f[i].tf : 255);
+            if (i) assert_true(f2.f[i - 1].h < f2.f[i].h);
+        }
+    }
+    hfeats_free(&f1);
+    hfeats_free(&f2);
+    sbuf_free(&text);
+    embedder_free(e1);
+    embedder_free(e2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_l2_normalize),
         cmocka_unit_test(test_openai_cfg),
         cmocka_unit_test(test_version_2),
+        cmocka_unit_test(test_version_2_sorts_every_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,10 @@
 
 #include "pipeline/judge.h"
 
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
 static struct judge *lexical(void)
 {
     struct judge_opts o = {.spec = "lexical", .coverage = 0.8};
@@ -174,6 +178,42 @@ static void test_keys_and_specs(void **state)
     sbuf_free(&err);
 }
 
+/* A key is xxh128 of the fingerprint with its NUL, the question id and the sorted ids, for a
+ * short fingerprint (hashed in one call) and a long one (in steps) alike: keys stored by
+ * earlier versions are found again. */
+static void test_key_bytes(void **state)
+{
+    (void)state;
+    int64_t ids[JUDGE_MAX_CANDIDATES], sorted[JUDGE_MAX_CANDIDATES];
+    for (int i = 0; i < JUDGE_MAX_CANDIDATES; i++) {
+        ids[i] = 1000 - 7 * i;
+        sorted[JUDGE_MAX_CANDIDATES - 1 - i] = ids[i];
+    }
+    char longfp[700];
+    memset(longfp, 'x', sizeof longfp - 1);
+    longfp[sizeof longfp - 1] = '\0';
+    const char *fps[] = {"lexical:v3:cov=0.80", longfp};
+    int ns[] = {3, JUDGE_MAX_CANDIDATES};
+    for (size_t f = 0; f < 2; f++) {
+        for (size_t k = 0; k < 2; k++) {
+            int n = ns[k];
+            int64_t qid = 42;
+            size_t lf = strlen(fps[f]) + 1, len = lf + 8 + 8 * (size_t)n;
+            unsigned char *buf = malloc(len), key[16];
+            assert_non_null(buf);
+            memcpy(buf, fps[f], lf);
+            memcpy(buf + lf, &qid, 8);
+            /* the n ids of the subset, sorted: the last n of `sorted` are ids[0..n) sorted */
+            memcpy(buf + lf + 8, sorted + JUDGE_MAX_CANDIDATES - n, 8 * (size_t)n);
+            XXH128_canonical_t c;
+            XXH128_canonicalFromHash(&c, XXH3_128bits(buf, len));
+            judge_key(fps[f], qid, ids, n, key);
+            assert_memory_equal(key, c.digest, 16);
+            free(buf);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_comparison_needs_both_bridges),
         cmocka_unit_test(test_answer_own_page),
         cmocka_unit_test(test_keys_and_specs),
+        cmocka_unit_test(test_key_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,7 +80,7 @@ static char *make_postings(const struct feat_file *ff, const struct embedder *e,
     char *path = tmp_path("p.post");
     struct post_writer *w;
     struct sbuf err = {0};
-    int rc = post_build(ff, e, path, &w, sum, &err);
+    int rc = post_build(ff, e, NULL, NULL, path, &w, sum, &err);
     if (rc != PARE_OK) fail_msg("%s", err.p);
     struct stat sb;
     assert_int_not_equal(stat(path, &sb), 0); /* not under its name before the commit */
@@ -290,11 +290,69 @@ static void test_bad_files(void **state)
     sbuf_free(&err);
 }
 
+/* The postings built with the partition counts of the rows (post_count; every thread filling
+ * its own partitions: more than a million postings) equal, byte for byte, those counted from
+ * the rows (no counts, or counts off in two partitions, or in one), and the document
+ * frequencies they give are the embedder's (hash_count's). */
+static void test_counts_and_counted_rows_agree(void **state)
+{
+    (void)state;
+    rnd_state = 0x2545f4914f6cdd1dULL;
+    struct embedder *e = embedder_hash_new(&P2);
+    struct feat_file *ff;
+    char sum[33], sum_other[33];
+    char *fpath = make_corpus(e, 60000, 200000, &ff);
+    struct sbuf err = {0};
+    struct hfeats f = {0};
+    uint64_t *counts = xcalloc(POST_PARTS, sizeof *counts);
+    for (int64_t r = 0; r < feat_rows(ff); r++) {
+        struct hdoc d;
+        assert_int_equal(feat_doc(ff, r, &d, &err), PARE_OK);
+        feat_hfeats(&d, &f);
+        post_count(counts, &f);
+    }
+    uint32_t *df = xmalloc(sizeof *df * HASH_DF_BUCKETS);
+    struct post_writer *w;
+    char *ppath = tmp_path("p.post");
+    assert_int_equal(post_build(ff, e, counts, df, ppath, &w, sum, &err), PARE_OK);
+    int64_t keys, postings, nd;
+    double avg;
+    post_writer_counts(w, &keys, &postings);
+    assert_true(postings > (1 << 20)); /* built on every thread */
+    post_writer_free(w);
+    assert_memory_equal(df, hash_df(e, &nd, &avg), sizeof *df * HASH_DF_BUCKETS);
+    size_t a = 0, b;
+    while (counts[a] == 0) a++;
+    for (b = a + 1; counts[b] == 0; b++)
+        ;
+    for (int c = 0; c < 3; c++) { /* no counts; two off (same sum); one off */
+        if (c > 0) counts[a]--;
+        if (c == 1) counts[b]++;
+        if (c == 2) counts[b]--;
+        memset(df, 0xff, sizeof *df * HASH_DF_BUCKETS);
+        assert_int_equal(post_build(ff, e, c ? counts : NULL, df, ppath, &w, sum_other, &err),
+                         PARE_OK);
+        assert_string_equal(sum_other, sum);
+        assert_memory_equal(df, hash_df(e, &nd, &avg), sizeof *df * HASH_DF_BUCKETS);
+        post_writer_free(w);
+    }
+    free(df);
+    free(counts);
+    hfeats_free(&f);
+    feat_close(ff);
+    embedder_free(e);
+    remove(fpath);
+    free(fpath);
+    free(ppath);
+    sbuf_free(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_corpora_equal_brute_force),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_counts_and_counted_rows_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

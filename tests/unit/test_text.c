@@ -441,12 +441,95 @@ static void test_tokens_differential(void **state)
         tokens_reset(&b);
         ref_words(buf, n, f, &b);
         assert_same_tokens(&a, &b, buf, f);
+        /* one list that keeps every word with its attributes (the lexical judge's passages:
+         * its own path through the scan) */
+        const int all = TEXT_KEEP_STOP | TEXT_ATTRS;
+        tokens_reset(&a);
+        text_scan(buf, n, &norm, all, &a, 0, NULL);
+        assert_string_equal(norm.p, ref.p);
+        tokens_reset(&b);
+        ref_words(buf, n, all, &b);
+        assert_same_tokens(&a, &b, buf, all);
+    }
+    /* words longer than a token keeps (256 bytes), ending in ASCII or in another script */
+    static const char *const tails[] = {" Dog", "\xc3\xa9 the Cat", "", ", an"};
+    char big[600];
+    for (size_t k = 0; k < ARRAY_SIZE(tails); k++) {
+        memset(big, 'Q', 300);
+        snprintf(big + 300, sizeof big - 300, "%s", tails[k]);
+        size_t n = strlen(big);
+        const int all = TEXT_KEEP_STOP | TEXT_ATTRS;
+        tokens_reset(&a);
+        text_scan(big, n, &norm, all, &a, 0, NULL);
+        ref_normalize(big, &ref);
+        assert_string_equal(norm.p, ref.p);
+        tokens_reset(&b);
+        ref_words(big, n, all, &b);
+        assert_same_tokens(&a, &b, big, all);
     }
     /* a NUL inside: the normalisation stops there, the tokens go on */
     tokens_reset(&a);
     text_scan("The Cat\0 Dog", 12, &norm, 0, &a, 0, NULL);
     assert_string_equal(norm.p, "cat");
     assert_int_equal(a.n, 2);
+    sbuf_free(&norm);
+    sbuf_free(&ref);
+    tokens_free(&a);
+    free(b.h);
+    free(b.attr);
+    tokens_free(&c);
+}
+
+/* Whether h is one of t's hashes. */
+static int has_hash(const struct tokens *t, uint64_t h)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->h[i] == h) return 1;
+    return 0;
+}
+
+/* text_scan_some gives text_scan's words, but may leave out the hash of a word that is neither
+ * capitalised nor one of the filter's words; the filter never misses one of its words. */
+static void test_scan_some(void **state)
+{
+    (void)state;
+    const int all = TEXT_KEEP_STOP | TEXT_ATTRS;
+    unsigned seed = 4242;
+    char buf[256], other[256];
+    struct tokens a = {0}, b = {0}, c = {0};
+    struct sbuf norm = {0}, ref = {0};
+    size_t skipped = 0;
+    for (int it = 0; it < 50000; it++) {
+        random_text(buf, sizeof buf, &seed);
+        random_text(other, sizeof other, &seed);
+        const char *src = it % 3 ? other : buf; /* a third: the filter of the text itself */
+        struct text_filter f = {{0}};
+        tokens_reset(&c);
+        text_words_filter(src, strlen(src), 0, &c, 0, NULL, &f); /* c: the filter's words */
+        tokens_reset(&b);
+        ref_words(src, strlen(src), 0, &b); /* the pass gives text_tokenize's words too */
+        assert_same_tokens(&c, &b, src, 0);
+        size_t n = strlen(buf);
+        tokens_reset(&a);
+        tokens_reset(&b);
+        text_scan_some(buf, n, &norm, &f, &a);
+        ref_normalize(buf, &ref);
+        assert_string_equal(norm.p, ref.p);
+        ref_words(buf, n, all, &b);
+        if (a.n != b.n || a.n_words != b.n_words) fail_msg("words of \"%s\" differ", buf);
+        for (size_t k = 0; k < a.n; k++) {
+            if (!(a.attr[k] & TOKEN_NOHASH)) {
+                if (a.h[k] != b.h[k] || a.attr[k] != b.attr[k])
+                    fail_msg("word %zu of \"%s\" differs", k, buf);
+                continue;
+            }
+            skipped++;
+            if (a.h[k] != 0 || (b.attr[k] & TOKEN_CAP) || has_hash(&c, b.h[k]) ||
+                (a.attr[k] & ~TOKEN_NOHASH) != (b.attr[k] & ~TOKEN_STOP))
+                fail_msg("word %zu of \"%s\" was wrongly left without its hash", k, buf);
+        }
+    }
+    assert_true(skipped > 1000); /* the path that skips hashes was taken */
     sbuf_free(&norm);
     sbuf_free(&ref);
     tokens_free(&a);
@@ -464,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_normalize_differential),
         cmocka_unit_test(test_tokens_differential),
+        cmocka_unit_test(test_scan_some),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,11 @@
 
 #include <math.h>
 
+#include <cjson/cJSON.h>
+
+#include "common/jsonfast.h"
 #include "pipeline/trajectory.h"
+#include "pipeline/trajectory_impl.h"
 
 #define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-9)
 
@@ -231,6 +235,110 @@ static struct traj_item measure(const char *text)
     json_decref(q.golds);
     sbuf_free(&err);
     return it;
+}
+
+/* A string field of two lines' readings: both NULL or equal. */
+static void same_str(const char *a, const char *b)
+{
+    if (!a || !b)
+        assert_ptr_equal(a, b);
+    else
+        assert_string_equal(a, b);
+}
+
+/*
+ * The cJSON path (trajectory_fast.c) takes a line only when the jansson path accepts it, and then
+ * reads the same fields and selection; `fast` says whether it must take the line (ordinary lines
+ * must not all fall back to jansson).
+ */
+static void check_tree_line(const char *text, int fast)
+{
+    size_t len = strlen(text);
+    struct traj_line want, got;
+    struct sbuf err = {0};
+    int64_t *wids = NULL, *gids = NULL;
+    int wn = 0, gn = 0, wstated = 0, gstated = 0;
+    json_t *j = parse(text);
+    int wrc = traj_parse_line(j, text, len, &want, &err);
+    if (wrc == PARE_OK) wrc = traj_selection(&want, &wids, &wn, &wstated, &err);
+    struct jsonfast_arena a = {0};
+    const cJSON *t = traj_numbers_exact(text, len) ? jsonfast_tree_in(&a, text, len) : NULL;
+    int took = t && traj_tree_line(t, text, len, &got, &gids, &gn, &gstated) == 0;
+    if (took != fast) fail_msg("fast path %s: %s", took ? "took" : "left", text);
+    if (took) {
+        assert_int_equal(wrc, PARE_OK);
+        assert_string_equal(sbuf_str(&got.question), sbuf_str(&want.question));
+        assert_string_equal(sbuf_str(&got.ext), sbuf_str(&want.ext));
+        assert_int_equal(got.default_ext, want.default_ext);
+        assert_null(got.dataset);
+        same_str(got.response, want.response);
+        same_str(got.answer, want.answer);
+        same_str(got.policy, want.policy);
+        assert_int_equal(got.has_step, want.has_step);
+        assert_int_equal(got.step, want.step);
+        assert_int_equal(got.has_n_tokens, want.has_n_tokens);
+        assert_int_equal(got.n_tokens, want.n_tokens);
+        assert_int_equal(got.has_score, want.has_score);
+        assert_true(got.score == want.score);
+        assert_int_equal(gn, wn);
+        assert_int_equal(gstated, wstated);
+        for (int i = 0; i < gn; i++) assert_int_equal(gids[i], wids[i]);
+        traj_line_free(&got);
+    }
+    traj_line_free(&want);
+    free(wids);
+    free(gids);
+    json_decref(j);
+    jsonfast_arena_free(&a);
+    sbuf_free(&err);
+}
+
+static void test_tree_line(void **state)
+{
+    (void)state;
+    /* taken: pare's own lines, every field, integers only */
+    check_tree_line("{\"question_id\": \"q1\", \"trajectory_id\": \"t1\", \"step\": 3, "
+                    "\"selected\": [7, -8, 123456789012345], \"response\": \"a. b e1.5 <answer>x"
+                    "</answer>\", \"policy\": \"p\", \"n_tokens\": 10000000, \"score\": -2}",
+                    1);
+    check_tree_line("{\"question_id\": 42, \"trajectory_id\": -0, \"response\": \"r\", "
+                    "\"answer\": \"y\\\"1.5\", \"selected\": []}",
+                    1);
+    check_tree_line("{\"question_id\": \"q\", \"trajectory_id\": null, \"selected\": null, "
+                    "\"response\": \"<evidence>[3, 4]</evidence><answer>z</answer>\", "
+                    "\"answer\": null, \"policy\": null, \"step\": null, \"n_tokens\": null}",
+                    1);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"<evidence>3,,4</evidence>\"}", 1);
+    check_tree_line("{\"question_id\": \"q\", \"output\": \"o\", \"extra\": [true, false, {}]}", 1);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"output\": 5}", 1);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"score\": \"high\"}", 1);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"x\\\" 1.5 \\\\\\\" 2e3\"}", 1);
+    /* left to jansson: a real or a long integer anywhere, a trainer's line, a wrong type */
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"x\\\\\", \"s\": 1.5}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"score\": 0.5}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"step\": 1e2}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"step\": 1.0}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"x\": [1E0]}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"selected\": "
+                    "[1234567890123456]}",
+                    0);
+    check_tree_line("{\"question_id\": 9007199254740993, \"response\": \"r\"}", 0);
+    check_tree_line("{\"gts\": {\"question_id\": \"q\"}, \"output\": \"o\"}", 0);
+    check_tree_line("{\"question_id\": null, \"response\": \"r\"}", 0);
+    check_tree_line("{\"question_id\": [1], \"response\": \"r\"}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"trajectory_id\": true, \"response\": \"r\"}", 0);
+    check_tree_line("{\"question_id\": \"q\"}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"output\": 5}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"selected\": [\"x\"]}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"selected\": {}}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"answer\": 1}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"policy\": 1}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"step\": \"1\"}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"n_tokens\": -1}", 0);
+    check_tree_line("{\"question_id\": \"q\", \"response\": \"r\", \"n_tokens\": 10000001}", 0);
+    check_tree_line("{\"Question_id\": \"q\", \"question_id\": \"q\", \"Response\": 1, "
+                    "\"response\": \"r\"}",
+                    1);
 }
 
 static void test_measure(void **state)
@@ -556,10 +664,15 @@ static void test_scorer_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_line),    cmocka_unit_test(test_parse_line_errors),
-        cmocka_unit_test(test_trainer_lines), cmocka_unit_test(test_selection),
-        cmocka_unit_test(test_measure),       cmocka_unit_test(test_buckets_and_targets),
-        cmocka_unit_test(test_scorer_run),    cmocka_unit_test(test_scorer_rescore_and_shard),
+        cmocka_unit_test(test_parse_line),
+        cmocka_unit_test(test_parse_line_errors),
+        cmocka_unit_test(test_trainer_lines),
+        cmocka_unit_test(test_selection),
+        cmocka_unit_test(test_tree_line),
+        cmocka_unit_test(test_measure),
+        cmocka_unit_test(test_buckets_and_targets),
+        cmocka_unit_test(test_scorer_run),
+        cmocka_unit_test(test_scorer_rescore_and_shard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
