@@ -53,19 +53,86 @@ static void usage(FILE *out)
  * of retrieve's CPU time and a sixth of ingest's went to a thread spinning while another wrote
  * to SQLite, and on a loaded machine the spinning thread takes the core the writer needs
  * (passive: retrieve 0.19-0.28 s instead of 0.26-0.53 s, ingest 2.8 s instead of 3.4 s).
- * libgomp reads the policy once, when it is loaded, before main: so a command sets
- * OMP_WAIT_POLICY=passive and executes pare again (same pid, same arguments), unless the user
- * chose a policy. The new process removes the variable again (libgomp has read it), so the
- * programs pare starts do not inherit it. Without /proc, pare runs on with the default.
+ * libgomp reads the policy once, in its initialiser, before main; unless the user chose a
+ * policy, pare makes it see OMP_WAIT_POLICY=passive and takes the variable away again in main,
+ * so that the programs pare starts do not inherit it.
+ *
+ * How: an executable's .preinit_array runs after relocation and before every shared library's
+ * initialiser. There `environ` is not set yet (libc's initialiser sets it to the envp array
+ * that preinit functions also receive), so setenv would be lost; instead passive_preinit
+ * lends itself one slot of envp, a variable that no initialiser reads (not OMP_, LD_, locale,
+ * TLS or sanitizer settings ...), and main gives the slot back. Without such a slot (an empty
+ * environment), passive_omp executes pare again with the variable set, as pare always did
+ * before: that second start-up costs about 17 ms a command (loading 48 libraries again).
  */
+static char passive_entry[] = "OMP_WAIT_POLICY=passive";
+static char **lent_slot;  /* the envp slot holding passive_entry, or NULL */
+static char *lent_value;  /* what it held */
+static int policy_chosen; /* the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT */
+
+/* 1 when a library initialiser may read the variable of env entry e (name=value) */
+static int read_at_start(const char *e)
+{
+    static const char *const prefixes[] = {
+        "OMP_",   "GOMP_", "KMP_",  "OPENBLAS_", "GOTO_",    "LD_",     "MALLOC_", "GLIBC_",
+        "GCONV_", "LANG",  "LC_",   "TZ",        "GNUTLS_",  "OPENSSL", "SSL_",    "P11_",
+        "KRB5",   "CURL",  "ASAN_", "UBSAN_",    "LSAN_",    "MSAN_",   "TSAN_",   "PARE_",
+        "PATH",   "HOME",  "TMP",   "XDG_",      "POSIXLY_", "NLS",     "LOCPATH", "HOSTALIASES",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+        if (strncmp(e, prefixes[i], strlen(prefixes[i])) == 0) return 1;
+    return strchr(e, '=') == NULL;
+}
+
+static void passive_preinit(int argc, char **argv, char **envp)
+{
+    (void)argc, (void)argv;
+    if (!envp) return;
+    char **slot = NULL;
+    for (char **e = envp; *e; e++) {
+        if (strncmp(*e, "OMP_WAIT_POLICY=", 16) == 0 || strncmp(*e, "GOMP_SPINCOUNT=", 15) == 0) {
+            policy_chosen = 1;
+            return;
+        }
+        if (!slot && !read_at_start(*e)) slot = e;
+    }
+    if (!slot) return;
+    lent_slot = slot;
+    lent_value = *slot;
+    *slot = passive_entry;
+}
+
+__attribute__((section(".preinit_array"),
+               used)) static void (*const preinit)(int, char **, char **) = passive_preinit;
+
+/* Gives back the slot lent by passive_preinit, in environ as it is now. */
+static void give_back_slot(void)
+{
+    extern char **environ;
+    for (char **e = environ; e && *e; e++)
+        if (*e == passive_entry) {
+            *e = lent_value;
+            return;
+        }
+    /* an initialiser's setenv copied environ: the entry is gone, put the variable back */
+    const char *eq = strchr(lent_value, '=');
+    char *name = strndup(lent_value, (size_t)(eq - lent_value));
+    if (name) (void)setenv(name, eq + 1, 1);
+    free(name);
+}
+
 static void passive_omp(char **argv)
 {
+    if (lent_slot) {
+        give_back_slot();
+        return;
+    }
     if (getenv("PARE_OMP_REEXEC")) {
         unsetenv("PARE_OMP_REEXEC");
         unsetenv("OMP_WAIT_POLICY");
         return;
     }
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    if (policy_chosen || getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
     if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0 && setenv("PARE_OMP_REEXEC", "1", 1) == 0)
         execv("/proc/self/exe", argv);
     unsetenv("OMP_WAIT_POLICY");

@@ -1,0 +1,75 @@
+"""OpenMP's wait policy (jobs/main.c): pare runs with OMP_WAIT_POLICY=passive unless the user chose a
+policy, in one start-up when the environment lends it a slot, and the programs it starts (an exec:
+judge here) get the environment pare was given, without the variable."""
+import json
+import os
+import sys
+import unittest
+
+from common import BIN, PareTest, data
+
+
+def displays(stderr):
+    """libgomp's OMP_DISPLAY_ENV=verbose blocks: one (policy, spin count) per start-up."""
+    out, policy = [], None
+    for line in stderr.splitlines():
+        line = line.strip()
+        if line.startswith("OMP_WAIT_POLICY ="):
+            policy = line.split("=", 1)[1].strip().strip("'")
+        elif line.startswith("GOMP_SPINCOUNT ="):
+            out.append((policy, line.split("=", 1)[1].strip().strip("'")))
+    return out
+
+
+class OmpPolicy(PareTest):
+    def base_env(self):
+        env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+        env["OMP_DISPLAY_ENV"] = "verbose"
+        return env
+
+    def test_passive_in_one_start(self):
+        # passive: no spinning (spin count 0), and libgomp started once (no second exec)
+        self.assertEqual(displays(self.pare("init", env=self.base_env()).stderr), [("PASSIVE", "0")])
+
+    def test_user_choice_kept(self):
+        env = self.base_env()
+        env["OMP_WAIT_POLICY"] = "active"
+        self.assertEqual(displays(self.pare("init", env=env).stderr)[-1][0], "ACTIVE")
+        env = self.base_env()
+        env["GOMP_SPINCOUNT"] = "1234"
+        self.assertEqual(displays(self.pare("init", env=env).stderr), [("PASSIVE", "1234")])
+
+    def test_empty_environment_starts_again(self):
+        # nothing to lend (only OpenMP's own variable): pare executes itself with the policy set
+        p = self.pare("init", env={"OMP_DISPLAY_ENV": "verbose"})
+        shown = displays(p.stderr)
+        self.assertEqual(len(shown), 2, p.stderr)
+        self.assertEqual(shown[-1], ("PASSIVE", "0"))
+
+    def test_children_get_the_environment_given(self):
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        self.pare("--quiet", "index")
+        self.pare("--quiet", "retrieve", "--scope", "context")
+        seen = os.path.join(self.dir, "seen.json")
+        script = self.write("judge.py", r'''
+import json, os, sys
+with open(sys.argv[1], "w") as f:
+    json.dump(dict(os.environ), f)
+sys.exit(3)
+''')
+        # the first variable pare may lend is this one: it must reach the judge unchanged
+        env = {"ZZ_LENT": "lent value"}
+        env.update((k, v) for k, v in os.environ.items()
+                   if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "ZZ_LENT"))
+        judge = "exec:%s %s %s" % (sys.executable, script, seen)
+        self.pare("mine", "--judge", judge, "--limit", "1", expect=1, env=env)
+        with open(seen) as f:
+            child = json.load(f)
+        self.assertNotIn("OMP_WAIT_POLICY", child)
+        self.assertEqual(child.get("ZZ_LENT"), "lent value")
+        for k, v in env.items():
+            self.assertEqual(child.get(k), v, k)
+
+
+if __name__ == "__main__":
+    unittest.main()
