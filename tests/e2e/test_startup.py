@@ -1,6 +1,10 @@
-"""OpenMP's wait policy (jobs/main.c): pare runs with OMP_WAIT_POLICY=passive unless the user chose a
+"""What a command does before it works.
+
+OpenMP's wait policy (jobs/main.c): pare runs with OMP_WAIT_POLICY=passive unless the user chose a
 policy, in one start-up when the environment lends it a slot, and the programs it starts (an exec:
-judge here) get the environment pare was given, without the variable."""
+judge here) get the environment pare was given, without the variable.
+
+BLAS and LAPACK (index/blas_lazy.c): loaded when FAISS first calls them, not when pare starts."""
 import json
 import os
 import sys
@@ -69,6 +73,36 @@ sys.exit(3)
         self.assertEqual(child.get("ZZ_LENT"), "lent value")
         for k, v in env.items():
             self.assertEqual(child.get(k), v, k)
+
+
+class LazyBlas(PareTest):
+    def loaded(self, *args):
+        """The libraries the loader reports for a pare command (LD_DEBUG=files)."""
+        env = dict(os.environ, LD_DEBUG="files")
+        return self.pare(*args, env=env).stderr
+
+    def test_blas_loaded_on_first_use(self):
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        # the default index (postings) and context-scope retrieval never call BLAS
+        for args in (("init",), ("--quiet", "index"), ("--quiet", "retrieve", "--scope", "context")):
+            log = self.loaded(*args)
+            self.assertNotIn("libblas.so", log, args)
+            self.assertNotIn("libopenblas", log, args)
+        # an IVF index trains k-means with sgemm: BLAS is loaded then, by pare itself
+        log = self.loaded("--quiet", "index", "--factory", "IVF16,Flat")
+        self.assertRegex(log, r"file=libblas\.so\.3 \[0\];\s+dynamically loaded by")
+        # and the search works: every question gets its candidates, and half of them a gold
+        # passage of their own among them (0.50 with BLAS linked as before, same candidates)
+        self.pare("--quiet", "retrieve", "--scope", "corpus", "--index", "2")
+        got = self.query("SELECT count(DISTINCT question_id), count(*) FROM candidates c JOIN "
+                         "retrievals r ON r.id = c.retrieval_id WHERE r.index_id = 2")
+        questions = self.query("SELECT count(*) FROM questions")[0][0]
+        self.assertEqual(got[0][0], questions)
+        found = self.query("SELECT count(DISTINCT c.question_id) FROM candidates c JOIN retrievals r "
+                           "ON r.id = c.retrieval_id JOIN question_passages g ON g.question_id = "
+                           "c.question_id AND g.passage_id = c.passage_id AND g.is_gold "
+                           "WHERE r.index_id = 2")[0][0]
+        self.assertGreaterEqual(found, questions * 0.4)
 
 
 if __name__ == "__main__":
