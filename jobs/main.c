@@ -61,9 +61,8 @@ static void usage(FILE *out)
  * initialiser. There `environ` is not set yet (libc's initialiser sets it to the envp array
  * that preinit functions also receive), so setenv would be lost; instead passive_preinit
  * lends itself a slot of envp, a variable that no initialiser reads (not OMP_, LD_, locale,
- * TLS or sanitizer settings ...), and main gives the slot back. OpenBLAS's idle timeout is set
- * the same way (struct lent). Without such a slot (an empty
- * environment), passive_omp executes pare again with the variable set, as pare always did
+ * TLS or sanitizer settings ...), and main gives the slot back (struct lent). Without such a slot
+ * (an empty environment), passive_omp executes pare again with the variable set, as pare always did
  * before: that second start-up costs about 17 ms a command (loading 48 libraries again).
  */
 /* What passive_preinit sets for the libraries' initialisers, each unless the user set it. */
@@ -73,11 +72,9 @@ static struct lent {
     char *value;         /* what the slot held; NULL when nothing was lent */
 } lent[] = {
     {"OMP_WAIT_POLICY=passive", {"OMP_WAIT_POLICY=", "GOMP_SPINCOUNT="}, NULL},
-    /* OpenBLAS starts a thread a core when it is loaded, which spins in sched_yield for 2^28
-     * cycles (about 0.1 s) waiting for work before it sleeps, and pare's commands rarely call
-     * BLAS: a fifth of retrieve's samples were that spinning. 2^4 cycles: it sleeps at once and
-     * wakes for each BLAS call. */
-    {"OPENBLAS_THREAD_TIMEOUT=4", {"OPENBLAS_THREAD_TIMEOUT=", "GOTO_THREAD_TIMEOUT="}, NULL},
+    /* (OpenBLAS's idle timeout was set here too: its thread, started when the library
+     * loaded, spun in sched_yield for ~0.1 s in every command. index/blas_lazy.c now loads
+     * BLAS only when FAISS calls it, after main, so there is nothing to set.) */
 };
 
 /* 1 when a library initialiser may read the variable of env entry e (name=value) */
