@@ -61,21 +61,12 @@ static void usage(FILE *out)
  * initialiser. There `environ` is not set yet (libc's initialiser sets it to the envp array
  * that preinit functions also receive), so setenv would be lost; instead passive_preinit
  * lends itself a slot of envp, a variable that no initialiser reads (not OMP_, LD_, locale,
- * TLS or sanitizer settings ...), and main gives the slot back (struct lent). Without such a slot
- * (an empty environment), passive_omp executes pare again with the variable set, as pare always did
+ * TLS or sanitizer settings ...), and main gives the slot back. Without such a slot (an empty
+ * environment), passive_omp executes pare again with the variable set, as pare always did
  * before: that second start-up costs about 17 ms a command (loading 48 libraries again).
  */
-/* What passive_preinit sets for the libraries' initialisers, each unless the user set it. */
-static struct lent {
-    char entry[32];      /* name=value, lent to envp */
-    const char *user[2]; /* "NAME=" prefixes that mean the user chose (NULL: none) */
-    char *value;         /* what the slot held; NULL when nothing was lent */
-} lent[] = {
-    {"OMP_WAIT_POLICY=passive", {"OMP_WAIT_POLICY=", "GOMP_SPINCOUNT="}, NULL},
-    /* (OpenBLAS's idle timeout was set here too: its thread, started when the library
-     * loaded, spun in sched_yield for ~0.1 s in every command. index/blas_lazy.c now loads
-     * BLAS only when FAISS calls it, after main, so there is nothing to set.) */
-};
+static char passive_entry[] = "OMP_WAIT_POLICY=passive";
+static char *lent_value; /* what the envp slot lent to passive_entry held; NULL: nothing lent */
 
 /* 1 when a library initialiser may read the variable of env entry e (name=value) */
 static int read_at_start(const char *e)
@@ -91,54 +82,46 @@ static int read_at_start(const char *e)
     return strchr(e, '=') == NULL;
 }
 
-/* 1 when envp sets one of l's user prefixes */
-static int user_chose(char **envp, const struct lent *l)
-{
-    for (char **e = envp; *e; e++)
-        for (int k = 0; k < 2; k++)
-            if (l->user[k] && strncmp(*e, l->user[k], strlen(l->user[k])) == 0) return 1;
-    return 0;
-}
-
 static void passive_preinit(int argc, char **argv, char **envp)
 {
     (void)argc, (void)argv;
     if (!envp) return;
-    char **e = envp;
-    for (size_t i = 0; i < ARRAY_SIZE(lent); i++) {
-        if (user_chose(envp, &lent[i])) continue;
-        while (*e && read_at_start(*e)) e++;
-        if (!*e) return; /* nothing (more) to lend */
-        lent[i].value = *e;
-        *e++ = lent[i].entry;
+    char **slot = NULL;
+    for (char **e = envp; *e; e++) {
+        if (strncmp(*e, "OMP_WAIT_POLICY=", 16) == 0 || strncmp(*e, "GOMP_SPINCOUNT=", 15) == 0)
+            return; /* the user chose */
+        if (!slot && !read_at_start(*e)) slot = e;
     }
+    if (!slot) return; /* nothing to lend */
+    lent_value = *slot;
+    *slot = passive_entry;
 }
 
 __attribute__((section(".preinit_array"),
                used)) static void (*const preinit)(int, char **, char **) = passive_preinit;
 
-/* Gives back the slot lent for l, in environ as it is now. */
-static void give_back(struct lent *l)
+/* Gives back the lent slot, in environ as it is now. */
+static void give_back(void)
 {
     extern char **environ;
     for (char **e = environ; e && *e; e++)
-        if (*e == l->entry) {
-            *e = l->value;
+        if (*e == passive_entry) {
+            *e = lent_value;
             return;
         }
     /* an initialiser removed the entry: put the variable back */
-    const char *eq = strchr(l->value, '=');
-    char *name = strndup(l->value, (size_t)(eq - l->value));
+    const char *eq = strchr(lent_value, '=');
+    char *name = strndup(lent_value, (size_t)(eq - lent_value));
     if (name) (void)setenv(name, eq + 1, 1);
     free(name);
 }
 
 static void passive_omp(char **argv)
 {
-    int policy_lent = lent[0].value != NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(lent); i++)
-        if (lent[i].value) give_back(&lent[i]);
-    if (policy_lent) return;
+    if (lent_value) {
+        give_back();
+        return;
+    }
     if (getenv("PARE_OMP_REEXEC")) {
         unsetenv("PARE_OMP_REEXEC");
         unsetenv("OMP_WAIT_POLICY");
