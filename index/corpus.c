@@ -99,10 +99,9 @@ static int64_t decompress_all(struct corpus_batch *b, struct sbuf *err)
     return bad;
 }
 
-int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, size_t limit,
-                    struct corpus_batch *b, struct sbuf *err)
+int64_t corpus_read(struct store *st, int64_t after, size_t limit, struct corpus_batch *b,
+                    struct sbuf *err)
 {
-    (void)codec; /* each thread has its own, loaded from the store like it */
     reserve(b, limit);
     if (b->cap_raw < limit) {
         b->raw = xrealloc(b->raw, sizeof *b->raw * limit);
@@ -131,12 +130,34 @@ int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, s
         return -1;
     }
     int64_t bad = warm_codecs(st, b, err);
-    if (bad < 0) bad = decompress_all(b, err);
     if (bad >= 0) {
         sbuf_addf(err, " (passage %lld)", (long long)b->ids[bad]);
         return -1;
     }
     return (int64_t)b->n;
+}
+
+int corpus_decode(struct corpus_batch *b, size_t i, int thread, struct sbuf *err)
+{
+    if (blob_decompress(b->codecs[thread], b->raw[i].p, b->raw[i].len, &b->texts[i], err) ==
+        PARE_OK)
+        return PARE_OK;
+    sbuf_addf(err, " (passage %lld)", (long long)b->ids[i]);
+    return PARE_EFAIL;
+}
+
+int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, size_t limit,
+                    struct corpus_batch *b, struct sbuf *err)
+{
+    (void)codec; /* each thread has its own, loaded from the store like it */
+    int64_t n = corpus_read(st, after, limit, b, err);
+    if (n <= 0) return n;
+    int64_t bad = decompress_all(b, err);
+    if (bad >= 0) {
+        sbuf_addf(err, " (passage %lld)", (long long)b->ids[bad]);
+        return -1;
+    }
+    return n;
 }
 
 static int cmp_i64(const void *a, const void *b)

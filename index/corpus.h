@@ -43,6 +43,25 @@ int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, s
                     struct corpus_batch *b, struct sbuf *err);
 
 /*
+ * corpus_next without the decompression: reads the ids, titles and compressed bodies, and
+ * loads the dictionaries their frames need into every thread's codec. The caller then
+ * decompresses each body with corpus_decode inside its own parallel loop over the batch, so
+ * that decompressing overlaps whatever else runs (a batch read while another is tokenised
+ * left the reading thread the whole decompression, serial: the text pass's slower half).
+ * Returns how many passages (0 past the last), or -1 with err set.
+ */
+int64_t corpus_read(struct store *st, int64_t after, size_t limit, struct corpus_batch *b,
+                    struct sbuf *err);
+
+/*
+ * Decompresses body i of a batch from corpus_read into b->texts[i], with the codec of thread
+ * `thread` (omp_get_thread_num() of a team no larger than omp_get_max_threads() when the batch
+ * was read). Bodies of different rows may be decompressed at once on different threads.
+ * Returns PARE_OK, or PARE_EFAIL with err set (corrupt body; err names the passage).
+ */
+int corpus_decode(struct corpus_batch *b, size_t i, int thread, struct sbuf *err);
+
+/*
  * Reads the passages whose ids are ids[0..n) (any order, repeats allowed) into b. Sorts and
  * deduplicates ids in place. Returns PARE_OK, or PARE_EFAIL with err set (no such passage,
  * database error, corrupt body).
