@@ -442,10 +442,14 @@ static int migrate(struct store *st, struct sbuf *err)
  * refused after sqlite3_initialize). A statement that writes several rows and may abort keeps
  * a statement journal; SQLite writes it to a temporary file beyond 64 KiB, and a multi-row
  * insert of random keys (judge_calls) touches a page a row, so the journal of one statement
- * went to disk every time. 16 MiB keeps it in memory. */
+ * went to disk every time. 16 MiB keeps it in memory. Debian's SQLite counts every allocation
+ * under a global mutex (memory statistics, which pare never reads) and has no lookaside
+ * allocator, so every small allocation of every statement took that mutex: off, 1.4% fewer
+ * instructions in ingest and 2% less CPU in pare mine. */
 static void configure_sqlite(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 16 << 20);
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
@@ -488,6 +492,11 @@ int store_open(const char *path, int flags, struct store **out, struct sbuf *err
         store_close(st);
         return PARE_EFAIL;
     }
+    /* Pages read through a shared mapping instead of a pread into SQLite's cache: the stages
+     * that read every passage (index, mine) spent 6% of their CPU copying pages from the
+     * kernel's cache (97k HotpotQA). Up to 1 GiB of the file; writes still go through the
+     * journal or the WAL. A failure leaves the usual reads. */
+    (void)store_exec(st, "PRAGMA mmap_size = 1073741824");
     /* pare_in_shard() is 1 for every question here; shard_open narrows it (stores/shard.h) */
     if (sqlfuncs_register(st->db, err) != PARE_OK || shard_register_all(st, err) != PARE_OK ||
         migrate(st, err) != PARE_OK) {
