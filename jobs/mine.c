@@ -46,8 +46,9 @@ static int check_args(const struct mine_args *a, enum mz_method *method)
     return bad ? PARE_EUSAGE : PARE_OK;
 }
 
-/* The judge `spec` with the command line's settings. Returns PARE_OK, or PARE_EUSAGE after
- * saying why (what: "--judge" or "--prior"). */
+/* The judge `spec` with the command line's settings. Returns PARE_OK, or after saying why
+ * (what: "--judge" or "--prior") PARE_EFAIL when the judge could not be set up (libcurl cannot
+ * be loaded) or PARE_EUSAGE (a bad spec or option). */
 static int open_judge(struct mine_args *a, const char *spec, const char *what, struct judge **j)
 {
     struct sbuf err = {0};
@@ -59,7 +60,7 @@ static int open_judge(struct mine_args *a, const char *spec, const char *what, s
     int rc = judge_new(&a->jo, j, &err);
     if (rc != PARE_OK) fprintf(stderr, "pare mine: %s: %s\n", what, sbuf_str(&err));
     sbuf_free(&err);
-    return rc == PARE_OK ? PARE_OK : PARE_EUSAGE;
+    return rc == PARE_OK || rc == PARE_EFAIL ? rc : PARE_EUSAGE;
 }
 
 static void progress(void *ctx, const struct mining_stats *s, int64_t total)

@@ -4,13 +4,16 @@ OpenMP's wait policy (jobs/main.c): pare runs with OMP_WAIT_POLICY=passive unles
 policy, in one start-up when the environment lends it a slot, and the programs it starts (an exec:
 judge here) get the environment pare was given, without the variable.
 
-BLAS and LAPACK (index/blas_lazy.c): loaded when FAISS first calls them, not when pare starts."""
+BLAS and LAPACK (index/blas_lazy.c): loaded when FAISS first calls them, not when pare starts.
+libcurl (common/curl_api.h): loaded when a command first talks to a server."""
 import json
 import os
+import shutil
+import subprocess
 import sys
 import unittest
 
-from common import BIN, PareTest, data
+from common import BIN, FakeOpenAI, PareTest, data
 
 
 def displays(stderr):
@@ -103,6 +106,54 @@ class LazyBlas(PareTest):
                            "c.question_id AND g.passage_id = c.passage_id AND g.is_gold "
                            "WHERE r.index_id = 2")[0][0]
         self.assertGreaterEqual(found, questions * 0.4)
+
+
+class LazyCurl(PareTest):
+    def loaded(self, *args, env=None, expect=0):
+        """The loader's log of the libraries a pare command loads (LD_DEBUG=files)."""
+        env = dict(env or os.environ, LD_DEBUG="files")
+        return self.pare(*args, env=env, expect=expect).stderr
+
+    def test_curl_loaded_by_the_commands_that_talk_to_a_server(self):
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        # nothing local loads libcurl (nor the TLS stack it brings)
+        for args in (("init",), ("--version",), ("--quiet", "index"),
+                     ("--quiet", "retrieve", "--scope", "context"),
+                     ("--quiet", "mine", "--limit", "5")):
+            log = self.loaded(*args)
+            self.assertNotIn("libcurl", log, args)
+            self.assertNotIn("libgnutls", log, args)
+        # an OpenAI judge loads it on first use, and its calls work
+        answers = {q: json.loads(a) for q, a in self.query("SELECT question, answers FROM questions")}
+        afile = self.write("answers.json", json.dumps(answers))
+        with FakeOpenAI("--answers", afile) as srv:
+            log = self.loaded("--quiet", "mine", "--judge", "openai", "--model", "fake",
+                              "--method", "ddmin", "--limit", "3", env=srv.env())
+        self.assertRegex(log, r"file=libcurl\.so\.4 \[0\];\s+dynamically loaded by")
+        self.assertEqual(self.query("SELECT count(*) FROM judge_calls WHERE judge LIKE 'openai%' "
+                                    "AND verdict IS NOT NULL AND error IS NULL") [0][0] > 0, True)
+
+    def test_a_libcurl_that_cannot_be_used_is_an_error(self):
+        # a libcurl.so.4 without libcurl's functions, found first: the judge fails with a message
+        # that names the library and what it lacks, and no verdict is stored
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if not cc:
+            self.skipTest("no C compiler to build the stand-in library")
+        src = self.write("empty.c", "int pare_test_not_curl;\n")
+        lib = os.path.join(self.dir, "lib")
+        os.mkdir(lib)
+        subprocess.run([cc, "-shared", "-fPIC", "-o", os.path.join(lib, "libcurl.so.4"), src],
+                       check=True)
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        self.pare("--quiet", "index")
+        self.pare("--quiet", "retrieve", "--scope", "context")
+        env = dict(os.environ, LD_LIBRARY_PATH=lib, OPENAI_BASE_URL="http://127.0.0.1:9/v1",
+                   OPENAI_API_KEY="sk-test")
+        p = self.pare("mine", "--judge", "openai", "--model", "fake", "--limit", "2", env=env,
+                      expect=1)
+        self.assertIn("libcurl: libcurl.so.4 has no curl_global_init", p.stderr)
+        self.assertEqual(self.query("SELECT count(*) FROM judge_calls WHERE verdict IS NOT NULL"),
+                         [(0,)])
 
 
 if __name__ == "__main__":
