@@ -652,8 +652,93 @@ static void scan_end(struct scanner *sc, struct sbuf *out)
     out->p[sc->no.m] = '\0';
 }
 
+/* Where the run of ASCII letters and digits at p[i..n) ends, with its first 256 bytes (what a
+ * struct word keeps) lower-cased into low, which has room for 256 + 16: sixteen bytes at a time
+ * where the input has them, each chunk classified, lower-cased and stored whole (up to 16 bytes
+ * past the copy are written and mean nothing). */
+#define LOW_KEEP 256
+static inline __attribute__((always_inline)) size_t lower_word(const unsigned char *p, size_t i,
+                                                               size_t n, char *low)
+{
+    size_t j = i;
+#if defined(__SSE2__)
+    while (n - j >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + j));
+        __m128i up = in_range(x, 'A', 'Z' - 'A');
+        __m128i alnum = _mm_or_si128(_mm_or_si128(up, in_range(x, 'a', 'z' - 'a')),
+                                     in_range(x, '0', '9' - '0'));
+        if (j - i <= LOW_KEEP)
+            _mm_storeu_si128((__m128i *)(low + (j - i)),
+                             _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+        unsigned stop = ~(unsigned)_mm_movemask_epi8(alnum) & 0xffffu;
+        if (stop) return j + (size_t)__builtin_ctz(stop);
+        j += 16;
+    }
+#endif
+    unsigned l;
+    for (; j < n && (l = alnum_lower[p[j]]); j++)
+        if (j - i < LOW_KEEP) low[j - i] = (char)l;
+    return j;
+}
+
+/* The general scan of p[0..n), which starts and ends where no word is open, into sink k. */
+static void words_general(const unsigned char *p, size_t n, const struct word_sink *k)
+{
+    struct scanner sc;
+    scan_begin(&sc, n, NULL, k);
+    scan(&sc, (const char *)p, n);
+}
+
+/*
+ * text_words without attributes, for text that is mostly ASCII (an index's every passage:
+ * 28% of pare index's instructions went to the byte-at-a-time scan). A word that is a run of
+ * ASCII letters and digits ended by an ASCII byte is found sixteen bytes at a time and hashed
+ * from its lower-cased copy, as scan_run and flush_word do. Where a byte >= 0x80 comes (not
+ * inside such a word), the general scan takes the stretch from the start of the word it may
+ * belong to up to the next ASCII byte that is neither a letter nor a digit: ASCII separators
+ * end words in both, so no word is open at either end, and without TEXT_ATTRS nothing of the
+ * scan before a stretch matters; the list is the one the general scan gives for the whole.
+ */
+static inline __attribute__((always_inline)) void words_fast(const unsigned char *p, size_t n,
+                                                             const int flags, struct tokens *t)
+{
+    _Static_assert(LOW_KEEP == sizeof((struct word *)0)->w, "a word keeps LOW_KEEP bytes");
+    const struct word_sink sink = {t, NULL, flags, 0, NULL};
+    char low[LOW_KEEP + 16];
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        size_t j = c < 0x80 && alnum_lower[c] ? lower_word(p, i, n, low) : i;
+        if (j < n && p[j] >= 0x80) { /* another script, here or in the word: the stretch */
+            size_t e = j;
+            while (e < n && (p[e] >= 0x80 || alnum_lower[p[e]])) e++;
+            words_general(p + i, e - i, &sink);
+            i = e;
+            continue;
+        }
+        if (j == i) { /* an ASCII separator */
+            i++;
+            continue;
+        }
+        size_t len = j - i < LOW_KEEP ? j - i : LOW_KEEP;
+        uint64_t h = word_hash(low, len);
+        unsigned attr = (len <= STOP_MAX_LEN && is_stop(h) ? TOKEN_STOP : 0) |
+                        (c - 'A' < 26u ? TOKEN_CAP : 0) | (j - i >= 3 ? TOKEN_MIN3 : 0);
+        keep_word(t, flags, h, attr);
+        i = j;
+    }
+}
+
 void text_words(const char *s, size_t n, int flags, struct tokens *t)
 {
+    if (!(flags & TEXT_ATTRS)) {
+        pthread_once(&stop_once, init_stops);
+        if (flags == 0) /* text_tokenize's: the checks of the flags fold away */
+            words_fast((const unsigned char *)s, n, 0, t);
+        else
+            words_fast((const unsigned char *)s, n, flags, t);
+        return;
+    }
     const struct word_sink k = {t, NULL, flags, 0, NULL};
     struct scanner sc;
     scan_begin(&sc, n, NULL, &k);

@@ -401,6 +401,38 @@ static void assert_same_tokens(const struct tokens *a, const struct tokens *b, c
         fail_msg("token attributes of \"%s\" differ", s);
 }
 
+/* text_words without attributes takes a path of its own for ASCII words (words_fast); with
+ * TEXT_ATTRS it takes the general scan. Both give the same hashes, also for words longer than
+ * the 256 bytes a word keeps, runs of every length around the 16-byte steps, and non-ASCII
+ * letters right after, inside or before a long ASCII run. */
+static void test_tokens_fast_long_words(void **state)
+{
+    (void)state;
+    static const char *const tails[] = {"",      " x",           "\xc3\xa9", "\xc3\xa9tude",
+                                        ", Bob", "\xe2\x80\x93y"};
+    char buf[1200];
+    struct tokens a = {0}, b = {0};
+    for (size_t len = 1; len < 700; len += len < 40 ? 1 : 37) {
+        for (size_t t = 0; t < ARRAY_SIZE(tails); t++) {
+            for (int lead = 0; lead < 2; lead++) {
+                size_t n = 0;
+                if (lead) n += (size_t)snprintf(buf, sizeof buf, "Caf\xc3\xa9 ");
+                for (size_t i = 0; i < len; i++) buf[n++] = (char)("AbcdEfgh0123"[i % 12]);
+                n += (size_t)snprintf(buf + n, sizeof buf - n, "%s the end", tails[t]);
+                tokens_reset(&a);
+                tokens_reset(&b);
+                text_words(buf, n, 0, &a);
+                text_words(buf, n, TEXT_ATTRS, &b);
+                assert_int_equal(a.n, b.n);
+                assert_int_equal(a.n_words, b.n_words);
+                assert_memory_equal(a.h, b.h, a.n * sizeof *a.h);
+            }
+        }
+    }
+    tokens_free(&a);
+    tokens_free(&b);
+}
+
 static void test_tokens_differential(void **state)
 {
     (void)state;
@@ -547,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_normalize_differential),
         cmocka_unit_test(test_tokens_differential),
+        cmocka_unit_test(test_tokens_fast_long_words),
         cmocka_unit_test(test_scan_some),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
