@@ -368,18 +368,24 @@ static int store_passage(struct ingest *in, const struct qa_passage *p, const st
 
 /* Passages per INSERT of store_passages: 1, 2, 4, ... 2^PASSAGES_LOG (store_stmt_rows). A
  * statement's step, reset and binding set-up were a third of a corpus passage's cost on the storing
- * thread, which the other threads wait for. */
+ * thread, which the other threads wait for. OR IGNORE, not ON CONFLICT(content_hash) DO NOTHING:
+ * a statement that may abort half-way keeps a journal of every page it changes, and each row
+ * changes a page of the content_hash index (hashes: a different page a row); with OR IGNORE no
+ * constraint aborts, so SQLite keeps none (4% of ingest's instructions on HotpotQA). The only
+ * constraint a row can break is the hash's: bind_passage binds no NULL. */
 #define PASSAGES_LOG 4
 #define PASSAGES_HEAD                                                                              \
-    "INSERT INTO passages(ext_id, title, body, n_chars, n_bytes, content_hash) VALUES "
+    "INSERT OR IGNORE INTO passages(ext_id, title, body, n_chars, n_bytes, content_hash) VALUES "
 #define PASSAGES_ROW "(?, ?, ?, ?, ?, ?)"
-#define PASSAGES_TAIL " ON CONFLICT(content_hash) DO NOTHING"
+#define PASSAGES_TAIL ""
 
-/* Binds a passage to parameters b+1 .. b+6 of a passages INSERT. Returns an SQLite code. */
+/* Binds a passage to parameters b+1 .. b+6 of a passages INSERT, none of the NOT NULL columns
+ * NULL (a zstd frame is never empty). Returns an SQLite code. */
 static int bind_passage(sqlite3_stmt *s, int b, const struct qa_passage *p, const struct pbody *pb)
 {
     int rc = sqlite3_bind_text(s, b + 1, p->ext_id, -1, SQLITE_STATIC);
-    if (!rc) rc = sqlite3_bind_text(s, b + 2, p->title, -1, SQLITE_STATIC);
+    if (!rc) rc = sqlite3_bind_text(s, b + 2, p->title ? p->title : "", -1, SQLITE_STATIC);
+    if (!rc && !pb->body.len) rc = SQLITE_MISUSE;
     if (!rc) rc = sqlite3_bind_blob(s, b + 3, pb->body.p, (int)pb->body.len, SQLITE_STATIC);
     if (!rc) rc = sqlite3_bind_int64(s, b + 4, pb->chars);
     if (!rc) rc = sqlite3_bind_int64(s, b + 5, (int64_t)p->text_len);
