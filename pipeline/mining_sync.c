@@ -409,12 +409,16 @@ int mining_run_sync(struct mine_run *r, mining_progress_fn progress, void *ctx)
      * on again after it (store_fk_suspend). */
     if (rc == PARE_OK && store_fk_suspend(r->st) != PARE_OK)
         rc = store_fail(r->st, r->err, "PRAGMA foreign_keys");
-    if (rc == PARE_OK && store_begin(r->st) != PARE_OK) rc = store_fail(r->st, r->err, "BEGIN");
-    if (rc == PARE_OK) {
+    /* A bulk transaction (store_begin_bulk): alone on the database, the run writes its pages
+     * once, at each commit, instead of to the WAL and again when the WAL is checkpointed, which
+     * happened after the last batch, on one thread (10k HotpotQA questions: 14 MB of WAL for
+     * 7 MB of rows, and 20 ms of a 0.5 s run). Commits stay where mine_commit puts them. */
+    if (rc == PARE_OK && store_begin_bulk(r->st) != PARE_OK)
+        rc = store_fail(r->st, r->err, "BEGIN");
+    else if (rc == PARE_OK) {
         rc = rounds(&y, progress, ctx, b);
-        if (rc == PARE_OK && store_commit(r->st) != PARE_OK)
+        if (store_end_bulk(r->st, rc == PARE_OK) != PARE_OK && rc == PARE_OK)
             rc = store_fail(r->st, r->err, "COMMIT");
-        if (rc != PARE_OK) store_rollback(r->st);
     }
     if (store_fk_resume(r->st) != PARE_OK && rc == PARE_OK)
         rc = store_fail(r->st, r->err, "PRAGMA foreign_keys");

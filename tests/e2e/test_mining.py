@@ -536,5 +536,46 @@ for n, line in enumerate(sys.stdin):
         self.assertEqual(out["failed_calls"], 0)
 
 
+class SyncJournal(PareTest):
+    """The lexical judge's run is a bulk transaction (store_begin_bulk): alone on the database it
+    writes its pages once, with a rollback journal, and leaves the database in WAL; with another
+    connection reading, it runs in WAL beside it. Both store the same sets."""
+
+    def prepare(self):
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        self.pare("--quiet", "index")
+        self.pare("--quiet", "retrieve", "--scope", "context")
+
+    def stored(self):
+        return (self.query("SELECT question_id, status, judge_calls FROM evidence_sets "
+                           "ORDER BY question_id"),
+                self.query("SELECT s.question_id, m.passage_id FROM evidence_members m JOIN "
+                           "evidence_sets s ON s.id = m.set_id ORDER BY 1, 2"),
+                self.query("SELECT hex(key), verdict FROM judge_calls ORDER BY 1"))
+
+    def test_alone_and_beside_a_reader(self):
+        self.prepare()
+        base = os.path.join(self.dir, "base.db")
+        shutil.copy(self.db, base)
+        self.pare("--quiet", "mine")
+        alone = self.stored()
+        self.assertEqual(self.query("PRAGMA journal_mode"), [("wal",)])
+        self.assertFalse(os.path.exists(self.db + "-journal"))
+        self.assertGreater(len(alone[0]), 0)
+        # the same run while another connection holds a read transaction open
+        self.db = os.path.join(self.dir, "reader.db")
+        shutil.copy(base, self.db)
+        con = sqlite3.connect(self.db, isolation_level=None)
+        con.execute("BEGIN")
+        before = con.execute("SELECT count(*) FROM evidence_sets").fetchone()[0]
+        self.pare("--quiet", "mine")
+        # the reader still sees its snapshot (WAL), and the rows are there once it ends
+        self.assertEqual(con.execute("SELECT count(*) FROM evidence_sets").fetchone()[0], before)
+        con.execute("COMMIT")
+        con.close()
+        self.assertEqual(self.stored(), alone)
+        self.assertEqual(self.query("PRAGMA journal_mode"), [("wal",)])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
