@@ -1,7 +1,6 @@
 /* candidates.c - see candidates.h. */
 #include "index/candidates.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,14 +64,10 @@ int candidates_next(struct store *st, int64_t id, int with_answer, const char *d
 }
 
 /* Rows per INSERT of candidates_store: 1, 2, 4, ... 2^ROWS_LOG (store_stmt_rows). A statement's
- * fixed cost (step, halt, reset) was a third of a row's. OR IGNORE: a statement that may abort
- * half-way keeps a journal of the pages it changes (SQLite copies each); with OR IGNORE none
- * does (5% of a context-scope retrieve's instructions). A row can break only the key, which a
- * concurrent run of the same retrieval stored with the same candidates; candidates_store
- * refuses a NaN score (SQLite would store NULL, which NOT NULL forbids). */
+ * fixed cost (step, halt, reset) was a third of a row's. */
 #define ROWS_LOG 5
 #define ROWS_HEAD                                                                                  \
-    "INSERT OR IGNORE INTO candidates(retrieval_id, question_id, passage_id, rank, score) VALUES "
+    "INSERT INTO candidates(retrieval_id, question_id, passage_id, rank, score) VALUES "
 #define ROWS_ROW "(?, ?, ?, ?, ?)"
 
 /* A candidate row waiting to be stored. */
@@ -126,13 +121,6 @@ static int insert_all(struct store *st, int64_t id, int64_t k, const struct rank
 int candidates_store(struct store *st, int64_t id, int64_t k, const struct ranked *qs, int nq,
                      struct sbuf *err)
 {
-    for (int i = 0; i < nq; i++)
-        for (int c = 0; c < qs[i].n_cand && (k <= 0 || c < k); c++)
-            if (isnan(qs[i].score[c])) {
-                sbuf_setf(err, "question %lld: passage %lld has no score", (long long)qs[i].qid,
-                          (long long)qs[i].cand[c]);
-                return PARE_EFAIL;
-            }
     /* The rows refer to questions and passages this command read from this database (pare
      * never deletes either); checking three parent keys per row made storing them twice as
      * dear, and context scope stores every passage of every question. (A job storing many

@@ -35,9 +35,8 @@ int candidates_retrieval(struct store *st, const struct retrieval_cfg *c, int64_
 int candidates_next(struct store *st, int64_t id, int with_answer, const char *dataset,
                     int64_t after, int64_t n, struct ranked *qs, int *nq, struct sbuf *err);
 
-/* Stores the best k (0: all) candidates of qs[0..nq) under retrieval `id` in one transaction;
- * a row of the retrieval already stored (a concurrent run of it) is kept. Returns PARE_OK, or
- * PARE_EFAIL with nothing stored (a database error, a candidate whose score is NaN). */
+/* Stores the best k (0: all) candidates of qs[0..nq) under retrieval `id` in one transaction.
+ * Returns PARE_OK, or PARE_EFAIL with nothing stored. */
 int candidates_store(struct store *st, int64_t id, int64_t k, const struct ranked *qs, int nq,
                      struct sbuf *err);
 
