@@ -399,10 +399,12 @@ static inline __m128i in_range(__m128i x, char lo, char span)
  * where it ends. Sixteen bytes at a time where the input has them (the copy of the scan's most
  * common bytes, 7.5% of pare mine's instructions a byte at a time): a chunk is classified and
  * lower-cased at once and stored whole, so up to 16 bytes past the run's copy are written (the
- * caller's buffer has that slack: scan_begin) and overwritten by what follows.
+ * caller's buffer has that slack: scan_begin) and overwritten by what follows. Only the first
+ * `keep` bytes of the run are copied (SIZE_MAX: all; words_fast keeps what a struct word keeps,
+ * into a buffer of keep + 16).
  */
 static inline __attribute__((always_inline)) size_t lower_run(const unsigned char *p, size_t i,
-                                                              size_t n, char *low)
+                                                              size_t n, char *low, size_t keep)
 {
     size_t j = i;
 #if defined(__SSE2__)
@@ -411,15 +413,17 @@ static inline __attribute__((always_inline)) size_t lower_run(const unsigned cha
         __m128i up = in_range(x, 'A', 'Z' - 'A');
         __m128i alnum = _mm_or_si128(_mm_or_si128(up, in_range(x, 'a', 'z' - 'a')),
                                      in_range(x, '0', '9' - '0'));
-        __m128i lowered = _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20)));
-        _mm_storeu_si128((__m128i *)(low + (j - i)), lowered);
+        if (j - i <= keep)
+            _mm_storeu_si128((__m128i *)(low + (j - i)),
+                             _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
         unsigned stop = ~(unsigned)_mm_movemask_epi8(alnum) & 0xffffu;
         if (stop) return j + (size_t)__builtin_ctz(stop);
         j += 16;
     }
 #endif
     unsigned l;
-    for (; j < n && (l = alnum_lower[p[j]]); j++) low[j - i] = (char)l;
+    for (; j < n && (l = alnum_lower[p[j]]); j++)
+        if (j - i < keep) low[j - i] = (char)l;
     return j;
 }
 
@@ -446,7 +450,7 @@ static inline __attribute__((always_inline)) size_t scan_run(struct scanner *sc,
     }
     if (!sc->no.in_word) norm_word_start(&sc->no);
     char *low = sc->no.o + sc->no.m;
-    j = lower_run(p, i, n, low);
+    j = lower_run(p, i, n, low, SIZE_MAX);
     sc->no.m += j - i;
     if (!tok) return j;
     if ((j == n || p[j] < 0x80) && !w->len && j - i <= sizeof w->w) {
@@ -496,7 +500,7 @@ static size_t scan_words(struct scanner *sc, const unsigned char *p, size_t i, s
     struct tokens *t = sc->k->a;
     for (;;) {
         if (pending && m) o[m++] = ' '; /* norm_word_start */
-        size_t ws = m, j = lower_run(p, i, n, o + m), len = j - i;
+        size_t ws = m, j = lower_run(p, i, n, o + m, SIZE_MAX), len = j - i;
         int cap = (unsigned)p[i] - 'A' < 26u;
         m += len;
         if ((j < n && p[j] >= 0x80) || len > sizeof sc->w.w) {
@@ -652,34 +656,8 @@ static void scan_end(struct scanner *sc, struct sbuf *out)
     out->p[sc->no.m] = '\0';
 }
 
-/* Where the run of ASCII letters and digits at p[i..n) ends, with its first 256 bytes (what a
- * struct word keeps) lower-cased into low, which has room for 256 + 16: sixteen bytes at a time
- * where the input has them, each chunk classified, lower-cased and stored whole (up to 16 bytes
- * past the copy are written and mean nothing). */
+/* The bytes of a word that words_fast hashes: what a struct word keeps. */
 #define LOW_KEEP 256
-static inline __attribute__((always_inline)) size_t lower_word(const unsigned char *p, size_t i,
-                                                               size_t n, char *low)
-{
-    size_t j = i;
-#if defined(__SSE2__)
-    while (n - j >= 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(p + j));
-        __m128i up = in_range(x, 'A', 'Z' - 'A');
-        __m128i alnum = _mm_or_si128(_mm_or_si128(up, in_range(x, 'a', 'z' - 'a')),
-                                     in_range(x, '0', '9' - '0'));
-        if (j - i <= LOW_KEEP)
-            _mm_storeu_si128((__m128i *)(low + (j - i)),
-                             _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
-        unsigned stop = ~(unsigned)_mm_movemask_epi8(alnum) & 0xffffu;
-        if (stop) return j + (size_t)__builtin_ctz(stop);
-        j += 16;
-    }
-#endif
-    unsigned l;
-    for (; j < n && (l = alnum_lower[p[j]]); j++)
-        if (j - i < LOW_KEEP) low[j - i] = (char)l;
-    return j;
-}
 
 /* The general scan of p[0..n), which starts and ends where no word is open, into sink k. */
 static void words_general(const unsigned char *p, size_t n, const struct word_sink *k)
@@ -708,7 +686,7 @@ static inline __attribute__((always_inline)) void words_fast(const unsigned char
     size_t i = 0;
     while (i < n) {
         unsigned c = p[i];
-        size_t j = c < 0x80 && alnum_lower[c] ? lower_word(p, i, n, low) : i;
+        size_t j = c < 0x80 && alnum_lower[c] ? lower_run(p, i, n, low, LOW_KEEP) : i;
         if (j < n && p[j] >= 0x80) { /* another script, here or in the word: the stretch */
             size_t e = j;
             while (e < n && (p[e] >= 0x80 || alnum_lower[p[e]])) e++;
