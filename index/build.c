@@ -106,36 +106,14 @@ struct hash_pass {
     struct feat_file *ff;   /* the features file, once written */
 };
 
-/* The first body of a batch that could not be decompressed, and why. */
-struct bad_body {
-    int64_t row; /* -1: none */
-    struct sbuf err;
-};
-
-/* Decompresses body i of pb on thread t (corpus_decode); the first failure is kept in *bad. */
-static int decode_body(struct corpus_batch *pb, size_t i, int t, struct bad_body *bad)
-{
-    struct sbuf e = {0};
-    int rc = corpus_decode(pb, i, t, &e);
-    if (rc != PARE_OK) {
-#pragma omp critical(build_bad_body)
-        if (bad->row < 0 || (int64_t)i < bad->row) {
-            bad->row = (int64_t)i;
-            sbuf_setf(&bad->err, "%s", sbuf_str(&e));
-        }
-    }
-    sbuf_free(&e);
-    return rc;
-}
-
 /* Decompresses and tokenises a batch once, on every thread (tasks of the caller's team): counts
  * its features' document frequencies (for postings, only their partitions: post_build counts
  * the df from its lists, in order, where hash_count's increments land all over 4 MB) and encodes
  * its rows. Decompressing here rather than where the batch is read spreads it over the team:
  * the reading task did all of it, and the text pass waited for that thread. Returns the batch's
- * length in features; a body that could not be decompressed is left in *bad. */
+ * length in features; a body that could not be decompressed is left in pb->bad. */
 static double feature_batch(const struct embedder *e, struct hash_pass *h, struct corpus_batch *pb,
-                            struct sbuf *rows, struct bad_body *bad)
+                            struct sbuf *rows)
 {
     double len = 0;
     /* A bounded number of tasks: past 64 a thread queued, libgomp runs a taskloop's tasks at
@@ -146,7 +124,7 @@ static double feature_batch(const struct embedder *e, struct hash_pass *h, struc
     for (size_t i = 0; i < pb->n; i++) {
         int t = omp_get_thread_num();
         struct hfeats *f = &h->scratch[t];
-        if (decode_body(pb, i, t, bad) != PARE_OK) continue;
+        if (corpus_decode(pb, i, t) != PARE_OK) continue;
         hash_features(e, pb->titles[i], pb->texts[i].p, pb->texts[i].len, f);
         if (h->postings) {
             if (!h->parts[t]) h->parts[t] = xcalloc(POST_PARTS, sizeof *h->parts[t]);
@@ -179,7 +157,7 @@ struct text_steps {
     int64_t done;
     struct sbuf read_err, append_err;
     int append_rc;
-    struct bad_body bad; /* a body of the batch tokenised that could not be decompressed */
+    const struct corpus_batch *bad; /* a batch with a body that could not be decompressed */
 };
 
 /* Step i of text_pass: batch i (in pb[cur]) is tokenised on every thread while one reads batch
@@ -196,8 +174,9 @@ static int64_t text_step(struct index_build *b, struct hash_pass *h, struct text
     if (x->appending > 0 && x->append_rc == PARE_OK)
         x->append_rc =
             append_batch(b->feat, h->ids[nxt], h->rows[nxt], x->appending, &x->append_err);
-    x->total_len += feature_batch(b->emb, h, &x->pb[cur], h->rows[cur], &x->bad);
+    x->total_len += feature_batch(b->emb, h, &x->pb[cur], h->rows[cur]);
 #pragma omp taskwait
+    if (x->pb[cur].bad >= 0) x->bad = &x->pb[cur];
     memcpy(h->ids[cur], x->pb[cur].ids, sizeof *h->ids[cur] * (size_t)x->n[cur]);
     x->appending = x->n[cur];
     x->done += x->n[cur];
@@ -208,17 +187,16 @@ static int64_t text_step(struct index_build *b, struct hash_pass *h, struct text
 static int text_steps_run(struct index_build *b, struct hash_pass *h, struct text_steps *x)
 {
     int cur = 0;
-    x->bad.row = -1;
     x->n[0] = corpus_read(b->st, 0, (size_t)b->batch, &x->pb[0], &x->read_err);
 #pragma omp parallel
 #pragma omp single
-    while (x->n[cur] > 0 && x->append_rc == PARE_OK && x->bad.row < 0) {
+    while (x->n[cur] > 0 && x->append_rc == PARE_OK && !x->bad) {
         text_step(b, h, x, cur);
         progress(b, "passages tokenised", x->done, b->n_passages);
         cur ^= 1;
     }
-    if (x->bad.row >= 0) { /* the rows of that batch are incomplete: none is appended */
-        sbuf_setf(&b->err, "%s", sbuf_str(&x->bad.err));
+    if (x->bad) { /* the rows of that batch are incomplete: none is appended */
+        sbuf_setf(&b->err, "%s", sbuf_str(&x->bad->bad_err));
         return PARE_EFAIL;
     }
     if (x->append_rc == PARE_OK && x->appending > 0)
@@ -260,7 +238,6 @@ static int text_pass(struct index_build *b, struct hash_pass *h, const char *fea
     for (int i = 0; i < 2; i++) corpus_free(&x.pb[i]);
     sbuf_free(&x.read_err);
     sbuf_free(&x.append_err);
-    sbuf_free(&x.bad.err);
     h->n_docs = x.done;
     h->total_len = x.total_len;
     fit_text(b, h);

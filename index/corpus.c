@@ -13,6 +13,7 @@ void corpus_free(struct corpus_batch *b)
         sbuf_free(&b->texts[i]);
     }
     for (size_t i = 0; i < b->cap_raw; i++) sbuf_free(&b->raw[i]);
+    sbuf_free(&b->bad_err);
     for (int t = 0; t < b->n_codecs; t++) blob_codec_free(b->codecs[t]);
     free(b->codecs);
     free(b->warm);
@@ -79,24 +80,19 @@ static int64_t warm_codecs(struct store *st, struct corpus_batch *b, struct sbuf
     return -1;
 }
 
-/* Decompresses the batch's bodies on every core. Returns the first bad row, or -1. */
-static int64_t decompress_all(struct corpus_batch *b, struct sbuf *err)
+int corpus_decode(struct corpus_batch *b, size_t i, int thread)
 {
-    int64_t bad = -1;
-#pragma omp parallel for schedule(dynamic, 64)
-    for (size_t i = 0; i < b->n; i++) {
-        struct sbuf e = {0};
-        if (blob_decompress(b->codecs[omp_get_thread_num()], b->raw[i].p, b->raw[i].len,
-                            &b->texts[i], &e) != PARE_OK) {
+    struct sbuf e = {0};
+    int rc = blob_decompress(b->codecs[thread], b->raw[i].p, b->raw[i].len, &b->texts[i], &e);
+    if (rc != PARE_OK) {
 #pragma omp critical(corpus_bad)
-            if (bad < 0 || (int64_t)i < bad) {
-                bad = (int64_t)i;
-                sbuf_setf(err, "%s", sbuf_str(&e));
-            }
+        if (b->bad < 0 || (int64_t)i < b->bad) {
+            b->bad = (int64_t)i;
+            sbuf_setf(&b->bad_err, "%s (passage %lld)", sbuf_str(&e), (long long)b->ids[i]);
         }
-        sbuf_free(&e);
     }
-    return bad;
+    sbuf_free(&e);
+    return rc == PARE_OK ? PARE_OK : PARE_EFAIL;
 }
 
 int64_t corpus_read(struct store *st, int64_t after, size_t limit, struct corpus_batch *b,
@@ -109,6 +105,7 @@ int64_t corpus_read(struct store *st, int64_t after, size_t limit, struct corpus
         b->cap_raw = limit;
     }
     b->n = 0;
+    b->bad = -1;
     sqlite3_stmt *s = store_stmt(st, "SELECT id, title, body FROM passages WHERE id > ?1 "
                                      "ORDER BY id LIMIT ?2");
     if (!s || sqlite3_bind_int64(s, 1, after) || sqlite3_bind_int64(s, 2, (int64_t)limit)) {
@@ -137,27 +134,17 @@ int64_t corpus_read(struct store *st, int64_t after, size_t limit, struct corpus
     return (int64_t)b->n;
 }
 
-int corpus_decode(struct corpus_batch *b, size_t i, int thread, struct sbuf *err)
-{
-    if (blob_decompress(b->codecs[thread], b->raw[i].p, b->raw[i].len, &b->texts[i], err) ==
-        PARE_OK)
-        return PARE_OK;
-    sbuf_addf(err, " (passage %lld)", (long long)b->ids[i]);
-    return PARE_EFAIL;
-}
-
 int64_t corpus_next(struct store *st, struct blob_codec *codec, int64_t after, size_t limit,
                     struct corpus_batch *b, struct sbuf *err)
 {
     (void)codec; /* each thread has its own, loaded from the store like it */
     int64_t n = corpus_read(st, after, limit, b, err);
     if (n <= 0) return n;
-    int64_t bad = decompress_all(b, err);
-    if (bad >= 0) {
-        sbuf_addf(err, " (passage %lld)", (long long)b->ids[bad]);
-        return -1;
-    }
-    return n;
+#pragma omp parallel for schedule(dynamic, 64)
+    for (size_t i = 0; i < b->n; i++) (void)corpus_decode(b, i, omp_get_thread_num());
+    if (b->bad < 0) return n;
+    sbuf_setf(err, "%s", sbuf_str(&b->bad_err));
+    return -1;
 }
 
 static int cmp_i64(const void *a, const void *b)

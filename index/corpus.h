@@ -23,6 +23,8 @@ struct corpus_batch {
     int n_codecs;
     uint32_t *warm; /* dictionaries every codec has loaded */
     size_t n_warm;
+    int64_t bad;         /* corpus_decode's first row (lowest) that failed, or -1 */
+    struct sbuf bad_err; /* and why */
 };
 
 void corpus_free(struct corpus_batch *b);
@@ -57,9 +59,10 @@ int64_t corpus_read(struct store *st, int64_t after, size_t limit, struct corpus
  * Decompresses body i of a batch from corpus_read into b->texts[i], with the codec of thread
  * `thread` (omp_get_thread_num() of a team no larger than omp_get_max_threads() when the batch
  * was read). Bodies of different rows may be decompressed at once on different threads.
- * Returns PARE_OK, or PARE_EFAIL with err set (corrupt body; err names the passage).
+ * Returns PARE_OK, or PARE_EFAIL (a corrupt body): the lowest such row of the batch is kept in
+ * b->bad, with the message naming its passage in b->bad_err.
  */
-int corpus_decode(struct corpus_batch *b, size_t i, int thread, struct sbuf *err);
+int corpus_decode(struct corpus_batch *b, size_t i, int thread);
 
 /*
  * Reads the passages whose ids are ids[0..n) (any order, repeats allowed) into b. Sorts and
