@@ -69,7 +69,7 @@ const struct curl_api *curl_api(struct sbuf *err)
 {
     pthread_once(&once, load);
     if (why[0]) {
-        sbuf_setf(err, "%s", why);
+        if (err) sbuf_setf(err, "%s", why);
         return NULL;
     }
     return &api;

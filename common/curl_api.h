@@ -37,9 +37,9 @@ struct curl_api {
 
 /*
  * The table, with libcurl loaded and curl_global_init(CURL_GLOBAL_DEFAULT) done, once for the
- * process (thread-safe). Returns NULL with err set ("libcurl: ..." naming the library and what
- * failed) when the library cannot be loaded, lacks a function or does not initialise; a later
- * call fails the same way.
+ * process (thread-safe; later calls cost a pthread_once check). Returns NULL with err set (when
+ * not NULL: "libcurl: ..." naming the library and what failed) when the library cannot be
+ * loaded, lacks a function or does not initialise; a later call fails the same way.
  */
 const struct curl_api *curl_api(struct sbuf *err);
 

@@ -83,16 +83,9 @@ struct http_client {
     struct http_req *done; /* completed during the current poll */
 };
 
-/* libcurl's functions (common/curl_api.h: loaded on first use), set once by the first
- * http_client_new; every other call below works on a client or a request that one made. */
-static const struct curl_api *cu;
-static struct sbuf cu_err;
-static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
-
-static void load_curl(void)
-{
-    cu = curl_api(&cu_err);
-}
+/* libcurl's functions (common/curl_api.h: loaded on first use). http_client_new checks that
+ * they loaded; every other call below works on a client or a request that one made. */
+#define CU (curl_api(NULL))
 
 /* ---- the registry -------------------------------------------------------------------- */
 
@@ -355,15 +348,15 @@ static void raise_fd_limit(int need)
 static int make_headers(struct http_client *c)
 {
     /* "Expect:" turns off curl's 100-continue round trip for bodies over 1 KB */
-    struct curl_slist *h = cu->slist_append(NULL, "Content-Type: application/json");
-    if (h) h = cu->slist_append(h, "Expect:");
+    struct curl_slist *h = CU->slist_append(NULL, "Content-Type: application/json");
+    if (h) h = CU->slist_append(h, "Expect:");
     if (h && c->o.endpoints.api_key) {
         struct sbuf auth = {0};
         sbuf_addf(&auth, "Authorization: Bearer %s", c->o.endpoints.api_key);
-        struct curl_slist *h2 = cu->slist_append(h, auth.p);
+        struct curl_slist *h2 = CU->slist_append(h, auth.p);
         memset(auth.p, 0, auth.len); /* the key is overwritten before the memory goes back */
         sbuf_free(&auth);
-        if (!h2) cu->slist_free_all(h);
+        if (!h2) CU->slist_free_all(h);
         h = h2;
     }
     c->headers = h;
@@ -372,19 +365,19 @@ static int make_headers(struct http_client *c)
 
 static int setup_multi(struct http_client *c, struct sbuf *err)
 {
-    c->multi = cu->multi_init();
+    c->multi = CU->multi_init();
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!c->multi || c->epfd < 0 || make_headers(c) != PARE_OK) {
         sbuf_setf(err, "libcurl: cannot set up the HTTP client");
         return PARE_EFAIL;
     }
     long total = (long)c->n_ep * c->o.max_concurrency;
-    int bad = cu->multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
-              cu->multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
-              cu->multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer) != CURLM_OK ||
-              cu->multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK ||
-              cu->multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, total) != CURLM_OK ||
-              cu->multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, total) != CURLM_OK;
+    int bad = CU->multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
+              CU->multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
+              CU->multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer) != CURLM_OK ||
+              CU->multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK ||
+              CU->multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, total) != CURLM_OK ||
+              CU->multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, total) != CURLM_OK;
     if (bad) {
         sbuf_setf(err, "libcurl: cannot set up the HTTP client");
         return PARE_EFAIL;
@@ -396,11 +389,7 @@ static int setup_multi(struct http_client *c, struct sbuf *err)
 int http_client_new(const struct http_opts *o, struct http_client **out, struct sbuf *err)
 {
     *out = NULL;
-    pthread_once(&cu_once, load_curl);
-    if (!cu) {
-        sbuf_setf(err, "%s", sbuf_str(&cu_err));
-        return PARE_EFAIL;
-    }
+    if (!curl_api(err)) return PARE_EFAIL;
     struct endpoint_list l;
     int rc = endpoint_resolve(&o->endpoints, &l, err);
     if (rc != PARE_OK) return rc;
@@ -447,7 +436,7 @@ struct http_req *http_req_new(const char *path, const char *body, int64_t tokens
 void http_req_free(struct http_req *r)
 {
     if (!r) return;
-    if (r->easy) cu->easy_cleanup(r->easy);
+    if (r->easy) CU->easy_cleanup(r->easy);
     free(r->path);
     free(r->body);
     free(r->error);
@@ -462,7 +451,7 @@ void http_client_free(struct http_client *c)
     q_free(&c->ready);
     q_free(&c->delayed);
     for (int i = 0; i < c->n_active; i++) {
-        cu->multi_remove_handle(c->multi, c->active[i]->easy);
+        CU->multi_remove_handle(c->multi, c->active[i]->easy);
         http_req_free(c->active[i]);
     }
     struct http_req *d = c->done;
@@ -471,12 +460,12 @@ void http_client_free(struct http_client *c)
         http_req_free(d);
         d = n;
     }
-    for (int i = 0; i < c->n_spare; i++) cu->easy_cleanup(c->spare[i]);
-    if (c->multi) cu->multi_cleanup(c->multi);
+    for (int i = 0; i < c->n_spare; i++) CU->easy_cleanup(c->spare[i]);
+    if (c->multi) CU->multi_cleanup(c->multi);
     if (c->epfd >= 0) close(c->epfd);
     /* the key is overwritten before the memory goes back */
     for (struct curl_slist *h = c->headers; h; h = h->next) memset(h->data, 0, strlen(h->data));
-    cu->slist_free_all(c->headers);
+    CU->slist_free_all(c->headers);
     for (int i = 0; i < c->n_ep; i++) free(c->ep[i].url);
     free(c->ep);
     free(c->active);
@@ -548,26 +537,26 @@ static int pick_endpoint(struct http_client *c, const struct http_req *r, double
 static int set_attempt_opts(struct http_client *c, struct http_req *r, CURL *e, const char *url)
 {
     long timeout_ms = (long)(c->o.timeout_s * 1000);
-    return cu->easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
-           cu->easy_setopt(e, CURLOPT_POSTFIELDS, r->body) != CURLE_OK ||
-           cu->easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK ||
-           cu->easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK ||
-           cu->easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK ||
-           cu->easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
-           cu->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+    return CU->easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
+           CU->easy_setopt(e, CURLOPT_POSTFIELDS, r->body) != CURLE_OK ||
+           CU->easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK ||
+           CU->easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK ||
+           CU->easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK ||
+           CU->easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
+           CU->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                            timeout_ms < 10000 ? timeout_ms : 10000L) != CURLE_OK;
 }
 
 static CURL *get_easy(struct http_client *c)
 {
     if (c->n_spare) return c->spare[--c->n_spare];
-    CURL *e = cu->easy_init();
+    CURL *e = CU->easy_init();
     if (!e) return NULL;
-    if (cu->easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK ||
-        cu->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-        cu->easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
-        cu->easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK) {
-        cu->easy_cleanup(e);
+    if (CU->easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK ||
+        CU->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+        CU->easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
+        CU->easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK) {
+        CU->easy_cleanup(e);
         return NULL;
     }
     return e;
@@ -578,7 +567,7 @@ static void put_easy(struct http_client *c, CURL *e)
     if (c->n_spare < c->cap_active)
         c->spare[c->n_spare++] = e;
     else
-        cu->easy_cleanup(e);
+        CU->easy_cleanup(e);
 }
 
 /* Puts r on the wire to endpoint k. Returns 0, or -1 when libcurl cannot start it. */
@@ -593,9 +582,9 @@ static int start(struct http_client *c, struct http_req *r, int k)
     sbuf_reset(&r->resp);
     r->retry_after = -1;
     r->easy = e;
-    if (bad || cu->multi_add_handle(c->multi, e) != CURLM_OK) {
+    if (bad || CU->multi_add_handle(c->multi, e) != CURLM_OK) {
         r->easy = NULL;
-        cu->easy_cleanup(e);
+        CU->easy_cleanup(e);
         return -1;
     }
     r->attempts++;
@@ -704,8 +693,8 @@ static void finish(struct http_client *c, struct http_req *r, CURLcode res)
     e->in_flight--;
     r->latency_ms = (now_monotonic() - r->started) * 1000.0;
     r->status = 0;
-    if (res == CURLE_OK) cu->easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
-    cu->multi_remove_handle(c->multi, r->easy);
+    if (res == CURLE_OK) CU->easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    CU->multi_remove_handle(c->multi, r->easy);
     put_easy(c, r->easy);
     r->easy = NULL;
     free(r->error);
@@ -723,7 +712,7 @@ static void finish(struct http_client *c, struct http_req *r, CURLcode res)
     int retry, hard = 0;
     char *shown = endpoint_display(e->url);
     if (res != CURLE_OK) {
-        sbuf_addf(&m, "%s: %s", shown, cu->easy_strerror(res));
+        sbuf_addf(&m, "%s: %s", shown, CU->easy_strerror(res));
         retry = res != CURLE_URL_MALFORMAT && res != CURLE_UNSUPPORTED_PROTOCOL;
         hard = res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST;
     } else {
@@ -748,11 +737,11 @@ static void collect(struct http_client *c)
 {
     CURLMsg *msg;
     int left;
-    while ((msg = cu->multi_info_read(c->multi, &left))) {
+    while ((msg = CU->multi_info_read(c->multi, &left))) {
         if (msg->msg != CURLMSG_DONE) continue;
         struct http_req *r = NULL;
         CURLcode res = msg->data.result;
-        cu->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        CU->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
         if (r) finish(c, r, res);
     }
 }
@@ -768,11 +757,11 @@ static void wait_events(struct http_client *c, double t)
         int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
                     (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                     (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-        cu->multi_socket_action(c->multi, ev[i].data.fd, flags, &running);
+        CU->multi_socket_action(c->multi, ev[i].data.fd, flags, &running);
     }
     if (c->timer_at >= 0 && now_monotonic() >= c->timer_at) {
         c->timer_at = -1;
-        cu->multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        CU->multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
 }
 
