@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index/corpus.h"
-
 void ranked_free(struct ranked *qs, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -88,26 +86,41 @@ static int score_features(const struct embedder *e, const struct feat_file *ff, 
     return bad ? -1 : 0;
 }
 
-int rerank_bm25(struct store *st, struct blob_codec *codec, const struct embedder *e,
-                const struct feat_file *ff, struct ranked *qs, int nq, struct hfeats *scratch,
-                struct sbuf *err)
+int rerank_bm25_load(struct store *st, struct blob_codec *codec, const struct feat_file *ff,
+                     const struct ranked *qs, int nq, struct corpus_batch *t, struct sbuf *err)
 {
-    if (ff && score_features(e, ff, qs, nq, scratch) != 0) {
-        sbuf_setf(err, "the index's features file has a malformed row: rebuild it with pare index");
-        return PARE_EFAIL;
-    }
     size_t n_all = 0;
     for (int i = 0; i < nq; i++) n_all += (size_t)qs[i].n_cand;
     int64_t *all = xmalloc(sizeof *all * (n_all + 1));
     n_all = 0;
     for (int i = 0; i < nq; i++)
         for (int c = 0; c < qs[i].n_cand; c++)
-            if (!ff || isnan(qs[i].score[c])) all[n_all++] = qs[i].cand[c];
-    struct corpus_batch t = {0};
-    int rc = n_all ? corpus_load(st, codec, all, n_all, &t, err) : PARE_OK;
-    if (rc == PARE_OK) score_exact(e, qs, nq, &t, ff != NULL, scratch);
-    corpus_free(&t);
+            if (!ff || feat_row_of(ff, qs[i].cand[c]) < 0) all[n_all++] = qs[i].cand[c];
+    int rc = n_all ? corpus_load(st, codec, all, n_all, t, err) : PARE_OK;
     free(all);
+    return rc;
+}
+
+int rerank_bm25_score(const struct embedder *e, const struct feat_file *ff,
+                      const struct corpus_batch *t, struct ranked *qs, int nq,
+                      struct hfeats *scratch, struct sbuf *err)
+{
+    if (ff && score_features(e, ff, qs, nq, scratch) != 0) {
+        sbuf_setf(err, "the index's features file has a malformed row: rebuild it with pare index");
+        return PARE_EFAIL;
+    }
+    score_exact(e, qs, nq, t, ff != NULL, scratch);
+    return PARE_OK;
+}
+
+int rerank_bm25(struct store *st, struct blob_codec *codec, const struct embedder *e,
+                const struct feat_file *ff, struct ranked *qs, int nq, struct hfeats *scratch,
+                struct sbuf *err)
+{
+    struct corpus_batch t = {0};
+    int rc = rerank_bm25_load(st, codec, ff, qs, nq, &t, err);
+    if (rc == PARE_OK) rc = rerank_bm25_score(e, ff, &t, qs, nq, scratch, err);
+    corpus_free(&t);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "index/catalog.h"
+#include "index/corpus.h"
 #include "index/embed.h"
 #include "stores/store.h"
 
@@ -41,6 +42,24 @@ void ranked_sort(struct ranked *q);
 int rerank_bm25(struct store *st, struct blob_codec *codec, const struct embedder *e,
                 const struct feat_file *ff, struct ranked *qs, int nq, struct hfeats *scratch,
                 struct sbuf *err);
+
+/*
+ * rerank_bm25 in two steps, so that a caller can use the store for something else while the
+ * scores are computed. rerank_bm25_load reads from the store the titles and texts of the
+ * candidates `ff` lacks (all of them when ff is NULL) into t (zero-initialised; corpus_free it
+ * after rerank_bm25_score). Returns PARE_OK, or PARE_EFAIL with err set.
+ */
+int rerank_bm25_load(struct store *st, struct blob_codec *codec, const struct feat_file *ff,
+                     const struct ranked *qs, int nq, struct corpus_batch *t, struct sbuf *err);
+
+/*
+ * rerank_bm25's scoring and sort, from ff and the texts t that rerank_bm25_load read for the
+ * same qs: reads neither the store nor the network, so it may run beside another thread that
+ * uses the store. Returns PARE_OK, or PARE_EFAIL when a row of ff is malformed.
+ */
+int rerank_bm25_score(const struct embedder *e, const struct feat_file *ff,
+                      const struct corpus_batch *t, struct ranked *qs, int nq,
+                      struct hfeats *scratch, struct sbuf *err);
 
 /*
  * Scores every candidate of qs[0..nq) by the inner product of the question's query vector

@@ -273,18 +273,37 @@ static int own_passages(struct searcher *s, struct ranked *qs, int nq, struct sb
     return PARE_OK;
 }
 
-int search_context(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err)
+int search_context_load(struct searcher *s, struct ranked *qs, int nq, struct context_load *l,
+                        struct sbuf *err)
 {
     int rc = nq > 0 ? own_passages(s, qs, nq, err) : PARE_OK;
     if (rc != PARE_OK || nq == 0) return rc;
     if (embedder_kind(s->ix->emb) == EMBED_HASH)
-        return rerank_bm25(s->st, s->codec, s->ix->emb, s->ix->feat, qs, nq, s->scratch, err);
+        return rerank_bm25_load(s->st, s->codec, s->ix->feat, qs, nq, &l->texts, err);
     /* dense: query . stored passage vector */
     if (!s->ix->passage_row) catalog_map_passages(s->ix);
-    int dim = embedder_dim(s->ix->emb);
-    float *qv = xmalloc(sizeof *qv * (size_t)nq * (size_t)dim);
-    rc = query_vectors(s, qs, nq, qv, err);
-    if (rc == PARE_OK) rc = rank_dense(s->ix, qv, qs, nq, err);
-    free(qv);
+    l->qv = xmalloc(sizeof *l->qv * (size_t)nq * (size_t)embedder_dim(s->ix->emb));
+    return query_vectors(s, qs, nq, l->qv, err);
+}
+
+int search_context_rank(struct searcher *s, struct ranked *qs, int nq, struct context_load *l,
+                        struct sbuf *err)
+{
+    int rc = PARE_OK;
+    if (nq > 0 && embedder_kind(s->ix->emb) == EMBED_HASH)
+        rc = rerank_bm25_score(s->ix->emb, s->ix->feat, &l->texts, qs, nq, s->scratch, err);
+    else if (nq > 0)
+        rc = rank_dense(s->ix, l->qv, qs, nq, err);
+    corpus_free(&l->texts);
+    free(l->qv);
+    memset(l, 0, sizeof *l);
     return rc;
+}
+
+int search_context(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err)
+{
+    struct context_load l = {0};
+    int rc = search_context_load(s, qs, nq, &l, err);
+    int ranked = search_context_rank(s, qs, rc == PARE_OK ? nq : 0, &l, err);
+    return rc == PARE_OK ? ranked : rc;
 }

@@ -61,4 +61,24 @@ int search_corpus(struct searcher *s, struct ranked *qs, int nq, struct sbuf *er
  * query vector) or PARE_EFAIL. */
 int search_context(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err);
 
+/* What search_context_load read for a batch, for search_context_rank. Zero-initialise. */
+struct context_load {
+    struct corpus_batch texts; /* hash embedder: the candidates the features file lacks */
+    float *qv;                 /* other embedders: the query vectors, nq x dim */
+};
+
+/*
+ * search_context in two steps, so that a caller can store one batch while it ranks the next:
+ * search_context_load does what needs the store or the network (each question's own passages,
+ * the texts of candidates the index's features file lacks, query vectors from an embeddings
+ * server) into l; search_context_rank ranks from l and the index alone, so it may run on one
+ * thread while another uses the store (its OpenMP loops then run in a team of their own), and
+ * releases l. After a failed load, search_context_rank (with nq 0) still releases l. Both return
+ * as search_context does.
+ */
+int search_context_load(struct searcher *s, struct ranked *qs, int nq, struct context_load *l,
+                        struct sbuf *err);
+int search_context_rank(struct searcher *s, struct ranked *qs, int nq, struct context_load *l,
+                        struct sbuf *err);
+
 #endif

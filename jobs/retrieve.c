@@ -7,6 +7,7 @@
  * the storage index/candidates.h's: one transaction per batch of questions, and a rerun skips
  * questions that already have candidates.
  */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,36 +153,101 @@ static int open_index(struct retrieve_run *r, struct retrieve_args *a)
     return rc;
 }
 
-/* Retrieves and stores batch after batch; *done counts the questions stored. */
+/* A batch of questions and, in context scope, what ranking them needs from the store. */
+struct batch {
+    struct ranked *qs;
+    int nq;
+    struct context_load l;
+};
+
+/* Reads the batch after question `after` into b, `done` questions being stored or on their
+ * way (for --limit). Returns PARE_OK (b->nq 0: none left) or PARE_EFAIL with r->err set. */
+static int read_batch(struct retrieve_run *r, const struct retrieve_args *a, int64_t done,
+                      int64_t after, struct batch *b)
+{
+    b->nq = 0;
+    if (a->limit && done >= a->limit) return PARE_OK;
+    int64_t left = a->limit - done;
+    int64_t want = a->limit && left < a->batch ? left : a->batch;
+    int rc = candidates_next(r->s.st, r->retrieval_id, a->with_answer, a->dataset, after, want,
+                             b->qs, &b->nq, &r->err);
+    if (rc == PARE_OK && b->nq && !r->cfg.corpus)
+        rc = search_context_load(&r->s, b->qs, b->nq, &b->l, &r->err);
+    return rc;
+}
+
+/* Ranks batch b (read by read_batch), its errors in err. */
+static int rank_batch(struct retrieve_run *r, struct batch *b, struct sbuf *err)
+{
+    if (r->cfg.corpus) return search_corpus(&r->s, b->qs, b->nq, err);
+    return search_context_rank(&r->s, b->qs, b->nq, &b->l, err);
+}
+
+/*
+ * Retrieves and stores batch after batch; *done counts the questions stored. In context scope
+ * a batch is ranked while the one before it is stored: storing is SQLite's work on one thread,
+ * ranking (read from the features file) needs no store, and one after the other left a core
+ * idle for most of the command (33 ms of 124 on 10,000 HotpotQA questions). Corpus scope keeps
+ * the order read, search, store: its search already uses every core.
+ */
 static int run_batches(struct retrieve_run *r, const struct retrieve_args *a, int64_t *done)
 {
-    struct ranked *qs = xcalloc((size_t)a->batch, sizeof *qs);
-    int64_t after = 0;
+    struct batch cur = {.qs = xcalloc((size_t)a->batch, sizeof *cur.qs)};
+    struct batch next = {.qs = xcalloc((size_t)a->batch, sizeof *next.qs)};
+    struct sbuf rank_err = {0};
     /* foreign keys off once for every batch's candidates, not once per batch: each change of
      * the setting makes SQLite prepare every statement again */
     int rc = store_fk_suspend(r->s.st) == PARE_OK
                  ? PARE_OK
                  : store_fail(r->s.st, &r->err, "storing candidates");
-    while (rc == PARE_OK && (a->limit == 0 || *done < a->limit)) {
-        int nq = 0;
-        int64_t left = a->limit - *done;
-        int64_t want = a->limit && left < a->batch ? left : a->batch;
-        rc = candidates_next(r->s.st, r->retrieval_id, a->with_answer, a->dataset, after, want, qs,
-                             &nq, &r->err);
-        if (rc != PARE_OK || nq == 0) {
-            ranked_free(qs, nq);
-            break;
+    if (rc == PARE_OK) rc = read_batch(r, a, 0, 0, &cur);
+    if (rc == PARE_OK && cur.nq) rc = rank_batch(r, &cur, &r->err);
+    int overlap = !r->cfg.corpus && omp_get_max_threads() > 1;
+    while (rc == PARE_OK && cur.nq) {
+        /* the next batch, read before this one is stored (it starts after this one's last
+         * question); when it cannot be read, this one is still stored */
+        int got = read_batch(r, a, *done + cur.nq, cur.qs[cur.nq - 1].qid, &next);
+        if (got != PARE_OK) {
+            search_context_rank(&r->s, next.qs, 0, &next.l, &rank_err); /* releases */
+            ranked_free(next.qs, next.nq);
+            next.nq = 0;
         }
-        after = qs[nq - 1].qid;
-        rc = r->cfg.corpus ? search_corpus(&r->s, qs, nq, &r->err)
-                           : search_context(&r->s, qs, nq, &r->err);
-        if (rc == PARE_OK)
-            rc = candidates_store(r->s.st, r->retrieval_id, r->cfg.k, qs, nq, &r->err);
-        ranked_free(qs, nq);
-        if (rc == PARE_OK) *done += nq;
-        job_progress(&r->job, "questions", (uint64_t)*done, 0, 0, 0);
+        int stored, ranked = PARE_OK;
+        sbuf_reset(&rank_err);
+        if (next.nq && overlap) {
+#pragma omp parallel sections num_threads(2)
+            {
+#pragma omp section
+                stored =
+                    candidates_store(r->s.st, r->retrieval_id, r->cfg.k, cur.qs, cur.nq, &r->err);
+#pragma omp section
+                ranked = rank_batch(r, &next, &rank_err);
+            }
+        } else {
+            stored = candidates_store(r->s.st, r->retrieval_id, r->cfg.k, cur.qs, cur.nq, &r->err);
+            if (stored == PARE_OK && next.nq) ranked = rank_batch(r, &next, &rank_err);
+        }
+        rc = stored;
+        if (rc == PARE_OK) {
+            *done += cur.nq;
+            job_progress(&r->job, "questions", (uint64_t)*done, 0, 0, 0);
+            if (got != PARE_OK) {
+                rc = got; /* its message is in r->err */
+            } else if (ranked != PARE_OK) {
+                sbuf_setf(&r->err, "%s", sbuf_str(&rank_err));
+                rc = ranked;
+            }
+        }
+        ranked_free(cur.qs, cur.nq);
+        struct batch t = cur;
+        cur = next;
+        next = t;
     }
-    free(qs);
+    search_context_rank(&r->s, cur.qs, 0, &cur.l, &rank_err); /* releases what was read */
+    ranked_free(cur.qs, cur.nq);
+    free(cur.qs);
+    free(next.qs);
+    sbuf_free(&rank_err);
     if (store_fk_resume(r->s.st) != PARE_OK && rc == PARE_OK)
         rc = store_fail(r->s.st, &r->err, "storing candidates");
     return rc;

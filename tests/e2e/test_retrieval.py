@@ -254,6 +254,56 @@ class Retrieval(PareTest):
         self.retrieve("--scope", "context")
         self.assertEqual(self.snapshot(), before)
 
+    def test_context_batches_ranked_while_stored(self):
+        """Context scope ranks a batch while the one before it is stored: small batches, one
+        batch and one thread give the same candidates, also for passages ingested after the
+        index (scored from their text, read with the batch); a body that cannot be read stops
+        the run after the batches before it are stored, and a rerun adds nothing twice."""
+        self.pare("--quiet", "ingest", "--format", "musique", data("musique/train100.json"))
+        self.pare("--quiet", "index")
+        self.pare("--quiet", "ingest", "--format", "2wiki", data("2wikimultihopqa/dev500.json"))
+        late = self.query("SELECT count(*) FROM passages WHERE id > (SELECT max(passage_id) FROM "
+                          "question_passages WHERE question_id <= 100)")[0][0]
+        self.assertGreater(late, 0)  # passages the features file lacks
+        cols = "SELECT question_id, passage_id, rank, score FROM candidates ORDER BY 1, 3"
+        got = {}
+        for name, args, env in (("one batch", ("--batch", "100000"), None),
+                                ("batches of 7", ("--batch", "7"), None),
+                                ("one thread", ("--batch", "7"),
+                                 dict(os.environ, OMP_NUM_THREADS="1"))):
+            con = sqlite3.connect(self.db)
+            con.execute("DELETE FROM candidates")
+            con.commit()
+            con.close()
+            self.retrieve("--scope", "context", *args, env=env)
+            got[name] = self.query(cols)
+        self.assertEqual(len(got["one batch"]), self.query(
+            "SELECT count(*) FROM (SELECT DISTINCT question_id, passage_id FROM question_passages)")[0][0])
+        self.assertEqual(got["batches of 7"], got["one batch"])
+        self.assertEqual(got["one thread"], got["one batch"])
+        # a body that cannot be decompressed, in a passage of a later question, which only the
+        # text scoring reads
+        con = sqlite3.connect(self.db)
+        con.execute("DELETE FROM candidates")
+        _, pid = con.execute("SELECT question_id, passage_id FROM question_passages WHERE "
+                               "passage_id > (SELECT max(passage_id) FROM question_passages WHERE "
+                               "question_id <= 100) ORDER BY question_id LIMIT 1 OFFSET 300").fetchone()
+        con.execute("UPDATE passages SET body = x'28b52ffd0000' WHERE id = ?", (pid,))
+        con.commit()
+        con.close()
+        p = self.pare("retrieve", "--scope", "context", "--batch", "7", expect=1)
+        self.assertIn("passage %d: " % pid, p.stderr)
+        stored = [q for (q,) in self.query("SELECT DISTINCT question_id FROM candidates ORDER BY 1")]
+        first = [q for (q,) in self.query("SELECT id FROM questions ORDER BY id")]
+        bad = first.index(self.query("SELECT min(question_id) FROM question_passages WHERE "
+                                     "passage_id = ?", (pid,))[0][0])
+        self.assertGreater(bad, 7)
+        self.assertEqual(stored, first[:bad // 7 * 7])  # every batch before the bad one
+        before = self.snapshot()
+        self.pare("retrieve", "--scope", "context", "--batch", "7", expect=1)
+        after = self.snapshot()
+        self.assertEqual(after.get("candidates"), before.get("candidates"))
+
     def file_vectors(self):
         """Random vectors for every passage; each question's query vector is its first gold
         passage's vector, so that passage must come first."""
