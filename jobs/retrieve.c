@@ -186,9 +186,9 @@ static int rank_batch(struct retrieve_run *r, struct batch *b, struct sbuf *err)
 /*
  * Retrieves and stores batch after batch; *done counts the questions stored. In context scope
  * a batch is ranked while the one before it is stored: storing is SQLite's work on one thread,
- * ranking (read from the features file) needs no store, and one after the other left a core
- * idle for most of the command (33 ms of 124 on 10,000 HotpotQA questions). Corpus scope keeps
- * the order read, search, store: its search already uses every core.
+ * ranking (from the features file) needs no store, and one after the other left a core idle
+ * while storing (10,000 HotpotQA questions: 0.133 s -> 0.119 s, medians of 8). Corpus scope
+ * keeps the order read, search, store: its search already uses every core.
  */
 static int run_batches(struct retrieve_run *r, const struct retrieve_args *a, int64_t *done)
 {
