@@ -30,6 +30,7 @@
  * verdicts, same fingerprint): tests/e2e/test_lexical.py compares the two on the shared data.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,22 +61,76 @@ struct lex {
     double full; /* coverage of the full set's evidence */
 };
 
+/* The memory one lex_prepare works in, kept for the next: the passages' features and the
+ * question's words and answers. */
+struct lex_scratch {
+    struct lexfeat f;
+    struct tokens tq, words;
+    struct sbuf na[MAX_ANSWERS];
+    struct lex_scratch *next;
+};
+
+/* The judge's own state (j->impl). Workers prepare questions at once: each takes a scratch
+ * from `idle` (or makes one) and gives it back, so there are as many as workers ever were. */
+struct lex_state {
+    int plain; /* lexfeat's reference build */
+    pthread_mutex_t mu;
+    struct lex_scratch *idle;
+};
+
 static int lex_init(struct judge *j, struct sbuf *err)
 {
     if (j->o.coverage <= 0 || j->o.coverage > 1) {
         sbuf_setf(err, "lexical judge: --coverage must be in (0, 1]");
         return PARE_EUSAGE;
     }
+    struct lex_state *S = xcalloc(1, sizeof *S);
+    if (pthread_mutex_init(&S->mu, NULL) != 0) {
+        free(S);
+        sbuf_setf(err, "lexical judge: cannot make a mutex");
+        return PARE_EFAIL;
+    }
     sbuf_addf(&j->fingerprint, "lexical:v3:cov=%.2f", j->o.coverage);
     /* the reference build of the features, for tests (same verdicts, same fingerprint) */
     const char *plain = getenv("PARE_LEXICAL_PLAIN");
-    if (plain && strcmp(plain, "1") == 0) j->impl = j; /* any non-NULL value */
+    S->plain = plain && strcmp(plain, "1") == 0;
+    j->impl = S;
     return PARE_OK;
 }
 
 static void lex_fini(struct judge *j)
 {
+    struct lex_state *S = j->impl;
+    if (!S) return;
+    while (S->idle) {
+        struct lex_scratch *x = S->idle;
+        S->idle = x->next;
+        lexfeat_free(&x->f);
+        tokens_free(&x->tq);
+        tokens_free(&x->words);
+        for (int a = 0; a < MAX_ANSWERS; a++) sbuf_free(&x->na[a]);
+        free(x);
+    }
+    pthread_mutex_destroy(&S->mu);
+    free(S);
     j->impl = NULL;
+}
+
+static struct lex_scratch *scratch_take(struct lex_state *S)
+{
+    pthread_mutex_lock(&S->mu);
+    struct lex_scratch *x = S->idle;
+    if (x) S->idle = x->next;
+    pthread_mutex_unlock(&S->mu);
+    return x ? x : xcalloc(1, sizeof *x);
+}
+
+static void scratch_give(struct lex_state *S, struct lex_scratch *x)
+{
+    pthread_mutex_lock(&S->mu);
+    x->next = S->idle;
+    S->idle = x;
+    pthread_mutex_unlock(&S->mu);
 }
 
 static uint64_t component(const struct lex *L, uint64_t start, uint64_t x)
@@ -267,29 +322,28 @@ static void full_set(struct lex *L)
 static int lex_prepare(struct judge *j, struct jquestion *q, struct sbuf *err)
 {
     (void)err;
+    struct lex_state *S = j->impl;
+    struct lex_scratch *x = scratch_take(S);
     struct lex *L = xcalloc(1, sizeof *L);
-    struct lexfeat f;
-    struct sbuf na[MAX_ANSWERS];
+    struct lexfeat *f = &x->f;
     int n_answers;
-    memset(na, 0, sizeof na);
     L->n = q->n;
     /* the question's terms (the words lexfeat is asked about), a filter that lets them through,
      * and all its words (link_passages): one pass */
-    struct tokens tq = {0}, words = {0};
     struct text_filter filter = {{0}};
-    text_words_filter(q->question, strlen(q->question), 0, &tq, TEXT_KEEP_STOP, &words, &filter);
-    size_t nq = lexfeat_uniq(tq.h, tq.n);
-    lexfeat_build(&f, q->p, q->n, j->impl != NULL, tq.h, nq, &filter);
-    L->yesno = answers_of(q->answers, na, &n_answers);
-    question_terms(L, &tq, nq, &f);
-    named_entities(L, q->question, &f);
-    link_passages(L, &words, &f);
-    if (!L->yesno) L->ansp = answer_passages(L, &f, na, n_answers);
+    tokens_reset(&x->tq);
+    tokens_reset(&x->words);
+    text_words_filter(q->question, strlen(q->question), 0, &x->tq, TEXT_KEEP_STOP, &x->words,
+                      &filter);
+    size_t nq = lexfeat_uniq(x->tq.h, x->tq.n);
+    lexfeat_build(f, q->p, q->n, S->plain, x->tq.h, nq, &filter);
+    L->yesno = answers_of(q->answers, x->na, &n_answers);
+    question_terms(L, &x->tq, nq, f);
+    named_entities(L, q->question, f);
+    link_passages(L, &x->words, f);
+    if (!L->yesno) L->ansp = answer_passages(L, f, x->na, n_answers);
     full_set(L);
-    tokens_free(&tq);
-    tokens_free(&words);
-    lexfeat_free(&f);
-    for (int a = 0; a < MAX_ANSWERS; a++) sbuf_free(&na[a]);
+    scratch_give(S, x);
     q->prep = L;
     return PARE_OK;
 }

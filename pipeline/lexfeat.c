@@ -9,11 +9,24 @@
 
 /* ---- the word -> mask table ---- */
 
-static void map_init(struct lexmap *m, size_t slots)
+/* Empties m for a build that adds up to `want` keys before it grows: slots kept when there are
+ * enough (only those in use are cleared: each entry holds one), else made anew. */
+static void map_reset(struct lexmap *m, size_t want)
 {
-    memset(m, 0, sizeof *m);
-    m->slots = slots;
-    m->slot = xcalloc(slots, sizeof *m->slot);
+    size_t slots = 16;
+    while (slots < 2 * want) slots *= 2;
+    if (m->slots < slots) {
+        free(m->slot);
+        m->slots = slots;
+        m->slot = xcalloc(slots, sizeof *m->slot);
+    } else {
+        for (size_t e = 0; e < m->n; e++) {
+            size_t k = m->key[e] & (m->slots - 1);
+            while (m->slot[k] != e + 1) k = (k + 1) & (m->slots - 1);
+            m->slot[k] = 0;
+        }
+    }
+    m->n = 0;
 }
 
 static void map_free(struct lexmap *m)
@@ -186,50 +199,64 @@ static void scan_plain(struct lexfeat *f, const struct jpassage *p, int i, struc
     f->pair[i] = uniq_copy(pairs->h, pairs->n, &f->npair[i]);
 }
 
+/* Frees what a plain build gave each passage (the fast build gives nothing of its own). */
+static void plain_clear(struct lexfeat *f)
+{
+    for (int i = 0; i < f->n && f->plain; i++) {
+        free(f->tok[i]);
+        free(f->pair[i]);
+        f->tok[i] = f->pair[i] = NULL;
+    }
+}
+
+/* Room for n passages in the per-passage arrays (new texts empty). */
+static void room_for(struct lexfeat *f, int n)
+{
+    if (n <= f->cap) return;
+    size_t cap = (size_t)n + 1;
+    f->norm = xrealloc(f->norm, sizeof *f->norm * cap);
+    f->title = xrealloc(f->title, sizeof *f->title * cap);
+    f->tok = xrealloc(f->tok, sizeof *f->tok * cap);
+    f->pair = xrealloc(f->pair, sizeof *f->pair * cap);
+    f->ntok = xrealloc(f->ntok, sizeof *f->ntok * cap);
+    f->npair = xrealloc(f->npair, sizeof *f->npair * cap);
+    for (size_t i = (size_t)f->cap; i < cap; i++) {
+        memset(&f->norm[i], 0, sizeof f->norm[i]);
+        memset(&f->title[i], 0, sizeof f->title[i]);
+        f->tok[i] = f->pair[i] = NULL;
+        f->ntok[i] = f->npair[i] = 0;
+    }
+    f->cap = (int)cap;
+}
+
 void lexfeat_build(struct lexfeat *f, const struct jpassage *p, int n, int plain,
                    const uint64_t *terms, size_t n_terms, const struct text_filter *filter)
 {
-    memset(f, 0, sizeof *f);
+    plain_clear(f);
+    room_for(f, n);
     f->n = n;
     f->plain = plain;
-    f->norm = xcalloc((size_t)n + 1, sizeof *f->norm);
-    f->title = xcalloc((size_t)n + 1, sizeof *f->title);
-    struct sbuf buf = {0};
-    struct tokens a = {0}, b = {0};
-    if (plain) {
-        f->tok = xcalloc((size_t)n + 1, sizeof *f->tok);
-        f->pair = xcalloc((size_t)n + 1, sizeof *f->pair);
-        f->ntok = xcalloc((size_t)n + 1, sizeof *f->ntok);
-        f->npair = xcalloc((size_t)n + 1, sizeof *f->npair);
-    } else {
-        size_t slots = 16;
-        while (slots < 2 * n_terms) slots *= 2;
-        map_init(&f->terms, slots);
+    if (!plain) {
+        map_reset(&f->terms, n_terms);
         for (size_t t = 0; t < n_terms; t++) map_at(&f->terms, terms[t]);
-        map_init(&f->pairs, 256);
+        map_reset(&f->pairs, 128);
     }
     for (int i = 0; i < n; i++) {
         if (plain)
-            scan_plain(f, &p[i], i, &buf, &a, &b);
+            scan_plain(f, &p[i], i, &f->buf, &f->a, &f->b);
         else
-            scan_fast(f, &p[i], i, &buf, &a, &b, filter);
-        lexfeat_title_core(p[i].title, &buf);
-        text_squad_normalize(buf.p, &f->title[i]);
+            scan_fast(f, &p[i], i, &f->buf, &f->a, &f->b, filter);
+        lexfeat_title_core(p[i].title, &f->buf);
+        text_squad_normalize(f->buf.p, &f->title[i]);
     }
-    sbuf_free(&buf);
-    tokens_free(&a);
-    tokens_free(&b);
 }
 
 void lexfeat_free(struct lexfeat *f)
 {
-    for (int i = 0; i < f->n; i++) {
+    plain_clear(f);
+    for (int i = 0; i < f->cap; i++) {
         sbuf_free(&f->norm[i]);
         sbuf_free(&f->title[i]);
-        if (f->plain) {
-            free(f->tok[i]);
-            free(f->pair[i]);
-        }
     }
     free(f->norm);
     free(f->title);
@@ -239,6 +266,9 @@ void lexfeat_free(struct lexfeat *f)
     free(f->npair);
     map_free(&f->terms);
     map_free(&f->pairs);
+    sbuf_free(&f->buf);
+    tokens_free(&f->a);
+    tokens_free(&f->b);
     memset(f, 0, sizeof *f);
 }
 

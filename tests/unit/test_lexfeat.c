@@ -1,4 +1,5 @@
-/* test_lexfeat.c - the lexical judge's features: the phrase search over the passages. */
+/* test_lexfeat.c - the lexical judge's features: the phrase search over the passages, and a
+ * build that reuses the memory of the one before it. */
 #include "helpers.h"
 
 #include "common/text.h"
@@ -46,17 +47,18 @@ static void test_phrase_search(void **state)
     struct jpassage p[N];
     struct sbuf norm = {0};
     size_t found = 0;
+    struct lexfeat f = {0}; /* one for every build: each reuses the memory of the one before */
     for (int it = 0; it < 2000; it++) {
-        for (int i = 0; i < N; i++) {
+        int n = it % 5 == 4 ? 1 + rand_r(&seed) % N : N;
+        for (int i = 0; i < n; i++) {
             random_words(titles[i], sizeof titles[i], 1 + rand_r(&seed) % 3, &seed);
             random_words(texts[i], sizeof texts[i], rand_r(&seed) % 120, &seed);
             p[i] = (struct jpassage){i + 1, titles[i], texts[i], strlen(texts[i])};
         }
-        struct lexfeat f;
-        lexfeat_build(&f, p, N, 0, NULL, 0, NULL);
+        lexfeat_build(&f, p, n, 0, NULL, 0, NULL);
         for (int q = 0; q < 40; q++) {
             if (q % 2) { /* a piece of a normalised text */
-                const struct sbuf *t = &f.norm[rand_r(&seed) % N];
+                const struct sbuf *t = &f.norm[rand_r(&seed) % n];
                 size_t a = t->len ? (size_t)rand_r(&seed) % t->len : 0;
                 size_t l = 1 + (size_t)rand_r(&seed) % 24;
                 if (a + l > t->len) l = t->len - a;
@@ -73,16 +75,63 @@ static void test_phrase_search(void **state)
                          (unsigned long long)got, (unsigned long long)want);
             found += want != 0;
         }
-        lexfeat_free(&f);
     }
+    lexfeat_free(&f);
     assert_true(found > 10000); /* hits as well as misses */
     sbuf_free(&norm);
+}
+
+/* A build into a lexfeat that held another (more passages or fewer, the other build, more
+ * terms or fewer) answers every query as a build into a fresh one. */
+static void test_reuse_matches_fresh(void **state)
+{
+    (void)state;
+    unsigned seed = 7;
+    enum { N = 12 };
+    char titles[N][64], texts[N][1024];
+    struct jpassage p[N];
+    struct lexfeat r = {0};
+    struct tokens terms = {0};
+    for (int it = 0; it < 600; it++) {
+        int n = 1 + rand_r(&seed) % N, plain = rand_r(&seed) % 3 == 0;
+        for (int i = 0; i < n; i++) {
+            random_words(titles[i], sizeof titles[i], 1 + rand_r(&seed) % 3, &seed);
+            random_words(texts[i], sizeof texts[i], rand_r(&seed) % 150, &seed);
+            p[i] = (struct jpassage){i + 1, titles[i], texts[i], strlen(texts[i])};
+        }
+        /* terms: the content words of one passage and of a few others' titles */
+        tokens_reset(&terms);
+        int k = rand_r(&seed) % n;
+        text_tokenize(texts[k], strlen(texts[k]), &terms);
+        for (int i = 0; i < n; i += 3) text_tokenize(titles[i], strlen(titles[i]), &terms);
+        size_t nt = lexfeat_uniq(terms.h, terms.n);
+        struct lexfeat f = {0};
+        lexfeat_build(&f, p, n, plain, terms.h, nt, NULL);
+        lexfeat_build(&r, p, n, plain, terms.h, nt, NULL);
+        assert_int_equal(r.n, n);
+        for (int i = 0; i < n; i++) {
+            assert_string_equal(r.norm[i].p, f.norm[i].p);
+            assert_string_equal(r.title[i].p, f.title[i].p);
+            if (f.title[i].len)
+                assert_true(lexfeat_phrase(&r, f.title[i].p) == lexfeat_phrase(&f, f.title[i].p));
+        }
+        for (size_t t = 0; t < nt; t++)
+            assert_true(lexfeat_term(&r, terms.h[t]) == lexfeat_term(&f, terms.h[t]));
+        uint64_t adj_r[N] = {0}, adj_f[N] = {0};
+        lexfeat_pair_links(&r, 2, adj_r);
+        lexfeat_pair_links(&f, 2, adj_f);
+        assert_memory_equal(adj_r, adj_f, sizeof adj_r);
+        lexfeat_free(&f);
+    }
+    lexfeat_free(&r);
+    tokens_free(&terms);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_phrase_search),
+        cmocka_unit_test(test_reuse_matches_fresh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
