@@ -46,9 +46,8 @@ struct lexfeat {
 
 /* Reads passages p[0..n) (n <= JUDGE_MAX_CANDIDATES) into f, zero-initialised before its first
  * build: a build reuses the memory of the one before it (the lexical judge builds one for every
- * question; allocating each anew cost 6% of pare mine's CPU time on 10,000 HotpotQA
- * questions, in malloc and free), and
- * lexfeat_free releases it. plain selects the reference build.
+ * question; allocating each anew cost 6% of pare mine's CPU time on 10,000 HotpotQA questions,
+ * in malloc and free), and lexfeat_free releases it. plain selects the reference build.
  * terms[0..n_terms) are the words lexfeat_term will be asked about (the fast build keeps only
  * their masks); filter, when not NULL, lets every one of them through (text_filter_words of
  * the text they come from): the fast build hashes only the passages' words it lets through and
