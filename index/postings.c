@@ -349,24 +349,40 @@ static uint32_t *buckets_of(const struct post_work *w)
     return b;
 }
 
-/* The rows (tf == 0) or the tfs (tf == 1) of every list, from the sorted packed postings. */
-static int put_lists(struct post_writer *pw, const struct post_work *w, int tf, struct sbuf *err)
+/*
+ * The rows of every list, then their tfs, from the sorted packed postings, in one read of them:
+ * chunks are unpacked on every thread and written in order (each chunk's rows as soon as the
+ * chunks before it are written; the tfs, a byte each, into one array written after the rows).
+ * One thread reading the postings twice was 40 of the last 80 ms of `pare index` on 97,160
+ * HotpotQA passages, with the other core idle.
+ */
+static int put_lists(struct post_writer *pw, const struct post_work *w, struct sbuf *err)
 {
     enum { CHUNK = 1 << 16 };
-    uint32_t *rows = xmalloc(sizeof *rows * CHUNK);
-    uint8_t *tfs = xmalloc(CHUNK);
-    int rc = PARE_OK;
-    for (int64_t i = 0; i < w->n_post && rc == PARE_OK; i += CHUNK) {
-        size_t n = (size_t)(w->n_post - i < CHUNK ? w->n_post - i : CHUNK);
-        for (size_t j = 0; j < n; j++) {
-            rows[j] = (uint32_t)(w->packed[i + (int64_t)j] >> 8);
-            tfs[j] = (uint8_t)w->packed[i + (int64_t)j];
+    int64_t n_chunks = (w->n_post + CHUNK - 1) / CHUNK;
+    uint8_t *tfs = xmalloc((size_t)w->n_post + 1);
+    int rc = PARE_OK, nt = w->n_post > PARALLEL_MIN ? omp_get_max_threads() : 1;
+#pragma omp parallel num_threads(nt)
+    {
+        uint32_t *rows = xmalloc(sizeof *rows * CHUNK);
+#pragma omp for ordered schedule(static, 1)
+        for (int64_t c = 0; c < n_chunks; c++) {
+            int64_t at = c * CHUNK;
+            size_t n = (size_t)(w->n_post - at < CHUNK ? w->n_post - at : CHUNK);
+            for (size_t j = 0; j < n; j++) {
+                uint64_t v = w->packed[at + (int64_t)j];
+                rows[j] = (uint32_t)(v >> 8);
+                tfs[at + (int64_t)j] = (uint8_t)v;
+            }
+#pragma omp ordered
+            if (rc == PARE_OK) rc = put(pw, rows, sizeof *rows * n, err);
         }
-        rc = tf ? put(pw, tfs, n, err) : put(pw, rows, sizeof *rows * n, err);
+        free(rows);
     }
-    free(rows);
-    free(tfs);
+    if (rc == PARE_OK) rc = ckfile_put_aligned(pw->c, NULL, 0, 8, err); /* the tfs' section */
+    if (rc == PARE_OK) rc = put(pw, tfs, (size_t)w->n_post, err);
     if (rc == PARE_OK) rc = ckfile_put_aligned(pw->c, NULL, 0, 8, err); /* the next section */
+    free(tfs);
     return rc;
 }
 
@@ -384,8 +400,7 @@ static int write_file(struct post_writer *pw, struct post_work *w, const struct 
     if (rc == PARE_OK) rc = put_section(pw, w->off, sizeof *w->off * (nk + 1), err);
     if (rc == PARE_OK) rc = put_section(pw, w->ub, sizeof *w->ub * nk, err);
     if (rc == PARE_OK) rc = put_section(pw, w->len, sizeof *w->len * (size_t)w->rows, err);
-    if (rc == PARE_OK) rc = put_lists(pw, w, 0, err);
-    if (rc == PARE_OK) rc = put_lists(pw, w, 1, err);
+    if (rc == PARE_OK) rc = put_lists(pw, w, err);
     free(buckets);
     return rc;
 }
