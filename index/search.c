@@ -294,16 +294,22 @@ int search_context_rank(struct searcher *s, struct ranked *qs, int nq, struct co
         rc = rerank_bm25_score(s->ix->emb, s->ix->feat, &l->texts, qs, nq, s->scratch, err);
     else if (nq > 0)
         rc = rank_dense(s->ix, l->qv, qs, nq, err);
+    search_context_release(l);
+    return rc;
+}
+
+void search_context_release(struct context_load *l)
+{
     corpus_free(&l->texts);
     free(l->qv);
     memset(l, 0, sizeof *l);
-    return rc;
 }
 
 int search_context(struct searcher *s, struct ranked *qs, int nq, struct sbuf *err)
 {
     struct context_load l = {0};
     int rc = search_context_load(s, qs, nq, &l, err);
-    int ranked = search_context_rank(s, qs, rc == PARE_OK ? nq : 0, &l, err);
-    return rc == PARE_OK ? ranked : rc;
+    if (rc == PARE_OK) return search_context_rank(s, qs, nq, &l, err);
+    search_context_release(&l);
+    return rc;
 }

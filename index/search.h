@@ -73,12 +73,15 @@ struct context_load {
  * the texts of candidates the index's features file lacks, query vectors from an embeddings
  * server) into l; search_context_rank ranks from l and the index alone, so it may run on one
  * thread while another uses the store (its OpenMP loops then run in a team of their own), and
- * releases l. After a failed load, search_context_rank (with nq 0) still releases l. Both return
- * as search_context does.
+ * releases l. Both return as search_context does.
  */
 int search_context_load(struct searcher *s, struct ranked *qs, int nq, struct context_load *l,
                         struct sbuf *err);
 int search_context_rank(struct searcher *s, struct ranked *qs, int nq, struct context_load *l,
                         struct sbuf *err);
+
+/* Releases what search_context_load read into l when it is not ranked (after a failed load, or
+ * a batch left unranked), and zeroes l. */
+void search_context_release(struct context_load *l);
 
 #endif

@@ -208,7 +208,7 @@ static int run_batches(struct retrieve_run *r, const struct retrieve_args *a, in
          * question); when it cannot be read, this one is still stored */
         int got = read_batch(r, a, *done + cur.nq, cur.qs[cur.nq - 1].qid, &next);
         if (got != PARE_OK) {
-            search_context_rank(&r->s, next.qs, 0, &next.l, &rank_err); /* releases */
+            search_context_release(&next.l);
             ranked_free(next.qs, next.nq);
             next.nq = 0;
         }
@@ -243,7 +243,7 @@ static int run_batches(struct retrieve_run *r, const struct retrieve_args *a, in
         cur = next;
         next = t;
     }
-    search_context_rank(&r->s, cur.qs, 0, &cur.l, &rank_err); /* releases what was read */
+    search_context_release(&cur.l); /* a batch read and not ranked (an error stopped the run) */
     ranked_free(cur.qs, cur.nq);
     free(cur.qs);
     free(next.qs);
