@@ -354,8 +354,9 @@ static int store_batch(struct sync *y, struct batch *b)
         sbuf_setf(y->r->err, "%s", sbuf_str(&b->it[i].err));
         return PARE_EFAIL;
     }
-    if (y->r->uncommitted && now_monotonic() - y->committed >= COMMIT_SECONDS) {
-        y->committed = now_monotonic();
+    double now = now_monotonic();
+    if (y->r->uncommitted && now - y->committed >= COMMIT_SECONDS) {
+        y->committed = now;
         return mine_commit(y->r);
     }
     return PARE_OK;
