@@ -176,11 +176,15 @@ static int read_batch(struct sync *y, struct batch *b)
         memset(b->it + b->cap, 0, sizeof *b->it * (size_t)(n - b->cap));
         b->cap = n;
     }
+    struct question *qs[BATCH];
+    for (int i = 0; i < n; i++) {
+        item_clear(&b->it[i]);
+        qs[i] = &b->it[i].qs;
+    }
+    if (question_read_many(r->st, r->o->retrieval_id, ids, qs, n, r->err) != PARE_OK)
+        return PARE_EFAIL;
     for (int i = 0; i < n; i++) {
         struct item *it = &b->it[i];
-        item_clear(it);
-        if (question_read(r->st, ids[i], r->o->retrieval_id, 0, &it->qs, r->err) != PARE_OK)
-            return PARE_EFAIL;
         if (ids[i] <= y->cached_max && jcache_load(r->st, r->fp, ids[i], &it->cache, &it->n_cache,
                                                    &it->cap_cache, r->err) != PARE_OK)
             return PARE_EFAIL;

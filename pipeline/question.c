@@ -10,8 +10,7 @@ void question_clear(struct question *qs)
     free(qs->text);
     free(qs->answers);
     for (int i = 0; i < JUDGE_MAX_CANDIDATES; i++) {
-        free(qs->title[i]);
-        qs->title[i] = NULL;
+        sbuf_reset(&qs->title[i]);
         sbuf_reset(&qs->zbody[i]);
         sbuf_reset(&qs->body[i]);
     }
@@ -25,6 +24,7 @@ void question_free(struct question *qs)
 {
     question_clear(qs);
     for (int i = 0; i < JUDGE_MAX_CANDIDATES; i++) {
+        sbuf_free(&qs->title[i]);
         sbuf_free(&qs->zbody[i]);
         sbuf_free(&qs->body[i]);
     }
@@ -38,33 +38,48 @@ int question_ids(const struct question *qs, uint64_t mask, int64_t *ids)
     return n;
 }
 
-/* The question's text and answers (as stored). */
-static int read_text(struct store *st, int64_t qid, struct question *qs, struct sbuf *err)
+/* The text and answers of questions ids[0..n) (ascending) into qs[0..n), from one scan of
+ * the id range. Returns PARE_OK, or PARE_EFAIL with err set (a database error, or a question
+ * that is not there). */
+static int read_texts(struct store *st, const int64_t *ids, struct question *const *qs, int n,
+                      struct sbuf *err)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT question, answers FROM questions WHERE id = ?1");
-    if (!s || sqlite3_bind_int64(s, 1, qid) || sqlite3_step(s) != SQLITE_ROW) {
-        if (s) sqlite3_reset(s);
-        return store_fail(st, err, "reading a question");
+    sqlite3_stmt *s = store_stmt(st, "SELECT id, question, answers FROM questions WHERE id "
+                                     "BETWEEN ?1 AND ?2 ORDER BY id");
+    if (!s || sqlite3_bind_int64(s, 1, ids[0]) || sqlite3_bind_int64(s, 2, ids[n - 1]))
+        return store_fail(st, err, "reading questions");
+    int i = 0, rc = SQLITE_DONE;
+    while (i < n && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(s, 0) != ids[i]) continue; /* not asked for */
+        struct question *q = qs[i++];
+        q->q.id = sqlite3_column_int64(s, 0);
+        q->text = xstrdup((const char *)sqlite3_column_text(s, 1));
+        q->q.question = q->text;
+        const char *answers = (const char *)sqlite3_column_text(s, 2);
+        q->answers = xstrdup(answers ? answers : "");
     }
-    qs->q.id = qid;
-    qs->text = xstrdup((const char *)sqlite3_column_text(s, 0));
-    qs->q.question = qs->text;
-    const char *answers = (const char *)sqlite3_column_text(s, 1);
-    qs->answers = xstrdup(answers ? answers : "");
     sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return store_fail(st, err, "reading questions");
+    if (i < n) {
+        sbuf_setf(err, "question %lld is not in the database", (long long)ids[i]);
+        return PARE_EFAIL;
+    }
     return PARE_OK;
 }
 
-/* Candidate n of the current row of s: id, title, compressed body, membership. */
-static void read_candidate(sqlite3_stmt *s, struct question *qs, int n, int with_members)
+/* Candidate qs->q.n from columns col, col+1 and col+2 of the current row of s (id, title,
+ * compressed body), copied into qs's buffers. */
+static void add_candidate(sqlite3_stmt *s, int col, struct question *qs)
 {
-    qs->p[n].id = sqlite3_column_int64(s, 0);
-    const char *title = (const char *)sqlite3_column_text(s, 1);
-    qs->title[n] = xstrdup(title ? title : "");
+    int n = qs->q.n++;
+    qs->p[n].id = sqlite3_column_int64(s, col);
+    sbuf_reset(&qs->title[n]);
+    sbuf_add(&qs->title[n], sqlite3_column_text(s, col + 1),
+             (size_t)sqlite3_column_bytes(s, col + 1));
+    qs->p[n].title = sbuf_str(&qs->title[n]);
     sbuf_reset(&qs->zbody[n]);
-    sbuf_add(&qs->zbody[n], sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2));
-    qs->p[n].title = qs->title[n];
-    if (with_members && sqlite3_column_int(s, 3)) qs->members |= 1ULL << n;
+    sbuf_add(&qs->zbody[n], sqlite3_column_blob(s, col + 2),
+             (size_t)sqlite3_column_bytes(s, col + 2));
 }
 
 /* The candidates of retrieval rid; with set_id > 0 each says whether it is a member (a query of
@@ -91,21 +106,53 @@ int question_read(struct store *st, int64_t qid, int64_t rid, int64_t set_id, st
                   struct sbuf *err)
 {
     question_clear(qs);
-    if (read_text(st, qid, qs, err) != PARE_OK) return PARE_EFAIL;
+    if (read_texts(st, &qid, &qs, 1, err) != PARE_OK) return PARE_EFAIL;
     sqlite3_stmt *s = candidates_stmt(st, qid, rid, set_id);
     if (!s) return store_fail(st, err, "reading candidates");
-    int n = 0, rc;
+    int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == JUDGE_MAX_CANDIDATES) {
+        if (qs->q.n == JUDGE_MAX_CANDIDATES) {
             qs->more++;
             continue;
         }
-        read_candidate(s, qs, n++, set_id > 0);
+        if (set_id > 0 && sqlite3_column_int(s, 3)) qs->members |= 1ULL << qs->q.n;
+        add_candidate(s, 0, qs);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) return store_fail(st, err, "reading candidates");
     qs->q.p = qs->p;
-    qs->q.n = n;
+    return PARE_OK;
+}
+
+int question_read_many(struct store *st, int64_t rid, const int64_t *ids,
+                       struct question *const *qs, int n, struct sbuf *err)
+{
+    if (n <= 0) return PARE_OK;
+    for (int i = 0; i < n; i++) question_clear(qs[i]);
+    if (read_texts(st, ids, qs, n, err) != PARE_OK) return PARE_EFAIL;
+    sqlite3_stmt *s = store_stmt(st, "SELECT c.question_id, p.id, p.title, p.body FROM candidates "
+                                     "c JOIN passages p ON p.id = c.passage_id WHERE "
+                                     "c.retrieval_id = ?1 AND c.question_id BETWEEN ?2 AND ?3 "
+                                     "ORDER BY c.question_id, c.rank");
+    if (!s || sqlite3_bind_int64(s, 1, rid) || sqlite3_bind_int64(s, 2, ids[0]) ||
+        sqlite3_bind_int64(s, 3, ids[n - 1]))
+        return store_fail(st, err, "reading candidates");
+    int i = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t qid = sqlite3_column_int64(s, 0);
+        while (i < n && ids[i] < qid) i++;
+        if (i == n) break;
+        if (ids[i] != qid) continue; /* a question of the range not asked for */
+        struct question *q = qs[i];
+        if (q->q.n == JUDGE_MAX_CANDIDATES) {
+            q->more++;
+            continue;
+        }
+        add_candidate(s, 1, q);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return store_fail(st, err, "reading candidates");
+    for (int k = 0; k < n; k++) qs[k]->q.p = qs[k]->p;
     return PARE_OK;
 }
 
