@@ -130,6 +130,37 @@ static void test_tokens(void **state)
     tokens_free(&t);
 }
 
+/* Every stop word is one (the look-up finds each where the table put it), in both tokenisers,
+ * and words next to them (a longer form, a prefix, another word of the same length) are not. */
+static void test_stop_words(void **state)
+{
+    (void)state;
+    static const char *const stops =
+        "a about after also an and any are as at be been before being between both but by can "
+        "could did do does during each for from had has have he her hers him his how i if in into "
+        "is it its me my no nor not of on or our over she so such than that the their them then "
+        "there these they this those to under until up was we were what when where which while "
+        "who whom whose why will with would you your";
+    static const char *const others = "ab abouts aft als ant andy anything art ask ate bee "
+                                      "befores born bot buts first herself hi hows yours yo zz";
+    struct tokens t = {0};
+    text_words(stops, strlen(stops), 0, &t);
+    assert_int_equal(t.n, 0);
+    assert_int_equal(t.n_words, 88);
+    tokens_reset(&t);
+    text_words(stops, strlen(stops), TEXT_KEEP_STOP | TEXT_ATTRS, &t);
+    assert_int_equal(t.n, 88);
+    for (size_t i = 0; i < t.n; i++) assert_true(t.attr[i] & TOKEN_STOP);
+    tokens_reset(&t);
+    text_words(others, strlen(others), 0, &t);
+    assert_int_equal(t.n, t.n_words);
+    assert_int_equal(t.n, 22);
+    tokens_reset(&t);
+    text_words(others, strlen(others), TEXT_KEEP_STOP | TEXT_ATTRS, &t);
+    for (size_t i = 0; i < t.n; i++) assert_false(t.attr[i] & TOKEN_STOP);
+    tokens_free(&t);
+}
+
 /*
  * Differential tests of the one-pass normaliser and tokeniser against the plain code they
  * replaced (kept here, verbatim in substance): the official normalisation steps over decoded
@@ -577,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_squad_official_table),
         cmocka_unit_test(test_aliases_and_containment),
         cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_stop_words),
         cmocka_unit_test(test_normalize_differential),
         cmocka_unit_test(test_tokens_differential),
         cmocka_unit_test(test_tokens_fast_long_words),
