@@ -680,15 +680,107 @@ static void words_general(const unsigned char *p, size_t n, const struct word_si
     scan(&sc, (const char *)p, n);
 }
 
+/* Keeps the ASCII word whose lower-cased copy is low[0..len) (its first `keep` bytes: a word
+ * keeps LOW_KEEP), its first byte `first`, as flush_word does. */
+static inline __attribute__((always_inline)) void
+fast_word(struct tokens *t, const int flags, const char *low, size_t len, unsigned first)
+{
+    size_t keep = len < LOW_KEEP ? len : LOW_KEEP;
+    uint64_t h = word_hash(low, keep);
+    unsigned stop = (keep <= STOP_MAX_LEN) & is_stop(h);
+    if (flags == 0) { /* text_tokenize's: words_fast made room; a stop word is written over */
+        t->n_words++;
+        t->h[t->n] = h;
+        t->n += !stop;
+        return;
+    }
+    unsigned attr =
+        (stop ? TOKEN_STOP : 0) | (first - 'A' < 26u ? TOKEN_CAP : 0) | (len >= 3 ? TOKEN_MIN3 : 0);
+    keep_word(t, flags, h, attr);
+}
+
+/*
+ * One step of words_fast's byte-by-byte scan at p[i] (where no word is open): a separator, an
+ * ASCII word, or a stretch of another script. Returns where the next step starts (no word is
+ * open there either).
+ */
+static inline __attribute__((always_inline)) size_t fast_step(const unsigned char *p, size_t i,
+                                                              size_t n, const int flags,
+                                                              struct tokens *t, char *low,
+                                                              const struct word_sink *sink)
+{
+    unsigned c = p[i];
+    size_t j = c < 0x80 && alnum_lower[c] ? lower_run(p, i, n, low, LOW_KEEP) : i;
+    if (j < n && p[j] >= 0x80) { /* another script, here or in the word: the stretch */
+        size_t e = j;
+        while (e < n && (p[e] >= 0x80 || alnum_lower[p[e]])) e++;
+        words_general(p + i, e - i, sink);
+        return e;
+    }
+    if (j == i) return i + 1; /* an ASCII separator */
+    fast_word(t, flags, low, j - i, c);
+    return j;
+}
+
+#if defined(__SSE2__)
+/* The 64 bytes at p: bit k set where p[k] is an ASCII letter or digit; *high the same for the
+ * bytes >= 0x80. */
+static inline __attribute__((always_inline)) uint64_t alnum64(const unsigned char *p,
+                                                              uint64_t *high)
+{
+    uint64_t a = 0, h = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        __m128i m =
+            _mm_or_si128(_mm_or_si128(in_range(x, 'A', 'Z' - 'A'), in_range(x, 'a', 'z' - 'a')),
+                         in_range(x, '0', '9' - '0'));
+        a |= (uint64_t)(unsigned)_mm_movemask_epi8(m) << (16 * k);
+        h |= (uint64_t)(unsigned)_mm_movemask_epi8(x) << (16 * k);
+    }
+    *high = h;
+    return a;
+}
+
+/*
+ * The words of the 64 ASCII bytes at p[i] (n - i >= 64, no word open at i), their letters and
+ * digits the bits of `alnum`: each word found from the masks (its start, then its end) instead
+ * of byte by byte, and copied lower-cased sixteen bytes at a time. A word that runs past the
+ * block is finished as fast_step finishes one. Returns where the next step starts.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_block(const unsigned char *p, size_t i, size_t n, uint64_t alnum, const int flags,
+           struct tokens *t, char *low, const struct word_sink *sink)
+{
+    for (uint64_t starts = alnum & ~(alnum << 1); starts; starts &= starts - 1) {
+        unsigned at = (unsigned)__builtin_ctzll(starts);
+        uint64_t rest = ~alnum >> at;
+        size_t s = i + at;
+        if (!rest) return fast_step(p, s, n, flags, t, low, sink); /* it runs past the block */
+        size_t len = (size_t)__builtin_ctzll(rest);
+        if (n - s >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(p + s));
+            _mm_storeu_si128(
+                (__m128i *)low,
+                _mm_or_si128(x, _mm_and_si128(in_range(x, 'A', 'Z' - 'A'), _mm_set1_epi8(0x20))));
+        }
+        if (len > 16 || n - s < 16) lower_run(p, s, n, low, LOW_KEEP);
+        fast_word(t, flags, low, len, p[s]);
+    }
+    return i + 64;
+}
+#endif
+
 /*
  * text_words without attributes, for text that is mostly ASCII (an index's every passage:
  * 28% of pare index's instructions went to the byte-at-a-time scan). A word that is a run of
- * ASCII letters and digits ended by an ASCII byte is found sixteen bytes at a time and hashed
- * from its lower-cased copy, as scan_run and flush_word do. Where a byte >= 0x80 comes (not
- * inside such a word), the general scan takes the stretch from the start of the word it may
- * belong to up to the next ASCII byte that is neither a letter nor a digit: ASCII separators
- * end words in both, so no word is open at either end, and without TEXT_ATTRS nothing of the
- * scan before a stretch matters; the list is the one the general scan gives for the whole.
+ * ASCII letters and digits ended by an ASCII byte is hashed from its lower-cased copy, as
+ * scan_run and flush_word do. Where a byte >= 0x80 comes (not inside such a word), the general
+ * scan takes the stretch from the start of the word it may belong to up to the next ASCII byte
+ * that is neither a letter nor a digit: ASCII separators end words in both, so no word is open
+ * at either end, and without TEXT_ATTRS nothing of the scan before a stretch matters; the list
+ * is the one the general scan gives for the whole. Blocks of 64 ASCII bytes find their words
+ * from bit masks (fast_block: the byte-by-byte steps mispredicted a branch about once a word);
+ * a block with another script goes byte by byte.
  */
 static inline __attribute__((always_inline)) void words_fast(const unsigned char *p, size_t n,
                                                              const int flags, struct tokens *t)
@@ -697,26 +789,21 @@ static inline __attribute__((always_inline)) void words_fast(const unsigned char
     const struct word_sink sink = {t, NULL, flags, 0, NULL};
     char low[LOW_KEEP + 16];
     size_t i = 0;
+    /* room for every word (each takes a byte and, but the last, a separator) */
+    if (flags == 0) xgrow((void **)&t->h, &t->cap, t->n + n / 2 + 1, sizeof *t->h);
     while (i < n) {
-        unsigned c = p[i];
-        size_t j = c < 0x80 && alnum_lower[c] ? lower_run(p, i, n, low, LOW_KEEP) : i;
-        if (j < n && p[j] >= 0x80) { /* another script, here or in the word: the stretch */
-            size_t e = j;
-            while (e < n && (p[e] >= 0x80 || alnum_lower[p[e]])) e++;
-            words_general(p + i, e - i, &sink);
-            i = e;
+#if defined(__SSE2__)
+        if (n - i >= 64) {
+            uint64_t high, alnum = alnum64(p + i, &high);
+            if (!high) {
+                i = fast_block(p, i, n, alnum, flags, t, low, &sink);
+                continue;
+            }
+            for (size_t end = i + 64; i < end;) i = fast_step(p, i, n, flags, t, low, &sink);
             continue;
         }
-        if (j == i) { /* an ASCII separator */
-            i++;
-            continue;
-        }
-        size_t len = j - i < LOW_KEEP ? j - i : LOW_KEEP;
-        uint64_t h = word_hash(low, len);
-        unsigned attr = ((len <= STOP_MAX_LEN) & is_stop(h) ? TOKEN_STOP : 0) |
-                        (c - 'A' < 26u ? TOKEN_CAP : 0) | (j - i >= 3 ? TOKEN_MIN3 : 0);
-        keep_word(t, flags, h, attr);
-        i = j;
+#endif
+        i = fast_step(p, i, n, flags, t, low, &sink);
     }
 }
 

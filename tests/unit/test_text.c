@@ -464,6 +464,56 @@ static void test_tokens_fast_long_words(void **state)
     tokens_free(&b);
 }
 
+/* A mostly ASCII text of up to cap - 1 bytes, as passages are: words of 1 to 40 letters and
+ * digits between separators, and now and then a piece of another script (the 64-byte blocks of
+ * words_fast see every case: words inside one, across two, and blocks with another script). */
+static void random_passage(char *buf, size_t cap, unsigned *seed)
+{
+    static const char *const seps[] = {" ", " ", " ", ", ", ". ", "-", "  ", "\n", "'", " ("};
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    size_t len = 0, want = (size_t)rand_r(seed) % cap;
+    while (len + 64 < cap && len < want) {
+        if (rand_r(seed) % 30 == 0) {
+            const char *p = pieces[(size_t)rand_r(seed) % ARRAY_SIZE(pieces)];
+            size_t pl = strlen(p);
+            memcpy(buf + len, p, pl);
+            len += pl;
+        } else {
+            int wl = 1 + (rand_r(seed) % 4 == 0 ? rand_r(seed) % 40 : rand_r(seed) % 9);
+            for (int k = 0; k < wl; k++)
+                buf[len++] = alnum[(size_t)rand_r(seed) % (sizeof alnum - 1)];
+        }
+        const char *sp = seps[(size_t)rand_r(seed) % ARRAY_SIZE(seps)];
+        memcpy(buf + len, sp, strlen(sp));
+        len += strlen(sp);
+    }
+    buf[len] = '\0';
+}
+
+/* text_words gives the plain tokeniser's words on passage-like texts of up to 2 KB, with and
+ * without flags (words_fast's blocks and its byte-by-byte steps). */
+static void test_tokens_passages(void **state)
+{
+    (void)state;
+    static const int flags[] = {0, TEXT_CAPITALIZED | TEXT_MIN3, TEXT_KEEP_STOP, TEXT_MIN3};
+    unsigned seed = 4242;
+    char buf[2048];
+    struct tokens a = {0}, b = {0};
+    for (int it = 0; it < 20000; it++) {
+        random_passage(buf, sizeof buf, &seed);
+        size_t n = strlen(buf);
+        int f = flags[it % ARRAY_SIZE(flags)];
+        tokens_reset(&a);
+        tokens_reset(&b);
+        text_words(buf, n, f, &a);
+        ref_words(buf, n, f, &b);
+        assert_same_tokens(&a, &b, buf, f);
+    }
+    tokens_free(&a);
+    free(b.h);
+    free(b.attr);
+}
+
 static void test_tokens_differential(void **state)
 {
     (void)state;
@@ -611,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_stop_words),
         cmocka_unit_test(test_normalize_differential),
         cmocka_unit_test(test_tokens_differential),
+        cmocka_unit_test(test_tokens_passages),
         cmocka_unit_test(test_tokens_fast_long_words),
         cmocka_unit_test(test_scan_some),
     };
