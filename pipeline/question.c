@@ -9,7 +9,9 @@ void question_clear(struct question *qs)
     json_decref(qs->q.answers);
     free(qs->text);
     free(qs->answers);
-    for (int i = 0; i < JUDGE_MAX_CANDIDATES; i++) {
+    /* only the candidates read since the last clear hold anything (a question has ten where
+     * there is room for JUDGE_MAX_CANDIDATES: resetting every buffer was 2% of pare mine) */
+    for (int i = 0; i < qs->q.n; i++) {
         sbuf_reset(&qs->title[i]);
         sbuf_reset(&qs->zbody[i]);
         sbuf_reset(&qs->body[i]);
