@@ -688,8 +688,10 @@ fast_word(struct tokens *t, const int flags, const char *low, size_t len, unsign
     size_t keep = len < LOW_KEEP ? len : LOW_KEEP;
     uint64_t h = word_hash(low, keep);
     unsigned stop = (keep <= STOP_MAX_LEN) & is_stop(h);
-    if (flags == 0) { /* text_tokenize's: words_fast made room; a stop word is written over */
+    if (flags == 0) { /* text_tokenize's: no branch on whether the word is kept (a stop word
+                       * is written and then written over) */
         t->n_words++;
+        if (t->n == t->cap) xgrow((void **)&t->h, &t->cap, t->n + 1, sizeof *t->h);
         t->h[t->n] = h;
         t->n += !stop;
         return;
@@ -789,8 +791,6 @@ static inline __attribute__((always_inline)) void words_fast(const unsigned char
     const struct word_sink sink = {t, NULL, flags, 0, NULL};
     char low[LOW_KEEP + 16];
     size_t i = 0;
-    /* room for every word (each takes a byte and, but the last, a separator) */
-    if (flags == 0) xgrow((void **)&t->h, &t->cap, t->n + n / 2 + 1, sizeof *t->h);
     while (i < n) {
 #if defined(__SSE2__)
         if (n - i >= 64) {
