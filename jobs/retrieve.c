@@ -183,71 +183,105 @@ static int rank_batch(struct retrieve_run *r, struct batch *b, struct sbuf *err)
     return search_context_rank(&r->s, b->qs, b->nq, &b->l, err);
 }
 
+/* Reads the batch after `prev` into b (none when prev is empty or reading failed before:
+ * *failed), its error kept in *failed_rc and failed_msg. `on_way` questions are stored or
+ * read before it (for --limit). */
+static void read_ahead(struct retrieve_run *r, const struct retrieve_args *a, int64_t on_way,
+                       const struct batch *prev, struct batch *b, int *failed_rc,
+                       struct sbuf *failed_msg)
+{
+    b->nq = 0;
+    if (!prev->nq || *failed_rc != PARE_OK) return;
+    sbuf_reset(&r->err);
+    int got = read_batch(r, a, on_way, prev->qs[prev->nq - 1].qid, b);
+    if (got == PARE_OK) return;
+    search_context_release(&b->l);
+    ranked_free(b->qs, b->nq);
+    b->nq = 0;
+    *failed_rc = got;
+    sbuf_setf(failed_msg, "%s", sbuf_str(&r->err));
+}
+
 /*
  * Retrieves and stores batch after batch; *done counts the questions stored. In context scope
- * a batch is ranked while the one before it is stored: storing is SQLite's work on one thread,
- * ranking (from the features file) needs no store, and one after the other left a core idle
- * while storing (10,000 HotpotQA questions: 0.133 s -> 0.119 s, medians of 8). Corpus scope
- * keeps the order read, search, store: its search already uses every core.
+ * three batches are in flight: while one thread stores batch k and then reads batch k+2 (the
+ * store's work, one after the other on its connection), another ranks batch k+1, which needs
+ * no store. Storing and ranking one after the other left a core idle while storing (10,000
+ * HotpotQA questions: 0.133 s -> 0.119 s, medians of 8), and reading the next batch before
+ * both started left one idle while reading (a sixth of the run's CPU time). A batch that
+ * cannot be read stops the run once the batches before it are stored. Corpus scope keeps the
+ * order read, search, store: its search already uses every core.
  */
 static int run_batches(struct retrieve_run *r, const struct retrieve_args *a, int64_t *done)
 {
-    struct batch cur = {.qs = xcalloc((size_t)a->batch, sizeof *cur.qs)};
-    struct batch next = {.qs = xcalloc((size_t)a->batch, sizeof *next.qs)};
-    struct sbuf rank_err = {0};
+    struct batch b[3];
+    for (int i = 0; i < 3; i++)
+        b[i] = (struct batch){.qs = xcalloc((size_t)a->batch, sizeof *b[i].qs)};
+    struct batch *cur = &b[0], *next = &b[1], *spare = &b[2];
+    struct sbuf rank_err = {0}, read_err = {0};
+    int read_rc = PARE_OK; /* a batch ahead that could not be read */
     /* foreign keys off once for every batch's candidates, not once per batch: each change of
      * the setting makes SQLite prepare every statement again */
     int rc = store_fk_suspend(r->s.st) == PARE_OK
                  ? PARE_OK
                  : store_fail(r->s.st, &r->err, "storing candidates");
-    if (rc == PARE_OK) rc = read_batch(r, a, 0, 0, &cur);
-    if (rc == PARE_OK && cur.nq) rc = rank_batch(r, &cur, &r->err);
+    if (rc == PARE_OK) rc = read_batch(r, a, 0, 0, cur);
+    if (rc == PARE_OK && cur->nq) rc = rank_batch(r, cur, &r->err);
     int overlap = !r->cfg.corpus && omp_get_max_threads() > 1;
-    while (rc == PARE_OK && cur.nq) {
-        /* the next batch, read before this one is stored (it starts after this one's last
-         * question); when it cannot be read, this one is still stored */
-        int got = read_batch(r, a, *done + cur.nq, cur.qs[cur.nq - 1].qid, &next);
-        if (got != PARE_OK) {
-            search_context_release(&next.l);
-            ranked_free(next.qs, next.nq);
-            next.nq = 0;
-        }
+    if (rc == PARE_OK && overlap) read_ahead(r, a, cur->nq, cur, next, &read_rc, &read_err);
+    while (rc == PARE_OK && cur->nq) {
         int stored, ranked = PARE_OK;
         sbuf_reset(&rank_err);
-        if (next.nq && overlap) {
+        if (overlap) {
+            int64_t on_way = *done + cur->nq + next->nq;
 #pragma omp parallel sections num_threads(2)
             {
 #pragma omp section
-                stored =
-                    candidates_store(r->s.st, r->retrieval_id, r->cfg.k, cur.qs, cur.nq, &r->err);
+                {
+                    stored = candidates_store(r->s.st, r->retrieval_id, r->cfg.k, cur->qs, cur->nq,
+                                              &r->err);
+                    if (stored == PARE_OK)
+                        read_ahead(r, a, on_way, next, spare, &read_rc, &read_err);
+                }
 #pragma omp section
-                ranked = rank_batch(r, &next, &rank_err);
+                if (next->nq) ranked = rank_batch(r, next, &rank_err);
             }
         } else {
-            stored = candidates_store(r->s.st, r->retrieval_id, r->cfg.k, cur.qs, cur.nq, &r->err);
-            if (stored == PARE_OK && next.nq) ranked = rank_batch(r, &next, &rank_err);
+            stored =
+                candidates_store(r->s.st, r->retrieval_id, r->cfg.k, cur->qs, cur->nq, &r->err);
+            if (stored == PARE_OK)
+                read_ahead(r, a, *done + cur->nq, cur, next, &read_rc, &read_err);
+            if (stored == PARE_OK && next->nq) ranked = rank_batch(r, next, &rank_err);
+            spare->nq = 0;
         }
         rc = stored;
         if (rc == PARE_OK) {
-            *done += cur.nq;
+            *done += cur->nq;
             job_progress(&r->job, "questions", (uint64_t)*done, 0, 0, 0);
-            if (got != PARE_OK) {
-                rc = got; /* its message is in r->err */
-            } else if (ranked != PARE_OK) {
+            if (ranked != PARE_OK) {
                 sbuf_setf(&r->err, "%s", sbuf_str(&rank_err));
                 rc = ranked;
             }
         }
-        ranked_free(cur.qs, cur.nq);
-        struct batch t = cur;
+        ranked_free(cur->qs, cur->nq);
+        cur->nq = 0;
+        struct batch *t = cur;
         cur = next;
-        next = t;
+        next = overlap ? spare : t;
+        spare = overlap ? t : spare;
     }
-    search_context_release(&cur.l); /* a batch read and not ranked (an error stopped the run) */
-    ranked_free(cur.qs, cur.nq);
-    free(cur.qs);
-    free(next.qs);
+    if (rc == PARE_OK && read_rc != PARE_OK) { /* every batch before it is stored */
+        sbuf_setf(&r->err, "%s", sbuf_str(&read_err));
+        rc = read_rc;
+    }
+    /* batches read and not ranked or not stored (an error stopped the run) */
+    for (int i = 0; i < 3; i++) {
+        search_context_release(&b[i].l);
+        ranked_free(b[i].qs, b[i].nq);
+        free(b[i].qs);
+    }
     sbuf_free(&rank_err);
+    sbuf_free(&read_err);
     if (store_fk_resume(r->s.st) != PARE_OK && rc == PARE_OK)
         rc = store_fail(r->s.st, &r->err, "storing candidates");
     return rc;

@@ -281,6 +281,17 @@ class Retrieval(PareTest):
             "SELECT count(*) FROM (SELECT DISTINCT question_id, passage_id FROM question_passages)")[0][0])
         self.assertEqual(got["batches of 7"], got["one batch"])
         self.assertEqual(got["one thread"], got["one batch"])
+        # --limit stops at that many questions, whatever the batches in flight; a rerun adds
+        # the rest
+        for env in (None, dict(os.environ, OMP_NUM_THREADS="1")):
+            con = sqlite3.connect(self.db)
+            con.execute("DELETE FROM candidates")
+            con.commit()
+            con.close()
+            self.retrieve("--scope", "context", "--batch", "7", "--limit", "30", env=env)
+            self.assertEqual(self.query("SELECT count(DISTINCT question_id) FROM candidates")[0][0], 30)
+            self.retrieve("--scope", "context", "--batch", "7", env=env)
+            self.assertEqual(self.query(cols), got["one batch"])
         # a body that cannot be decompressed, in a passage of a later question, which only the
         # text scoring reads
         con = sqlite3.connect(self.db)
