@@ -34,6 +34,17 @@ static inline char *tmp_file(const char *name, const void *data, size_t n)
     return p;
 }
 
+/* Removes the database at p with its -wal and -shm files (those that exist). */
+static inline void rm_db(const char *p)
+{
+    char side[4096];
+    remove(p);
+    snprintf(side, sizeof side, "%s-wal", p);
+    remove(side);
+    snprintf(side, sizeof side, "%s-shm", p);
+    remove(side);
+}
+
 #define assert_contains(hay, needle)                                                               \
     do {                                                                                           \
         if (!strstr((hay), (needle)))                                                              \

@@ -13,22 +13,12 @@ struct fixture {
     int64_t dataset;
 };
 
-static inline void fx_remove(const char *p)
-{
-    char side[4096];
-    remove(p);
-    snprintf(side, sizeof side, "%s-wal", p);
-    remove(side);
-    snprintf(side, sizeof side, "%s-shm", p);
-    remove(side);
-}
-
 /* A fresh database named `name` in $TMPDIR, with one dataset. */
 static inline void fx_open(struct fixture *f, const char *name)
 {
     struct sbuf err = {0};
     f->path = tmp_path(name);
-    fx_remove(f->path);
+    rm_db(f->path);
     if (store_open(f->path, STORE_CREATE, &f->st, &err) != PARE_OK) fail_msg("%s", err.p);
     f->codec = blob_codec_new(NULL, NULL);
     assert_int_equal(store_exec(f->st, "INSERT INTO datasets(name, format, source, ingested_at) "
@@ -42,7 +32,7 @@ static inline void fx_close(struct fixture *f)
 {
     blob_codec_free(f->codec);
     store_close(f->st);
-    fx_remove(f->path);
+    rm_db(f->path);
     free(f->path);
 }
 

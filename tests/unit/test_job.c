@@ -7,16 +7,6 @@
 
 #include "jobs/job.h"
 
-static void rm_db(const char *p)
-{
-    char side[4096];
-    remove(p);
-    snprintf(side, sizeof side, "%s-wal", p);
-    remove(side);
-    snprintf(side, sizeof side, "%s-shm", p);
-    remove(side);
-}
-
 /* Text of column 0 of the one row sql returns, copied into out. */
 static void one_text(struct store *st, const char *sql, char *out, size_t n)
 {

@@ -8,16 +8,6 @@
 
 #define N_PASSAGES (JUDGE_MAX_CANDIDATES + 4)
 
-static void rm_db(const char *p)
-{
-    char side[4096];
-    remove(p);
-    snprintf(side, sizeof side, "%s-wal", p);
-    remove(side);
-    snprintf(side, sizeof side, "%s-shm", p);
-    remove(side);
-}
-
 static void exec_ok(struct store *st, const char *sql)
 {
     assert_int_equal(store_exec(st, sql), PARE_OK);

@@ -3,16 +3,6 @@
 
 #include "stores/store.h"
 
-static void rm_db(const char *p)
-{
-    char side[4096];
-    remove(p);
-    snprintf(side, sizeof side, "%s-wal", p);
-    remove(side);
-    snprintf(side, sizeof side, "%s-shm", p);
-    remove(side);
-}
-
 static void test_create_and_migrate(void **state)
 {
     (void)state;
