@@ -254,7 +254,8 @@ int catalog_load(struct store *st, int64_t id, int parts, struct pare_index **ou
     ix->n_rows = r.n_vectors;
     /* a hash index's statistics, and its features file (its row map is that file's ids:
      * searching needs it too), at once: decompressing the one and checking the other's
-     * checksum are a few milliseconds each (4 MB and 44 MB on 97,160 passages) */
+     * checksum are a few milliseconds each (4 MB and 44 MB on 97,160 passages). Only
+     * load_stats uses the connection; open_features reads the store's folder name alone. */
     int stats = rc == PARE_OK && embedder_kind(ix->emb) == EMBED_HASH;
     int feats = rc == PARE_OK && (parts & (CATALOG_FEATURES | CATALOG_SEARCH));
     int rc_stats = PARE_OK, rc_feats = PARE_OK;

@@ -252,7 +252,6 @@ static int run_batches(struct retrieve_run *r, const struct retrieve_args *a, in
             if (stored == PARE_OK)
                 read_ahead(r, a, *done + cur->nq, cur, next, &read_rc, &read_err);
             if (stored == PARE_OK && next->nq) ranked = rank_batch(r, next, &rank_err);
-            spare->nq = 0;
         }
         rc = stored;
         if (rc == PARE_OK) {
@@ -265,10 +264,14 @@ static int run_batches(struct retrieve_run *r, const struct retrieve_args *a, in
         }
         ranked_free(cur->qs, cur->nq);
         cur->nq = 0;
-        struct batch *t = cur;
+        struct batch *t = cur; /* stored: it takes the place of the last batch in flight */
         cur = next;
-        next = overlap ? spare : t;
-        spare = overlap ? t : spare;
+        if (overlap) {
+            next = spare;
+            spare = t;
+        } else {
+            next = t;
+        }
     }
     if (rc == PARE_OK && read_rc != PARE_OK) { /* every batch before it is stored */
         sbuf_setf(&r->err, "%s", sbuf_str(&read_err));
