@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "common/text.h"
 #include "index/embed.h"
@@ -35,6 +36,32 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* Whether the 64-bit key h was seen, adding it if not: an open-addressing set in *set of
+ * *slots (a power of two, grown at half full; 0 is no key). */
+static int seen_before(uint64_t h, uint64_t **set, size_t *slots, size_t *n)
+{
+    if (!h) h = 1;
+    if (2 * (*n + 1) > *slots) {
+        size_t old = *slots, grown = old ? 2 * old : 1024;
+        uint64_t *s = xcalloc(grown, sizeof *s);
+        for (size_t i = 0; i < old; i++) {
+            if (!(*set)[i]) continue;
+            size_t k = (*set)[i] & (grown - 1);
+            while (s[k]) k = (k + 1) & (grown - 1);
+            s[k] = (*set)[i];
+        }
+        free(*set);
+        *set = s;
+        *slots = grown;
+    }
+    size_t k = h & (*slots - 1);
+    for (; (*set)[k]; k = (k + 1) & (*slots - 1))
+        if ((*set)[k] == h) return 1;
+    (*set)[k] = h;
+    (*n)++;
+    return 0;
+}
+
 /* The distinct passages of the file (by title and text), in file order. */
 static struct passage *load(const char *path, size_t *n_out)
 {
@@ -44,8 +71,10 @@ static struct passage *load(const char *path, size_t *n_out)
         exit(1);
     }
     struct passage *ps = NULL;
-    size_t n = 0, cap = 0;
-    struct sbuf line = {0}, seen = {0};
+    size_t n = 0, cap = 0, slots = 0, n_seen = 0;
+    uint64_t *seen = NULL;
+    long lineno = 0;
+    struct sbuf line = {0}, key = {0};
     struct tokens scratch = {0};
     char buf[1 << 16];
     for (;;) {
@@ -55,10 +84,11 @@ static struct passage *load(const char *path, size_t *n_out)
             if (line.len && line.p[line.len - 1] == '\n') break;
         }
         if (!line.len) break;
+        lineno++;
         json_error_t je;
         json_t *r = json_loads(line.p, 0, &je);
         if (!r) {
-            fprintf(stderr, "%s:%d: %s\n", path, je.line, je.text);
+            fprintf(stderr, "%s:%ld: %s\n", path, lineno, je.text);
             exit(1);
         }
         const char *q = json_string_value(json_object_get(r, "question_text"));
@@ -72,30 +102,24 @@ static struct passage *load(const char *path, size_t *n_out)
             const char *title = json_string_value(json_object_get(c, "title"));
             const char *text = json_string_value(json_object_get(c, "paragraph_text"));
             if (!title || !text) continue;
-            /* a key of title and text, to skip passages seen before (a linear search of a
-             * buffer is enough for a few thousand) */
-            struct sbuf key = {0};
-            sbuf_addf(&key, "%s\x01%s\x02", title, text);
-            int dup = seen.len && strstr(seen.p, key.p) != NULL;
-            if (!dup) sbuf_add(&seen, key.p, key.len);
-            sbuf_free(&key);
-            if (dup) continue;
+            sbuf_reset(&key);
+            sbuf_addf(&key, "%s\n%s", title, text);
+            if (seen_before(XXH3_64bits(key.p, key.len), &seen, &slots, &n_seen)) continue;
             if (n == cap) xgrow((void **)&ps, &cap, n + 1, sizeof *ps);
             struct passage *p = &ps[n++];
             p->title = xstrdup(title);
             p->text = xstrdup(text);
             p->len = strlen(text);
-            struct sbuf both = {0};
-            sbuf_addf(&both, "%s\n%s", title, text);
-            p->both_len = both.len;
-            p->both = sbuf_detach(&both);
+            p->both_len = key.len;
+            p->both = xstrdup(key.p); /* "title\ntext", as the judge reads it */
             p->filter = qf;
         }
         json_decref(r);
     }
     fclose(f);
     sbuf_free(&line);
-    sbuf_free(&seen);
+    sbuf_free(&key);
+    free(seen);
     tokens_free(&scratch);
     *n_out = n;
     return ps;
